@@ -1,0 +1,195 @@
+"""environments/<name>.yaml read into a typed Environment: where each target is, timeouts, thresholds.
+
+Values may reference `${VAR}` or `${VAR:-default}` from the process environment and an optional
+dotenv file named by the environment. Every mistake becomes one ConfigurationError naming the file,
+the key path and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from runbook_checks.errors import ConfigurationError
+from runbook_checks.interpolation import Interpolator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Strict):
+    connect_seconds: float = Field(3.0, gt=0, le=60)
+    statement_seconds: float = Field(5.0, gt=0, le=300)
+    http_seconds: float = Field(5.0, gt=0, le=120)
+
+
+class Thresholds(_Strict):
+    db_answer_seconds: float = Field(2.0, gt=0)
+    health_latency_ms: float = Field(100.0, gt=0)
+    health_samples: int = Field(3, ge=1, le=20)
+
+
+def _require_scheme(value: SecretStr, schemes: tuple[str, ...]) -> SecretStr:
+    scheme = urlsplit(value.get_secret_value()).scheme
+    if scheme not in schemes:
+        raise ValueError(f"must be a URL with scheme {' or '.join(schemes)}, got {scheme or 'none'!r}")
+    return value
+
+
+class PostgresSpec(_Strict):
+    dsn: SecretStr
+
+    @field_validator("dsn")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr) -> SecretStr:
+        return _require_scheme(value, ("postgresql", "postgres"))
+
+
+class RedisSpec(_Strict):
+    url: SecretStr
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        return _require_scheme(value, ("redis", "rediss"))
+
+
+class ConfigSource(_Strict):
+    env_file: Path
+
+
+class AppSpec(_Strict):
+    url: str
+    config: ConfigSource | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL with a host, got {value!r}")
+        return value.rstrip("/")
+
+
+class OAuthClient(_Strict):
+    """What is registered at the OAuth provider (its dashboard cannot be read, so it is declared)."""
+
+    registered_redirect_uris: list[str] = Field(min_length=1)
+
+
+class StackSpec(_Strict):
+    kind: Literal["native", "compose"] = "native"
+    dir: Path
+    autostart: bool = True
+
+
+class Environment(_Strict):
+    name: str
+    production: bool = False
+    allow_state_changes: bool = False
+    stack: StackSpec | None = None
+    dotenv: Path | None = None
+    timeouts: Timeouts = Timeouts()
+    thresholds: Thresholds = Thresholds()
+    postgres: dict[str, PostgresSpec] = {}
+    redis: dict[str, RedisSpec] = {}
+    apps: dict[str, AppSpec] = {}
+    oauth: dict[str, OAuthClient] = {}
+    source: Path = Path()
+    root: Path = Path()
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the environment file, relative to the project root."""
+        return path if path.is_absolute() else self.root / path
+
+    def secret_values(self) -> list[str]:
+        """Every secret this environment holds, for redaction."""
+        values = [spec.dsn.get_secret_value() for spec in self.postgres.values()]
+        values += [spec.url.get_secret_value() for spec in self.redis.values()]
+        return values
+
+
+def environment_path(root: Path, name: str) -> Path:
+    return root / "environments" / f"{name}.yaml"
+
+
+def read_raw(path: Path) -> dict[str, Any]:
+    """The environment file as a mapping, or a ConfigurationError naming the file."""
+    if not path.is_file():
+        raise ConfigurationError(f"{path}: no such environment file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{path}: the top level must be a mapping of keys")
+    return raw
+
+
+def stack_spec(raw: dict[str, Any], path: Path, root: Path) -> StackSpec | None:
+    """The `stack` section alone, resolved from the process environment (it precedes the dotenv)."""
+    if "stack" not in raw:
+        return None
+    interpolator = Interpolator(os.environ)
+    section = interpolator.tree(raw["stack"], "stack")
+    _raise_missing(path, interpolator)
+    try:
+        spec = StackSpec.model_validate(section)
+    except ValidationError as error:
+        raise ConfigurationError(_describe(path, error, prefix=("stack",))) from None
+    return spec if spec.dir.is_absolute() else spec.model_copy(update={"dir": root / spec.dir})
+
+
+def load_environment(path: Path, root: Path) -> tuple[Environment, dict[str, str]]:
+    """The validated Environment, and the variables it used or its dotenv holds (for redaction)."""
+    raw = read_raw(path)
+    dotenv = _dotenv_values(raw, path, root)
+    interpolator = Interpolator({**dotenv, **os.environ})
+    tree = interpolator.tree(raw)
+    _raise_missing(path, interpolator)
+    tree.update(source=path, root=root)
+    try:
+        return Environment.model_validate(tree), {**dotenv, **interpolator.used}
+    except ValidationError as error:
+        raise ConfigurationError(_describe(path, error)) from None
+
+
+def _dotenv_values(raw: dict[str, Any], path: Path, root: Path) -> dict[str, str]:
+    if not raw.get("dotenv"):
+        return {}
+    interpolator = Interpolator(os.environ)
+    named = interpolator.text(str(raw["dotenv"]), "dotenv").strip()
+    _raise_missing(path, interpolator)
+    if not named:
+        return {}
+    dotenv = Path(named) if Path(named).is_absolute() else root / named
+    if not dotenv.is_file():
+        raise ConfigurationError(f"{path}: dotenv: file {dotenv} does not exist")
+    return {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+
+
+def _raise_missing(path: Path, interpolator: Interpolator) -> None:
+    if not interpolator.missing:
+        return
+    names = sorted({name for _, name in interpolator.missing})
+    lines = [f"{path}: {len(names)} variable(s) not set: {', '.join(names)}"]
+    lines += [f"  {key} needs ${{{name}}}" for key, name in interpolator.missing]
+    raise ConfigurationError("\n".join(lines))
+
+
+def _describe(path: Path, error: ValidationError, prefix: tuple[str, ...] = ()) -> str:
+    lines = [f"{path}: {error.error_count()} problem(s)"]
+    for problem in error.errors():
+        key = ".".join(str(part) for part in (*prefix, *problem["loc"]))
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
