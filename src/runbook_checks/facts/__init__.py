@@ -1,0 +1,1 @@
+"""Snapshots: plain data read from targets, which the checks judge without any I/O."""
