@@ -1,0 +1,107 @@
+"""Configuration checks over variables read from an app's config; values are never shown."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+from runbook_checks.errors import CheckFailed
+
+
+def required_set(app: str, config: dict[str, str], names: list[str]) -> None:
+    """Every required variable is present and not empty."""
+    unset = [n for n in names if not config.get(n, "").strip()]
+    if unset:
+        raise CheckFailed(
+            f"{len(names)} required variable(s) set in {app}",
+            "not set: " + ", ".join(unset),
+            f"add them to {app}'s configuration (.env or secret store) and restart it",
+        )
+
+
+def secret_long_enough(app: str, config: dict[str, str], name: str, minimum: int) -> None:
+    """A secret has at least `minimum` characters; only its length is reported."""
+    value = config.get(name, "")
+    if len(value) < minimum:
+        raise CheckFailed(
+            f"{name} in {app} at least {minimum} characters long",
+            f"{len(value)} characters" if value else "not set",
+            f"generate a new one (e.g. openssl rand -base64 {max(32, minimum)}), set {name} "
+            f"in {app} and restart it",
+        )
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def secret_shared(configs: dict[str, dict[str, str]], name: str) -> None:
+    """Every app holds the same value of `name`; compared by digest, reported by app and length."""
+    groups: dict[str, list[str]] = {}
+    unset = []
+    for app, config in configs.items():
+        value = config.get(name)
+        if not value:
+            unset.append(app)
+            continue
+        groups.setdefault(_digest(value), []).append(f"{app} ({len(value)} chars)")
+    if unset or len(groups) > 1:
+        found = [f"value {i}: " + ", ".join(apps) for i, apps in enumerate(groups.values(), 1)]
+        if unset:
+            found.append("not set in " + ", ".join(unset))
+        raise CheckFailed(
+            f"{name} identical in {', '.join(configs)}",
+            f"{len(groups)} different values\n" + "\n".join(found),
+            f"set the same {name} in every app from one source and restart them; "
+            "sessions signed with the old value become invalid",
+        )
+
+
+def url_well_formed(name: str, url: str, schemes: tuple[str, ...]) -> None:
+    """A connection URL has an allowed scheme, a host, a numeric port and encoded credentials."""
+    problems = []
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        problems.append(f"scheme {parts.scheme or 'missing'!r}, not {' or '.join(schemes)}")
+    rest = url.partition("://")[2]
+    if rest.count("@") > 1 or "#" in rest or "@" in rest.partition("/")[2]:
+        problems.append("the credentials hold characters that must be percent-encoded "
+                        "(@ as %40, / as %2F, # as %23, : as %3A)")
+    elif not parts.hostname:
+        problems.append("no host")
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        problems.append("the port is not a number")
+    if problems:
+        raise CheckFailed(
+            f"{name} a well-formed {schemes[0]} URL (scheme://user:password@host:port/db)",
+            "\n".join(problems),
+            f"rewrite {name}, percent-encoding special characters in the user and password",
+        )
+
+
+def base_url_exact(name: str, url: str, require_https: bool) -> None:
+    """A base URL has no trailing slash (and uses https where required)."""
+    problems = []
+    if url.endswith("/"):
+        problems.append("ends with a trailing slash")
+    if require_https and urlsplit(url).scheme != "https":
+        problems.append(f"uses {urlsplit(url).scheme or 'no scheme'}, not https")
+    if problems:
+        raise CheckFailed(
+            f"{name} without trailing slash" + (", on https" if require_https else ""),
+            f"{url!r}: " + "; ".join(problems),
+            f"set {name} to the site's origin exactly, e.g. https://example.com, and redeploy",
+        )
+
+
+def redirect_uri_registered(sent: str | None, registered: list[str], source: str) -> None:
+    """The redirect URI an app sends to the OAuth provider is registered there exactly."""
+    if sent not in registered:
+        raise CheckFailed(
+            "redirect_uri exactly one of: " + ", ".join(registered),
+            f"{source} sends {sent!r}" if sent else f"{source} sends no redirect_uri",
+            "make the base URL plus callback path match a registered URI character for character "
+            "(scheme, host, port, no trailing slash), in the app or in the provider's dashboard",
+        )

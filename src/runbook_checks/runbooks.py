@@ -1,0 +1,82 @@
+"""Runbook references (`<runbook>#<anchor>`): where each runbook lives and its section headings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def slug(heading: str) -> str:
+    """The GitHub-style anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def headings(markdown: str) -> dict[str, str]:
+    """Anchor -> heading text for every heading outside code fences (repeats get -1, -2...)."""
+    found: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    fenced = False
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        match = None if fenced else _HEADING.match(line)
+        if match:
+            base = slug(match.group(2))
+            n = counts.get(base, 0)
+            counts[base] = n + 1
+            found[base if n == 0 else f"{base}-{n}"] = match.group(2)
+    return found
+
+
+@dataclass
+class Runbook:
+    name: str
+    location: str
+    sections: dict[str, str] = field(default_factory=dict)
+    readable: bool = False
+
+
+@dataclass
+class RunbookIndex:
+    """The configured runbooks (ini option `runbooks`, lines of `name=path-or-URL`)."""
+
+    runbooks: dict[str, Runbook]
+
+    @classmethod
+    def from_lines(cls, lines: list[str], root: Path) -> RunbookIndex:
+        runbooks = {}
+        for line in lines:
+            name, _, location = line.partition("=")
+            name, location = name.strip(), location.strip()
+            book = Runbook(name, location)
+            path = Path(location) if Path(location).is_absolute() else root / location
+            if "://" not in location and path.is_file():
+                book.sections = headings(path.read_text(errors="replace"))
+                book.readable = True
+            runbooks[name] = book
+        return cls(runbooks)
+
+    def describe(self, ref: str) -> str:
+        """`platform#rls-policy-violations` -> `platform runbook > RLS Policy Violations`."""
+        name, _, anchor = ref.partition("#")
+        book = self.runbooks.get(name)
+        heading = book.sections.get(anchor) if book else None
+        return f"{name} runbook > {heading}" if heading else ref
+
+    def problem(self, ref: str) -> str | None:
+        """Why a reference does not resolve, or None when it does (or cannot be verified)."""
+        name, sep, anchor = ref.partition("#")
+        if not sep or not anchor:
+            return f"{ref!r} is not of the form <runbook>#<anchor>"
+        book = self.runbooks.get(name)
+        if book is None:
+            return f"no runbook named {name!r} is configured (known: {', '.join(self.runbooks)})"
+        if book.readable and anchor not in book.sections:
+            return f"runbook {name!r} has no section with anchor {anchor!r}"
+        return None
