@@ -1,0 +1,238 @@
+"""The pytest plugin: picks the environment, opens targets, renders failures, keeps secrets out.
+
+A run is a gate run when its paths lie under suites/<env>/ or --env is given; any other run
+(the project's own tests, say) sees only the registered markers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runbook_checks.environment import (
+    Environment,
+    environment_path,
+    load_environment,
+    read_raw,
+    stack_spec,
+)
+from runbook_checks.errors import ConfigurationError
+from runbook_checks.redaction import Redactor
+from runbook_checks.reporting import block, render
+from runbook_checks.runbooks import RunbookIndex
+from runbook_checks.stack.control import StackHandle, ensure_stack
+from runbook_checks.targets.registry import Targets
+
+SEVERITIES = ("critical", "high", "medium", "low")
+MARKERS = (
+    "runbook(ref): the runbook section this check guards, as <runbook>#<anchor>",
+    f"severity(level): how bad the symptom is: {', '.join(SEVERITIES)}",
+    "symptom(text): what a person sees when this check fails (an error message, a behaviour)",
+)
+
+
+@dataclass
+class Gate:
+    """Everything one gate run shares: environment, targets, redactor, runbooks, the stack."""
+
+    env: Environment
+    targets: Targets
+    redactor: Redactor
+    runbooks: RunbookIndex
+    stack: StackHandle | None
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+GATE = pytest.StashKey[Gate]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("runbook-checks")
+    group.addoption("--env", dest="rc_env", default=None,
+                    help="environment to check (environments/NAME.yaml); default: suites/<NAME>/")
+    group.addoption("--keep-stack", dest="rc_keep_stack", action="store_true",
+                    help="leave a reference stack this run started running afterwards")
+    parser.addini("runbooks", type="linelist", default=[],
+                  help="where each runbook lives: lines of NAME=PATH-OR-URL")
+
+
+def environment_name(config: pytest.Config) -> str | None:
+    """--env, or the <env> of the suites/<env>/ the run's paths lie in; None for other runs."""
+    if config.option.rc_env:
+        return str(config.option.rc_env)
+    suites = (config.rootpath / "suites").resolve()
+    names = set()
+    for arg in config.args:
+        path = (Path(config.invocation_params.dir) / arg.split("::")[0]).resolve()
+        if path == suites:
+            raise pytest.UsageError("run one suite at a time: pytest suites/<env> (or pass --env)")
+        if path.is_relative_to(suites):
+            names.add(path.relative_to(suites).parts[0])
+    if len(names) > 1:
+        raise pytest.UsageError(f"run one suite at a time, not {', '.join(sorted(names))}")
+    return names.pop() if names else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    name = environment_name(config)
+    if name is None:
+        return
+    root = config.rootpath
+    path = environment_path(root, name)
+    stack = None
+    try:
+        raw = read_raw(path)
+        spec = stack_spec(raw, path, root)
+        if spec is not None and spec.autostart:
+            stack = ensure_stack(spec, root, keep=bool(config.option.rc_keep_stack))
+        env, variables = load_environment(path, root)
+    except ConfigurationError as error:
+        if stack is not None:
+            stack.release()
+        raise pytest.UsageError(str(error)) from None
+    redactor = Redactor()
+    for value in env.secret_values():
+        redactor.add(value)
+    for key, value in variables.items():
+        redactor.add_variable(key, value)
+    runbooks = RunbookIndex.from_lines(config.getini("runbooks"), root)
+    config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack)
+    if not config.option.xmlpath:
+        config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
+
+
+def _gate(config: pytest.Config) -> Gate | None:
+    return config.stash.get(GATE, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    gate = _gate(config)
+    if gate is None:
+        return
+    gate.targets.close()
+    if gate.stack is not None:
+        gate.stack.release()
+
+
+def _marker_value(item: pytest.Item, name: str) -> str | None:
+    marker = item.get_closest_marker(name)
+    return str(marker.args[0]) if marker and marker.args else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    gate = _gate(config)
+    if gate is None:
+        return
+    for item in items:
+        for name in ("runbook", "severity", "symptom"):
+            value = _marker_value(item, name)
+            if value is not None:
+                item.user_properties.append((name, value))
+        item.user_properties.append(("environment", gate.env.name))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    gate = _gate(item.config)
+    if gate is None:
+        return
+    ref, severity = _marker_value(item, "runbook"), _marker_value(item, "severity")
+    if ref is None or severity is None:
+        pytest.fail("a check in a suite names its runbook section and severity: add "
+                    "@pytest.mark.runbook('<runbook>#<anchor>') and @pytest.mark.severity(...)",
+                    pytrace=False)
+    problem = gate.runbooks.problem(ref)
+    if problem:
+        pytest.fail(f"runbook reference: {problem}", pytrace=False)
+    if severity not in SEVERITIES:
+        pytest.fail(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", pytrace=False)
+
+
+def symptom_line(item: pytest.Item, gate: Gate) -> str:
+    ref = _marker_value(item, "runbook") or "?"
+    text = _marker_value(item, "symptom") or item.name
+    return f"{text}  [{gate.runbooks.describe(ref)}]"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    gate = _gate(item.config)
+    if gate is None:
+        return
+    report: pytest.TestReport = outcome.get_result()
+    if report.failed and call.excinfo is not None and not isinstance(report.longrepr, str):
+        error = call.excinfo.value
+        if isinstance(error, pytest.fail.Exception):
+            report.longrepr = str(error)
+        else:
+            report.longrepr = render(symptom_line(item, gate), error)
+    if report.failed:
+        gate.failures.append((_marker_value(item, "severity") or "?",
+                              _marker_value(item, "runbook") or "?", item.nodeid))
+    if report.longrepr is not None:
+        report.longrepr = gate.redactor(str(report.longrepr))
+    report.sections = [(title, gate.redactor(text)) for title, text in report.sections]
+
+
+def _severity_rank(failure: tuple[str, str, str]) -> int:
+    return SEVERITIES.index(failure[0]) if failure[0] in SEVERITIES else len(SEVERITIES)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    gate = _gate(config)
+    if gate is None:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section(f"runbook-checks: {gate.env.name}")
+    if terminalreporter._session.testscollected == 0:
+        write("no check was collected: a gate that checks nothing fails")
+        return
+    if not gate.failures:
+        write("gate passed: every check holds")
+        return
+    by_severity = Counter(severity for severity, _, _ in gate.failures)
+    write("gate FAILED: " + ", ".join(f"{by_severity[s]} {s}" for s in SEVERITIES if by_severity[s]))
+    for severity, ref, nodeid in sorted(gate.failures, key=_severity_rank):
+        write(f"  {severity:<9}{gate.runbooks.describe(ref)}  ({nodeid})")
+    if gate.stack is not None and gate.stack.started_here:
+        write(block([("stack", f"started for this run in {gate.stack.directory}")]))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Masks secrets in the JUnit file once more, after it is written."""
+    gate = _gate(session.config)
+    xmlpath = session.config.option.xmlpath
+    if gate is None or not xmlpath or not os.path.isfile(xmlpath):
+        return
+    text = Path(xmlpath).read_text()
+    masked = gate.redactor(text)
+    if masked != text:
+        Path(xmlpath).write_text(masked)
+
+
+def _targets(request: pytest.FixtureRequest) -> Targets:
+    gate = _gate(request.config)
+    if gate is None:
+        pytest.fail("this fixture is for suites/<env> runs (or pass --env NAME)", pytrace=False)
+    return gate.targets
+
+
+@pytest.fixture(scope="session")
+def environment(request: pytest.FixtureRequest) -> Environment:
+    """The environment this run checks."""
+    return _targets(request).env
+
+
+@pytest.fixture(scope="session")
+def targets(request: pytest.FixtureRequest) -> Targets:
+    """The run's targets: .postgres(name), .redis(name), .app(name), .app_config(name)."""
+    return _targets(request)
