@@ -1,0 +1,106 @@
+"""The one declaration of the reference stack's services, read by the native runner and by the
+compose renderer alike: names, ports, config files, seed SQL and each app's configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEED_DIR = Path(__file__).parent / "seed"
+SEED_ENTRY = "00-init.sql"
+PASSWORDS_SQL = "99-passwords.sql"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A backing service. `port` is its port inside compose; `published` its port on the host."""
+
+    name: str
+    image: str
+    port: int
+    published: int
+
+
+@dataclass(frozen=True)
+class App:
+    """A stand-in HTTP app of one system, configured by its own env file."""
+
+    name: str
+    system: str
+    port: int
+    published: int
+    config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def env_file(self) -> str:
+        return f"apps/{self.name}.env"
+
+
+SERVICES = (
+    Service("postgres", "postgres:15", 5432, 55432),
+    Service("redis", "redis:7", 6379, 56379),
+    Service("s3", "motoserver/moto:5.0.0", 5000, 55000),
+    Service("smtp", "python:3.11-slim", 1025, 51025),
+)
+
+_PG = "{pg_host}:{pg_port}"
+
+APPS = (
+    App("author-api", "author", 8000, 58000, {
+        "DATABASE_URL": f"postgresql://author_app:{{q_author_app}}@{_PG}/author",
+        "MIGRATION_DATABASE_URL": f"postgresql://author_migrator:{{q_author_migrator}}@{_PG}/author",
+        "JWT_SECRET": "{s_author_jwt}",
+        "REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/0",
+        "SMTP_HOST": "{smtp_host}",
+        "SMTP_PORT": "{smtp_port}",
+        "S3_ENDPOINT": "{s3_url}",
+        "S3_BUCKET": "author-recordings",
+    }),
+    App("author-web", "author", 3000, 53000, {
+        "JWT_SECRET": "{s_author_jwt}",
+        "API_URL": "{url_author_api}",
+    }),
+    App("audiospective-web", "audiospective", 3000, 53010, {
+        "DATABASE_URL": f"postgresql://audiospective_app:{{q_audiospective_app}}@{_PG}/audiospective",
+        "SPOTIFY_CLIENT_ID": "audiospective-local-client",
+        "SPOTIFY_CLIENT_SECRET": "{s_spotify_client}",
+        "NEXTAUTH_URL": "{url_audiospective_web}",
+        "NEXTAUTH_SECRET": "{s_nextauth}",
+        "LOG_LEVEL": "debug",
+    }),
+    App("platform-api", "platform", 4000, 54000, {
+        "DATABASE_URL": f"postgresql://platform_app:{{q_platform_app}}@{_PG}/platform",
+        "AUTH_SECRET": "{s_platform_auth}",
+    }),
+    App("ghostworks-api", "ghostworks", 8000, 58010, {
+        "DATABASE_URL": f"postgresql://ghostworks_app:{{q_ghostworks_app}}@{_PG}/ghostworks",
+        "JWT_SECRET_KEY": "{s_ghostworks_jwt}",
+        "REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/1",
+    }),
+    App("ghostworks-web", "ghostworks", 3000, 53020, {
+        "NEXT_PUBLIC_API_URL": "{url_ghostworks_api}",
+    }),
+    App("practiceops-api", "practiceops", 8000, 58020, {
+        "DATABASE_URL":
+            f"postgresql+asyncpg://practiceops_app:{{q_practiceops_app}}@{_PG}/practiceops",
+        "JWT_SECRET_KEY": "{s_practiceops_jwt}",
+        "CORS_ORIGINS": "{url_ghostworks_web}",
+    }),
+)
+
+# Generated per stack: database passwords (roles of the seed SQL) and app secrets.
+ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospective_app",
+                  "platform_app", "ghostworks_app", "practiceops_app")
+APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
+               "ghostworks_jwt", "practiceops_jwt", "postgres")
+# A password with characters that must be percent-encoded in a URL, as real ones often have.
+SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
+
+
+def app(name: str) -> App:
+    return next(a for a in APPS if a.name == name)
+
+
+def service_or_app_port(name: str) -> int:
+    """The port `name` listens on inside the compose network."""
+    return next(x.port for x in (*SERVICES, *APPS) if x.name == name)

@@ -1,0 +1,129 @@
+"""The stack's directory: ports, generated secrets, pids, and the files rendered from them."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from runbook_checks.stack.services import (
+    APP_SECRETS,
+    APPS,
+    PASSWORDS_SQL,
+    ROLE_PASSWORDS,
+    SPECIAL_PASSWORD_ROLES,
+    service_or_app_port,
+)
+
+STATE_FILE = "state.json"
+STACK_ENV = "stack.env"
+
+
+def _generate(name: str) -> str:
+    value = secrets.token_urlsafe(36)
+    if name in SPECIAL_PASSWORD_ROLES:
+        value = f"{value[:12]}@{value[12:24]}/{value[24:]}#"
+    return value
+
+
+def new_secrets() -> dict[str, str]:
+    return {name: _generate(name) for name in (*ROLE_PASSWORDS, *APP_SECRETS)}
+
+
+@dataclass
+class StackState:
+    """What `stack up` decided and started; saved as state.json (mode 0600) in the stack dir."""
+
+    directory: Path
+    kind: str
+    host: str
+    ports: dict[str, int]
+    secrets: dict[str, str]
+    pids: dict[str, int] = field(default_factory=dict)
+    pg_root: str = ""  # the cluster's own directory (outside `directory` when run as root)
+
+    @classmethod
+    def load(cls, directory: Path) -> StackState | None:
+        path = directory / STATE_FILE
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        data["directory"] = Path(data["directory"])
+        return cls(**data)
+
+    def save(self) -> None:
+        path = self.directory / STATE_FILE
+        data = asdict(self)
+        data["directory"] = str(self.directory)
+        path.write_text(json.dumps(data, indent=2))
+        path.chmod(0o600)
+
+    def url(self, app_name: str) -> str:
+        return f"http://{self.host}:{self.ports[app_name]}"
+
+    def _address(self, name: str, inside: bool) -> tuple[str, int]:
+        """Where `name` is seen from the host, or from inside the compose network."""
+        if inside:
+            return name, service_or_app_port(name)
+        return self.host, self.ports[name]
+
+    def values(self, inside: bool = False) -> dict[str, str]:
+        """Placeholders for app configs: hosts, ports, URLs, raw (s_) and URL-encoded (q_) secrets."""
+        (pg_host, pg_port), (redis_host, redis_port), (smtp_host, smtp_port), (s3_host, s3_port) = (
+            self._address(n, inside) for n in ("postgres", "redis", "smtp", "s3"))
+        values = {
+            "pg_host": pg_host, "pg_port": str(pg_port),
+            "redis_host": redis_host, "redis_port": str(redis_port),
+            "smtp_host": smtp_host, "smtp_port": str(smtp_port),
+            "s3_url": f"http://{s3_host}:{s3_port}",
+        }
+        for a in APPS:
+            host, port = self._address(a.name, inside)
+            values[f"url_{a.name.replace('-', '_')}"] = f"http://{host}:{port}"
+        values |= {f"s_{k}": v for k, v in self.secrets.items()}
+        values |= {f"q_{k}": quote(v, safe="") for k, v in self.secrets.items()}
+        return values
+
+    def app_config(self, app_name: str) -> dict[str, str]:
+        """The healthy configuration of one app."""
+        app = next(a for a in APPS if a.name == app_name)
+        values = self.values(inside=self.kind == "compose")
+        return {key: template.format_map(values) for key, template in app.config.items()}
+
+    def write_files(self) -> None:
+        """Renders every app's env file, stack.env and the role passwords SQL."""
+        (self.directory / "apps").mkdir(parents=True, exist_ok=True)
+        for app in APPS:
+            write_env_file(self.directory / app.env_file, self.app_config(app.name))
+        write_env_file(self.directory / STACK_ENV, self.stack_env())
+        lines = [f"ALTER ROLE {role} PASSWORD '{self.secrets[role]}';" for role in ROLE_PASSWORDS]
+        sql = self.directory / PASSWORDS_SQL
+        sql.write_text("\n".join(lines) + "\n")
+        sql.chmod(0o644)  # read by the database server's user in compose
+
+    def stack_env(self) -> dict[str, str]:
+        """Variables that environments/local.yaml reads (its dotenv)."""
+        values = self.values()
+        env = {
+            "RC_STACK_DIR": str(self.directory),
+            "RC_PG_HOST": self.host,
+            "RC_PG_PORT": str(self.ports["postgres"]),
+            "RC_MONITOR_PASSWORD": self.secrets["runbook_checks"],
+            "RC_REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/0".format_map(values),
+            "RC_S3_URL": values["s3_url"],
+            "RC_SMTP_HOST": self.host,
+            "RC_SMTP_PORT": str(self.ports["smtp"]),
+        }
+        env |= {f"RC_URL_{a.name.replace('-', '_').upper()}": self.url(a.name) for a in APPS}
+        env |= {f"RC_SECRET_{k.upper()}": v for k, v in self.secrets.items()}
+        return env
+
+
+def write_env_file(path: Path, values: dict[str, str]) -> None:
+    """A dotenv file, values single-quoted so that any character survives; mode 0600."""
+    lines = [f"{key}='{value}'" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
