@@ -1,0 +1,152 @@
+"""The native stack: real processes on free loopback ports, all state in one directory."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from runbook_checks.stack.postgres import NativePostgres, cluster_root
+from runbook_checks.stack.processes import StackError, alive, free_port, port_open, spawn, stop, wait_port
+from runbook_checks.stack.services import APPS, PASSWORDS_SQL, SERVICES, app
+from runbook_checks.stack.state import StackState, new_secrets
+
+HOST = "127.0.0.1"
+START_SECONDS = 30.0
+_STATE_LOCK = threading.Lock()  # services start in parallel; their pids land in one file
+
+
+def _argv(name: str, state: StackState) -> list[str]:
+    """The command line of every service but PostgreSQL (which pg_ctl runs)."""
+    port = str(state.ports[name])
+    if name == "redis":
+        return ["redis-server", str(state.directory / "redis" / "redis.conf")]
+    if name == "s3":
+        return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", port]
+    if name == "smtp":
+        return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{port}",
+                "-c", "aiosmtpd.handlers.Sink"]
+    return [sys.executable, "-m", "runbook_checks.stack.apps", name, "--host", HOST,
+            "--port", port, "--env-file", str(state.directory / app(name).env_file)]
+
+
+def _write_redis_conf(state: StackState) -> None:
+    folder = state.directory / "redis"
+    folder.mkdir(exist_ok=True)
+    conf = folder / "redis.conf"
+    conf.write_text(
+        f"bind {HOST}\nport {state.ports['redis']}\nrequirepass {state.secrets['redis']}\n"
+        f"save \"\"\nappendonly no\ndir {folder}\nmaxmemory 64mb\nmaxmemory-policy allkeys-lru\n"
+    )
+    conf.chmod(0o600)
+
+
+def process_names() -> list[str]:
+    return [s.name for s in SERVICES if s.name != "postgres"] + [a.name for a in APPS]
+
+
+def postgres(state: StackState) -> NativePostgres:
+    return NativePostgres(Path(state.pg_root), state.ports["postgres"])
+
+
+def start_process(state: StackState, name: str) -> None:
+    """Starts one service (or app) and waits until its port answers."""
+    if name == "postgres":
+        postgres(state).start()
+        return
+    log = state.directory / "logs" / f"{name}.log"
+    pid = spawn(_argv(name, state), log)
+    with _STATE_LOCK:
+        state.pids[name] = pid
+        state.save()
+    wait_port(name, HOST, state.ports[name], pid, log, START_SECONDS)
+
+
+def stop_process(state: StackState, name: str) -> None:
+    if name == "postgres":
+        postgres(state).stop()
+        return
+    pid = state.pids.pop(name, None)
+    if pid is not None:
+        stop(pid)
+    state.save()
+
+
+def restart_process(state: StackState, name: str) -> None:
+    stop_process(state, name)
+    start_process(state, name)
+
+
+def status(state: StackState) -> dict[str, bool]:
+    """Whether each service runs and answers on its port."""
+    result = {"postgres": bool(state.pg_root) and postgres(state).running()
+              and port_open(HOST, state.ports["postgres"])}
+    for name in process_names():
+        pid = state.pids.get(name)
+        result[name] = pid is not None and alive(pid) and port_open(HOST, state.ports[name])
+    return result
+
+
+def _prepare(directory: Path) -> None:
+    """An empty stack directory; only a previous stack's directory (or an empty one) is wiped."""
+    if directory.exists() and any(directory.iterdir()):
+        previous = StackState.load(directory)
+        if previous is None:
+            raise StackError(f"{directory} is not empty and holds no stack: refusing to use it")
+        if previous.pg_root:
+            postgres(previous).remove()
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "logs").mkdir()
+
+
+def up(directory: Path) -> StackState:
+    """Starts a fresh stack in `directory` (a running one there is kept as it is)."""
+    directory = directory.resolve()
+    existing = StackState.load(directory)
+    if existing is not None:
+        if all(status(existing).values()):
+            return existing
+        down(directory)
+    _prepare(directory)
+    names = ["postgres", *process_names()]
+    state = StackState(directory, "native", HOST, {n: free_port() for n in names}, new_secrets(),
+                       pg_root=str(cluster_root(directory)))
+    state.write_files()
+    state.save()
+    _write_redis_conf(state)
+    try:
+        pg = postgres(state)
+        pg.init()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            started = pool.map(lambda name: start_process(state, name), process_names())
+            pg.start()
+            pg.seed(directory / PASSWORDS_SQL)
+            list(started)
+    except Exception:
+        down(directory)
+        raise
+    state.save()
+    return state
+
+
+def down(directory: Path) -> bool:
+    """Stops every process of the stack in `directory`; False when there was none."""
+    state = StackState.load(directory.resolve())
+    if state is None:
+        return False
+    for name in process_names():
+        pid = state.pids.get(name)
+        if pid is not None:
+            stop(pid)
+    if state.pg_root:
+        cluster = postgres(state)
+        with contextlib.suppress(StackError):
+            cluster.stop()
+        cluster.remove()  # only a cluster directory of its own; a next `up` starts afresh anyway
+    state.pids.clear()
+    state.save()
+    return True
