@@ -1,0 +1,122 @@
+"""The reference stack for machines with a Docker engine: docker-compose.test.yml, rendered from
+the same declaration as the native stack, and brought up through pytest-docker."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runbook_checks.errors import ConfigurationError
+from runbook_checks.stack.services import APPS, PASSWORDS_SQL, SEED_ENTRY, SERVICES
+from runbook_checks.stack.state import STACK_ENV, StackState, new_secrets
+
+COMPOSE_FILE = "docker-compose.test.yml"
+PROJECT = "runbook-checks"
+_SEED = "./src/runbook_checks/stack/seed"
+_INIT = "/docker-entrypoint-initdb.d"
+_HEADER = (
+    "# The reference stack for machines with a Docker engine. Rendered from\n"
+    "# src/runbook_checks/stack/services.py by `runbook-checks stack compose`: edit that, not this.\n"
+    "# Variables come from the stack directory's stack.env (`runbook-checks stack up --kind compose`).\n"
+)
+
+
+def _backing(name: str) -> dict[str, Any]:
+    if name == "postgres":
+        return {
+            "environment": {"POSTGRES_PASSWORD": "${RC_SECRET_POSTGRES}"},
+            "command": ["postgres", "-c", "shared_preload_libraries=pg_stat_statements",
+                        "-c", "max_connections=100", "-c", "log_min_duration_statement=1000"],
+            "volumes": [f"{_SEED}/{SEED_ENTRY}:{_INIT}/{SEED_ENTRY}:ro",
+                        f"{_SEED}/systems:{_INIT}/systems:ro",
+                        f"${{RC_STACK_DIR}}/{PASSWORDS_SQL}:{_INIT}/{PASSWORDS_SQL}:ro"],
+            "healthcheck": {"test": ["CMD", "pg_isready", "-U", "postgres"],
+                            "interval": "2s", "retries": 30},
+        }
+    if name == "redis":
+        return {
+            "command": ["redis-server", "--requirepass", "${RC_SECRET_REDIS}", "--save", "",
+                        "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"],
+            "healthcheck": {"test": ["CMD", "redis-cli", "-a", "${RC_SECRET_REDIS}", "ping"],
+                            "interval": "2s", "retries": 30},
+        }
+    if name == "smtp":
+        return {"command": ["sh", "-c", "pip install -q aiosmtpd && python -m aiosmtpd -n "
+                            "-l 0.0.0.0:1025 -c aiosmtpd.handlers.Sink"]}
+    return {}
+
+
+def render() -> str:
+    """docker-compose.test.yml as the declaration says it must be."""
+    services: dict[str, Any] = {}
+    for svc in SERVICES:
+        services[svc.name] = {"image": svc.image, "ports": [f"{svc.published}:{svc.port}"],
+                              **_backing(svc.name)}
+    for app in APPS:
+        services[app.name] = {
+            "image": "python:3.11-slim",
+            "working_dir": "/src",
+            "environment": {"PYTHONPATH": "/src/src"},
+            "command": ["sh", "-c", "pip install -q 'psycopg[binary]' python-dotenv && "
+                        f"python -m runbook_checks.stack.apps {app.name} --host 0.0.0.0 "
+                        f"--port {app.port} --env-file /config/{app.name}.env"],
+            "ports": [f"{app.published}:{app.port}"],
+            "volumes": [".:/src:ro", "${RC_STACK_DIR}/apps:/config:ro"],
+            "depends_on": {"postgres": {"condition": "service_healthy"}},
+        }
+    body = yaml.safe_dump({"name": PROJECT, "services": services}, sort_keys=False, width=100)
+    return _HEADER + body
+
+
+def engine_answers() -> str | None:
+    """None when a Docker engine answers, else why not (one line)."""
+    try:
+        result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
+                                capture_output=True, text=True, timeout=15)
+    except FileNotFoundError:
+        return "the docker command is not installed"
+    except subprocess.TimeoutExpired:
+        return "docker info did not answer within 15 s"
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        return lines[-1] if lines else f"docker info exited {result.returncode}"
+    return None
+
+
+def prepare(directory: Path) -> StackState:
+    """The stack directory for compose: published ports, new secrets, rendered config files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ports = {x.name: x.published for x in (*SERVICES, *APPS)}
+    state = StackState(directory, "compose", "127.0.0.1", ports, new_secrets())
+    state.write_files()
+    state.save()
+    return state
+
+
+def _compose_command(directory: Path) -> str:
+    return f"docker compose --env-file {directory / STACK_ENV}"
+
+
+def ensure(directory: Path, root: Path) -> bool:
+    """Brings the compose stack up through pytest-docker; a clear error when no engine answers."""
+    problem = engine_answers()
+    if problem:
+        raise ConfigurationError(
+            f"stack.kind is compose, but no Docker engine answers ({problem}). Without an engine, "
+            "use the native stack: unset RUNBOOK_CHECKS_STACK (stack.kind: native is the default)"
+        )
+    from pytest_docker.plugin import get_docker_services
+
+    prepare(directory)
+    services = get_docker_services(_compose_command(directory), str(root / COMPOSE_FILE), PROJECT,
+                                   ["up -d --wait"], [])
+    services.__enter__()  # `down` tears it down with docker compose itself
+    return True
+
+
+def down(directory: Path, root: Path) -> None:
+    subprocess.run(f"{_compose_command(directory)} -f {root / COMPOSE_FILE} -p {PROJECT} down -v",
+                   shell=True, check=False, timeout=300)
