@@ -1,0 +1,113 @@
+"""`runbook-checks`: the reference stack (up, down, status, faults, inject, revert, compose)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from runbook_checks.stack import compose, native
+from runbook_checks.stack.faults import FAULTS, fault
+from runbook_checks.stack.processes import StackError
+from runbook_checks.stack.state import StackState
+
+DEFAULT_DIR = ".stack"
+
+
+def _directory(args: argparse.Namespace) -> Path:
+    return Path(args.dir or os.environ.get("RUNBOOK_CHECKS_STACK_DIR") or DEFAULT_DIR).resolve()
+
+
+def _state(directory: Path) -> StackState:
+    state = StackState.load(directory)
+    if state is None:
+        raise StackError(f"no stack in {directory}: run `runbook-checks stack up` first")
+    return state
+
+
+def _print_status(state: StackState) -> bool:
+    result = native.status(state)
+    for name, running in result.items():
+        print(f"  {name:<20} {'running' if running else 'DOWN':<8} {state.host}:{state.ports[name]}")
+    return all(result.values())
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    directory = _directory(args)
+    if args.kind == "compose":
+        compose.prepare(directory)
+        print(f"compose configuration written to {directory}; start it with:\n  docker compose "
+              f"--env-file {directory / 'stack.env'} -f {compose.COMPOSE_FILE} up -d --wait")
+        return 0
+    state = native.up(directory)
+    print(f"stack up in {directory}")
+    return 0 if _print_status(state) else 1
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    directory = _directory(args)
+    print("stack stopped" if native.down(directory) else f"no stack in {directory}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    return 0 if _print_status(_state(_directory(args))) else 1
+
+
+def cmd_faults(args: argparse.Namespace) -> int:
+    for item in FAULTS:
+        print(f"{item.name:<32} {item.symptom:<18} {item.description}")
+    return 0
+
+
+def cmd_inject(args: argparse.Namespace) -> int:
+    chosen = fault(args.name)
+    chosen.inject(_state(_directory(args)))
+    print(f"injected {chosen.name}: {chosen.description}")
+    return 0
+
+
+def cmd_revert(args: argparse.Namespace) -> int:
+    chosen = fault(args.name)
+    chosen.revert(_state(_directory(args)))
+    print(f"reverted {chosen.name}")
+    return 0
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    sys.stdout.write(compose.render())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="runbook-checks", description=__doc__)
+    top.add_argument("--dir", help=f"stack directory (default: $RUNBOOK_CHECKS_STACK_DIR or {DEFAULT_DIR})")
+    groups = top.add_subparsers(dest="group", required=True)
+    stack = groups.add_parser("stack", help="the reference stack").add_subparsers(dest="cmd", required=True)
+    up = stack.add_parser("up", help="start the stack (kept if it already runs)")
+    up.add_argument("--kind", choices=("native", "compose"), default="native")
+    up.set_defaults(func=cmd_up)
+    stack.add_parser("down", help="stop the stack").set_defaults(func=cmd_down)
+    stack.add_parser("status", help="which services run (exit 1 if any is down)").set_defaults(func=cmd_status)
+    stack.add_parser("faults", help="list the fault catalog").set_defaults(func=cmd_faults)
+    for name, func in (("inject", cmd_inject), ("revert", cmd_revert)):
+        sub = stack.add_parser(name, help=f"{name} one fault of the catalog")
+        sub.add_argument("name")
+        sub.set_defaults(func=func)
+    stack.add_parser("compose", help="print docker-compose.test.yml as the declaration renders it"
+                     ).set_defaults(func=cmd_compose)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except StackError as error:
+        print(f"runbook-checks: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
