@@ -1,0 +1,6 @@
+"""practiceops runbook gate for local: the shared checks, bound once each."""
+
+from suites.common import practiceops
+
+TestHealthMonitoring = practiceops.HealthMonitoring
+TestKeyEnvironmentVariables = practiceops.KeyEnvironmentVariables
