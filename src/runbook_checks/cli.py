@@ -89,7 +89,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--kind", choices=("native", "compose"), default="native")
     up.set_defaults(func=cmd_up)
     stack.add_parser("down", help="stop the stack").set_defaults(func=cmd_down)
-    stack.add_parser("status", help="which services run (exit 1 if any is down)").set_defaults(func=cmd_status)
+    status = stack.add_parser("status", help="which services run (exit 1 if any is down)")
+    status.set_defaults(func=cmd_status)
     stack.add_parser("faults", help="list the fault catalog").set_defaults(func=cmd_faults)
     for name, func in (("inject", cmd_inject), ("revert", cmd_revert)):
         sub = stack.add_parser(name, help=f"{name} one fault of the catalog")
