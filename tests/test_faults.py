@@ -1,0 +1,134 @@
+"""Every check passes on the healthy stack and, with its fault injected, exactly its checks fail
+with the symptom / expected / found / fix block. No secret reaches any output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from runbook_checks.redaction import credential_pieces
+from runbook_checks.stack.faults import FAULTS, fault
+from runbook_checks.stack.state import StackState
+from tests.gate_run import GateRun, run_gate
+
+# fault -> (the checks it must fail, a phrase their failure text must carry)
+EXPECTED = {
+    "redis-down": ({"TestApiAuthentication::test_session_redis_answers"}, "unreachable"),
+    "author-migrator-nologin": ({"TestDatabaseMigrations::test_migration_role_can_log_in"},
+                                "author_migrator exists but is NOLOGIN"),
+    "author-migrator-grants-revoked": (
+        {"TestDatabaseMigrations::test_migration_role_holds_its_privileges"},
+        "INSERT on public.migrations"),
+    "author-jwt-secret-mismatch": ({"TestApiAuthentication::test_jwt_secret_same_in_api_and_web"},
+                                   "value 2: author-web (48 chars)"),
+    "audiospective-secret-short": (
+        {"TestInvalidEnvironmentVariables::test_session_secret_long_enough"}, "16 characters"),
+    "audiospective-variable-unset": (
+        {"TestInvalidEnvironmentVariables::test_required_variables_set"},
+        "not set: SPOTIFY_CLIENT_SECRET"),
+    "audiospective-dsn-unencoded": ({"TestConnectionTimeout::test_database_url_well_formed",
+                                     "TestConnectionTimeout::test_database_answers_within_limit"},
+                                    "must be percent-encoded"),
+    "audiospective-trailing-slash": (
+        {"TestCallbackUrlMismatch::test_base_url_has_no_trailing_slash",
+         "TestCallbackUrlMismatch::test_redirect_uri_is_registered_exactly"},
+        "//api/auth/callback/spotify"),
+    "audiospective-index-dropped": ({"TestSlowDatabaseQueries::test_expected_indexes_exist"},
+                                    "play_events_userId_playedAt_idx on public.play_events: missing"),
+    "platform-rls-disabled": ({"TestRlsPolicyViolations::test_rls_enabled_on_tenant_tables"},
+                              "disabled on public.invoices"),
+    "platform-policies-dropped": ({"TestRlsPolicyViolations::test_tenant_tables_have_policies"},
+                                  "no policy on public.audit_log"),
+    "practiceops-secret-short": ({"TestKeyEnvironmentVariables::test_jwt_secret_long_enough"},
+                                 "20 characters"),
+    "practiceops-health-degraded": ({"TestHealthMonitoring::test_health_reports_ok"},
+                                    "db='error'"),
+}
+DATABASE_CHECKS = {
+    "TestDatabaseMigrations::test_migration_role_can_log_in",
+    "TestDatabaseMigrations::test_migration_role_holds_its_privileges",
+    "TestSlowDatabaseQueries::test_expected_indexes_exist",
+    "TestRlsPolicyViolations::test_rls_enabled_on_tenant_tables",
+    "TestRlsPolicyViolations::test_tenant_tables_have_policies",
+    "TestConnectionTimeout::test_database_answers_within_limit",
+}
+
+
+def planted_secrets(stack: StackState) -> set[str]:
+    """Every secret of the stack and the forms it takes in URLs, long enough to be meaningful."""
+    found = set()
+    for value in stack.secrets.values():
+        found |= {value, quote(value, safe="")}
+        found |= credential_pieces(f"x://u:{value}@h")
+    return {value for value in found if len(value) >= 6}
+
+
+def assert_no_secret(run: GateRun, stack: StackState) -> None:
+    for secret in planted_secrets(stack):
+        assert secret not in run.output, "a secret reached the console"
+        assert secret not in run.junit, "a secret reached the JUnit report"
+
+
+def assert_block(text: str) -> None:
+    for label in ("symptom", "expected", "found", "fix"):
+        assert re.search(rf"^{label} +\S", text, re.MULTILINE), f"no {label} line in:\n{text}"
+    assert "Traceback" not in text and "def test_" not in text
+
+
+def test_every_fault_has_its_expectation() -> None:
+    assert set(EXPECTED) | {"postgres-down"} == {f.name for f in FAULTS}
+
+
+def test_healthy_stack_passes_with_properties(stack: StackState, stack_env: dict[str, str],
+                                              tmp_path: Path) -> None:
+    run = run_gate("local", tmp_path / "junit.xml", stack_env)
+    assert run.returncode == 0, run.output
+    assert len(run.outcomes) >= 16 and not run.failed
+    for name, props in run.properties.items():
+        assert re.fullmatch(r"[a-z]+#[a-z0-9-]+", props.get("runbook", "")), name
+        assert props.get("severity") in ("critical", "high", "medium", "low"), name
+        assert props.get("environment") == "local"
+    assert "gate passed" in run.output
+    assert_no_secret(run, stack)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fault_fails_exactly_its_checks(name: str, stack: StackState, stack_env: dict[str, str],
+                                        tmp_path: Path) -> None:
+    checks, phrase = EXPECTED[name]
+    fault(name).inject(stack)
+    try:
+        run = run_gate("local", tmp_path / "junit.xml", stack_env)
+    finally:
+        fault(name).revert(stack)
+    assert run.returncode == 1, run.output
+    assert run.failed == checks
+    for check in checks:
+        assert_block(run.failures[check])
+    assert any(phrase in run.failures[check] for check in checks), run.failures
+    assert phrase in run.output
+    assert_no_secret(run, stack)
+
+
+def test_postgres_down_fails_fast_with_one_cause(stack: StackState, stack_env: dict[str, str],
+                                                 tmp_path: Path) -> None:
+    fault("postgres-down").inject(stack)
+    try:
+        run = run_gate("local", tmp_path / "junit.xml", stack_env)
+    finally:
+        fault("postgres-down").revert(stack)
+    assert run.seconds < 15
+    # The health check fails too: the app behind it has lost its database.
+    assert run.failed == DATABASE_CHECKS | {"TestHealthMonitoring::test_health_reports_ok"}
+    for check in DATABASE_CHECKS:
+        assert "Connection refused" in run.failures[check], run.failures[check]
+    assert_no_secret(run, stack)
+
+
+def test_gate_that_collects_nothing_fails(stack_env: dict[str, str], tmp_path: Path) -> None:
+    run = run_gate("local", tmp_path / "junit.xml", stack_env, ("-k", "no_check_has_this_name"))
+    assert run.returncode != 0
+    assert "no check was collected" in run.output
