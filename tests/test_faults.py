@@ -78,6 +78,13 @@ def assert_block(text: str) -> None:
     assert "Traceback" not in text and "def test_" not in text
 
 
+def current(stack: StackState) -> StackState:
+    """The stack as its state file says now (other tests may have restarted services)."""
+    state = StackState.load(stack.directory)
+    assert state is not None
+    return state
+
+
 def test_every_fault_has_its_expectation() -> None:
     assert set(EXPECTED) | {"postgres-down"} == {f.name for f in FAULTS}
 
@@ -99,11 +106,11 @@ def test_healthy_stack_passes_with_properties(stack: StackState, stack_env: dict
 def test_fault_fails_exactly_its_checks(name: str, stack: StackState, stack_env: dict[str, str],
                                         tmp_path: Path) -> None:
     checks, phrase = EXPECTED[name]
-    fault(name).inject(stack)
+    fault(name).inject(current(stack))
     try:
         run = run_gate("local", tmp_path / "junit.xml", stack_env)
     finally:
-        fault(name).revert(stack)
+        fault(name).revert(current(stack))
     assert run.returncode == 1, run.output
     assert run.failed == checks
     for check in checks:
@@ -115,11 +122,11 @@ def test_fault_fails_exactly_its_checks(name: str, stack: StackState, stack_env:
 
 def test_postgres_down_fails_fast_with_one_cause(stack: StackState, stack_env: dict[str, str],
                                                  tmp_path: Path) -> None:
-    fault("postgres-down").inject(stack)
+    fault("postgres-down").inject(current(stack))
     try:
         run = run_gate("local", tmp_path / "junit.xml", stack_env)
     finally:
-        fault("postgres-down").revert(stack)
+        fault("postgres-down").revert(current(stack))
     assert run.seconds < 15
     # The health check fails too: the app behind it has lost its database.
     assert run.failed == DATABASE_CHECKS | {"TestHealthMonitoring::test_health_reports_ok"}

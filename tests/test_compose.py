@@ -1,0 +1,47 @@
+"""docker-compose.test.yml is exactly what the native stack's declaration renders, and a compose run
+without an engine stops with one clear message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+from runbook_checks.stack.compose import COMPOSE_FILE, engine_answers, render
+from runbook_checks.stack.services import APPS, SEED_DIR, SERVICES
+from tests.gate_run import ROOT
+
+
+def test_committed_compose_file_is_the_rendered_declaration() -> None:
+    assert (ROOT / COMPOSE_FILE).read_text() == render(), \
+        "regenerate it: runbook-checks stack compose > docker-compose.test.yml"
+
+
+def test_compose_declares_every_service_port_config_and_seed() -> None:
+    services = yaml.safe_load(render())["services"]
+    assert set(services) == {s.name for s in SERVICES} | {a.name for a in APPS}
+    for item in (*SERVICES, *APPS):
+        assert services[item.name]["ports"] == [f"{item.published}:{item.port}"]
+    for app in APPS:
+        assert f"--env-file /config/{app.name}.env" in services[app.name]["command"][-1]
+    volumes = services["postgres"]["volumes"]
+    assert any(v.startswith("./src/runbook_checks/stack/seed/00-init.sql:") for v in volumes)
+    assert any(v.startswith("./src/runbook_checks/stack/seed/systems:") for v in volumes)
+    for sql in (SEED_DIR / "systems").glob("*.sql"):
+        assert f"systems/{sql.name}" in (SEED_DIR / "00-init.sql").read_text()
+
+
+def test_compose_without_engine_is_one_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    if engine_answers() is None:
+        return  # an engine answers here: the compose path is the real one
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/local", "-p", "no:cacheprovider"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp", "RUNBOOK_CHECKS_STACK": "compose",
+             "RUNBOOK_CHECKS_STACK_DIR": str(tmp_path / "stack")},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "no Docker engine answers" in output and "native" in output
+    assert "Traceback" not in output

@@ -1,0 +1,74 @@
+"""Environment files: interpolation, validation, and one clear message for every mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbook_checks.environment import load_environment
+from runbook_checks.errors import ConfigurationError
+from runbook_checks.interpolation import Interpolator
+from tests.gate_run import ROOT
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "environments" / "test.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_interpolation_takes_defaults_and_records_missing() -> None:
+    interpolator = Interpolator({"HOST": "db", "EMPTY": ""})
+    tree = interpolator.tree({"a": "${HOST}:${PORT:-5432}", "b": ["${EMPTY:-x}", "${NOPE}"]})
+    assert tree == {"a": "db:5432", "b": ["x", ""]}
+    assert interpolator.missing == [("b[1]", "NOPE")]
+
+
+def test_dotenv_feeds_variables_and_process_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "vars.env").write_text("PG=postgresql://u:p4ssw0rd@h:1/db\nAPP=http://dotenv\n")
+    monkeypatch.setenv("APP", "http://process")
+    path = write(tmp_path, "name: test\ndotenv: vars.env\npostgres: {a: {dsn: '${PG}'}}\n"
+                           "apps: {web: {url: '${APP}/'}}\n")
+    env, variables = load_environment(path, tmp_path)
+    assert env.postgres["a"].dsn.get_secret_value() == "postgresql://u:p4ssw0rd@h:1/db"
+    assert env.apps["web"].url == "http://process"
+    assert "p4ssw0rd" not in repr(env)
+    assert variables["PG"].startswith("postgresql://")
+
+
+def test_missing_variables_are_named_with_their_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\npostgres: {a: {dsn: '${RC_TEST_UNSET_DSN}'}}\n"
+                           "redis: {r: {url: '${RC_TEST_UNSET_REDIS}'}}\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_environment(path, tmp_path)
+    message = str(caught.value)
+    assert "2 variable(s) not set: RC_TEST_UNSET_DSN, RC_TEST_UNSET_REDIS" in message
+    assert "postgres.a.dsn needs ${RC_TEST_UNSET_DSN}" in message
+    assert str(path) in message
+
+
+def test_invalid_values_name_the_key_path(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\ntimeouts: {connect_seconds: -1}\n"
+                           "postgres: {a: {dsn: 'mysql://x'}}\nsurprise: 1\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_environment(path, tmp_path)
+    message = str(caught.value)
+    assert "timeouts.connect_seconds: Input should be greater than 0" in message
+    assert "postgres.a.dsn:" in message and "postgresql or postgres" in message
+    assert "surprise: unknown key" in message
+
+
+def test_prod_without_its_variables_stops_with_one_message() -> None:
+    result = subprocess.run([sys.executable, "-m", "pytest", "suites/prod", "-p", "no:cacheprovider"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "environments/prod.yaml" in output and "variable(s) not set" in output
+    assert "AUTHOR_DATABASE_DSN" in output
+    assert "Traceback" not in output
+    assert output.count("ERROR:") == 1
