@@ -192,6 +192,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     write = terminalreporter.write_line
     terminalreporter.section(f"runbook-checks: {gate.env.name}")
+    write(f"postgres queries sent: {gate.targets.queries_sent()}")
     if terminalreporter._session.testscollected == 0:
         write("no check was collected: a gate that checks nothing fails")
         return
