@@ -25,7 +25,7 @@ EXPECTED = {
     "author-jwt-secret-mismatch": ({"TestApiAuthentication::test_jwt_secret_same_in_api_and_web"},
                                    "value 2: author-web (48 chars)"),
     "audiospective-secret-short": (
-        {"TestInvalidEnvironmentVariables::test_session_secret_long_enough"}, "16 characters"),
+        {"TestInvalidEnvironmentVariables::test_secret_long_enough"}, "16 characters"),
     "audiospective-variable-unset": (
         {"TestInvalidEnvironmentVariables::test_required_variables_set"},
         "not set: SPOTIFY_CLIENT_SECRET"),
@@ -42,7 +42,7 @@ EXPECTED = {
                               "disabled on public.invoices"),
     "platform-policies-dropped": ({"TestRlsPolicyViolations::test_tenant_tables_have_policies"},
                                   "no policy on public.audit_log"),
-    "practiceops-secret-short": ({"TestKeyEnvironmentVariables::test_jwt_secret_long_enough"},
+    "practiceops-secret-short": ({"TestKeyEnvironmentVariables::test_secret_long_enough"},
                                  "20 characters"),
     "practiceops-health-degraded": ({"TestHealthMonitoring::test_health_reports_ok"},
                                     "db='error'"),

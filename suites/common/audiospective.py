@@ -9,6 +9,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
+from suites.common.configuration import RequiredConfiguration
 
 EXPECTED = expected_state(__file__)
 
@@ -16,15 +17,8 @@ EXPECTED = expected_state(__file__)
 @pytest.mark.runbook("audiospective#error-invalid-environment-variables")
 @pytest.mark.severity("critical")
 @pytest.mark.symptom("the app refuses to start: invalid environment variables")
-class InvalidEnvironmentVariables:
-    def test_required_variables_set(self, targets: Targets) -> None:
-        app = EXPECTED["app"]
-        config.required_set(app, targets.app_config(app), EXPECTED["required_variables"])
-
-    def test_session_secret_long_enough(self, targets: Targets) -> None:
-        app, secret = EXPECTED["app"], EXPECTED["session_secret"]
-        config.secret_long_enough(app, targets.app_config(app), secret["variable"],
-                                  secret["min_length"])
+class InvalidEnvironmentVariables(RequiredConfiguration):
+    configuration = EXPECTED["configuration"]
 
 
 @pytest.mark.runbook("audiospective#error-connection-timeout-postgresql")

@@ -2,10 +2,11 @@
 
 import pytest
 
-from runbook_checks.checks import config, http
+from runbook_checks.checks import http
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
+from suites.common.configuration import RequiredConfiguration
 
 EXPECTED = expected_state(__file__)
 
@@ -24,12 +25,5 @@ class HealthMonitoring:
 @pytest.mark.runbook("practiceops#key-environment-variables")
 @pytest.mark.severity("critical")
 @pytest.mark.symptom("the API fails to start or signs tokens with a weak key")
-class KeyEnvironmentVariables:
-    def test_required_variables_set(self, targets: Targets) -> None:
-        app = EXPECTED["app"]
-        config.required_set(app, targets.app_config(app), EXPECTED["required_variables"])
-
-    def test_jwt_secret_long_enough(self, targets: Targets) -> None:
-        app, secret = EXPECTED["app"], EXPECTED["jwt_secret"]
-        config.secret_long_enough(app, targets.app_config(app), secret["variable"],
-                                  secret["min_length"])
+class KeyEnvironmentVariables(RequiredConfiguration):
+    configuration = EXPECTED["configuration"]

@@ -1,0 +1,23 @@
+"""Checks shared by every system whose runbook asks for its required variables and secret length."""
+
+from typing import Any, ClassVar
+
+from runbook_checks.checks import config
+from runbook_checks.targets.registry import Targets
+
+
+class RequiredConfiguration:
+    """An app's required variables are set and its signing secret is long enough.
+
+    A subclass names the app and its settings in `configuration` (from its system's YAML) and
+    carries the runbook markers of its section."""
+
+    configuration: ClassVar[dict[str, Any]]
+
+    def test_required_variables_set(self, targets: Targets) -> None:
+        app = self.configuration["app"]
+        config.required_set(app, targets.app_config(app), self.configuration["required_variables"])
+
+    def test_secret_long_enough(self, targets: Targets) -> None:
+        app, secret = self.configuration["app"], self.configuration["secret"]
+        config.secret_long_enough(app, targets.app_config(app), secret["variable"], secret["min_length"])
