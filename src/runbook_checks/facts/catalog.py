@@ -64,6 +64,85 @@ class Function:
     schema: str
     name: str
     arguments: str
+    owner: str = ""
+    acl: tuple[Grant, ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    owner: str
+    acl: tuple[Grant, ...]
+
+
+@dataclass(frozen=True)
+class Session:
+    """One row of pg_stat_activity (other than the checks' own session)."""
+
+    pid: int
+    database: str | None
+    user: str | None
+    application: str
+    client: str | None
+    state: str | None
+    backend: str
+    state_seconds: float | None
+    query_seconds: float | None
+    query: str
+
+
+@dataclass(frozen=True)
+class TableStats:
+    schema: str
+    name: str
+    live_rows: int
+    analyzed_seconds: float | None  # since the last (auto)analyze; None: never
+    vacuumed_seconds: float | None
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class HbaRule:
+    """One line of pg_hba.conf as the server parsed it."""
+
+    line: int
+    type: str
+    databases: tuple[str, ...]
+    users: tuple[str, ...]
+    address: str | None
+    netmask: str | None
+    method: str | None
+    error: str | None
+
+    @classmethod
+    def from_json(cls, r: dict[str, Any]) -> HbaRule:
+        return cls(r["line"], r["type"], tuple(r["databases"] or ()), tuple(r["users"] or ()),
+                   r["address"], r["netmask"], r["method"], r["error"])
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A pg_stat_statements entry."""
+
+    query: str
+    calls: int
+    mean_ms: float
+    database: str | None
+
+    @classmethod
+    def from_json(cls, r: dict[str, Any]) -> Statement:
+        return cls(r["query"], r["calls"], r["mean_ms"], r["database"])
+
+
+def _grants(raw: list[dict[str, str]]) -> tuple[Grant, ...]:
+    return tuple(Grant(g["grantee"], g["privilege"]) for g in raw)
 
 
 def qualify(name: str, default_schema: str = "public") -> str:
@@ -78,6 +157,11 @@ class Catalog:
     policies: tuple[Policy, ...]
     indexes: tuple[Index, ...]
     functions: tuple[Function, ...]
+    schemas: dict[str, Schema] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)
+    activity: tuple[Session, ...] = ()
+    table_stats: dict[str, TableStats] = field(default_factory=dict)
     _policies_by_table: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -88,8 +172,8 @@ class Catalog:
         }
         tables = {}
         for t in data["tables"]:
-            acl = tuple(Grant(g["grantee"], g["privilege"]) for g in t["acl"])
-            table = Table(t["schema"], t["name"], t["kind"], t["owner"], t["rls"], t["rls_forced"], acl)
+            table = Table(t["schema"], t["name"], t["kind"], t["owner"], t["rls"], t["rls_forced"],
+                          _grants(t["acl"]))
             tables[table.qualified] = table
         policies = tuple(
             Policy(p["schema"], p["table"], p["name"], p["command"], tuple(p["roles"]),
@@ -103,8 +187,50 @@ class Catalog:
             Index(i["schema"], i["table"], i["name"], i["unique"], i["valid"], tuple(i["columns"]))
             for i in data["indexes"]
         )
-        functions = tuple(Function(f["schema"], f["name"], f["arguments"]) for f in data["functions"])
-        return cls(roles, tables, policies, indexes, functions, by_table)
+        functions = tuple(
+            Function(f["schema"], f["name"], f["arguments"], f.get("owner", ""), _grants(f.get("acl", [])))
+            for f in data["functions"]
+        )
+        schemas = {n["name"]: Schema(n["name"], n["owner"], _grants(n["acl"]))
+                   for n in data.get("schemas", [])}
+        activity = tuple(
+            Session(a["pid"], a["database"], a["user"], a["application"] or "", a["client"], a["state"],
+                    a["backend"], a["state_seconds"], a["query_seconds"], a["query"] or "")
+            for a in data.get("activity", [])
+        )
+        stats = {}
+        for t in data.get("table_stats", []):
+            entry = TableStats(t["schema"], t["name"], t["live_rows"], t["analyzed_seconds"],
+                               t["vacuumed_seconds"])
+            stats[entry.qualified] = entry
+        return cls(roles, tables, policies, indexes, functions, schemas, data.get("extensions", {}),
+                   data.get("settings") or {}, activity, stats, by_table)
+
+    def function(self, name: str) -> list[Function]:
+        """Functions named `name` (schema-qualified or public), every overload."""
+        return [f for f in self.functions if f.qualified == qualify(name)]
+
+    def function_privileges(self, role: str, name: str) -> set[str]:
+        """EXECUTE when `role` may call some overload of `name` (PUBLIC may, unless revoked)."""
+        holders = self.memberships(role)
+        current = self.roles.get(role)
+        for function in self.function(name):
+            if (current is not None and current.superuser) or function.owner in holders:
+                return {"EXECUTE"}
+            if not function.acl or any(g.grantee in holders for g in function.acl):
+                return {"EXECUTE"}
+        return set()
+
+    def schema_privileges(self, role: str, name: str) -> set[str]:
+        """USAGE / CREATE that `role` holds on a schema."""
+        schema = self.schemas.get(name)
+        current = self.roles.get(role)
+        if schema is None or current is None:
+            return set()
+        holders = self.memberships(role)
+        if current.superuser or schema.owner in holders:
+            return {"USAGE", "CREATE"}
+        return {g.privilege for g in schema.acl if g.grantee in holders}
 
     def policies_on(self, table: str) -> list[Policy]:
         return self._policies_by_table.get(qualify(table), [])

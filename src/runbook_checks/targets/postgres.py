@@ -11,7 +11,7 @@ from psycopg.rows import tuple_row
 
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
-from runbook_checks.facts.catalog import Catalog
+from runbook_checks.facts.catalog import Catalog, HbaRule, Statement
 from runbook_checks.targets.base import Lazy, address_of
 
 _CATALOG_SQL = """
@@ -47,11 +47,51 @@ SELECT json_build_object(
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
         AND n.nspname NOT LIKE 'pg_toast%'),
   'functions', (SELECT coalesce(json_agg(json_build_object(
-      'schema', n.nspname, 'name', p.proname,
-      'arguments', pg_get_function_identity_arguments(p.oid))), '[]')
+      'schema', n.nspname, 'name', p.proname, 'owner', pg_get_userbyid(p.proowner),
+      'arguments', pg_get_function_identity_arguments(p.oid),
+      'acl', (SELECT coalesce(json_agg(json_build_object(
+                  'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+                  'privilege', a.privilege_type)), '[]') FROM aclexplode(p.proacl) a))), '[]')
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema'))
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')),
+  'schemas', (SELECT coalesce(json_agg(json_build_object(
+      'name', n.nspname, 'owner', pg_get_userbyid(n.nspowner),
+      'acl', (SELECT coalesce(json_agg(json_build_object(
+                  'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+                  'privilege', a.privilege_type)), '[]') FROM aclexplode(n.nspacl) a))), '[]')
+      FROM pg_namespace n
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'),
+  'extensions', (SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension),
+  'settings', (SELECT json_object_agg(name, setting) FROM pg_settings),
+  'activity', (SELECT coalesce(json_agg(json_build_object(
+      'pid', a.pid, 'database', a.datname, 'user', a.usename, 'application', a.application_name,
+      'client', host(a.client_addr), 'state', a.state, 'backend', a.backend_type,
+      'state_seconds', extract(epoch FROM now() - a.state_change),
+      'query_seconds', extract(epoch FROM now() - a.query_start),
+      'query', left(a.query, 120))), '[]')
+      FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid()),
+  'table_stats', (SELECT coalesce(json_agg(json_build_object(
+      'schema', s.schemaname, 'name', s.relname, 'live_rows', s.n_live_tup,
+      'analyzed_seconds', extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)),
+      'vacuumed_seconds', extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)))),
+      '[]') FROM pg_stat_user_tables s)
 )
+"""
+
+_HBA_SQL = """
+SELECT coalesce(json_agg(json_build_object(
+  'line', line_number, 'type', type, 'databases', database, 'users', user_name,
+  'address', address, 'netmask', netmask, 'method', auth_method, 'error', error)
+  ORDER BY line_number), '[]')
+FROM pg_hba_file_rules
+"""
+
+_STATEMENTS_SQL = """
+SELECT coalesce(json_agg(json_build_object(
+  'query', left(s.query, 120), 'calls', s.calls, 'mean_ms', s.mean_exec_time,
+  'database', d.datname) ORDER BY s.mean_exec_time DESC), '[]')
+FROM (SELECT * FROM pg_stat_statements ORDER BY mean_exec_time DESC LIMIT 50) s
+LEFT JOIN pg_database d ON d.oid = s.dbid
 """
 
 
@@ -114,30 +154,56 @@ class PostgresTarget:
         self.address = address_of(dsn)
         self.queries_sent = 0
         self._session = Lazy(lambda: connect(dsn, timeouts, f"postgres '{name}'"))
-        self._catalog = Lazy(self._read_catalog)
+        self._catalog = Lazy(lambda: Catalog.from_json(self.fetch_one(_CATALOG_SQL)[0]))
+        self._hba = Lazy(lambda: [HbaRule.from_json(r) for r in self.fetch_one(_HBA_SQL)[0]])
+        self._statements = Lazy(
+            lambda: [Statement.from_json(r) for r in self.fetch_one(_STATEMENTS_SQL)[0]])
 
     def catalog(self) -> Catalog:
+        """Roles, tables, privileges, RLS, policies, indexes, functions, settings, activity, stats."""
         return self._catalog.get()
 
-    def _read_catalog(self) -> Catalog:
-        row = self.fetch_one(_CATALOG_SQL)
-        return Catalog.from_json(row[0])
+    def hba_rules(self) -> list[HbaRule]:
+        """pg_hba.conf as the server parsed it (the role needs SELECT on pg_hba_file_rules)."""
+        return self._hba.get()
+
+    def statements(self) -> list[Statement]:
+        """The 50 statements with the highest mean time (needs the pg_stat_statements extension)."""
+        if "pg_stat_statements" not in self.catalog().extensions:
+            return []
+        return self._statements.get()
+
+    def explain(self, sql: str) -> list[str]:
+        """The plan of a read-only query, without running it (EXPLAIN, no ANALYZE)."""
+        return [row[0] for row in self._execute(f"EXPLAIN {sql}").fetchall()]
+
+    def scalar(self, sql: str) -> Any:
+        """The first column of the first row of a read-only query (None when there is no row)."""
+        row = self._execute(sql).fetchone()
+        return row[0] if row else None
 
     def fetch_one(self, sql: str) -> tuple[Any, ...]:
-        connection = self._session.get()
-        self.queries_sent += 1
-        try:
-            row = connection.execute(sql).fetchone()  # type: ignore[arg-type]
-        except psycopg.OperationalError as error:
-            raise TargetUnreachable(
-                f"postgres '{self.name}'",
-                self.address,
-                _first_line(error),
-                "the session was lost; check the server's log",
-            ) from None
+        row = self._execute(sql).fetchone()
         if row is None:
             raise ValueError("the query returned no row")
         return tuple(row)
+
+    def _execute(self, sql: str) -> psycopg.Cursor[Any]:
+        """Sends one statement on the run's session; lost sessions and missing rights become
+        TargetUnreachable with the cause."""
+        connection = self._session.get()
+        self.queries_sent += 1
+        try:
+            return connection.execute(sql)  # type: ignore[arg-type]
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise TargetUnreachable(
+                f"postgres '{self.name}'", self.address, f"permission denied: {_first_line(error)}",
+                "grant the checks' role what it reads (pg_monitor, pg_read_all_settings, SELECT on "
+                "pg_hba_file_rules)",
+            ) from None
+        except psycopg.OperationalError as error:
+            raise TargetUnreachable(f"postgres '{self.name}'", self.address, _first_line(error),
+                                    "the session was lost; check the server's log") from None
 
     def close(self) -> None:
         if self._session.opened is not None:
