@@ -34,6 +34,15 @@ class Thresholds(_Strict):
     db_answer_seconds: float = Field(2.0, gt=0)
     health_latency_ms: float = Field(100.0, gt=0)
     health_samples: int = Field(3, ge=1, le=20)
+    connections_percent: float = Field(80.0, gt=0, le=100)
+    connections_per_client: int = Field(50, ge=1)
+    active_connections_percent: float = Field(50.0, gt=0, le=100)
+    idle_session_seconds: float = Field(600.0, gt=0)
+    idle_in_transaction_seconds: float = Field(60.0, gt=0)
+    long_query_seconds: float = Field(300.0, gt=0)
+    statement_mean_ms: float = Field(500.0, gt=0)
+    slow_query_log_ms: int = Field(1000, ge=0)
+    analyzed_within_hours: float = Field(168.0, gt=0)
 
 
 def _require_scheme(value: SecretStr, schemes: tuple[str, ...]) -> SecretStr:
@@ -108,6 +117,10 @@ class Environment(_Strict):
     def resolve(self, path: Path) -> Path:
         """A path from the environment file, relative to the project root."""
         return path if path.is_absolute() else self.root / path
+
+    def resolve_path(self, path: str) -> Path:
+        """A path from expected state (a string), relative to the project root."""
+        return self.resolve(Path(path))
 
     def secret_values(self) -> list[str]:
         """Every secret this environment holds, for redaction."""

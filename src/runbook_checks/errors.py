@@ -24,5 +24,15 @@ class TargetUnreachable(Exception):
         self.fix = fix
 
 
+class PermissionMissing(Exception):
+    """The checks' role may not read what a check needs; the check fails with that cause."""
+
+    def __init__(self, target: str, cause: str, fix: str) -> None:
+        super().__init__(f"{target}: {cause}")
+        self.target = target
+        self.cause = cause
+        self.fix = fix
+
+
 class ConfigurationError(Exception):
     """An environment file or its variables are wrong: the run stops before any check."""

@@ -197,7 +197,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         write("no check was collected: a gate that checks nothing fails")
         return
     if not gate.failures:
-        write("gate passed: every check holds")
+        if exitstatus == 0:
+            write("gate passed: every check holds")
+        else:
+            write(f"gate FAILED: the run did not complete (exit {int(exitstatus)}); "
+                  "see the errors above")
         return
     by_severity = Counter(severity for severity, _, _ in gate.failures)
     write("gate FAILED: " + ", ".join(f"{by_severity[s]} {s}" for s in SEVERITIES if by_severity[s]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import traceback
 
-from runbook_checks.errors import CheckFailed, TargetUnreachable
+from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
 
 _WIDTH = 10
 
@@ -25,6 +25,9 @@ def verdict(error: BaseException) -> tuple[str, str, str]:
         return error.expected, error.found, error.fix
     if isinstance(error, TargetUnreachable):
         return (f"{error.target} reachable at {error.address}", f"unreachable: {error.cause}",
+                error.fix)
+    if isinstance(error, PermissionMissing):
+        return (f"the checks' role may read what this check needs on {error.target}", error.cause,
                 error.fix)
     if isinstance(error, AssertionError):
         text = str(error).strip() or "assertion failed"

@@ -1,10 +1,11 @@
 """Checks of the audiospective runbook: Next.js + Prisma + Spotify OAuth, cron, Redis."""
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from runbook_checks.checks import config, postgres
+from runbook_checks.checks import config, connections, data, migrations, schema
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.postgres import probe
@@ -12,6 +13,19 @@ from runbook_checks.targets.registry import Targets
 from suites.common.configuration import RequiredConfiguration
 
 EXPECTED = expected_state(__file__)
+DATABASE = EXPECTED["database"]
+_PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
+               "finished_at IS NOT NULL, 'rolled_back', rolled_back_at IS NOT NULL)), '[]') "
+               "FROM _prisma_migrations")
+
+
+def assert_data(targets: Targets, assertion: dict[str, Any]) -> None:
+    value = targets.postgres(DATABASE).scalar(assertion["sql"])
+    data.value_meets(assertion["name"], value, assertion["condition"], assertion["fix"])
+
+
+def _names(assertions: list[dict[str, Any]]) -> list[str]:
+    return [a["name"].replace(" ", "-") for a in assertions]
 
 
 @pytest.mark.runbook("audiospective#error-invalid-environment-variables")
@@ -33,9 +47,23 @@ class ConnectionTimeout:
     def test_database_answers_within_limit(self, targets: Targets, environment: Environment) -> None:
         variable = EXPECTED["database_url"]["variable"]
         url = targets.app_config(EXPECTED["app"]).get(variable, "")
-        postgres.answers_within(probe(url, environment.timeouts),
-                                environment.thresholds.db_answer_seconds,
-                                f"the database at {EXPECTED['app']}'s {variable}")
+        connections.answers_within(probe(url, environment.timeouts),
+                                   environment.thresholds.db_answer_seconds,
+                                   f"the database at {EXPECTED['app']}'s {variable}")
+
+
+@pytest.mark.runbook("audiospective#error-relation-does-not-exist")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom('relation "..." does not exist: migrations not run')
+class RelationDoesNotExist:
+    def test_prisma_migrations_applied(self, targets: Targets, environment: Environment) -> None:
+        rows = [migrations.PrismaMigration(r["name"], r["finished"], r["rolled_back"])
+                for r in targets.postgres(DATABASE).scalar(_PRISMA_SQL)]
+        shipped = migrations.prisma_app_migrations(environment.resolve_path(EXPECTED["prisma_migrations"]))
+        migrations.prisma_applied(rows, shipped, DATABASE)
+
+    def test_expected_tables_exist(self, targets: Targets) -> None:
+        schema.tables_exist(targets.postgres(DATABASE).catalog(), EXPECTED["tables"])
 
 
 @pytest.mark.runbook("audiospective#error-callback-url-mismatch")
@@ -57,10 +85,43 @@ class CallbackUrlMismatch:
                                        f"GET {oauth['signin_path']}")
 
 
+@pytest.mark.runbook("audiospective#error-no-tracks-archived--zero-songs-archived")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("no tracks archived: zero songs saved for active users")
+class NoTracksArchived:
+    @pytest.mark.parametrize("assertion", EXPECTED["data"]["archival"],
+                             ids=_names(EXPECTED["data"]["archival"]))
+    def test_archival_data(self, targets: Targets, assertion: dict[str, Any]) -> None:
+        assert_data(targets, assertion)
+
+
+@pytest.mark.runbook("audiospective#error-circuit-breaker-blocking-users")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("circuit breaker holds users back from archival")
+class CircuitBreakerBlockingUsers:
+    @pytest.mark.parametrize("assertion", EXPECTED["data"]["circuit_breaker"],
+                             ids=_names(EXPECTED["data"]["circuit_breaker"]))
+    def test_breaker_data(self, targets: Targets, assertion: dict[str, Any]) -> None:
+        assert_data(targets, assertion)
+
+
 @pytest.mark.runbook("audiospective#issue-slow-database-queries")
 @pytest.mark.severity("medium")
 @pytest.mark.symptom("API answers over 500 ms; dashboards take seconds")
 class SlowDatabaseQueries:
     def test_expected_indexes_exist(self, targets: Targets) -> None:
-        catalog = targets.postgres(EXPECTED["database"]).catalog()
-        postgres.indexes_exist(catalog, EXPECTED["indexes"])
+        schema.indexes_exist(targets.postgres(DATABASE).catalog(), EXPECTED["indexes"])
+
+    def test_hot_query_uses_an_index(self, targets: Targets) -> None:
+        hot = EXPECTED["hot_query"]
+        schema.plan_uses_index(targets.postgres(DATABASE).explain(hot["sql"]), hot["name"])
+
+
+@pytest.mark.runbook("audiospective#critical-data-loss-detected")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("data loss: rows missing or archival silently stopped")
+class DataLossDetected:
+    @pytest.mark.parametrize("assertion", EXPECTED["data"]["data_loss"],
+                             ids=_names(EXPECTED["data"]["data_loss"]))
+    def test_data_floor_and_freshness(self, targets: Targets, assertion: dict[str, Any]) -> None:
+        assert_data(targets, assertion)

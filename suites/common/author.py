@@ -1,12 +1,17 @@
 """Checks of the author runbook: uploads, detection worker, Postgres, Redis, S3, SMTP."""
 
+from urllib.parse import urlsplit
+
 import pytest
 
-from runbook_checks.checks import config, postgres, redis
+from runbook_checks.checks import config, grants, redis, schema
+from runbook_checks.environment import Environment
+from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
 
 EXPECTED = expected_state(__file__)
+MIGRATION = EXPECTED["migration"]
 
 
 @pytest.mark.runbook("author#database-migrations")
@@ -15,12 +20,26 @@ EXPECTED = expected_state(__file__)
 class DatabaseMigrations:
     def test_migration_role_can_log_in(self, targets: Targets) -> None:
         catalog = targets.postgres(EXPECTED["database"]).catalog()
-        postgres.role_can_log_in(catalog, EXPECTED["migration_role"])
+        schema.role_is(catalog, MIGRATION["role"], login=True, superuser=False)
+
+    def test_migration_dsn_uses_the_migration_role(self, targets: Targets) -> None:
+        url = targets.app_config(MIGRATION["app"]).get(MIGRATION["dsn_variable"], "")
+        user = urlsplit(url).username
+        if user != MIGRATION["role"]:
+            raise CheckFailed(f"{MIGRATION['dsn_variable']} of {MIGRATION['app']} connects as "
+                              f"{MIGRATION['role']}", f"it connects as {user or 'nobody (not set)'}",
+                              f"point {MIGRATION['dsn_variable']} at the {MIGRATION['role']} role")
 
     def test_migration_role_holds_its_privileges(self, targets: Targets) -> None:
         catalog = targets.postgres(EXPECTED["database"]).catalog()
-        postgres.role_holds_privileges(catalog, EXPECTED["migration_role"],
-                                       EXPECTED["migration_privileges"])
+        declared = [grants.Grant(MIGRATION["role"], "table", table, privilege)
+                    for table, privileges in MIGRATION["privileges"].items() for privilege in privileges]
+        grants.privileges_present(catalog, declared)
+
+    def test_grants_file_in_force(self, targets: Targets, environment: Environment) -> None:
+        catalog = targets.postgres(EXPECTED["database"]).catalog()
+        sql = environment.resolve_path(EXPECTED["grants_file"]).read_text()
+        grants.privileges_present(catalog, grants.parse_grants_file(sql, catalog))
 
 
 @pytest.mark.runbook("author#api-authentication")

@@ -2,11 +2,49 @@
 
 import pytest
 
-from runbook_checks.checks import postgres
+from runbook_checks.checks import connections, schema
+from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
+from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
 
 EXPECTED = expected_state(__file__)
+DATABASE = EXPECTED["database"]
+
+
+@pytest.mark.runbook("platform#health-check-failures")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("health check reports unhealthy or degraded")
+class HealthCheckFailures:
+    def test_tenant_helper_function_exists(self, targets: Targets) -> None:
+        schema.functions_exist(targets.postgres(DATABASE).catalog(), [EXPECTED["tenant_helper"]])
+
+
+@pytest.mark.runbook("platform#database-connection-issues")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("connect ECONNREFUSED, or too many connections")
+class DatabaseConnectionIssues:
+    def test_database_accepts_connections(self, targets: Targets, environment: Environment) -> None:
+        dsn = environment.postgres[DATABASE].dsn.get_secret_value()
+        connections.answers_within(probe(dsn, environment.timeouts),
+                                   environment.thresholds.db_answer_seconds, f"postgres '{DATABASE}'")
+
+    @pytest.mark.parametrize("source", EXPECTED["hba_sources"])
+    def test_pg_hba_lets_the_app_in(self, targets: Targets, source: str) -> None:
+        connections.hba_accepts(targets.postgres(DATABASE).hba_rules(), DATABASE, EXPECTED["app_role"],
+                                source)
+
+    def test_max_connections_as_declared(self, targets: Targets) -> None:
+        connections.setting_is(targets.postgres(DATABASE).catalog(), "max_connections",
+                               EXPECTED["max_connections"])
+
+    def test_connections_under_limit(self, targets: Targets, environment: Environment) -> None:
+        connections.connections_under(targets.postgres(DATABASE).catalog(),
+                                      environment.thresholds.connections_percent)
+
+    def test_no_long_idle_connection(self, targets: Targets, environment: Environment) -> None:
+        connections.no_idle_session_older(targets.postgres(DATABASE).catalog(), "idle",
+                                          environment.thresholds.idle_session_seconds)
 
 
 @pytest.mark.runbook("platform#rls-policy-violations")
@@ -14,9 +52,46 @@ EXPECTED = expected_state(__file__)
 @pytest.mark.symptom("new row violates row-level security policy")
 class RlsPolicyViolations:
     def test_rls_enabled_on_tenant_tables(self, targets: Targets) -> None:
-        catalog = targets.postgres(EXPECTED["database"]).catalog()
-        postgres.rls_enabled(catalog, EXPECTED["tenant_tables"])
+        schema.rls_enabled(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"])
 
     def test_tenant_tables_have_policies(self, targets: Targets) -> None:
-        catalog = targets.postgres(EXPECTED["database"]).catalog()
-        postgres.tables_have_policies(catalog, EXPECTED["tenant_tables"])
+        schema.tables_have_policies(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"])
+
+    def test_rls_and_policies_agree(self, targets: Targets) -> None:
+        schema.rls_consistent(targets.postgres(DATABASE).catalog(), "public")
+
+    def test_enough_policies(self, targets: Targets) -> None:
+        schema.policy_count_at_least(targets.postgres(DATABASE).catalog(), "public",
+                                     EXPECTED["minimum_policies"])
+
+    def test_policies_read_the_tenant(self, targets: Targets) -> None:
+        schema.policies_read_setting(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"],
+                                     EXPECTED["tenant_markers"])
+
+
+@pytest.mark.runbook("platform#performance-degradation")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("API responses over 500 ms")
+class PerformanceDegradation:
+    def test_pg_stat_statements_installed(self, targets: Targets) -> None:
+        connections.extension_installed(targets.postgres(DATABASE).catalog(), "pg_stat_statements")
+
+    def test_no_slow_statement(self, targets: Targets, environment: Environment) -> None:
+        connections.statements_mean_under(targets.postgres(DATABASE).statements(), DATABASE,
+                                          environment.thresholds.statement_mean_ms)
+
+    def test_filtered_columns_indexed(self, targets: Targets) -> None:
+        schema.indexes_cover(targets.postgres(DATABASE).catalog(), EXPECTED["filtered_columns"])
+
+    def test_tables_analyzed_recently(self, targets: Targets, environment: Environment) -> None:
+        connections.statistics_fresh(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"],
+                                     environment.thresholds.analyzed_within_hours * 3600)
+
+
+@pytest.mark.runbook("platform#memory-leaks")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("memory grows until the process manager restarts the API")
+class MemoryLeaks:
+    def test_connections_mostly_idle(self, targets: Targets, environment: Environment) -> None:
+        connections.active_share_at_most(targets.postgres(DATABASE).catalog(), DATABASE,
+                                         environment.thresholds.active_connections_percent)

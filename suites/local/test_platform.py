@@ -2,4 +2,8 @@
 
 from suites.common import platform
 
+TestHealthCheckFailures = platform.HealthCheckFailures
+TestDatabaseConnectionIssues = platform.DatabaseConnectionIssues
 TestRlsPolicyViolations = platform.RlsPolicyViolations
+TestPerformanceDegradation = platform.PerformanceDegradation
+TestMemoryLeaks = platform.MemoryLeaks

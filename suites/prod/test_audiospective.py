@@ -4,5 +4,9 @@ from suites.common import audiospective
 
 TestInvalidEnvironmentVariables = audiospective.InvalidEnvironmentVariables
 TestConnectionTimeout = audiospective.ConnectionTimeout
+TestRelationDoesNotExist = audiospective.RelationDoesNotExist
 TestCallbackUrlMismatch = audiospective.CallbackUrlMismatch
+TestNoTracksArchived = audiospective.NoTracksArchived
+TestCircuitBreakerBlockingUsers = audiospective.CircuitBreakerBlockingUsers
 TestSlowDatabaseQueries = audiospective.SlowDatabaseQueries
+TestDataLossDetected = audiospective.DataLossDetected

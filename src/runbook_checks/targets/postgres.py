@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from runbook_checks.environment import Timeouts
-from runbook_checks.errors import TargetUnreachable
+from runbook_checks.errors import PermissionMissing, TargetUnreachable
 from runbook_checks.facts.catalog import Catalog, HbaRule, Statement
 from runbook_checks.targets.base import Lazy, address_of
 
@@ -29,7 +29,7 @@ SELECT json_build_object(
                   'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
                   'privilege', a.privilege_type)), '[]') FROM aclexplode(c.relacl) a))), '[]')
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
         AND n.nspname NOT IN ('pg_catalog', 'information_schema')
         AND n.nspname NOT LIKE 'pg_toast%'),
   'policies', (SELECT coalesce(json_agg(json_build_object(
@@ -90,7 +90,8 @@ _STATEMENTS_SQL = """
 SELECT coalesce(json_agg(json_build_object(
   'query', left(s.query, 120), 'calls', s.calls, 'mean_ms', s.mean_exec_time,
   'database', d.datname) ORDER BY s.mean_exec_time DESC), '[]')
-FROM (SELECT * FROM pg_stat_statements ORDER BY mean_exec_time DESC LIMIT 50) s
+FROM (SELECT * FROM pg_stat_statements WHERE userid <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+      ORDER BY mean_exec_time DESC LIMIT 50) s
 LEFT JOIN pg_database d ON d.oid = s.dbid
 """
 
@@ -196,10 +197,10 @@ class PostgresTarget:
         try:
             return connection.execute(sql)  # type: ignore[arg-type]
         except psycopg.errors.InsufficientPrivilege as error:
-            raise TargetUnreachable(
-                f"postgres '{self.name}'", self.address, f"permission denied: {_first_line(error)}",
-                "grant the checks' role what it reads (pg_monitor, pg_read_all_settings, SELECT on "
-                "pg_hba_file_rules)",
+            raise PermissionMissing(
+                f"postgres '{self.name}'", _first_line(error),
+                "grant the checks' role pg_monitor, pg_read_all_settings and pg_read_all_data, and "
+                "SELECT on pg_hba_file_rules in each database",
             ) from None
         except psycopg.OperationalError as error:
             raise TargetUnreachable(f"postgres '{self.name}'", self.address, _first_line(error),

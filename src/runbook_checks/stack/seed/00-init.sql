@@ -2,9 +2,14 @@
 -- Run by psql as the superuser (natively, and by the postgres image's init scripts in compose).
 -- Role passwords are set afterwards from the stack's generated secrets (99-passwords.sql).
 
-CREATE ROLE runbook_checks LOGIN;              -- the read-only role the checks connect as
-GRANT pg_monitor TO runbook_checks;
-GRANT pg_read_all_settings TO runbook_checks;
+-- The role the checks connect as: reads everything, writes nothing.
+CREATE ROLE runbook_checks LOGIN;
+GRANT pg_monitor, pg_read_all_settings, pg_read_all_data TO runbook_checks;
+-- pg_hba_file_rules is per database: granted in template1, every database below inherits it.
+\connect template1
+GRANT SELECT ON pg_hba_file_rules TO runbook_checks;
+GRANT EXECUTE ON FUNCTION pg_hba_file_rules() TO runbook_checks;
+\connect postgres
 
 CREATE ROLE author_app LOGIN;
 CREATE ROLE author_migrator LOGIN;
@@ -29,3 +34,15 @@ CREATE DATABASE practiceops OWNER practiceops_app;
 \ir systems/ghostworks.sql
 \connect practiceops
 \ir systems/practiceops.sql
+
+-- Fresh statistics everywhere, as a maintained database has them.
+\connect author
+VACUUM ANALYZE;
+\connect audiospective
+VACUUM ANALYZE;
+\connect platform
+VACUUM ANALYZE;
+\connect ghostworks
+VACUUM ANALYZE;
+\connect practiceops
+VACUUM ANALYZE;

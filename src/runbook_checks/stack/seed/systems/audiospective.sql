@@ -16,7 +16,8 @@ CREATE TABLE users (
     "accessToken" text,
     "refreshToken" text,
     "lastPolledAt" timestamptz,
-    "isActive" boolean NOT NULL DEFAULT true
+    "isActive" boolean NOT NULL DEFAULT true,
+    "circuitOpenUntil" timestamptz
 );
 CREATE TABLE artists (id text PRIMARY KEY, name text NOT NULL);
 CREATE TABLE albums (id text PRIMARY KEY, name text NOT NULL, "artistId" text REFERENCES artists (id));
@@ -40,11 +41,12 @@ VALUES ('6f0c1d2e-0000-4000-8000-000000000001', repeat('a', 64), now(), '2025010
 
 INSERT INTO users (id, "spotifyId", "accessToken", "refreshToken", "lastPolledAt")
 SELECT 'user-' || g, 'spotify-' || g, 'access-' || g, 'refresh-' || g, now() - interval '5 minutes'
-FROM generate_series(1, 5) AS g;
+FROM generate_series(1, 50) AS g;
 INSERT INTO artists VALUES ('artist-1', 'An Artist');
 INSERT INTO albums VALUES ('album-1', 'An Album', 'artist-1');
 INSERT INTO tracks SELECT 'track-' || g, 'Track ' || g, 'album-1' FROM generate_series(1, 20) AS g;
 INSERT INTO play_events ("userId", "trackId", "playedAt")
-SELECT 'user-' || (g % 5 + 1), 'track-' || (g % 20 + 1), now() - g * interval '3 minutes'
-FROM generate_series(1, 500) AS g;
+SELECT 'user-' || (g % 50 + 1), 'track-' || (g % 20 + 1), now() - g * interval '10 seconds'
+FROM generate_series(1, 20000) AS g;
+INSERT INTO shareable_reports SELECT 'report-' || g, 'user-' || g FROM generate_series(1, 10) AS g;
 RESET ROLE;

@@ -17,8 +17,4 @@ CREATE TABLE detections (
 );
 INSERT INTO migrations (name) VALUES ('0001_init'), ('0002_detections');
 
--- What the grants file declares.
-GRANT SELECT, INSERT, UPDATE, DELETE ON migrations TO author_migrator;
-GRANT USAGE ON SEQUENCE migrations_id_seq TO author_migrator;
-GRANT SELECT, INSERT, UPDATE ON recordings, detections TO author_app;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO author_app;
+\ir author-grants.sql

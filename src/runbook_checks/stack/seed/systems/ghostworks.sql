@@ -1,4 +1,5 @@
 -- ghostworks: an Alembic-managed schema.
+CREATE EXTENSION pg_stat_statements;
 SET ROLE ghostworks_app;
 CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
 INSERT INTO alembic_version VALUES ('c3d4e5f6a7b8');

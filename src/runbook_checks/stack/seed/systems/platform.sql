@@ -1,4 +1,5 @@
 -- platform: multi-tenant tables guarded by row-level security keyed on the request's tenant.
+CREATE EXTENSION pg_stat_statements;
 CREATE TABLE tenants (id uuid PRIMARY KEY, name text NOT NULL);
 
 CREATE FUNCTION get_current_tenant_id() RETURNS uuid
@@ -23,7 +24,7 @@ DECLARE
     tenant text := 'tenant_id = get_current_tenant_id()';
 BEGIN
     FOREACH t IN ARRAY ARRAY['users', 'projects', 'invoices', 'audit_log', 'documents',
-                             'comments', 'api_keys', 'webhooks', 'auth_sessions']
+                             'comments', 'api_keys', 'webhooks']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE INDEX %I ON %I (tenant_id)', t || '_tenant_id_idx', t);
@@ -36,4 +37,5 @@ BEGIN
     END LOOP;
 END $$;
 GRANT SELECT ON tenants TO platform_app;
+GRANT SELECT, INSERT, DELETE ON auth_sessions TO platform_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO platform_app;

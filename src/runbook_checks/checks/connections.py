@@ -1,0 +1,180 @@
+"""Connections and server settings: reachability, limits, idle and long sessions, pg_hba, statistics
+freshness, slow statements. All judged on the catalog snapshot (or a probe), no I/O here."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.catalog import Catalog, HbaRule, Session, Statement, qualify
+from runbook_checks.targets.postgres import Probe
+
+
+def answers_within(probe: Probe, limit_seconds: float, what: str) -> None:
+    """The database behind `what` accepts a connection and answers SELECT 1 within the limit."""
+    expected = f"{what} answers SELECT 1 within {limit_seconds:g} s"
+    if probe.error is not None:
+        raise CheckFailed(expected, f"no answer after {probe.seconds:.2f} s: {probe.error}",
+                          "check that the server runs and that host, port, user and password in the "
+                          "DSN are right (percent-encode special characters in the password)")
+    if probe.seconds > limit_seconds:
+        raise CheckFailed(expected, f"answered after {probe.seconds:.2f} s",
+                          "look at the server's load, the network path and the connection pooler")
+
+
+def setting_is(catalog: Catalog, name: str, expected: str) -> None:
+    """A server setting has its declared value."""
+    value = catalog.settings.get(name)
+    if value != str(expected):
+        raise CheckFailed(f"{name} = {expected}", f"{name} = {value}",
+                          f"set {name} = {expected} in postgresql.conf (ALTER SYSTEM) and restart or reload")
+
+
+def slow_query_logging(catalog: Catalog, at_most_ms: int) -> None:
+    """Statements slower than `at_most_ms` are logged (log_min_duration_statement on, not too high)."""
+    value = int(catalog.settings.get("log_min_duration_statement", "-1"))
+    if value < 0 or value > at_most_ms:
+        found = "off (-1)" if value < 0 else f"{value} ms"
+        raise CheckFailed(f"log_min_duration_statement between 0 and {at_most_ms} ms",
+                          f"log_min_duration_statement is {found}",
+                          f"ALTER SYSTEM SET log_min_duration_statement = {at_most_ms}; "
+                          "SELECT pg_reload_conf();")
+
+
+def client_sessions(catalog: Catalog) -> list[Session]:
+    return [s for s in catalog.activity if s.backend == "client backend"]
+
+
+def connections_under(catalog: Catalog, percent: float) -> None:
+    """Client connections use under `percent` of the slots open to ordinary roles."""
+    limit = int(catalog.settings["max_connections"]) - int(
+        catalog.settings.get("superuser_reserved_connections", "3"))
+    used = len(client_sessions(catalog)) + 1  # and the checks' own session
+    if used > limit * percent / 100:
+        by_state: dict[str, int] = {}
+        for session in client_sessions(catalog):
+            by_state[session.state or "?"] = by_state.get(session.state or "?", 0) + 1
+        states = ", ".join(f"{n} {state}" for state, n in sorted(by_state.items()))
+        raise CheckFailed(f"under {percent:g}% of {limit} connection slots in use",
+                          f"{used} in use ({used * 100 / limit:.0f}%): {states}",
+                          "pool connections (PgBouncer), close idle ones, or raise max_connections")
+
+
+def _describe(session: Session, seconds: float | None) -> str:
+    return (f"pid {session.pid} {session.user or '?'}@{session.database or '?'} from "
+            f"{session.client or 'local'}: {session.state} for {seconds or 0:.0f} s: {session.query[:80]!r}")
+
+
+def no_idle_session_older(catalog: Catalog, state: str, seconds: float) -> None:
+    """No client session has stayed in `state` ('idle', 'idle in transaction') longer than `seconds`."""
+    stale = [s for s in client_sessions(catalog)
+             if s.state == state and (s.state_seconds or 0) > seconds]
+    if stale:
+        raise CheckFailed(f"no session {state} for more than {seconds:g} s",
+                          "\n".join(_describe(s, s.state_seconds) for s in stale[:20]),
+                          "fix the client that holds them (close connections, commit transactions); "
+                          "pg_terminate_backend(pid) frees them now")
+
+
+def no_query_running_longer(catalog: Catalog, seconds: float) -> None:
+    """No active statement has been running longer than `seconds`."""
+    slow = [s for s in client_sessions(catalog)
+            if s.state == "active" and (s.query_seconds or 0) > seconds]
+    if slow:
+        raise CheckFailed(f"no query running longer than {seconds:g} s",
+                          "\n".join(_describe(s, s.query_seconds) for s in slow[:20]),
+                          "look at the query's plan and locks; pg_cancel_backend(pid) stops it")
+
+
+def active_share_at_most(catalog: Catalog, database: str, percent: float, minimum: int = 5) -> None:
+    """Connections to `database` are mostly idle: at most `percent` of them active (judged from
+    `minimum` connections on; below that a pool has nothing to show)."""
+    sessions = [s for s in client_sessions(catalog) if s.database == database]
+    active = [s for s in sessions if s.state == "active"]
+    if len(sessions) >= minimum and len(active) * 100 > percent * len(sessions):
+        raise CheckFailed(f"at most {percent:g}% of connections to {database} active",
+                          f"{len(active)} of {len(sessions)} active",
+                          "a pool whose connections stay active leaks them or runs long queries")
+
+
+def per_client_at_most(catalog: Catalog, limit: int) -> None:
+    """No single client address holds more than `limit` connections."""
+    counts: dict[str, int] = {}
+    for session in client_sessions(catalog):
+        address = session.client or "local socket"
+        counts[address] = counts.get(address, 0) + 1
+    greedy = {address: n for address, n in counts.items() if n > limit}
+    if greedy:
+        raise CheckFailed(f"at most {limit} connections per client address",
+                          "\n".join(f"{a}: {n}" for a, n in sorted(greedy.items())),
+                          "cap that client's pool size, or put PgBouncer in front")
+
+
+def _applies(rule: HbaRule, database: str, user: str, address: str) -> bool:
+    if rule.error or not rule.type.startswith("host"):
+        return False
+    if not ({"all", database} & set(rule.databases)) or not ({"all", user} & set(rule.users)):
+        return False
+    if rule.address in (None, "all"):
+        return True
+    try:
+        prefix = bin(int(ipaddress.ip_address(rule.netmask))).count("1") if rule.netmask else None
+        network = ipaddress.ip_network(
+            f"{rule.address}/{prefix}" if prefix is not None else rule.address, strict=False)
+        return ipaddress.ip_address(address) in network
+    except ValueError:
+        return False
+
+
+def hba_accepts(rules: list[HbaRule], database: str, user: str, address: str) -> None:
+    """The first pg_hba line that matches `user` reaching `database` over TCP from `address`
+    lets it authenticate (exists, and is not `reject`)."""
+    matching = [r for r in rules if _applies(r, database, user, address)]
+    expected = f"a pg_hba line accepts {user} to {database} from {address}"
+    fix = (f"add `host {database} {user} {address}/{'32' if '.' in address else '128'} scram-sha-256` "
+           "above any reject line in pg_hba.conf, then SELECT pg_reload_conf()")
+    if not matching:
+        raise CheckFailed(expected, "no line matches: the connection is refused", fix)
+    first = matching[0]
+    if first.method == "reject":
+        raise CheckFailed(expected, f"line {first.line} rejects it", fix)
+
+
+def statistics_fresh(catalog: Catalog, tables: list[str], analyzed_within: float,
+                     vacuumed_within: float | None = None) -> None:
+    """Each table was analyzed (and vacuumed, where asked) within the given seconds."""
+    stale = []
+    for table in tables:
+        stats = catalog.table_stats.get(qualify(table))
+        if stats is None:
+            stale.append(f"{qualify(table)}: no statistics (table missing?)")
+            continue
+        for label, age, limit in (("analyzed", stats.analyzed_seconds, analyzed_within),
+                                  ("vacuumed", stats.vacuumed_seconds, vacuumed_within)):
+            if limit is None:
+                continue
+            if age is None:
+                stale.append(f"{stats.qualified}: never {label}")
+            elif age > limit:
+                stale.append(f"{stats.qualified}: {label} {age / 3600:.1f} h ago")
+    if stale:
+        raise CheckFailed(f"{len(tables)} table(s) analyzed within {analyzed_within / 3600:g} h"
+                          + (f" and vacuumed within {vacuumed_within / 3600:g} h" if vacuumed_within else ""),
+                          "\n".join(stale),
+                          "VACUUM (ANALYZE) the tables, and check that autovacuum runs")
+
+
+def extension_installed(catalog: Catalog, name: str) -> None:
+    if name not in catalog.extensions:
+        installed = ", ".join(catalog.extensions) or "none"
+        raise CheckFailed(f"extension {name} installed", f"installed: {installed}",
+                          f"add {name} to shared_preload_libraries, restart, then CREATE EXTENSION {name}")
+
+
+def statements_mean_under(statements: list[Statement], database: str, limit_ms: float) -> None:
+    """No statement on `database` averages more than `limit_ms` per call."""
+    slow = [s for s in statements if s.database == database and s.mean_ms > limit_ms]
+    if slow:
+        raise CheckFailed(f"every statement on {database} under {limit_ms:g} ms on average",
+                          "\n".join(f"{s.mean_ms:.0f} ms x {s.calls}: {s.query[:80]!r}" for s in slow[:10]),
+                          "EXPLAIN the statement; add the index it needs or rewrite it")

@@ -1,0 +1,77 @@
+"""Migrations: Alembic's version table at the single head of the app's scripts; Prisma's table
+without failed, unfinished or missing migrations."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runbook_checks.errors import CheckFailed
+
+
+def _assigned(tree: ast.Module, name: str) -> Any:
+    for node in tree.body:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return ast.literal_eval(value)
+    return None
+
+
+def alembic_heads(versions: Path) -> list[str]:
+    """The head revisions of an Alembic versions directory (read, not imported)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in versions.glob("*.py"):
+        tree = ast.parse(script.read_text())
+        revision = _assigned(tree, "revision")
+        if not revision:
+            continue
+        revisions.add(revision)
+        down = _assigned(tree, "down_revision")
+        parents |= set(down) if isinstance(down, (tuple, list)) else ({down} if down else set())
+    return sorted(revisions - parents)
+
+
+def alembic_at_head(current: list[str], heads: list[str], database: str) -> None:
+    """One head in the scripts, and the database stamped with it."""
+    expected = f"{database} at the single Alembic head {heads[0] if len(heads) == 1 else '(one head)'}"
+    if len(heads) != 1:
+        raise CheckFailed(expected, f"{len(heads)} heads in the scripts: {', '.join(heads) or 'none'}",
+                          "merge the branches: alembic merge heads, then alembic upgrade head")
+    if current != heads:
+        found = ", ".join(current) if current else "no version stamped"
+        raise CheckFailed(expected, f"database at {found}",
+                          "alembic upgrade head (alembic history shows the path)")
+
+
+@dataclass(frozen=True)
+class PrismaMigration:
+    name: str
+    finished: bool
+    rolled_back: bool
+
+
+def prisma_applied(rows: list[PrismaMigration], app_migrations: list[str], database: str) -> None:
+    """No failed or unfinished migration, and every migration the app ships is applied."""
+    problems = []
+    applied = {r.name for r in rows if r.finished and not r.rolled_back}
+    for row in rows:
+        if not row.finished and not row.rolled_back:
+            problems.append(f"{row.name}: started but not finished (failed)")
+    problems += [f"{name}: pending (not in the database)" for name in app_migrations if name not in applied]
+    if problems:
+        raise CheckFailed(f"{database}: every Prisma migration applied, none failed",
+                          "\n".join(problems),
+                          "prisma migrate resolve --rolled-back <name> for a failed one, then "
+                          "prisma migrate deploy")
+
+
+def prisma_app_migrations(directory: Path) -> list[str]:
+    """The migration names an app ships (prisma/migrations/<name>/migration.sql)."""
+    return sorted(p.parent.name for p in directory.glob("*/migration.sql"))

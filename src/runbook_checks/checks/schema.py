@@ -1,0 +1,171 @@
+"""Schema objects and row-level security: roles, tables, functions, indexes, policies, plans."""
+
+from __future__ import annotations
+
+import re
+
+from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.catalog import Catalog, qualify
+
+
+def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = False,
+            member_of: tuple[str, ...] = ()) -> None:
+    """The role exists with the declared LOGIN / SUPERUSER attributes and memberships."""
+    found = catalog.roles.get(role)
+    expected = (f"role {role}: {'LOGIN' if login else 'NOLOGIN'}, "
+                f"{'SUPERUSER' if superuser else 'not superuser'}"
+                + (f", member of {', '.join(member_of)}" if member_of else ""))
+    if found is None:
+        raise CheckFailed(expected, f"no role named {role}", f"CREATE ROLE {role} ...")
+    problems, fixes = [], []
+    if found.login != login:
+        problems.append("LOGIN" if found.login else "NOLOGIN")
+        fixes.append(f"ALTER ROLE {role} {'LOGIN' if login else 'NOLOGIN'};")
+    if found.superuser != superuser:
+        problems.append("SUPERUSER" if found.superuser else "not superuser")
+        fixes.append(f"ALTER ROLE {role} {'SUPERUSER' if superuser else 'NOSUPERUSER'};")
+    for group in member_of:
+        if group not in found.member_of:
+            problems.append(f"not a member of {group}")
+            fixes.append(f"GRANT {group} TO {role};")
+    if problems:
+        raise CheckFailed(expected, f"{role} is " + ", ".join(problems), " ".join(fixes))
+
+
+def tables_exist(catalog: Catalog, tables: list[str]) -> None:
+    """Every expected table (or view) exists."""
+    absent = [qualify(t) for t in tables if qualify(t) not in catalog.tables]
+    if absent:
+        raise CheckFailed(f"{len(tables)} table(s) exist", "missing: " + ", ".join(absent),
+                          "run the pending migrations (relation does not exist until they ran)")
+
+
+def functions_exist(catalog: Catalog, functions: list[str]) -> None:
+    """Every expected function exists (any overload)."""
+    absent = [qualify(f) for f in functions if not catalog.function(f)]
+    if absent:
+        raise CheckFailed(f"function(s) {', '.join(qualify(f) for f in functions)} exist",
+                          "missing: " + ", ".join(absent),
+                          "run the migration that creates them")
+
+
+def rls_forced(catalog: Catalog, tables: list[str]) -> None:
+    """RLS also binds the tables' owner (FORCE ROW LEVEL SECURITY)."""
+    loose = [qualify(t) for t in tables
+             if qualify(t) in catalog.tables and not catalog.tables[qualify(t)].rls_forced]
+    if loose:
+        raise CheckFailed(f"row-level security forced on {len(tables)} table(s)",
+                          "not forced on " + ", ".join(loose),
+                          "ALTER TABLE <table> FORCE ROW LEVEL SECURITY for each")
+
+
+def rls_consistent(catalog: Catalog, schema: str = "public") -> None:
+    """In `schema`, every table with RLS on has policies (else it denies all rows), and no table
+    has policies while RLS is off (they would be ignored)."""
+    tables = [t for t in catalog.tables.values() if t.schema == schema and t.kind in ("r", "p")]
+    denying = [t.qualified for t in tables if t.rls and not catalog.policies_on(t.qualified)]
+    ignored = [t.qualified for t in tables if not t.rls and catalog.policies_on(t.qualified)]
+    if denying or ignored:
+        found = []
+        if denying:
+            found.append("RLS on, no policy (every row denied): " + ", ".join(denying))
+        if ignored:
+            found.append("policies present but RLS off (policies ignored): " + ", ".join(ignored))
+        raise CheckFailed(f"RLS and policies agree on every table of schema {schema}", "\n".join(found),
+                          "ENABLE ROW LEVEL SECURITY where policies exist; create the policies where "
+                          "RLS is on")
+
+
+def policy_count_at_least(catalog: Catalog, schema: str, minimum: int) -> None:
+    """The schema holds at least `minimum` policies."""
+    count = sum(1 for p in catalog.policies if p.schema == schema)
+    if count < minimum:
+        raise CheckFailed(f"at least {minimum} policies in schema {schema}", f"{count}",
+                          "re-run the migrations that create the policies")
+
+
+def policies_read_setting(catalog: Catalog, tables: list[str], markers: list[str]) -> None:
+    """Every policy on the tables filters on the request's tenant: its USING / WITH CHECK
+    expression names one of `markers` (the tenant setting or its helper function)."""
+    blind = []
+    for table in tables:
+        for policy in catalog.policies_on(table):
+            text = " ".join(filter(None, (policy.using, policy.with_check)))
+            if not any(marker in text for marker in markers):
+                blind.append(f"{qualify(table)}.{policy.name}: {text or 'no expression'}")
+    if blind:
+        raise CheckFailed(f"every tenant policy reads one of: {', '.join(markers)}",
+                          "\n".join(blind),
+                          "rewrite the policy to compare tenant_id with the tenant setting")
+
+
+def indexes_cover(catalog: Catalog, expected: dict[str, list[list[str]]], unique: bool = False) -> None:
+    """For each table, an index leads with each declared column list (unique where declared)."""
+    problems = []
+    for table, column_lists in expected.items():
+        indexes = [i for i in catalog.indexes_on(table) if i.valid and (i.unique or not unique)]
+        for columns in column_lists:
+            if not any(list(i.columns[: len(columns)]) == columns for i in indexes):
+                kind = "unique index" if unique else "index"
+                problems.append(f"no {kind} on {qualify(table)} ({', '.join(columns)})")
+    if problems:
+        raise CheckFailed("the filtered columns indexed", "\n".join(problems),
+                          "CREATE INDEX CONCURRENTLY ... ON <table> (<columns>)")
+
+
+def rls_enabled(catalog: Catalog, tables: list[str]) -> None:
+    """Row-level security is enabled on every tenant table."""
+    absent = [qualify(t) for t in tables if qualify(t) not in catalog.tables]
+    disabled = [qualify(t) for t in tables
+                if qualify(t) in catalog.tables and not catalog.tables[qualify(t)].rls]
+    if absent or disabled:
+        found = []
+        if disabled:
+            found.append("disabled on " + ", ".join(disabled))
+        if absent:
+            found.append("table missing: " + ", ".join(absent))
+        raise CheckFailed(
+            f"row-level security enabled on {len(tables)} tenant table(s)",
+            "\n".join(found),
+            "ALTER TABLE <table> ENABLE ROW LEVEL SECURITY for each, then re-run the migrations",
+        )
+
+
+def tables_have_policies(catalog: Catalog, tables: list[str]) -> None:
+    """Every tenant table has at least one policy."""
+    bare = [qualify(t) for t in tables if not catalog.policies_on(t)]
+    if bare:
+        raise CheckFailed(
+            f"at least one policy on each of {len(tables)} tenant table(s)",
+            "no policy on " + ", ".join(bare),
+            "re-run the migrations that create the tenant policies (CREATE POLICY ... USING "
+            "(tenant_id = current tenant))",
+        )
+
+
+def indexes_exist(catalog: Catalog, expected: dict[str, str]) -> None:
+    """Each named index exists on its table and is valid. `expected` maps index name to table."""
+    problems = []
+    for name, table in expected.items():
+        matches = [i for i in catalog.indexes_on(table) if i.name == name]
+        if not matches:
+            problems.append(f"{name} on {qualify(table)}: missing")
+        elif not matches[0].valid:
+            problems.append(f"{name} on {qualify(table)}: invalid (a failed concurrent build)")
+    if problems:
+        raise CheckFailed(
+            f"{len(expected)} index(es) present and valid",
+            "\n".join(problems),
+            "re-run the migration that creates them (or CREATE INDEX CONCURRENTLY; drop and "
+            "rebuild an invalid one)",
+        )
+
+
+_INDEX_NODE = re.compile(r"Index Scan|Index Only Scan|Bitmap Index Scan")
+
+
+def plan_uses_index(plan: list[str], query_name: str) -> None:
+    """The planner answers the hot query through an index, not a sequential scan."""
+    if not any(_INDEX_NODE.search(line) for line in plan):
+        raise CheckFailed(f"the plan of {query_name} uses an index", "plan:\n" + "\n".join(plan[:12]),
+                          "create the index the query filters and sorts by, then ANALYZE the table")

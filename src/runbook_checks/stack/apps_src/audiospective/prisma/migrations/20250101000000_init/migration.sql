@@ -1,0 +1,1 @@
+-- the users, artists, albums and tracks tables (applied by the reference stack's seed)

@@ -1,0 +1,1 @@
+-- the play_events table and its indexes (applied by the reference stack's seed)
