@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from runbook_checks.checks import config, http, postgres
+from runbook_checks.checks import config, connections, grants, http, schema
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import Catalog
 from runbook_checks.targets.http import Response
@@ -44,43 +44,65 @@ def test_privileges_count_grants_through_membership_and_ownership() -> None:
     assert facts.effective_privileges("migrator", "migrations") == {"SELECT", "INSERT"}
     assert facts.explicit_privileges("migrator", "migrations") == {"SELECT"}
     assert "DELETE" in facts.effective_privileges("owner", "invoices")  # no ACL: owner defaults
-    postgres.role_holds_privileges(facts, "migrator", {"migrations": ["SELECT", "INSERT"]})
+    grants.privileges_present(facts, [grants.Grant("migrator", "table", "migrations", p)
+                                      for p in ("SELECT", "INSERT")])
 
 
-def test_missing_privileges_are_listed_one_per_line_with_the_grant() -> None:
+def test_missing_and_extra_privileges_are_listed_one_per_line_with_the_statement() -> None:
+    declared = [grants.Grant("migrator", "table", "migrations", p) for p in ("SELECT", "UPDATE", "DELETE")]
+    declared.append(grants.Grant("migrator", "table", "ghost", "SELECT"))
     with pytest.raises(CheckFailed) as caught:
-        postgres.role_holds_privileges(catalog(), "migrator",
-                                       {"migrations": ["SELECT", "UPDATE", "DELETE"], "ghost": ["SELECT"]})
+        grants.privileges_present(catalog(), declared, exact=True)
     assert caught.value.found.splitlines() == [
-        "missing:", "DELETE on public.migrations", "UPDATE on public.migrations",
-        "public.ghost: table does not exist"]
-    assert "GRANT DELETE, SELECT, UPDATE ON public.migrations TO migrator;" in caught.value.fix
+        "table public.ghost does not exist", "missing:",
+        "migrator: DELETE on table public.migrations", "migrator: UPDATE on table public.migrations",
+        "extra:", "migrator: INSERT on table public.migrations"]
+    assert "GRANT DELETE, UPDATE ON TABLE migrations TO migrator;" in caught.value.fix
+    assert "REVOKE INSERT ON TABLE migrations FROM migrator;" in caught.value.fix
+
+
+def test_grants_file_statements_expand() -> None:
+    sql = """-- comment GRANT nothing
+    GRANT writers TO owner;
+    GRANT SELECT, INSERT ON migrations, invoices TO migrator, owner;
+    GRANT USAGE ON SCHEMA public TO migrator;
+    GRANT ALL ON TABLE invoices TO owner WITH GRANT OPTION;
+    GRANT EXECUTE ON FUNCTION get_tenant() TO migrator;
+    GRANT writers TO migrator;"""
+    parsed = grants.parse_grants_file(sql, catalog())
+    assert grants.Grant("owner", "table", "invoices", "INSERT") in parsed
+    assert grants.Grant("migrator", "schema", "public", "USAGE") in parsed
+    assert grants.Grant("migrator", "function", "get_tenant", "EXECUTE") in parsed
+    assert len([g for g in parsed if g.role == "owner" and g.target == "invoices"]) == 2 + 7
+    assert len(parsed) == 8 + 1 + 7 + 1  # role memberships (GRANT writers TO ...) are not object grants
 
 
 def test_role_login_rls_policies_and_indexes() -> None:
     facts = catalog()
-    postgres.role_can_log_in(facts, "migrator")
-    with pytest.raises(CheckFailed, match="NOLOGIN"):
-        postgres.role_can_log_in(facts, "writers")
+    schema.role_is(facts, "migrator", member_of=("writers",))
+    with pytest.raises(CheckFailed, match="writers is NOLOGIN"):
+        schema.role_is(facts, "writers")
     with pytest.raises(CheckFailed, match="no role named nobody"):
-        postgres.role_can_log_in(facts, "nobody")
-    postgres.rls_enabled(facts, ["invoices"])
+        schema.role_is(facts, "nobody")
+    with pytest.raises(CheckFailed, match="not a member of admins"):
+        schema.role_is(facts, "migrator", member_of=("admins",))
+    schema.rls_enabled(facts, ["invoices"])
     with pytest.raises(CheckFailed) as caught:
-        postgres.rls_enabled(facts, ["invoices", "migrations", "absent"])
+        schema.rls_enabled(facts, ["invoices", "migrations", "absent"])
     assert caught.value.found == "disabled on public.migrations\ntable missing: public.absent"
     with pytest.raises(CheckFailed, match="no policy on public.migrations"):
-        postgres.tables_have_policies(facts, ["invoices", "migrations"])
-    postgres.indexes_exist(facts, {"invoices_tenant_idx": "invoices"})
+        schema.tables_have_policies(facts, ["invoices", "migrations"])
+    schema.indexes_exist(facts, {"invoices_tenant_idx": "invoices"})
     with pytest.raises(CheckFailed, match="other_idx on public.invoices: missing"):
-        postgres.indexes_exist(facts, {"invoices_tenant_idx": "invoices", "other_idx": "invoices"})
+        schema.indexes_exist(facts, {"invoices_tenant_idx": "invoices", "other_idx": "invoices"})
 
 
 def test_database_probe_limits() -> None:
-    postgres.answers_within(Probe(0.2, None), 1.0, "db")
+    connections.answers_within(Probe(0.2, None), 1.0, "db")
     with pytest.raises(CheckFailed, match="answered after 1.50 s"):
-        postgres.answers_within(Probe(1.5, None), 1.0, "db")
+        connections.answers_within(Probe(1.5, None), 1.0, "db")
     with pytest.raises(CheckFailed, match="no answer after 0.01 s: refused"):
-        postgres.answers_within(Probe(0.01, "refused"), 1.0, "db")
+        connections.answers_within(Probe(0.01, "refused"), 1.0, "db")
 
 
 def test_secrets_compared_by_digest_never_shown() -> None:
@@ -130,3 +152,112 @@ def test_health_fields_status_and_latency() -> None:
     slow = Response(200, {}, '{"status": "ok"}', 0.3)
     with pytest.raises(CheckFailed, match="median 300 ms"):
         http.health_reports([slow, slow, ok], "/health", {"status": "ok"}, 100)
+
+
+def test_rls_consistency_count_markers_and_index_coverage() -> None:
+    facts = catalog(policies=[{"schema": "public", "table": "migrations", "name": "loose", "command": "ALL",
+                               "roles": ["public"], "using": "true", "with_check": None}])
+    with pytest.raises(CheckFailed) as caught:
+        schema.rls_consistent(facts)
+    assert caught.value.found.splitlines() == [
+        "RLS on, no policy (every row denied): public.invoices",
+        "policies present but RLS off (policies ignored): public.migrations"]
+    with pytest.raises(CheckFailed, match="^expected at least 2 policies"):
+        schema.policy_count_at_least(facts, "public", 2)
+    with pytest.raises(CheckFailed, match="public.migrations.loose: true"):
+        schema.policies_read_setting(facts, ["migrations"], ["app.current_tenant_id"])
+    schema.indexes_cover(catalog(), {"invoices": [["tenant_id"]]})
+    with pytest.raises(CheckFailed, match=r"no unique index on public.invoices \(tenant_id\)"):
+        schema.indexes_cover(catalog(), {"invoices": [["tenant_id"]]}, unique=True)
+    schema.plan_uses_index(["Limit", "  ->  Index Scan Backward using x on play_events"], "q")
+    with pytest.raises(CheckFailed, match="Seq Scan"):
+        schema.plan_uses_index(["Limit", "  ->  Sort", "    ->  Seq Scan on play_events"], "q")
+
+
+def session(pid: int, state: str, seconds: float, client: str = "10.0.0.1") -> dict[str, Any]:
+    return {"pid": pid, "database": "app", "user": "app", "application": "", "client": client,
+            "state": state, "backend": "client backend", "state_seconds": seconds,
+            "query_seconds": seconds, "query": "SELECT 1"}
+
+
+def test_connection_limits_idle_long_queries_and_clients() -> None:
+    facts = catalog(settings={"max_connections": "10", "superuser_reserved_connections": "0",
+                              "log_min_duration_statement": "-1"},
+                    activity=[session(1, "idle", 700), session(2, "active", 400),
+                              session(3, "idle in transaction", 5, "10.0.0.2")])
+    connections.connections_under(facts, 50)
+    with pytest.raises(CheckFailed, match=r"4 in use \(40%\): 1 active, 1 idle, 1 idle in transaction"):
+        connections.connections_under(facts, 30)
+    with pytest.raises(CheckFailed, match="pid 1 app@app from 10.0.0.1: idle for 700 s"):
+        connections.no_idle_session_older(facts, "idle", 600)
+    connections.no_idle_session_older(facts, "idle in transaction", 60)
+    with pytest.raises(CheckFailed, match="pid 2"):
+        connections.no_query_running_longer(facts, 300)
+    with pytest.raises(CheckFailed, match="10.0.0.1: 2"):
+        connections.per_client_at_most(facts, 1)
+    connections.active_share_at_most(facts, "app", 50)  # too few sessions to judge
+    with pytest.raises(CheckFailed, match="log_min_duration_statement is off"):
+        connections.slow_query_logging(facts, 1000)
+    with pytest.raises(CheckFailed, match="max_connections = 10"):
+        connections.setting_is(facts, "max_connections", "100")
+
+
+def test_pg_hba_first_matching_line_decides() -> None:
+    from runbook_checks.facts.catalog import HbaRule
+
+    accept_v6 = HbaRule(3, "host", ("all",), ("all",), "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                        "scram-sha-256", None)
+    reject_v4 = HbaRule(1, "host", ("platform",), ("platform_app",), "127.0.0.1", "255.255.255.255",
+                        "reject", None)
+    connections.hba_accepts([accept_v6], "platform", "platform_app", "::1")
+    with pytest.raises(CheckFailed, match="line 1 rejects it"):
+        connections.hba_accepts([reject_v4, accept_v6], "platform", "platform_app", "127.0.0.1")
+    with pytest.raises(CheckFailed, match="no line matches"):
+        connections.hba_accepts([accept_v6], "platform", "platform_app", "127.0.0.1")
+
+
+def test_statistics_and_statements() -> None:
+    facts = catalog(table_stats=[
+        {"schema": "public", "name": "invoices", "live_rows": 1, "analyzed_seconds": 100.0,
+         "vacuumed_seconds": None}])
+    connections.statistics_fresh(facts, ["invoices"], 3600)
+    with pytest.raises(CheckFailed, match="public.invoices: never vacuumed"):
+        connections.statistics_fresh(facts, ["invoices"], 3600, vacuumed_within=3600)
+    with pytest.raises(CheckFailed, match="public.absent: no statistics"):
+        connections.statistics_fresh(facts, ["absent"], 3600)
+    from runbook_checks.facts.catalog import Statement
+
+    slow = [Statement("SELECT pg_sleep(1)", 3, 1000.0, "platform"), Statement("x", 1, 9999.0, "other")]
+    connections.statements_mean_under(slow, "platform", 2000)
+    with pytest.raises(CheckFailed, match="1000 ms x 3"):
+        connections.statements_mean_under(slow, "platform", 500)
+
+
+def test_migrations_and_data_assertions(tmp_path: Any) -> None:
+    from runbook_checks.checks import data, migrations
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision = "a1"\ndown_revision = None\n')
+    (versions / "b.py").write_text('revision: str = "b2"\ndown_revision = "a1"\n')
+    assert migrations.alembic_heads(versions) == ["b2"]
+    migrations.alembic_at_head(["b2"], ["b2"], "db")
+    with pytest.raises(CheckFailed, match="database at a1"):
+        migrations.alembic_at_head(["a1"], ["b2"], "db")
+    (versions / "c.py").write_text('revision = "c3"\ndown_revision = "a1"\n')
+    with pytest.raises(CheckFailed, match="2 heads in the scripts: b2, c3"):
+        migrations.alembic_at_head(["b2"], migrations.alembic_heads(versions), "db")
+    rows = [migrations.PrismaMigration("1_init", True, False),
+            migrations.PrismaMigration("2_x", False, False)]
+    with pytest.raises(CheckFailed) as caught:
+        migrations.prisma_applied(rows, ["1_init", "2_x", "3_new"], "db")
+    assert caught.value.found.splitlines() == ["2_x: started but not finished (failed)",
+                                               "2_x: pending (not in the database)",
+                                               "3_new: pending (not in the database)"]
+    data.value_meets("rows", 10, ">= 5", "restore")
+    with pytest.raises(CheckFailed, match="^expected rows: value >= 5; found 3"):
+        data.value_meets("rows", 3, ">= 5", "restore")
+    with pytest.raises(CheckFailed, match="NULL"):
+        data.value_meets("age", None, "<= 60", "restore")
+    with pytest.raises(ValueError):
+        data.parse_condition("about 5")

@@ -3,8 +3,10 @@ without an engine stops with one clear message."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -28,8 +30,15 @@ def test_compose_declares_every_service_port_config_and_seed() -> None:
     volumes = services["postgres"]["volumes"]
     assert any(v.startswith("./src/runbook_checks/stack/seed/00-init.sql:") for v in volumes)
     assert any(v.startswith("./src/runbook_checks/stack/seed/systems:") for v in volumes)
-    for sql in (SEED_DIR / "systems").glob("*.sql"):
-        assert f"systems/{sql.name}" in (SEED_DIR / "00-init.sql").read_text()
+    assert {p.resolve() for p in (SEED_DIR / "systems").glob("*.sql")} <= included(SEED_DIR / "00-init.sql")
+
+
+def included(entry: Path) -> set[Path]:
+    """Every file the seed entry runs, following psql's \\ir includes."""
+    found = {entry.resolve()}
+    for name in re.findall(r"^\\ir\s+(\S+)", entry.read_text(), re.MULTILINE):
+        found |= included(entry.parent / name)
+    return found
 
 
 def test_compose_without_engine_is_one_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -82,10 +82,10 @@ def privileges_present(catalog: Catalog, grants: list[Grant], exact: bool = Fals
         )
 
 
-_STATEMENT = re.compile(
-    r"GRANT\s+(?P<privs>.+?)\s+ON\s+(?:(?P<kind>TABLE|SEQUENCE|SCHEMA|FUNCTION)\s+)?(?P<objects>.+?)"
-    r"\s+TO\s+(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?\s*;",
-    re.IGNORECASE | re.DOTALL,
+_STATEMENT = re.compile(  # one statement: no part of a match crosses a semicolon
+    r"GRANT\s+(?P<privs>[^;]+?)\s+ON\s+(?:(?P<kind>TABLE|SEQUENCE|SCHEMA|FUNCTION)\s+)?"
+    r"(?P<objects>[^;]+?)\s+TO\s+(?P<roles>[^;]+?)(?:\s+WITH\s+GRANT\s+OPTION)?\s*;",
+    re.IGNORECASE,
 )
 
 
