@@ -48,8 +48,86 @@ EXPECTED = {
                                   "no policy on public.audit_log"),
     "practiceops-secret-short": ({"TestKeyEnvironmentVariables::test_secret_long_enough"},
                                  "20 characters"),
-    "practiceops-health-degraded": ({"TestHealthMonitoring::test_health_reports_ok"},
+    "practiceops-health-degraded": ({"TestHealthMonitoring::test_health_reports_ok",
+                                     "TestHealthCheckShowsDbError::test_database_answers"},
                                     "db='error'"),
+    "author-migration-dsn-app-role": (
+        {"TestDatabaseMigrations::test_migration_dsn_uses_the_migration_role"}, "it connects as author_app"),
+    "author-grant-missing": ({"TestDatabaseMigrations::test_grants_file_in_force"},
+                             "author_app: UPDATE on table public.recordings"),
+    "audiospective-prisma-failed": ({"TestRelationDoesNotExist::test_prisma_migrations_applied"},
+                                    "20250301000000_broken: started but not finished (failed)"),
+    "audiospective-table-missing": ({"TestRelationDoesNotExist::test_expected_tables_exist"},
+                                    "missing: public.artists"),
+    "audiospective-user-indexes-dropped": ({"TestSlowDatabaseQueries::test_expected_indexes_exist",
+                                            "TestSlowDatabaseQueries::test_hot_query_uses_an_index"},
+                                           "Seq Scan on play_events"),
+    "audiospective-tokens-missing": (
+        {"TestNoTracksArchived::test_archival_data[active-users-missing-an-access-or-refresh-token]"},
+        "active users missing an access or refresh token: value == 0"),
+    "audiospective-polling-stale": (
+        {"TestNoTracksArchived::test_archival_data[seconds-since-the-archiver-last-polled-a-user]"},
+        "seconds since the archiver last polled a user: value <= 7200"),
+    "audiospective-circuit-open": (
+        {"TestCircuitBreakerBlockingUsers::test_breaker_data[users-held-back-by-the-circuit-breaker]"},
+        "found     5"),
+    "audiospective-reports-lost": (
+        {"TestDataLossDetected::test_data_floor_and_freshness[rows-in-shareable_reports]"}, "found     0"),
+    "audiospective-plays-stale": (
+        {"TestDataLossDetected::test_data_floor_and_freshness[seconds-since-the-newest-play-event]"},
+        "seconds since the newest play event: value <= 86400"),
+    "platform-helper-missing": ({"TestHealthCheckFailures::test_tenant_helper_function_exists"},
+                                "missing: public.get_current_tenant_id"),
+    "platform-hba-reject": ({"TestDatabaseConnectionIssues::test_pg_hba_lets_the_app_in[127.0.0.1]",
+                             "TestDatabaseConnectionIssues::test_pg_hba_lets_the_app_in[::1]"},
+                            "line 1 rejects it"),
+    "platform-max-connections": ({"TestDatabaseConnectionIssues::test_max_connections_as_declared"},
+                                 "max_connections = 50"),
+    "platform-connections-exhausted": ({"TestDatabaseConnectionIssues::test_connections_under_limit",
+                                        "TestTooManyConnections::test_connections_under_limit",
+                                        "TestTooManyConnections::test_no_client_holds_too_many"},
+                                       "idle"),
+    "platform-idle-too-long": ({"TestDatabaseConnectionIssues::test_no_long_idle_connection"},
+                               "platform_app@platform from 127.0.0.1: idle for"),
+    "platform-policy-blind": ({"TestRlsPolicyViolations::test_policies_read_the_tenant"},
+                              "public.documents.documents_tenant_select: true"),
+    "platform-pg-stat-statements-missing": (
+        {"TestPerformanceDegradation::test_pg_stat_statements_installed"}, "installed: plpgsql"),
+    "platform-slow-statement": ({"TestPerformanceDegradation::test_no_slow_statement"},
+                                "SELECT pg_sleep($1)"),
+    "platform-filter-index-dropped": ({"TestPerformanceDegradation::test_filtered_columns_indexed"},
+                                      "no index on public.invoices (tenant_id)"),
+    "platform-statistics-reset": ({"TestPerformanceDegradation::test_tables_analyzed_recently"},
+                                  "never analyzed"),
+    "platform-connections-active": ({"TestMemoryLeaks::test_connections_mostly_idle"}, "6 of 6 active"),
+    "ghostworks-api-dsn-wrong": ({"TestApiReturns500Errors::test_api_reaches_its_database"},
+                                 "password authentication failed"),
+    "ghostworks-slow-statement": ({"TestApiSlowResponseTimes::test_no_slow_statement"},
+                                  "SELECT pg_sleep($1)"),
+    "ghostworks-idle-in-transaction": ({"TestTooManyConnections::test_no_long_idle_transaction"},
+                                       "idle in transaction for"),
+    "ghostworks-slow-log-off": ({"TestSlowDatabaseQueries::test_slow_queries_are_logged"},
+                                "log_min_duration_statement is off (-1)"),
+    "ghostworks-statistics-reset": ({"TestSlowDatabaseQueries::test_tables_vacuumed_and_analyzed"},
+                                    "never vacuumed"),
+    "ghostworks-alembic-behind": ({"TestMigrationFails::test_database_at_the_single_head"},
+                                  "database at a1b2c3d4e5f6"),
+    "practiceops-orphan-membership": (
+        {"TestForbiddenOnAuthorizedUser::test_memberships_valid[memberships-whose-user-or-team-does-not-exist]"},
+        "memberships whose user or team does not exist: value == 0"),
+    "practiceops-role-invalid": (
+        {"TestForbiddenOnAuthorizedUser::test_memberships_valid[memberships-with-a-role-the-app-does-not-know]"},
+        "memberships with a role the app does not know: value == 0"),
+    "practiceops-user-without-email": (
+        {"TestWrongRecipients::test_recipients_valid[users-without-an-email-address]"}, "found     1"),
+    "practiceops-dsn-wrong-driver": ({"TestHealthCheckShowsDbError::test_dsn_driver_and_address"},
+                                     "scheme 'postgresql+psycopg2', not 'postgresql+asyncpg'"),
+    "practiceops-ticket-index-dropped": ({"TestSlowQueries::test_ticket_indexes_exist"},
+                                         "tickets_team_id_status_idx on public.tickets: missing"),
+    "practiceops-long-query": ({"TestSlowQueries::test_no_long_running_query"},
+                               "practiceops_app@practiceops from 127.0.0.1: active for"),
+    "practiceops-alembic-behind": ({"TestRunningMigrations::test_database_at_head"},
+                                   "database at 0006_tickets"),
 }
 # Checks that read configuration, files or Redis only: they hold while PostgreSQL is down.
 CONFIG_CHECKS = {
@@ -63,6 +141,8 @@ CONFIG_CHECKS = {
     "TestApiAuthentication::test_jwt_secret_same_in_api_and_web",
     "TestApiAuthentication::test_session_redis_answers",
     "TestDatabaseMigrations::test_migration_dsn_uses_the_migration_role",
+    "TestApiReturns500Errors::test_database_url_set",
+    "TestHealthCheckShowsDbError::test_dsn_driver_and_address",
 }
 
 
@@ -117,7 +197,7 @@ def test_fault_fails_exactly_its_checks(name: str, stack: StackState, stack_env:
     checks, phrase = EXPECTED[name]
     fault(name).inject(current(stack))
     try:
-        run = run_gate("local", tmp_path / "junit.xml", stack_env)
+        run = run_gate("local", tmp_path / "junit.xml", {**stack_env, **fault(name).gate_env})
     finally:
         fault(name).revert(current(stack))
     assert run.returncode == 1, run.output

@@ -65,6 +65,9 @@ def cmd_inject(args: argparse.Namespace) -> int:
     chosen = fault(args.name)
     chosen.inject(_state(_directory(args)))
     print(f"injected {chosen.name}: {chosen.description}")
+    if chosen.gate_env:
+        names = " ".join(f"{k}={v}" for k, v in chosen.gate_env.items())
+        print(f"time-bound symptom: run the gate as `{names} pytest suites/local` to see it now")
     return 0
 
 

@@ -4,3 +4,8 @@ from suites.common import practiceops
 
 TestHealthMonitoring = practiceops.HealthMonitoring
 TestKeyEnvironmentVariables = practiceops.KeyEnvironmentVariables
+TestForbiddenOnAuthorizedUser = practiceops.ForbiddenOnAuthorizedUser
+TestWrongRecipients = practiceops.WrongRecipients
+TestHealthCheckShowsDbError = practiceops.HealthCheckShowsDbError
+TestSlowQueries = practiceops.SlowQueries
+TestRunningMigrations = practiceops.RunningMigrations

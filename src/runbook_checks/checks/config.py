@@ -105,3 +105,25 @@ def redirect_uri_registered(sent: str | None, registered: list[str], source: str
             "make the base URL plus callback path match a registered URI character for character "
             "(scheme, host, port, no trailing slash), in the app or in the provider's dashboard",
         )
+
+
+def dsn_points_at(name: str, url: str, scheme: str, target: str) -> None:
+    """An app's database URL uses the declared scheme (driver included) and reaches the same host,
+    port and database as the environment's target `target` (a DSN)."""
+    found, want = urlsplit(url), urlsplit(target)
+    problems = []
+    if found.scheme != scheme:
+        problems.append(f"scheme {found.scheme or 'missing'!r}, not {scheme!r}")
+    try:
+        port: int | None = found.port or 5432
+    except ValueError:
+        port = None
+    place = (found.hostname, port, found.path)
+    expected_place = (want.hostname, want.port or 5432, want.path)
+    if place != expected_place:
+        problems.append(f"points at {place[0]}:{place[1]}{place[2]}, not "
+                        f"{expected_place[0]}:{expected_place[1]}{expected_place[2]}")
+    if problems:
+        raise CheckFailed(f"{name} as {scheme}://...@{want.hostname}:{want.port or 5432}{want.path}",
+                          "\n".join(problems),
+                          f"fix {name}: the driver in the scheme, then host, port and database name")

@@ -27,5 +27,5 @@ def value_meets(name: str, value: Any, condition: str, fix: str) -> None:
     """`value` (the query's answer) satisfies `condition`, e.g. '<= 3600'; NULL never does."""
     op, bound = parse_condition(condition)
     if value is None or not _OPERATORS[op](float(value), bound):
-        found = "NULL (no rows)" if value is None else f"{value}"
+        found = "NULL (no rows)" if value is None else f"{float(value):.10g}"
         raise CheckFailed(f"{name}: value {condition}", found, fix)

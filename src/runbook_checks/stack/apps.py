@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 import psycopg
 from dotenv import dotenv_values
 
+from runbook_checks.targets.postgres import libpq_url
+
 Reply = tuple[int, dict[str, str], bytes]
 Routes = dict[str, Callable[[], Reply]]
 
@@ -26,9 +28,8 @@ def _json(status: int, body: object) -> Reply:
 
 def database_ok(config: dict[str, str]) -> bool:
     """Whether the app's own DATABASE_URL connects and answers (drivers like +asyncpg stripped)."""
-    scheme, sep, rest = config.get("DATABASE_URL", "").partition("://")
     try:
-        with psycopg.connect(scheme.split("+")[0] + sep + rest, connect_timeout=2) as connection:
+        with psycopg.connect(libpq_url(config.get("DATABASE_URL", "")), connect_timeout=2) as connection:
             connection.execute("SELECT 1")
     except (psycopg.Error, ValueError):
         return False

@@ -3,8 +3,10 @@ revert it, so that every check can be seen failing for the right reason."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from dotenv import dotenv_values
 
@@ -21,14 +23,17 @@ class Fault:
     description: str
     inject: Callable[[StackState], None]
     revert: Callable[[StackState], None]
+    # Variables under which the gate sees a time-bound symptom at once (a threshold shortened).
+    gate_env: dict[str, str] = field(default_factory=dict)
 
 
-def sql(database: str, statement: str) -> Callable[[StackState], None]:
-    """Runs statements as the superuser in `database`."""
+def sql(database: str, *statements: str) -> Callable[[StackState], None]:
+    """Runs each statement on its own (autocommit) as the superuser in `database`."""
 
     def run(state: StackState) -> None:
         with native.postgres(state).admin(database) as connection:
-            connection.execute(statement)  # type: ignore[arg-type]
+            for statement in statements:
+                connection.execute(statement)  # type: ignore[arg-type]
 
     return run
 
@@ -60,6 +65,62 @@ def restore_config(app_name: str) -> Callable[[StackState], None]:
     return run
 
 
+def steps(*actions: Callable[[StackState], None]) -> Callable[[StackState], None]:
+    def run(state: StackState) -> None:
+        for action in actions:
+            action(state)
+
+    return run
+
+
+def hold_sessions(name: str, role: str, database: str, count: int, mode: str,
+                  settle_seconds: float = 0.0) -> Callable[[StackState], None]:
+    """Starts a holder keeping `count` sessions of `role` in `mode`; waits `settle_seconds` more
+    so that a shortened time threshold is already exceeded when the gate looks."""
+
+    def run(state: StackState) -> None:
+        dsn = (f"postgresql://{role}:{quote(state.secrets[role], safe='')}@{state.host}:"
+               f"{state.ports['postgres']}/{database}")
+        native.start_holder(state, name, dsn, count, mode)
+        time.sleep(settle_seconds)
+
+    return run
+
+
+def stop_holder(name: str) -> Callable[[StackState], None]:
+    """Stops the holder and ends its sessions (a server does not notice a dead client mid-query)."""
+    return steps(lambda state: native.stop_process(state, name),
+                 sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE application_name LIKE 'holder-%'"))
+
+
+_HBA_MARK = "# fault: hba-reject"
+
+
+def hba_reject(database: str, user: str) -> Callable[[StackState], None]:
+    """Puts reject lines for `user` on `database` from loopback (v4 and v6) first in pg_hba.conf."""
+
+    def run(state: StackState) -> None:
+        path = native.postgres(state).data / "pg_hba.conf"
+        lines = [f"host {database} {user} {address} reject {_HBA_MARK}"
+                 for address in ("127.0.0.1/32", "::1/128")]
+        path.write_text("\n".join(lines) + "\n" + path.read_text())
+        sql("postgres", "SELECT pg_reload_conf()")(state)
+
+    return run
+
+
+def hba_restore(state: StackState) -> None:
+    path = native.postgres(state).data / "pg_hba.conf"
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                            if _HBA_MARK not in line))
+    sql("postgres", "SELECT pg_reload_conf()")(state)
+
+
+def restart_postgres(state: StackState) -> None:
+    native.restart_process(state, "postgres")
+
+
 def stop_service(name: str) -> Callable[[StackState], None]:
     return lambda state: native.stop_process(state, name)
 
@@ -83,7 +144,7 @@ _DROP_AUDIT_LOG_POLICIES = (
     "END LOOP; END $$"
 )
 
-FAULTS = (
+FAULTS: tuple[Fault, ...] = (
     Fault("postgres-down", "platform.2", "PostgreSQL stopped: every connection is refused",
           stop_service("postgres"), start_service("postgres")),
     Fault("redis-down", "author.4", "Redis stopped: session lookups fail",
@@ -129,6 +190,129 @@ FAULTS = (
           "the API's database role cannot log in, so /health reports db: error",
           sql("practiceops", "ALTER ROLE practiceops_app NOLOGIN"),
           sql("practiceops", "ALTER ROLE practiceops_app LOGIN")),
+)
+
+
+_SHORT = {"RC_IDLE_SESSION_SECONDS": "1", "RC_IDLE_IN_TRANSACTION_SECONDS": "1",
+          "RC_LONG_QUERY_SECONDS": "1"}
+_RESTORE_TENANT_SELECT = (
+    "ALTER POLICY documents_tenant_select ON documents USING (tenant_id = get_current_tenant_id())")
+
+FAULTS += (
+    Fault("author-migration-dsn-app-role", "author.1",
+          "the migration DSN connects as the app role instead of the migration role",
+          set_config("author-api", MIGRATION_DATABASE_URL=(
+              "postgresql://author_app:{q_author_app}@{pg_host}:{pg_port}/author")),
+          restore_config("author-api")),
+    Fault("author-grant-missing", "author.1", "a grant of the grants file is gone (UPDATE on recordings)",
+          sql("author", "REVOKE UPDATE ON recordings FROM author_app"),
+          sql("author", "GRANT UPDATE ON recordings TO author_app")),
+    Fault("audiospective-prisma-failed", "audiospective.6", "a Prisma migration started and failed",
+          sql("audiospective", "INSERT INTO _prisma_migrations (id, checksum, migration_name, logs) "
+                               "VALUES ('fault-failed', repeat('c', 64), '20250301000000_broken', 'error')"),
+          sql("audiospective", "DELETE FROM _prisma_migrations WHERE id = 'fault-failed'")),
+    Fault("audiospective-table-missing", "audiospective.6", "the artists table is gone (renamed away)",
+          sql("audiospective", "ALTER TABLE artists RENAME TO artists_moved"),
+          sql("audiospective", "ALTER TABLE artists_moved RENAME TO artists")),
+    Fault("audiospective-user-indexes-dropped", "audiospective.14",
+          "both indexes that lead with userId are gone: the hot query scans the table",
+          sql("audiospective", 'DROP INDEX "play_events_userId_playedAt_idx"; '
+                               'DROP INDEX "play_events_userId_trackId_idx"'),
+          sql("audiospective",
+              'CREATE INDEX "play_events_userId_playedAt_idx" ON play_events ("userId", "playedAt"); '
+              'CREATE INDEX "play_events_userId_trackId_idx" ON play_events ("userId", "trackId")')),
+    Fault("audiospective-tokens-missing", "audiospective.9", "an active user lost its refresh token",
+          sql("audiospective", """UPDATE users SET "refreshToken" = NULL WHERE id = 'user-1'"""),
+          sql("audiospective", """UPDATE users SET "refreshToken" = 'refresh-1' WHERE id = 'user-1'""")),
+    Fault("audiospective-polling-stale", "audiospective.9", "no user polled for two days",
+          sql("audiospective", """UPDATE users SET "lastPolledAt" = now() - interval '2 days'"""),
+          sql("audiospective", """UPDATE users SET "lastPolledAt" = now() - interval '5 minutes'""")),
+    Fault("audiospective-circuit-open", "audiospective.11", "the circuit breaker holds 5 users back",
+          sql("audiospective", """UPDATE users SET "circuitOpenUntil" = now() + interval '1 hour'
+                                  WHERE id IN ('user-1', 'user-2', 'user-3', 'user-4', 'user-5')"""),
+          sql("audiospective", """UPDATE users SET "circuitOpenUntil" = NULL""")),
+    Fault("audiospective-reports-lost", "audiospective.18", "shareable_reports emptied",
+          sql("audiospective", "ALTER TABLE shareable_reports RENAME TO shareable_reports_kept; "
+                               "CREATE TABLE shareable_reports (LIKE shareable_reports_kept INCLUDING ALL)"),
+          sql("audiospective", "DROP TABLE shareable_reports; "
+                               "ALTER TABLE shareable_reports_kept RENAME TO shareable_reports")),
+    Fault("audiospective-plays-stale", "audiospective.18", "the newest play event is 30 days old",
+          sql("audiospective", """UPDATE play_events SET "playedAt" = "playedAt" - interval '30 days'"""),
+          sql("audiospective", """UPDATE play_events SET "playedAt" = "playedAt" + interval '30 days'""")),
+    Fault("platform-helper-missing", "platform.1", "the tenant helper function is gone (renamed away)",
+          sql("platform", "ALTER FUNCTION get_current_tenant_id() RENAME TO get_current_tenant_id_moved"),
+          sql("platform", "ALTER FUNCTION get_current_tenant_id_moved() RENAME TO get_current_tenant_id")),
+    Fault("platform-hba-reject", "platform.2", "pg_hba rejects the app role from loopback v4 and v6",
+          hba_reject("platform", "platform_app"), hba_restore),
+    Fault("platform-max-connections", "platform.3", "max_connections lowered to 50",
+          steps(sql("postgres", "ALTER SYSTEM SET max_connections = 50"), restart_postgres),
+          steps(sql("postgres", "ALTER SYSTEM RESET max_connections"), restart_postgres)),
+    Fault("platform-connections-exhausted", "platform.3",
+          "80 idle connections from one client take over 80 % of the slots",
+          hold_sessions("holder-exhausted", "platform_app", "platform", 80, "idle"),
+          stop_holder("holder-exhausted")),
+    Fault("platform-idle-too-long", "platform.3", "sessions idle longer than the limit",
+          hold_sessions("holder-idle", "platform_app", "platform", 2, "idle", settle_seconds=1.5),
+          stop_holder("holder-idle"), gate_env=_SHORT),
+    Fault("platform-policy-blind", "platform.4", "a documents policy no longer reads the tenant",
+          sql("platform", "ALTER POLICY documents_tenant_select ON documents USING (true)"),
+          sql("platform", _RESTORE_TENANT_SELECT)),
+    Fault("platform-pg-stat-statements-missing", "platform.6", "pg_stat_statements not installed",
+          sql("platform", "DROP EXTENSION pg_stat_statements"),
+          sql("platform", "CREATE EXTENSION pg_stat_statements")),
+    Fault("platform-slow-statement", "platform.6", "a statement averaging 600 ms",
+          sql("platform", "SELECT pg_sleep(0.6)"), sql("platform", "SELECT pg_stat_statements_reset()")),
+    Fault("platform-filter-index-dropped", "platform.6", "invoices lost its tenant_id index",
+          sql("platform", "DROP INDEX invoices_tenant_id_idx"),
+          sql("platform", "CREATE INDEX invoices_tenant_id_idx ON invoices (tenant_id)")),
+    Fault("platform-statistics-reset", "platform.6", "table statistics reset: nothing analyzed",
+          sql("platform", "SELECT pg_stat_reset()"), sql("platform", "VACUUM ANALYZE")),
+    Fault("platform-connections-active", "platform.7", "six connections stuck active",
+          hold_sessions("holder-active", "platform_app", "platform", 6, "active"),
+          stop_holder("holder-active")),
+    Fault("ghostworks-api-dsn-wrong", "ghostworks.2", "the API's DATABASE_URL has a wrong password",
+          set_config("ghostworks-api", DATABASE_URL=(
+              "postgresql://ghostworks_app:wrong-password@{pg_host}:{pg_port}/ghostworks")),
+          restore_config("ghostworks-api")),
+    Fault("ghostworks-slow-statement", "ghostworks.3", "a statement averaging 600 ms",
+          sql("ghostworks", "SELECT pg_sleep(0.6)"), sql("ghostworks", "SELECT pg_stat_statements_reset()")),
+    Fault("ghostworks-idle-in-transaction", "ghostworks.7", "transactions left open, idle",
+          hold_sessions("holder-transaction", "ghostworks_app", "ghostworks", 2, "transaction",
+                        settle_seconds=1.5),
+          stop_holder("holder-transaction"), gate_env=_SHORT),
+    Fault("ghostworks-slow-log-off", "ghostworks.8", "slow statements are no longer logged",
+          sql("postgres", "ALTER SYSTEM SET log_min_duration_statement = -1", "SELECT pg_reload_conf()"),
+          sql("postgres", "ALTER SYSTEM RESET log_min_duration_statement", "SELECT pg_reload_conf()")),
+    Fault("ghostworks-statistics-reset", "ghostworks.8", "table statistics reset: never vacuumed",
+          sql("ghostworks", "SELECT pg_stat_reset()"), sql("ghostworks", "VACUUM ANALYZE")),
+    Fault("ghostworks-alembic-behind", "ghostworks.9", "the database one migration behind the head",
+          sql("ghostworks", "UPDATE alembic_version SET version_num = 'a1b2c3d4e5f6'"),
+          sql("ghostworks", "UPDATE alembic_version SET version_num = 'c3d4e5f6a7b8'")),
+    Fault("practiceops-orphan-membership", "practiceops.6", "a membership of a user that does not exist",
+          sql("practiceops", "INSERT INTO team_memberships VALUES ('00000000-0000-4000-8000-0000000000a1', "
+                             "'00000000-0000-4000-8000-0000000000ff', 'MEMBER', NULL)"),
+          sql("practiceops", "DELETE FROM team_memberships "
+                             "WHERE user_id = '00000000-0000-4000-8000-0000000000ff'")),
+    Fault("practiceops-role-invalid", "practiceops.6", "a membership with an unknown role",
+          sql("practiceops", "UPDATE team_memberships SET role = 'OWNER'"),
+          sql("practiceops", "UPDATE team_memberships SET role = 'ADMIN'")),
+    Fault("practiceops-user-without-email", "practiceops.8", "a user without an email address",
+          sql("practiceops", "UPDATE users SET email = NULL"),
+          sql("practiceops", "UPDATE users SET email = 'lead@example.test'")),
+    Fault("practiceops-dsn-wrong-driver", "practiceops.9", "DATABASE_URL names another driver",
+          set_config("practiceops-api", DATABASE_URL=(
+              "postgresql+psycopg2://practiceops_app:{q_practiceops_app}@{pg_host}:{pg_port}/practiceops")),
+          restore_config("practiceops-api")),
+    Fault("practiceops-ticket-index-dropped", "practiceops.10", "tickets lost its (team_id, status) index",
+          sql("practiceops", "DROP INDEX tickets_team_id_status_idx"),
+          sql("practiceops", "CREATE INDEX tickets_team_id_status_idx ON tickets (team_id, status)")),
+    Fault("practiceops-long-query", "practiceops.10", "a query running longer than the limit",
+          hold_sessions("holder-long-query", "practiceops_app", "practiceops", 1, "active",
+                        settle_seconds=1.5),
+          stop_holder("holder-long-query"), gate_env=_SHORT),
+    Fault("practiceops-alembic-behind", "practiceops.11", "the database one migration behind the head",
+          sql("practiceops", "UPDATE alembic_version SET version_num = '0006_tickets'"),
+          sql("practiceops", "UPDATE alembic_version SET version_num = '0007_ticket_indexes'")),
 )
 
 

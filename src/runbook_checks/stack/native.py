@@ -6,6 +6,7 @@ import contextlib
 import shutil
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,6 +76,25 @@ def stop_process(state: StackState, name: str) -> None:
     state.save()
 
 
+def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str) -> None:
+    """Starts a process that keeps `count` sessions in `mode` (see stack/holder.py) until stopped;
+    returns once they are all established."""
+    log = state.directory / "logs" / f"{name}.log"
+    argv = [sys.executable, "-m", "runbook_checks.stack.holder", "--dsn-env", "RC_HOLDER_DSN",
+            "--count", str(count), "--mode", mode]
+    pid = spawn(argv, log, env={"RC_HOLDER_DSN": dsn})
+    state.pids[name] = pid
+    state.save()
+    with postgres(state).admin("postgres") as admin:
+        deadline = time.monotonic() + START_SECONDS
+        sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = %s"
+        wanted = {"idle": "idle", "active": "active", "transaction": "idle in transaction"}[mode]
+        while admin.execute(sql, (f"holder-{mode}", wanted)).fetchone()[0] < count:  # type: ignore[index]
+            if time.monotonic() > deadline or not alive(pid):
+                raise StackError(f"{name} did not establish {count} {mode} session(s); log: {log}")
+            time.sleep(0.05)
+
+
 def restart_process(state: StackState, name: str) -> None:
     stop_process(state, name)
     start_process(state, name)
@@ -138,10 +158,8 @@ def down(directory: Path) -> bool:
     state = StackState.load(directory.resolve())
     if state is None:
         return False
-    for name in process_names():
-        pid = state.pids.get(name)
-        if pid is not None:
-            stop(pid)
+    for pid in state.pids.values():  # services, apps and any session holders of faults
+        stop(pid)
     if state.pg_root:
         cluster = postgres(state)
         with contextlib.suppress(StackError):

@@ -33,7 +33,8 @@ class Lazy(Generic[T]):
 
     def get(self) -> T:
         if self._failure is not None:
-            raise self._failure
+            # A fresh traceback each time: re-raising one object would grow it with every check.
+            raise self._failure.with_traceback(None)
         if self._value is None:
             try:
                 self._value = self._opener()

@@ -50,7 +50,7 @@ class HttpTarget:
                 f"{method} {path} on {self.name} may change state; this environment does not allow it"
             )
         if self._failure is not None:
-            raise self._failure
+            raise self._failure.with_traceback(None)
         kwargs.setdefault("allow_redirects", False)
         started = time.monotonic()
         try:

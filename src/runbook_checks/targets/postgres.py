@@ -96,6 +96,12 @@ LEFT JOIN pg_database d ON d.oid = s.dbid
 """
 
 
+def libpq_url(url: str) -> str:
+    """An app's database URL as libpq takes it: a driver suffix (postgresql+asyncpg) dropped."""
+    scheme, sep, rest = url.partition("://")
+    return scheme.split("+")[0] + sep + rest
+
+
 def session_options(timeouts: Timeouts) -> str:
     """Server options that make a session read-only and bounded."""
     statement_ms = int(timeouts.statement_seconds * 1000)

@@ -1,0 +1,43 @@
+"""Holds database sessions in a given state until stopped, so that connection symptoms (too many
+connections, long idle sessions, idle transactions, long queries) exist for real on the stack.
+
+Run as: python -m runbook_checks.stack.holder --dsn-env VAR --count N --mode idle|active|transaction
+(the DSN is read from the named environment variable, never from the command line)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+
+import psycopg
+
+MODES = ("idle", "active", "transaction")
+
+
+def hold(dsn: str, mode: str) -> None:
+    connection = psycopg.connect(dsn, autocommit=mode != "transaction", application_name=f"holder-{mode}")
+    if mode == "transaction":
+        connection.execute("SELECT 1")  # opens the transaction and leaves it open
+    elif mode == "active":
+        connection.execute("SELECT pg_sleep(3600)")
+    while True:
+        time.sleep(3600)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dsn-env", required=True)
+    parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--mode", choices=MODES, default="idle")
+    args = parser.parse_args()
+    dsn = os.environ[args.dsn_env]
+    for _ in range(args.count):
+        threading.Thread(target=hold, args=(dsn, args.mode), daemon=True).start()
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

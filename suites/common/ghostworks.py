@@ -1,0 +1,81 @@
+"""Checks of the ghostworks runbook: FastAPI + Next.js on compose, Alembic, Redis, Prometheus."""
+
+import pytest
+
+from runbook_checks.checks import config, connections, migrations
+from runbook_checks.environment import Environment
+from runbook_checks.expected import expected_state
+from runbook_checks.targets.postgres import libpq_url, probe
+from runbook_checks.targets.registry import Targets
+
+EXPECTED = expected_state(__file__)
+DATABASE = EXPECTED["database"]
+_ALEMBIC_SQL = "SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM alembic_version"
+
+
+@pytest.mark.runbook("ghostworks#symptom-api-returns-500-errors")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("the API answers 500")
+class ApiReturns500Errors:
+    def test_database_url_set(self, targets: Targets) -> None:
+        api = EXPECTED["api"]
+        config.required_set(api, targets.app_config(api), EXPECTED["required_variables"])
+
+    def test_api_reaches_its_database(self, targets: Targets, environment: Environment) -> None:
+        variable = EXPECTED["database_url_variable"]
+        url = libpq_url(targets.app_config(EXPECTED["api"]).get(variable, ""))
+        connections.answers_within(probe(url, environment.timeouts), environment.thresholds.db_answer_seconds,
+                                   f"the database at {EXPECTED['api']}'s {variable}")
+
+
+@pytest.mark.runbook("ghostworks#symptom-api-slow-response-times")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("slow API responses")
+class ApiSlowResponseTimes:
+    def test_no_slow_statement(self, targets: Targets, environment: Environment) -> None:
+        connections.statements_mean_under(targets.postgres(DATABASE).statements(), DATABASE,
+                                          environment.thresholds.statement_mean_ms)
+
+    def test_active_connections_within_limits(self, targets: Targets, environment: Environment) -> None:
+        connections.active_share_at_most(targets.postgres(DATABASE).catalog(), DATABASE,
+                                         environment.thresholds.active_connections_percent)
+
+
+@pytest.mark.runbook("ghostworks#symptom-too-many-connections")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("FATAL: too many connections")
+class TooManyConnections:
+    def test_connections_under_limit(self, targets: Targets, environment: Environment) -> None:
+        connections.connections_under(targets.postgres(DATABASE).catalog(),
+                                      environment.thresholds.connections_percent)
+
+    def test_no_client_holds_too_many(self, targets: Targets, environment: Environment) -> None:
+        connections.per_client_at_most(targets.postgres(DATABASE).catalog(),
+                                       environment.thresholds.connections_per_client)
+
+    def test_no_long_idle_transaction(self, targets: Targets, environment: Environment) -> None:
+        connections.no_idle_session_older(targets.postgres(DATABASE).catalog(), "idle in transaction",
+                                          environment.thresholds.idle_in_transaction_seconds)
+
+
+@pytest.mark.runbook("ghostworks#symptom-slow-database-queries")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("slow database queries")
+class SlowDatabaseQueries:
+    def test_slow_queries_are_logged(self, targets: Targets, environment: Environment) -> None:
+        connections.slow_query_logging(targets.postgres(DATABASE).catalog(),
+                                       environment.thresholds.slow_query_log_ms)
+
+    def test_tables_vacuumed_and_analyzed(self, targets: Targets, environment: Environment) -> None:
+        hours = environment.thresholds.analyzed_within_hours * 3600
+        connections.statistics_fresh(targets.postgres(DATABASE).catalog(), EXPECTED["maintained_tables"],
+                                     hours, vacuumed_within=hours)
+
+
+@pytest.mark.runbook("ghostworks#symptom-migration-fails")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("alembic upgrade fails or the schema lags the code")
+class MigrationFails:
+    def test_database_at_the_single_head(self, targets: Targets, environment: Environment) -> None:
+        heads = migrations.alembic_heads(environment.resolve_path(EXPECTED["alembic_versions"]))
+        migrations.alembic_at_head(targets.postgres(DATABASE).scalar(_ALEMBIC_SQL), heads, DATABASE)

@@ -1,0 +1,9 @@
+"""ghostworks runbook gate for local: the shared checks, bound once each."""
+
+from suites.common import ghostworks
+
+TestApiReturns500Errors = ghostworks.ApiReturns500Errors
+TestApiSlowResponseTimes = ghostworks.ApiSlowResponseTimes
+TestTooManyConnections = ghostworks.TooManyConnections
+TestSlowDatabaseQueries = ghostworks.SlowDatabaseQueries
+TestMigrationFails = ghostworks.MigrationFails
