@@ -20,6 +20,7 @@ SERVER_SETTINGS = {
     "max_connections": "100",
     "shared_preload_libraries": "'pg_stat_statements'",
     "log_min_duration_statement": "1000",
+    "log_line_prefix": "'%m [%p] app=%a db=%d '",
     "fsync": "off",
     "full_page_writes": "off",
     "synchronous_commit": "off",
