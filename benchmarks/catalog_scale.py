@@ -139,8 +139,8 @@ def main() -> None:
             print(f"{count:>6}  {'runbook-checks (pytest run)':<28}{ours:>8.2f}{queries:>9}")
             print(f"{count:>6}  {'one psql per check':<28}{psql:>8.2f}{count:>9}")
             print(f"{count:>6}  {'pgTAP via pg_prove':<28}{prove:>8.2f}{count:>9}")
-            print(f"{'':>6}  ratio: psql / runbook-checks {psql / ours:.1f}x, "
-                  f"pg_prove / runbook-checks {prove / ours:.1f}x ({passed} checks passed)")
+            print(f"{'':>6}  ratio: psql / runbook-checks {psql / ours:.2f}x, "
+                  f"pg_prove / runbook-checks {prove / ours:.2f}x ({passed} checks passed)")
     finally:
         cluster.stop()
         cluster.remove()

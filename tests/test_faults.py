@@ -100,6 +100,13 @@ EXPECTED = {
     "platform-statistics-reset": ({"TestPerformanceDegradation::test_tables_analyzed_recently"},
                                   "never analyzed"),
     "platform-connections-active": ({"TestMemoryLeaks::test_connections_mostly_idle"}, "6 of 6 active"),
+    "pgbouncer-down": ({"TestConnectionPoolExhaustion::test_no_client_waiting",
+                        "TestConnectionPoolExhaustion::test_pool_use_under_limit"}, "unreachable"),
+    "pgbouncer-clients-waiting": ({"TestConnectionPoolExhaustion::test_no_client_waiting",
+                                   "TestConnectionPoolExhaustion::test_pool_use_under_limit"},
+                                  "platform/platform_app: 3 waiting"),
+    "pgbouncer-app-bypass": ({"TestConnectionPoolExhaustion::test_app_goes_through_pgbouncer"},
+                             "it points at 127.0.0.1:"),
     "ghostworks-api-dsn-wrong": ({"TestApiReturns500Errors::test_api_reaches_its_database"},
                                  "password authentication failed"),
     "ghostworks-slow-statement": ({"TestApiSlowResponseTimes::test_no_slow_statement"},
@@ -143,6 +150,9 @@ CONFIG_CHECKS = {
     "TestDatabaseMigrations::test_migration_dsn_uses_the_migration_role",
     "TestApiReturns500Errors::test_database_url_set",
     "TestHealthCheckShowsDbError::test_dsn_driver_and_address",
+    "TestConnectionPoolExhaustion::test_app_goes_through_pgbouncer",
+    "TestConnectionPoolExhaustion::test_no_client_waiting",
+    "TestConnectionPoolExhaustion::test_pool_use_under_limit",
 }
 
 

@@ -35,6 +35,7 @@ class Thresholds(_Strict):
     health_latency_ms: float = Field(100.0, gt=0)
     health_samples: int = Field(3, ge=1, le=20)
     connections_percent: float = Field(80.0, gt=0, le=100)
+    pool_use_percent: float = Field(80.0, gt=0, le=100)
     connections_per_client: int = Field(50, ge=1)
     active_connections_percent: float = Field(50.0, gt=0, le=100)
     idle_session_seconds: float = Field(600.0, gt=0)
@@ -68,6 +69,17 @@ class RedisSpec(_Strict):
     @classmethod
     def _redis_url(cls, value: SecretStr) -> SecretStr:
         return _require_scheme(value, ("redis", "rediss"))
+
+
+class PgBouncerSpec(_Strict):
+    """The admin console: postgresql://<stats user>:...@host:port/pgbouncer"""
+
+    dsn: SecretStr
+
+    @field_validator("dsn")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr) -> SecretStr:
+        return _require_scheme(value, ("postgresql", "postgres"))
 
 
 class ConfigSource(_Strict):
@@ -108,6 +120,7 @@ class Environment(_Strict):
     timeouts: Timeouts = Timeouts()
     thresholds: Thresholds = Thresholds()
     postgres: dict[str, PostgresSpec] = {}
+    pgbouncer: dict[str, PgBouncerSpec] = {}
     redis: dict[str, RedisSpec] = {}
     apps: dict[str, AppSpec] = {}
     oauth: dict[str, OAuthClient] = {}
@@ -125,6 +138,7 @@ class Environment(_Strict):
     def secret_values(self) -> list[str]:
         """Every secret this environment holds, for redaction."""
         values = [spec.dsn.get_secret_value() for spec in self.postgres.values()]
+        values += [spec.dsn.get_secret_value() for spec in self.pgbouncer.values()]
         values += [spec.url.get_secret_value() for spec in self.redis.values()]
         return values
 

@@ -55,7 +55,7 @@ class TooManyConnections:
 
     def test_no_long_idle_transaction(self, targets: Targets, environment: Environment) -> None:
         connections.no_idle_session_older(targets.postgres(DATABASE).catalog(), "idle in transaction",
-                                          environment.thresholds.idle_in_transaction_seconds)
+                                          environment.thresholds.idle_in_transaction_seconds, DATABASE)
 
 
 @pytest.mark.runbook("ghostworks#symptom-slow-database-queries")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from runbook_checks.checks import connections, schema
+from runbook_checks.checks import connections, pgbouncer, schema
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.postgres import probe
@@ -44,7 +44,7 @@ class DatabaseConnectionIssues:
 
     def test_no_long_idle_connection(self, targets: Targets, environment: Environment) -> None:
         connections.no_idle_session_older(targets.postgres(DATABASE).catalog(), "idle",
-                                          environment.thresholds.idle_session_seconds)
+                                          environment.thresholds.idle_session_seconds, DATABASE)
 
 
 @pytest.mark.runbook("platform#rls-policy-violations")
@@ -95,3 +95,21 @@ class MemoryLeaks:
     def test_connections_mostly_idle(self, targets: Targets, environment: Environment) -> None:
         connections.active_share_at_most(targets.postgres(DATABASE).catalog(), DATABASE,
                                          environment.thresholds.active_connections_percent)
+
+
+@pytest.mark.runbook("platform#connection-pool-exhaustion")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("Error: Connection pool is full")
+class ConnectionPoolExhaustion:
+    def test_no_client_waiting(self, targets: Targets) -> None:
+        pgbouncer.no_waiting_clients(targets.pgbouncer(EXPECTED["pgbouncer"]).state())
+
+    def test_pool_use_under_limit(self, targets: Targets, environment: Environment) -> None:
+        pgbouncer.pool_use_under(targets.pgbouncer(EXPECTED["pgbouncer"]).state(),
+                                 environment.thresholds.pool_use_percent)
+
+    def test_app_goes_through_pgbouncer(self, targets: Targets) -> None:
+        pooled = EXPECTED["pooled_app"]
+        url = targets.app_config(pooled["app"]).get(pooled["variable"], "")
+        pooler = targets.pgbouncer(EXPECTED["pgbouncer"]).address
+        pgbouncer.goes_through_pooler(pooled["variable"], url, pooler)

@@ -88,7 +88,7 @@ class SlowQueries:
 
     def test_no_long_running_query(self, targets: Targets, environment: Environment) -> None:
         connections.no_query_running_longer(targets.postgres(DATABASE).catalog(),
-                                            environment.thresholds.long_query_seconds)
+                                            environment.thresholds.long_query_seconds, DATABASE)
 
 
 @pytest.mark.runbook("practiceops#running-migrations")

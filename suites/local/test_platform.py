@@ -7,3 +7,4 @@ TestDatabaseConnectionIssues = platform.DatabaseConnectionIssues
 TestRlsPolicyViolations = platform.RlsPolicyViolations
 TestPerformanceDegradation = platform.PerformanceDegradation
 TestMemoryLeaks = platform.MemoryLeaks
+TestConnectionPoolExhaustion = platform.ConnectionPoolExhaustion

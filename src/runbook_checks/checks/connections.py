@@ -65,10 +65,12 @@ def _describe(session: Session, seconds: float | None) -> str:
             f"{session.client or 'local'}: {session.state} for {seconds or 0:.0f} s: {session.query[:80]!r}")
 
 
-def no_idle_session_older(catalog: Catalog, state: str, seconds: float) -> None:
-    """No client session has stayed in `state` ('idle', 'idle in transaction') longer than `seconds`."""
+def no_idle_session_older(catalog: Catalog, state: str, seconds: float, database: str | None = None) -> None:
+    """No client session (of `database`, if given) has stayed in `state` ('idle', 'idle in
+    transaction') longer than `seconds`."""
     stale = [s for s in client_sessions(catalog)
-             if s.state == state and (s.state_seconds or 0) > seconds]
+             if s.state == state and (s.state_seconds or 0) > seconds
+             and database in (None, s.database)]
     if stale:
         raise CheckFailed(f"no session {state} for more than {seconds:g} s",
                           "\n".join(_describe(s, s.state_seconds) for s in stale[:20]),
@@ -76,10 +78,11 @@ def no_idle_session_older(catalog: Catalog, state: str, seconds: float) -> None:
                           "pg_terminate_backend(pid) frees them now")
 
 
-def no_query_running_longer(catalog: Catalog, seconds: float) -> None:
-    """No active statement has been running longer than `seconds`."""
+def no_query_running_longer(catalog: Catalog, seconds: float, database: str | None = None) -> None:
+    """No active statement (on `database`, if given) has been running longer than `seconds`."""
     slow = [s for s in client_sessions(catalog)
-            if s.state == "active" and (s.query_seconds or 0) > seconds]
+            if s.state == "active" and (s.query_seconds or 0) > seconds
+            and database in (None, s.database)]
     if slow:
         raise CheckFailed(f"no query running longer than {seconds:g} s",
                           "\n".join(_describe(s, s.query_seconds) for s in slow[:20]),

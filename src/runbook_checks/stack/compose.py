@@ -43,6 +43,10 @@ def _backing(name: str) -> dict[str, Any]:
             "healthcheck": {"test": ["CMD", "redis-cli", "-a", "${RC_SECRET_REDIS}", "ping"],
                             "interval": "2s", "retries": 30},
         }
+    if name == "pgbouncer":
+        return {"command": ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
+                "volumes": ["${RC_STACK_DIR}/pgbouncer:/etc/pgbouncer:ro"],
+                "depends_on": {"postgres": {"condition": "service_healthy"}}}
     if name == "smtp":
         return {"command": ["sh", "-c", "pip install -q aiosmtpd && python -m aiosmtpd -n "
                             "-l 0.0.0.0:1025 -c aiosmtpd.handlers.Sink"]}
@@ -92,6 +96,7 @@ def prepare(directory: Path) -> StackState:
     ports = {x.name: x.published for x in (*SERVICES, *APPS)}
     state = StackState(directory, "compose", "127.0.0.1", ports, new_secrets())
     state.write_files()
+    state.write_pgbouncer_files(directory / "pgbouncer", inside=True)
     state.save()
     return state
 

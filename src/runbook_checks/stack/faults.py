@@ -74,14 +74,16 @@ def steps(*actions: Callable[[StackState], None]) -> Callable[[StackState], None
 
 
 def hold_sessions(name: str, role: str, database: str, count: int, mode: str,
-                  settle_seconds: float = 0.0) -> Callable[[StackState], None]:
-    """Starts a holder keeping `count` sessions of `role` in `mode`; waits `settle_seconds` more
-    so that a shortened time threshold is already exceeded when the gate looks."""
+                  settle_seconds: float = 0.0, via: str = "postgres",
+                  expect: int | None = None) -> Callable[[StackState], None]:
+    """Starts a holder keeping `count` sessions of `role` in `mode`, connected `via` the server
+    or the pooler; waits `settle_seconds` more so that a shortened time threshold is already
+    exceeded when the gate looks."""
 
     def run(state: StackState) -> None:
         dsn = (f"postgresql://{role}:{quote(state.secrets[role], safe='')}@{state.host}:"
-               f"{state.ports['postgres']}/{database}")
-        native.start_holder(state, name, dsn, count, mode)
+               f"{state.ports[via]}/{database}")
+        native.start_holder(state, name, dsn, count, mode, expect)
         time.sleep(settle_seconds)
 
     return run
@@ -270,6 +272,17 @@ FAULTS += (
     Fault("platform-connections-active", "platform.7", "six connections stuck active",
           hold_sessions("holder-active", "platform_app", "platform", 6, "active"),
           stop_holder("holder-active")),
+    Fault("pgbouncer-down", "platform.8", "PgBouncer stopped",
+          stop_service("pgbouncer"), start_service("pgbouncer")),
+    Fault("pgbouncer-clients-waiting", "platform.8",
+          "eight open transactions through a pool of five: three clients wait",
+          hold_sessions("holder-pooled", "platform_app", "platform", 8, "transaction", via="pgbouncer",
+                        expect=5, settle_seconds=0.5),
+          stop_holder("holder-pooled")),
+    Fault("pgbouncer-app-bypass", "platform.8", "the API's DATABASE_URL skips PgBouncer",
+          set_config("platform-api", DATABASE_URL=(
+              "postgresql://platform_app:{q_platform_app}@{pg_host}:{pg_port}/platform")),
+          restore_config("platform-api")),
     Fault("ghostworks-api-dsn-wrong", "ghostworks.2", "the API's DATABASE_URL has a wrong password",
           set_config("ghostworks-api", DATABASE_URL=(
               "postgresql://ghostworks_app:wrong-password@{pg_host}:{pg_port}/ghostworks")),

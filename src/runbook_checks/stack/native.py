@@ -27,6 +27,8 @@ def _argv(name: str, state: StackState) -> list[str]:
         return ["redis-server", str(state.directory / "redis" / "redis.conf")]
     if name == "s3":
         return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", port]
+    if name == "pgbouncer":
+        return ["pgbouncer", str(pgbouncer_dir(state) / "pgbouncer.ini")]
     if name == "smtp":
         return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{port}",
                 "-c", "aiosmtpd.handlers.Sink"]
@@ -45,6 +47,20 @@ def _write_redis_conf(state: StackState) -> None:
     conf.chmod(0o600)
 
 
+def pgbouncer_dir(state: StackState) -> Path:
+    """PgBouncer's files sit with the cluster: the user it runs as (not root) must read them."""
+    return Path(state.pg_root) / "pgbouncer"
+
+
+def _write_pgbouncer_files(state: StackState) -> None:
+    folder = pgbouncer_dir(state)
+    state.write_pgbouncer_files(folder)
+    user = postgres(state).user
+    if user:
+        for path in (folder, *folder.iterdir()):
+            shutil.chown(path, user, user)
+
+
 def process_names() -> list[str]:
     return [s.name for s in SERVICES if s.name != "postgres"] + [a.name for a in APPS]
 
@@ -59,7 +75,8 @@ def start_process(state: StackState, name: str) -> None:
         postgres(state).start()
         return
     log = state.directory / "logs" / f"{name}.log"
-    pid = spawn(_argv(name, state), log)
+    user = postgres(state).user if name == "pgbouncer" else None  # it refuses to run as root
+    pid = spawn(_argv(name, state), log, user=user)
     with _STATE_LOCK:
         state.pids[name] = pid
         state.save()
@@ -76,9 +93,10 @@ def stop_process(state: StackState, name: str) -> None:
     state.save()
 
 
-def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str) -> None:
+def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str,
+                 expect: int | None = None) -> None:
     """Starts a process that keeps `count` sessions in `mode` (see stack/holder.py) until stopped;
-    returns once they are all established."""
+    returns once `expect` of them (all, by default) show on the server in that state."""
     log = state.directory / "logs" / f"{name}.log"
     argv = [sys.executable, "-m", "runbook_checks.stack.holder", "--dsn-env", "RC_HOLDER_DSN",
             "--count", str(count), "--mode", mode]
@@ -89,7 +107,7 @@ def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str) 
         deadline = time.monotonic() + START_SECONDS
         sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = %s"
         wanted = {"idle": "idle", "active": "active", "transaction": "idle in transaction"}[mode]
-        while admin.execute(sql, (f"holder-{mode}", wanted)).fetchone()[0] < count:  # type: ignore[index]
+        while admin.execute(sql, (f"holder-{mode}", wanted)).fetchone()[0] < (expect or count):  # type: ignore[index]
             if time.monotonic() > deadline or not alive(pid):
                 raise StackError(f"{name} did not establish {count} {mode} session(s); log: {log}")
             time.sleep(0.05)
@@ -141,6 +159,7 @@ def up(directory: Path) -> StackState:
     try:
         pg = postgres(state)
         pg.init()
+        _write_pgbouncer_files(state)
         with ThreadPoolExecutor(max_workers=4) as pool:
             started = pool.map(lambda name: start_process(state, name), process_names())
             pg.start()

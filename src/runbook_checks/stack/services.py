@@ -41,6 +41,7 @@ SERVICES = (
     Service("redis", "redis:7", 6379, 56379),
     Service("s3", "motoserver/moto:5.0.0", 5000, 55000),
     Service("smtp", "python:3.11-slim", 1025, 51025),
+    Service("pgbouncer", "edoburu/pgbouncer:latest", 6432, 56432),
 )
 
 _PG = "{pg_host}:{pg_port}"
@@ -69,7 +70,8 @@ APPS = (
         "LOG_LEVEL": "debug",
     }),
     App("platform-api", "platform", 4000, 54000, {
-        "DATABASE_URL": f"postgresql://platform_app:{{q_platform_app}}@{_PG}/platform",
+        # through the pooler, as the runbook asks
+        "DATABASE_URL": "postgresql://platform_app:{q_platform_app}@{pgbouncer_host}:{pgbouncer_port}/platform",
         "AUTH_SECRET": "{s_platform_auth}",
     }),
     App("ghostworks-api", "ghostworks", 8000, 58010, {
@@ -104,3 +106,23 @@ def app(name: str) -> App:
 def service_or_app_port(name: str) -> int:
     """The port `name` listens on inside the compose network."""
     return next(x.port for x in (*SERVICES, *APPS) if x.name == name)
+
+
+# PgBouncer pools the platform database; its pool is small so that exhausting it is cheap.
+PGBOUNCER_POOL_SIZE = 5
+PGBOUNCER_USERS = ("platform_app", "runbook_checks")
+
+
+def pgbouncer_ini(directory: str, listen: str, pg_host: str, pg_port: str, port: str) -> str:
+    """pgbouncer.ini of the reference stack: transaction pooling for `platform`, a console the
+    checks' role may read (stats_users, SHOW only)."""
+    return (
+        "[databases]\n"
+        f"platform = host={pg_host} port={pg_port} dbname=platform pool_size={PGBOUNCER_POOL_SIZE}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = {listen}\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = scram-sha-256\nauth_file = {directory}/userlist.txt\n"
+        "pool_mode = transaction\nmax_client_conn = 200\nserver_idle_timeout = 300\n"
+        "stats_users = runbook_checks\nignore_startup_parameters = extra_float_digits\n"
+        f"logfile = {directory}/pgbouncer.log\npidfile = {directory}/pgbouncer.pid\n"
+    )

@@ -13,8 +13,10 @@ from runbook_checks.stack.services import (
     APP_SECRETS,
     APPS,
     PASSWORDS_SQL,
+    PGBOUNCER_USERS,
     ROLE_PASSWORDS,
     SPECIAL_PASSWORD_ROLES,
+    pgbouncer_ini,
     service_or_app_port,
 )
 
@@ -72,10 +74,12 @@ class StackState:
 
     def values(self, inside: bool = False) -> dict[str, str]:
         """Placeholders for app configs: hosts, ports, URLs, raw (s_) and URL-encoded (q_) secrets."""
-        (pg_host, pg_port), (redis_host, redis_port), (smtp_host, smtp_port), (s3_host, s3_port) = (
-            self._address(n, inside) for n in ("postgres", "redis", "smtp", "s3"))
+        (pg_host, pg_port), (redis_host, redis_port), (smtp_host, smtp_port), (s3_host, s3_port), (
+            bouncer_host, bouncer_port) = (
+            self._address(n, inside) for n in ("postgres", "redis", "smtp", "s3", "pgbouncer"))
         values = {
             "pg_host": pg_host, "pg_port": str(pg_port),
+            "pgbouncer_host": bouncer_host, "pgbouncer_port": str(bouncer_port),
             "redis_host": redis_host, "redis_port": str(redis_port),
             "smtp_host": smtp_host, "smtp_port": str(smtp_port),
             "s3_url": f"http://{s3_host}:{s3_port}",
@@ -111,6 +115,7 @@ class StackState:
             "RC_STACK_DIR": str(self.directory),
             "RC_PG_HOST": self.host,
             "RC_PG_PORT": str(self.ports["postgres"]),
+            "RC_PGBOUNCER_PORT": str(self.ports["pgbouncer"]),
             "RC_MONITOR_PASSWORD": self.secrets["runbook_checks"],
             "RC_REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/0".format_map(values),
             "RC_S3_URL": values["s3_url"],
@@ -120,6 +125,19 @@ class StackState:
         env |= {f"RC_URL_{a.name.replace('-', '_').upper()}": self.url(a.name) for a in APPS}
         env |= {f"RC_SECRET_{k.upper()}": v for k, v in self.secrets.items()}
         return env
+
+
+    def write_pgbouncer_files(self, directory: Path, inside: bool = False) -> None:
+        """pgbouncer.ini and its auth file (plain passwords, mode 0600) in `directory`."""
+        directory.mkdir(parents=True, exist_ok=True)
+        values = self.values(inside)
+        conf_dir = "/etc/pgbouncer" if inside else str(directory)
+        (directory / "pgbouncer.ini").write_text(pgbouncer_ini(
+            conf_dir, "*" if inside else self.host, values["pg_host"], values["pg_port"],
+            values["pgbouncer_port"]))
+        users = directory / "userlist.txt"
+        users.write_text("".join(f'"{u}" "{self.secrets[u]}"\n' for u in PGBOUNCER_USERS))
+        users.chmod(0o600)
 
 
 def write_env_file(path: Path, values: dict[str, str]) -> None:

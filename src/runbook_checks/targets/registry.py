@@ -7,6 +7,7 @@ from runbook_checks.errors import TargetUnreachable
 from runbook_checks.redaction import Redactor
 from runbook_checks.targets.config import read_env_file
 from runbook_checks.targets.http import HttpTarget
+from runbook_checks.targets.pgbouncer import PgBouncerTarget
 from runbook_checks.targets.postgres import PostgresTarget
 from runbook_checks.targets.redis import RedisTarget
 
@@ -25,6 +26,7 @@ class Targets:
         self.env = env
         self._redactor = redactor
         self._postgres: dict[str, PostgresTarget] = {}
+        self._pgbouncer: dict[str, PgBouncerTarget] = {}
         self._redis: dict[str, RedisTarget] = {}
         self._apps: dict[str, HttpTarget] = {}
         self._configs: dict[str, dict[str, str]] = {}
@@ -37,6 +39,14 @@ class Targets:
             self._postgres[name] = PostgresTarget(name, spec.dsn.get_secret_value(),
                                                   self.env.timeouts)
         return self._postgres[name]
+
+    def pgbouncer(self, name: str) -> PgBouncerTarget:
+        if name not in self._pgbouncer:
+            spec = self.env.pgbouncer.get(name)
+            if spec is None:
+                raise _undeclared("pgbouncer", name, self.env)
+            self._pgbouncer[name] = PgBouncerTarget(name, spec.dsn.get_secret_value(), self.env.timeouts)
+        return self._pgbouncer[name]
 
     def redis(self, name: str) -> RedisTarget:
         if name not in self._redis:

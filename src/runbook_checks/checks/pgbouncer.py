@@ -1,0 +1,42 @@
+"""Connection pool checks over PgBouncer's console, and whether an app goes through the pooler."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from runbook_checks.errors import CheckFailed
+from runbook_checks.targets.pgbouncer import PoolerState
+
+
+def no_waiting_clients(state: PoolerState) -> None:
+    """No client waits for a server connection in any pool."""
+    waiting = [p for p in state.pools if p.clients_waiting > 0]
+    if waiting:
+        raise CheckFailed("no client waiting for a server connection",
+                          "\n".join(f"{p.database}/{p.user}: {p.clients_waiting} waiting, longest "
+                                    f"{p.max_wait_seconds} s, {p.servers_active} of {p.pool_size} "
+                                    "servers busy" for p in waiting),
+                          "find what holds the connections (long transactions), then raise pool_size "
+                          "or max_db_connections")
+
+
+def pool_use_under(state: PoolerState, percent: float) -> None:
+    """Each pool keeps its busy server connections under `percent` of its size."""
+    full = [p for p in state.pools if p.pool_size and p.servers_active * 100 > percent * p.pool_size]
+    if full:
+        raise CheckFailed(f"every pool under {percent:g}% busy",
+                          "\n".join(f"{p.database}/{p.user}: {p.servers_active} of {p.pool_size} busy"
+                                    for p in full),
+                          "shorten transactions, or raise the pool size with the server's max_connections")
+
+
+def goes_through_pooler(name: str, url: str, pooler_address: str) -> None:
+    """The app's database URL points at the pooler (host:port), not straight at the server."""
+    try:
+        parts = urlsplit(url)
+        address = f"{parts.hostname}:{parts.port or 5432}"
+    except ValueError:
+        address = "an address that does not parse"
+    if address != pooler_address:
+        raise CheckFailed(f"{name} goes through PgBouncer at {pooler_address}", f"it points at {address}",
+                          f"point {name} at PgBouncer's host and port (6432 by default)")

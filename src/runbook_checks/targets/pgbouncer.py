@@ -1,0 +1,62 @@
+"""PgBouncer's admin console (the `pgbouncer` database): SHOW POOLS and SHOW DATABASES, read once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from runbook_checks.environment import Timeouts
+from runbook_checks.errors import TargetUnreachable
+from runbook_checks.targets.base import Lazy, address_of
+
+
+@dataclass(frozen=True)
+class Pool:
+    database: str
+    user: str
+    clients_active: int
+    clients_waiting: int
+    servers_active: int
+    servers_idle: int
+    max_wait_seconds: int
+    pool_size: int
+
+
+@dataclass(frozen=True)
+class PoolerState:
+    pools: list[Pool]
+
+
+class PgBouncerTarget:
+    """The console of one PgBouncer; the checks' role needs to be one of its stats_users."""
+
+    def __init__(self, name: str, dsn: str, timeouts: Timeouts) -> None:
+        self.name = name
+        self.address = address_of(dsn)
+        self._dsn = dsn
+        self._timeouts = timeouts
+        self._state = Lazy(self._read)
+
+    def state(self) -> PoolerState:
+        return self._state.get()
+
+    def _read(self) -> PoolerState:
+        try:
+            # No session options: the console takes only simple queries and no startup extras.
+            with psycopg.connect(self._dsn, autocommit=True, row_factory=dict_row,
+                                 connect_timeout=max(1, round(self._timeouts.connect_seconds))) as console:
+                pools: list[dict[str, Any]] = console.execute("SHOW POOLS").fetchall()
+                sizes = {d["name"]: d["pool_size"] for d in console.execute("SHOW DATABASES").fetchall()}
+        except psycopg.Error as error:
+            raise TargetUnreachable(f"pgbouncer '{self.name}'", self.address,
+                                    str(error).strip().splitlines()[0],
+                                    "start PgBouncer, or let the checks' role read its console "
+                                    "(stats_users in pgbouncer.ini)") from None
+        return PoolerState([
+            Pool(p["database"], p["user"], p["cl_active"], p["cl_waiting"], p["sv_active"], p["sv_idle"],
+                 p["maxwait"], sizes.get(p["database"], 0))
+            for p in pools if p["database"] != "pgbouncer"
+        ])
