@@ -5,27 +5,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from runbook_checks.checks import config, connections, data, migrations, schema
+from runbook_checks.checks import config, migrations, schema
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
-from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
-from suites.common.configuration import RequiredConfiguration
+from suites.common.shared import RequiredConfiguration, app_database_answers, assertion_ids, data_holds
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
 _PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
                "finished_at IS NOT NULL, 'rolled_back', rolled_back_at IS NOT NULL)), '[]') "
                "FROM _prisma_migrations")
-
-
-def assert_data(targets: Targets, assertion: dict[str, Any]) -> None:
-    value = targets.postgres(DATABASE).scalar(assertion["sql"])
-    data.value_meets(assertion["name"], value, assertion["condition"], assertion["fix"])
-
-
-def _names(assertions: list[dict[str, Any]]) -> list[str]:
-    return [a["name"].replace(" ", "-") for a in assertions]
 
 
 @pytest.mark.runbook("audiospective#error-invalid-environment-variables")
@@ -45,11 +35,7 @@ class ConnectionTimeout:
         config.url_well_formed(spec["variable"], url, tuple(spec["schemes"]))
 
     def test_database_answers_within_limit(self, targets: Targets, environment: Environment) -> None:
-        variable = EXPECTED["database_url"]["variable"]
-        url = targets.app_config(EXPECTED["app"]).get(variable, "")
-        connections.answers_within(probe(url, environment.timeouts),
-                                   environment.thresholds.db_answer_seconds,
-                                   f"the database at {EXPECTED['app']}'s {variable}")
+        app_database_answers(targets, environment, EXPECTED["app"], EXPECTED["database_url"]["variable"])
 
 
 @pytest.mark.runbook("audiospective#error-relation-does-not-exist")
@@ -90,9 +76,9 @@ class CallbackUrlMismatch:
 @pytest.mark.symptom("no tracks archived: zero songs saved for active users")
 class NoTracksArchived:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["archival"],
-                             ids=_names(EXPECTED["data"]["archival"]))
+                             ids=assertion_ids(EXPECTED["data"]["archival"]))
     def test_archival_data(self, targets: Targets, assertion: dict[str, Any]) -> None:
-        assert_data(targets, assertion)
+        data_holds(targets, DATABASE, assertion)
 
 
 @pytest.mark.runbook("audiospective#error-circuit-breaker-blocking-users")
@@ -100,9 +86,9 @@ class NoTracksArchived:
 @pytest.mark.symptom("circuit breaker holds users back from archival")
 class CircuitBreakerBlockingUsers:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["circuit_breaker"],
-                             ids=_names(EXPECTED["data"]["circuit_breaker"]))
+                             ids=assertion_ids(EXPECTED["data"]["circuit_breaker"]))
     def test_breaker_data(self, targets: Targets, assertion: dict[str, Any]) -> None:
-        assert_data(targets, assertion)
+        data_holds(targets, DATABASE, assertion)
 
 
 @pytest.mark.runbook("audiospective#issue-slow-database-queries")
@@ -122,6 +108,6 @@ class SlowDatabaseQueries:
 @pytest.mark.symptom("data loss: rows missing or archival silently stopped")
 class DataLossDetected:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["data_loss"],
-                             ids=_names(EXPECTED["data"]["data_loss"]))
+                             ids=assertion_ids(EXPECTED["data"]["data_loss"]))
     def test_data_floor_and_freshness(self, targets: Targets, assertion: dict[str, Any]) -> None:
-        assert_data(targets, assertion)
+        data_holds(targets, DATABASE, assertion)

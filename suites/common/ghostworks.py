@@ -2,15 +2,14 @@
 
 import pytest
 
-from runbook_checks.checks import config, connections, migrations
+from runbook_checks.checks import config, connections
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
-from runbook_checks.targets.postgres import libpq_url, probe
 from runbook_checks.targets.registry import Targets
+from suites.common.shared import alembic_at_head, app_database_answers
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
-_ALEMBIC_SQL = "SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM alembic_version"
 
 
 @pytest.mark.runbook("ghostworks#symptom-api-returns-500-errors")
@@ -22,10 +21,7 @@ class ApiReturns500Errors:
         config.required_set(api, targets.app_config(api), EXPECTED["required_variables"])
 
     def test_api_reaches_its_database(self, targets: Targets, environment: Environment) -> None:
-        variable = EXPECTED["database_url_variable"]
-        url = libpq_url(targets.app_config(EXPECTED["api"]).get(variable, ""))
-        connections.answers_within(probe(url, environment.timeouts), environment.thresholds.db_answer_seconds,
-                                   f"the database at {EXPECTED['api']}'s {variable}")
+        app_database_answers(targets, environment, EXPECTED["api"], EXPECTED["database_url_variable"])
 
 
 @pytest.mark.runbook("ghostworks#symptom-api-slow-response-times")
@@ -77,5 +73,4 @@ class SlowDatabaseQueries:
 @pytest.mark.symptom("alembic upgrade fails or the schema lags the code")
 class MigrationFails:
     def test_database_at_the_single_head(self, targets: Targets, environment: Environment) -> None:
-        heads = migrations.alembic_heads(environment.resolve_path(EXPECTED["alembic_versions"]))
-        migrations.alembic_at_head(targets.postgres(DATABASE).scalar(_ALEMBIC_SQL), heads, DATABASE)
+        alembic_at_head(targets, environment, DATABASE, EXPECTED["alembic_versions"])

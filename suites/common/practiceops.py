@@ -4,25 +4,20 @@ from typing import Any
 
 import pytest
 
-from runbook_checks.checks import config, connections, data, http, migrations, schema
+from runbook_checks.checks import config, connections, http, schema
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
-from runbook_checks.targets.postgres import libpq_url, probe
 from runbook_checks.targets.registry import Targets
-from suites.common.configuration import RequiredConfiguration
+from suites.common.shared import (
+    RequiredConfiguration,
+    alembic_at_head,
+    app_database_answers,
+    assertion_ids,
+    data_holds,
+)
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
-_ALEMBIC_SQL = "SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM alembic_version"
-
-
-def _names(assertions: list[dict[str, Any]]) -> list[str]:
-    return [a["name"].replace(" ", "-") for a in assertions]
-
-
-def assert_data(targets: Targets, assertion: dict[str, Any]) -> None:
-    value = targets.postgres(DATABASE).scalar(assertion["sql"])
-    data.value_meets(assertion["name"], value, assertion["condition"], assertion["fix"])
 
 
 @pytest.mark.runbook("practiceops#health-monitoring")
@@ -48,9 +43,9 @@ class KeyEnvironmentVariables(RequiredConfiguration):
 @pytest.mark.symptom("FORBIDDEN for a user who should have access")
 class ForbiddenOnAuthorizedUser:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["memberships"],
-                             ids=_names(EXPECTED["data"]["memberships"]))
+                             ids=assertion_ids(EXPECTED["data"]["memberships"]))
     def test_memberships_valid(self, targets: Targets, assertion: dict[str, Any]) -> None:
-        assert_data(targets, assertion)
+        data_holds(targets, DATABASE, assertion)
 
 
 @pytest.mark.runbook("practiceops#symptom-wrong-recipients")
@@ -58,9 +53,9 @@ class ForbiddenOnAuthorizedUser:
 @pytest.mark.symptom("notifications go to the wrong people, or nowhere")
 class WrongRecipients:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["recipients"],
-                             ids=_names(EXPECTED["data"]["recipients"]))
+                             ids=assertion_ids(EXPECTED["data"]["recipients"]))
     def test_recipients_valid(self, targets: Targets, assertion: dict[str, Any]) -> None:
-        assert_data(targets, assertion)
+        data_holds(targets, DATABASE, assertion)
 
 
 @pytest.mark.runbook("practiceops#symptom-health-check-shows-db-error")
@@ -74,9 +69,7 @@ class HealthCheckShowsDbError:
                              environment.postgres[DATABASE].dsn.get_secret_value())
 
     def test_database_answers(self, targets: Targets, environment: Environment) -> None:
-        url = libpq_url(targets.app_config(EXPECTED["app"]).get(EXPECTED["database_url"]["variable"], ""))
-        connections.answers_within(probe(url, environment.timeouts), environment.thresholds.db_answer_seconds,
-                                   f"the database at {EXPECTED['app']}'s DATABASE_URL")
+        app_database_answers(targets, environment, EXPECTED["app"], EXPECTED["database_url"]["variable"])
 
 
 @pytest.mark.runbook("practiceops#symptom-slow-queries")
@@ -96,5 +89,4 @@ class SlowQueries:
 @pytest.mark.symptom("the schema lags the code: migrations not at head")
 class RunningMigrations:
     def test_database_at_head(self, targets: Targets, environment: Environment) -> None:
-        heads = migrations.alembic_heads(environment.resolve_path(EXPECTED["alembic_versions"]))
-        migrations.alembic_at_head(targets.postgres(DATABASE).scalar(_ALEMBIC_SQL), heads, DATABASE)
+        alembic_at_head(targets, environment, DATABASE, EXPECTED["alembic_versions"])

@@ -1,0 +1,53 @@
+"""Pieces the runbook sections of several systems share: written once, used by each system's checks."""
+
+from typing import Any, ClassVar
+
+from runbook_checks.checks import config, connections, data, migrations
+from runbook_checks.environment import Environment
+from runbook_checks.targets.postgres import libpq_url, probe
+from runbook_checks.targets.registry import Targets
+
+ALEMBIC_SQL = "SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM alembic_version"
+
+
+class RequiredConfiguration:
+    """An app's required variables are set and its signing secret is long enough.
+
+    A subclass names the app and its settings in `configuration` (from its system's YAML) and
+    carries the runbook markers of its section."""
+
+    configuration: ClassVar[dict[str, Any]]
+
+    def test_required_variables_set(self, targets: Targets) -> None:
+        app = self.configuration["app"]
+        config.required_set(app, targets.app_config(app), self.configuration["required_variables"])
+
+    def test_secret_long_enough(self, targets: Targets) -> None:
+        app, secret = self.configuration["app"], self.configuration["secret"]
+        config.secret_long_enough(app, targets.app_config(app), secret["variable"], secret["min_length"])
+
+
+def app_database_answers(targets: Targets, environment: Environment, app: str, variable: str) -> None:
+    """The database an app is configured with answers, within the environment's limit."""
+    url = libpq_url(targets.app_config(app).get(variable, ""))
+    connections.answers_within(probe(url, environment.timeouts), environment.thresholds.db_answer_seconds,
+                               f"the database at {app}'s {variable}")
+
+
+def alembic_at_head(targets: Targets, environment: Environment, database: str, versions: str) -> None:
+    """The database's Alembic version is the single head of the app's versions directory."""
+    heads = migrations.alembic_heads(environment.resolve_path(versions))
+    migrations.alembic_at_head(targets.postgres(database).scalar(ALEMBIC_SQL), heads, database)
+
+
+def data_holds(targets: Targets, database: str, assertion: dict[str, Any]) -> None:
+    """A declared data assertion (name, sql, condition, fix) holds on `database`."""
+    value = targets.postgres(database).scalar(assertion["sql"])
+    data.value_meets(assertion["name"], value, assertion["condition"], assertion["fix"])
+
+
+def assertion_ids(assertions: list[dict[str, Any]]) -> list[str]:
+    """Test ids for parametrized data assertions: their names, hyphenated."""
+    return [a["name"].replace(" ", "-") for a in assertions]
+
+
