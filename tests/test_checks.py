@@ -261,3 +261,12 @@ def test_migrations_and_data_assertions(tmp_path: Any) -> None:
         data.value_meets("age", None, "<= 60", "restore")
     with pytest.raises(ValueError):
         data.parse_condition("about 5")
+
+
+def test_sqlite_allowed_only_outside_production() -> None:
+    config.database_url_allowed("DATABASE_URL", "postgresql://u:p@h:5432/d", production=True)
+    config.database_url_allowed("DATABASE_URL", "file:./prisma/dev.db", production=False)
+    with pytest.raises(CheckFailed, match="uses 'file'"):
+        config.database_url_allowed("DATABASE_URL", "file:./prisma/dev.db", production=True)
+    with pytest.raises(CheckFailed, match="uses 'mysql'"):
+        config.database_url_allowed("DATABASE_URL", "mysql://u:p@h/d", production=False)

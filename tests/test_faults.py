@@ -55,6 +55,11 @@ EXPECTED = {
         {"TestDatabaseMigrations::test_migration_dsn_uses_the_migration_role"}, "it connects as author_app"),
     "author-grant-missing": ({"TestDatabaseMigrations::test_grants_file_in_force"},
                              "author_app: UPDATE on table public.recordings"),
+    # outside production SQLite is allowed; the PostgreSQL checks of the app's URL fail (see
+    # test_prod_suite for production's refusal)
+    "audiospective-sqlite": ({"TestConnectionTimeout::test_database_url_well_formed",
+                              "TestConnectionTimeout::test_database_answers_within_limit"},
+                             "scheme 'file', not postgresql or postgres"),
     "audiospective-prisma-failed": ({"TestRelationDoesNotExist::test_prisma_migrations_applied"},
                                     "20250301000000_broken: started but not finished (failed)"),
     "audiospective-table-missing": ({"TestRelationDoesNotExist::test_expected_tables_exist"},
@@ -151,6 +156,7 @@ CONFIG_CHECKS = {
     "TestApiReturns500Errors::test_database_url_set",
     "TestHealthCheckShowsDbError::test_dsn_driver_and_address",
     "TestConnectionPoolExhaustion::test_app_goes_through_pgbouncer",
+    "TestDatabaseLocked::test_production_not_on_sqlite",
     "TestConnectionPoolExhaustion::test_no_client_waiting",
     "TestConnectionPoolExhaustion::test_pool_use_under_limit",
 }

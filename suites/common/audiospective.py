@@ -25,6 +25,16 @@ class InvalidEnvironmentVariables(RequiredConfiguration):
     configuration = EXPECTED["configuration"]
 
 
+@pytest.mark.runbook("audiospective#error-database-locked-sqlite")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom('"database is locked": SQLite under concurrent writes')
+class DatabaseLocked:
+    def test_production_not_on_sqlite(self, targets: Targets, environment: Environment) -> None:
+        variable = EXPECTED["database_url"]["variable"]
+        url = targets.app_config(EXPECTED["app"]).get(variable, "")
+        config.database_url_allowed(variable, url, environment.production)
+
+
 @pytest.mark.runbook("audiospective#error-connection-timeout-postgresql")
 @pytest.mark.severity("critical")
 @pytest.mark.symptom("can't reach the database server (connection timeout)")

@@ -3,6 +3,7 @@
 from suites.common import audiospective
 
 TestInvalidEnvironmentVariables = audiospective.InvalidEnvironmentVariables
+TestDatabaseLocked = audiospective.DatabaseLocked
 TestConnectionTimeout = audiospective.ConnectionTimeout
 TestRelationDoesNotExist = audiospective.RelationDoesNotExist
 TestCallbackUrlMismatch = audiospective.CallbackUrlMismatch

@@ -127,3 +127,20 @@ def dsn_points_at(name: str, url: str, scheme: str, target: str) -> None:
         raise CheckFailed(f"{name} as {scheme}://...@{want.hostname}:{want.port or 5432}{want.path}",
                           "\n".join(problems),
                           f"fix {name}: the driver in the scheme, then host, port and database name")
+
+
+_SQLITE = ("file", "sqlite")
+
+
+def database_url_allowed(name: str, url: str, production: bool) -> None:
+    """The database URL is PostgreSQL; SQLite (file: or sqlite:) only outside production, where one
+    writer at a time means 'database is locked' under load."""
+    scheme = url.partition(":")[0].split("+")[0]
+    allowed = ("postgresql", "postgres") if production else ("postgresql", "postgres", *_SQLITE)
+    if scheme not in allowed:
+        where = "production" if production else "this environment"
+        found = f"{name} uses {scheme or 'no scheme'!r}"
+        fix = ("move production to PostgreSQL and point the URL at it" if scheme in _SQLITE
+               else f"set {name} to a postgresql:// URL")
+        raise CheckFailed(f"{name} a PostgreSQL URL in {where}" + ("" if production else " (or SQLite)"),
+                          found, fix)

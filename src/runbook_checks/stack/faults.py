@@ -209,6 +209,9 @@ FAULTS += (
     Fault("author-grant-missing", "author.1", "a grant of the grants file is gone (UPDATE on recordings)",
           sql("author", "REVOKE UPDATE ON recordings FROM author_app"),
           sql("author", "GRANT UPDATE ON recordings TO author_app")),
+    Fault("audiospective-sqlite", "audiospective.4", "the app runs on a SQLite file",
+          set_config("audiospective-web", DATABASE_URL="file:./prisma/dev.db"),
+          restore_config("audiospective-web")),
     Fault("audiospective-prisma-failed", "audiospective.6", "a Prisma migration started and failed",
           sql("audiospective", "INSERT INTO _prisma_migrations (id, checksum, migration_name, logs) "
                                "VALUES ('fault-failed', repeat('c', 64), '20250301000000_broken', 'error')"),

@@ -1,0 +1,55 @@
+"""suites/prod run against the reference stack, as a deploy gate runs against live hosts: every
+address and secret comes from the process environment, and production's stricter rules apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runbook_checks.stack.faults import fault
+from runbook_checks.stack.state import StackState
+from tests.gate_run import GateRun, run_gate
+
+# Production rules the plain-http stack cannot meet.
+HTTPS_RULE = "TestCallbackUrlMismatch::test_base_url_has_no_trailing_slash"
+
+
+def prod_variables(stack: StackState) -> dict[str, str]:
+    """The variables environments/prod.yaml reads, pointed at the stack."""
+    env = stack.stack_env()
+    host, pg, bouncer = stack.host, stack.ports["postgres"], stack.ports["pgbouncer"]
+    monitor = f"runbook_checks:{env['RC_MONITOR_PASSWORD']}"
+    variables = {f"{db.upper()}_DATABASE_DSN": f"postgresql://{monitor}@{host}:{pg}/{db}"
+                 for db in ("author", "audiospective", "platform", "ghostworks", "practiceops")}
+    variables["PLATFORM_PGBOUNCER_DSN"] = f"postgresql://{monitor}@{host}:{bouncer}/pgbouncer"
+    variables["AUTHOR_REDIS_URL"] = env["RC_REDIS_URL"]
+    for app, prefix in (("author-api", "AUTHOR_API"), ("author-web", "AUTHOR_WEB"),
+                        ("audiospective-web", "AUDIOSPECTIVE"), ("platform-api", "PLATFORM_API"),
+                        ("ghostworks-api", "GHOSTWORKS_API"), ("practiceops-api", "PRACTICEOPS_API")):
+        variables[f"{prefix}_URL"] = stack.url(app)
+        variables[f"{prefix}_ENV_FILE"] = str(stack.directory / "apps" / f"{app}.env")
+    return variables
+
+
+def run_prod(stack: StackState, tmp_path: Path) -> GateRun:
+    return run_gate("prod", tmp_path / "junit.xml", prod_variables(stack))
+
+
+def test_prod_suite_holds_on_the_stack_but_for_https(stack: StackState, tmp_path: Path) -> None:
+    run = run_prod(stack, tmp_path)
+    assert len(run.outcomes) >= 60
+    assert run.failed == {HTTPS_RULE}, run.output
+    assert "uses http, not https" in run.failures[HTTPS_RULE]
+    assert all(props.get("environment") == "prod" for props in run.properties.values())
+
+
+@pytest.mark.parametrize("name", ["audiospective-sqlite"])
+def test_production_refuses_sqlite(name: str, stack: StackState, tmp_path: Path) -> None:
+    fault(name).inject(StackState.load(stack.directory) or stack)
+    try:
+        run = run_prod(stack, tmp_path)
+    finally:
+        fault(name).revert(StackState.load(stack.directory) or stack)
+    assert "TestDatabaseLocked::test_production_not_on_sqlite" in run.failed
+    assert "DATABASE_URL uses 'file'" in run.failures["TestDatabaseLocked::test_production_not_on_sqlite"]
