@@ -56,7 +56,7 @@ def test_missing_and_extra_privileges_are_listed_one_per_line_with_the_statement
     assert caught.value.found.splitlines() == [
         "table public.ghost does not exist", "missing:",
         "migrator: DELETE on table public.migrations", "migrator: UPDATE on table public.migrations",
-        "extra:", "migrator: INSERT on table public.migrations"]
+        "extra:", "migrator: INSERT on table public.migrations (through membership in writers)"]
     assert "GRANT DELETE, UPDATE ON TABLE migrations TO migrator;" in caught.value.fix
     assert "REVOKE INSERT ON TABLE migrations FROM migrator;" in caught.value.fix
 
@@ -186,8 +186,11 @@ def test_connection_limits_idle_long_queries_and_clients() -> None:
                     activity=[session(1, "idle", 700), session(2, "active", 400),
                               session(3, "idle in transaction", 5, "10.0.0.2")])
     connections.connections_under(facts, 50)
-    with pytest.raises(CheckFailed, match=r"4 in use \(40%\): 1 active, 1 idle, 1 idle in transaction"):
+    with pytest.raises(CheckFailed,
+                       match=r"4 in use \(40%, 6 free\): 1 active, 1 idle, 1 idle in transaction"):
         connections.connections_under(facts, 30)
+    with pytest.raises(CheckFailed, match="7 or more free"):
+        connections.connections_under(facts, 50, slots_left=7)
     with pytest.raises(CheckFailed, match="pid 1 app@app from 10.0.0.1: idle for 700 s"):
         connections.no_idle_session_older(facts, "idle", 600)
     connections.no_idle_session_older(facts, "idle in transaction", 60)

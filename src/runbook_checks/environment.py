@@ -35,6 +35,7 @@ class Thresholds(_Strict):
     health_latency_ms: float = Field(100.0, gt=0)
     health_samples: int = Field(3, ge=1, le=20)
     connections_percent: float = Field(80.0, gt=0, le=100)
+    connection_slots_left: int = Field(5, ge=0)
     pool_use_percent: float = Field(80.0, gt=0, le=100)
     connections_per_client: int = Field(50, ge=1)
     active_connections_percent: float = Field(50.0, gt=0, le=100)

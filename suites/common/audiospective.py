@@ -108,6 +108,9 @@ class SlowDatabaseQueries:
     def test_expected_indexes_exist(self, targets: Targets) -> None:
         schema.indexes_exist(targets.postgres(DATABASE).catalog(), EXPECTED["indexes"])
 
+    def test_unique_columns_indexed(self, targets: Targets) -> None:
+        schema.indexes_cover(targets.postgres(DATABASE).catalog(), EXPECTED["unique_columns"], unique=True)
+
     def test_hot_query_uses_an_index(self, targets: Targets) -> None:
         hot = EXPECTED["hot_query"]
         schema.plan_uses_index(targets.postgres(DATABASE).explain(hot["sql"]), hot["name"])

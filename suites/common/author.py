@@ -34,7 +34,7 @@ class DatabaseMigrations:
         catalog = targets.postgres(EXPECTED["database"]).catalog()
         declared = [grants.Grant(MIGRATION["role"], "table", table, privilege)
                     for table, privileges in MIGRATION["privileges"].items() for privilege in privileges]
-        grants.privileges_present(catalog, declared)
+        grants.privileges_present(catalog, declared, exact=MIGRATION.get("exact", False))
 
     def test_grants_file_in_force(self, targets: Targets, environment: Environment) -> None:
         catalog = targets.postgres(EXPECTED["database"]).catalog()

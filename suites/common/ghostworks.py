@@ -43,7 +43,8 @@ class ApiSlowResponseTimes:
 class TooManyConnections:
     def test_connections_under_limit(self, targets: Targets, environment: Environment) -> None:
         connections.connections_under(targets.postgres(DATABASE).catalog(),
-                                      environment.thresholds.connections_percent)
+                                      environment.thresholds.connections_percent,
+                                      environment.thresholds.connection_slots_left)
 
     def test_no_client_holds_too_many(self, targets: Targets, environment: Environment) -> None:
         connections.per_client_at_most(targets.postgres(DATABASE).catalog(),

@@ -40,7 +40,8 @@ class DatabaseConnectionIssues:
 
     def test_connections_under_limit(self, targets: Targets, environment: Environment) -> None:
         connections.connections_under(targets.postgres(DATABASE).catalog(),
-                                      environment.thresholds.connections_percent)
+                                      environment.thresholds.connections_percent,
+                                      environment.thresholds.connection_slots_left)
 
     def test_no_long_idle_connection(self, targets: Targets, environment: Environment) -> None:
         connections.no_idle_session_older(targets.postgres(DATABASE).catalog(), "idle",
@@ -53,6 +54,9 @@ class DatabaseConnectionIssues:
 class RlsPolicyViolations:
     def test_rls_enabled_on_tenant_tables(self, targets: Targets) -> None:
         schema.rls_enabled(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"])
+
+    def test_rls_forced_where_declared(self, targets: Targets) -> None:
+        schema.rls_forced(targets.postgres(DATABASE).catalog(), EXPECTED["forced_tables"])
 
     def test_tenant_tables_have_policies(self, targets: Targets) -> None:
         schema.tables_have_policies(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"])

@@ -45,18 +45,19 @@ def client_sessions(catalog: Catalog) -> list[Session]:
     return [s for s in catalog.activity if s.backend == "client backend"]
 
 
-def connections_under(catalog: Catalog, percent: float) -> None:
-    """Client connections use under `percent` of the slots open to ordinary roles."""
+def connections_under(catalog: Catalog, percent: float, slots_left: int = 0) -> None:
+    """Client connections use under `percent` of the slots open to ordinary roles, and leave at
+    least `slots_left` of them free (check_postgres's two ways of saying it)."""
     limit = int(catalog.settings["max_connections"]) - int(
         catalog.settings.get("superuser_reserved_connections", "3"))
     used = len(client_sessions(catalog)) + 1  # and the checks' own session
-    if used > limit * percent / 100:
+    if used > limit * percent / 100 or limit - used < slots_left:
         by_state: dict[str, int] = {}
         for session in client_sessions(catalog):
             by_state[session.state or "?"] = by_state.get(session.state or "?", 0) + 1
         states = ", ".join(f"{n} {state}" for state, n in sorted(by_state.items()))
-        raise CheckFailed(f"under {percent:g}% of {limit} connection slots in use",
-                          f"{used} in use ({used * 100 / limit:.0f}%): {states}",
+        raise CheckFailed(f"under {percent:g}% of {limit} connection slots in use, {slots_left} or more free",
+                          f"{used} in use ({used * 100 / limit:.0f}%, {limit - used} free): {states}",
                           "pool connections (PgBouncer), close idle ones, or raise max_connections")
 
 

@@ -42,6 +42,13 @@ def _object(kind: str, target: str) -> str:
     return f"{kind} {name}"
 
 
+def _source(catalog: Catalog, role: str, kind: str, target: str, privilege: str) -> str:
+    """How an extra table privilege is held, so that the right grant gets revoked."""
+    if kind not in ("table", "sequence"):
+        return ""
+    return f" ({catalog.privilege_source(role, target, privilege)})"
+
+
 def privileges_present(catalog: Catalog, grants: list[Grant], exact: bool = False) -> None:
     """Every declared grant is held; with `exact`, a declared role holds nothing more on the
     declared objects. Missing and extra privileges are listed one per line with the statement."""
@@ -66,7 +73,8 @@ def privileges_present(catalog: Catalog, grants: list[Grant], exact: bool = Fals
             fixes.append(f"GRANT {', '.join(lacking)} ON {kind.upper()} {target} TO {role};")
         if exact:
             surplus = sorted(holds - privileges)
-            extra += [f"{role}: {p} on {_object(kind, target)}" for p in surplus]
+            extra += [f"{role}: {p} on {_object(kind, target)}{_source(catalog, role, kind, target, p)}"
+                      for p in surplus]
             if surplus:
                 fixes.append(f"REVOKE {', '.join(surplus)} ON {kind.upper()} {target} FROM {role};")
     if missing or extra or absent:

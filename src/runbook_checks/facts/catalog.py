@@ -253,6 +253,23 @@ class Catalog:
                     pending.append(parent)
         return seen
 
+    def privilege_source(self, role: str, table: str, privilege: str) -> str:
+        """How `role` comes to hold `privilege` on `table`: the answer a person needs to revoke it."""
+        found = self.tables.get(qualify(table))
+        current = self.roles.get(role)
+        if found is None or current is None:
+            return "not held"
+        if current.superuser:
+            return "as superuser"
+        grantees = {g.grantee for g in found.acl if g.privilege == privilege}
+        if role in grantees:
+            return "granted directly"
+        if not found.acl and found.owner in self.memberships(role):
+            return "as owner"
+        for holder in sorted(self.memberships(role) & grantees):
+            return "through PUBLIC" if holder == "PUBLIC" else f"through membership in {holder}"
+        return "not held"
+
     def explicit_privileges(self, role: str, table: str) -> set[str]:
         """Privileges granted on `table` to `role` by name."""
         found = self.tables.get(qualify(table))

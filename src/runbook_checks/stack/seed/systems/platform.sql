@@ -36,6 +36,8 @@ BEGIN
         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO platform_app', t);
     END LOOP;
 END $$;
+-- Invoices bind their owner too: a migration running as owner cannot bypass the tenant filter.
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
 GRANT SELECT ON tenants TO platform_app;
 GRANT SELECT, INSERT, DELETE ON auth_sessions TO platform_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO platform_app;
