@@ -11,8 +11,9 @@ from runbook_checks.stack.faults import fault
 from runbook_checks.stack.state import StackState
 from tests.gate_run import GateRun, run_gate
 
-# Production rules the plain-http stack cannot meet.
+# Production rules the plain-http stack cannot meet: https base URLs and Secure cookies.
 HTTPS_RULE = "TestCallbackUrlMismatch::test_base_url_has_no_trailing_slash"
+SECURE_COOKIE_RULE = "TestNotAuthenticated::test_session_cookie_flags"
 
 
 def prod_variables(stack: StackState) -> dict[str, str]:
@@ -24,6 +25,7 @@ def prod_variables(stack: StackState) -> dict[str, str]:
                  for db in ("author", "audiospective", "platform", "ghostworks", "practiceops")}
     variables["PLATFORM_PGBOUNCER_DSN"] = f"postgresql://{monitor}@{host}:{bouncer}/pgbouncer"
     variables["AUTHOR_REDIS_URL"] = env["RC_REDIS_URL"]
+    variables["GHOSTWORKS_WEB_URL"] = stack.url("ghostworks-web")
     for app, prefix in (("author-api", "AUTHOR_API"), ("author-web", "AUTHOR_WEB"),
                         ("audiospective-web", "AUDIOSPECTIVE"), ("platform-api", "PLATFORM_API"),
                         ("ghostworks-api", "GHOSTWORKS_API"), ("practiceops-api", "PRACTICEOPS_API")):
@@ -38,9 +40,10 @@ def run_prod(stack: StackState, tmp_path: Path) -> GateRun:
 
 def test_prod_suite_holds_on_the_stack_but_for_https(stack: StackState, tmp_path: Path) -> None:
     run = run_prod(stack, tmp_path)
-    assert len(run.outcomes) >= 60
-    assert run.failed == {HTTPS_RULE}, run.output
+    assert len(run.outcomes) >= 70
+    assert run.failed == {HTTPS_RULE, SECURE_COOKIE_RULE}, run.output
     assert "uses http, not https" in run.failures[HTTPS_RULE]
+    assert "not Secure" in run.failures[SECURE_COOKIE_RULE]
     assert all(props.get("environment") == "prod" for props in run.properties.values())
 
 

@@ -34,6 +34,7 @@ class Thresholds(_Strict):
     db_answer_seconds: float = Field(2.0, gt=0)
     health_latency_ms: float = Field(100.0, gt=0)
     health_samples: int = Field(3, ge=1, le=20)
+    clock_skew_seconds: float = Field(30.0, gt=0)
     connections_percent: float = Field(80.0, gt=0, le=100)
     connection_slots_left: int = Field(5, ge=0)
     pool_use_percent: float = Field(80.0, gt=0, le=100)

@@ -5,11 +5,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from runbook_checks.checks import config, migrations, schema
+from runbook_checks.checks import config, http, migrations, schema
 from runbook_checks.environment import Environment
+from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import RequiredConfiguration, app_database_answers, assertion_ids, data_holds
+from suites.common.shared import (
+    RequiredConfiguration,
+    app_database_answers,
+    assertion_ids,
+    data_holds,
+    health_answers,
+)
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -124,3 +131,47 @@ class DataLossDetected:
                              ids=assertion_ids(EXPECTED["data"]["data_loss"]))
     def test_data_floor_and_freshness(self, targets: Targets, assertion: dict[str, Any]) -> None:
         data_holds(targets, DATABASE, assertion)
+
+
+@pytest.mark.runbook("audiospective#error-not-authenticated-api-requests")
+@pytest.mark.severity("high")
+@pytest.mark.symptom('API requests answer 401 "Not authenticated"')
+class NotAuthenticated:
+    def test_session_cookie_flags(self, targets: Targets, environment: Environment) -> None:
+        session = EXPECTED["session"]
+        reply = targets.app(EXPECTED["app"]).get(session["path"])
+        if reply.status != 200:
+            raise CheckFailed(f"GET {session['path']} -> 200", f"status {reply.status}",
+                              "check the auth route and NEXTAUTH_URL")
+        http.cookie_flags(reply, session["cookie"], session["same_site"], secure=environment.production)
+
+
+@pytest.mark.runbook("audiospective#error-qstash-signature-verification-failed")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("QStash signature verification failed: cron jobs rejected, or accepted unsigned")
+class QStashSignature:
+    def test_token_and_signing_keys_set(self, targets: Targets) -> None:
+        app = EXPECTED["app"]
+        config.required_set(app, targets.app_config(app), EXPECTED["cron"]["variables"])
+
+    def test_unsigned_cron_call_refused(self, targets: Targets) -> None:
+        path = EXPECTED["cron"]["path"]
+        http.refused_unsigned(targets.app(EXPECTED["app"]).request("POST", path), f"POST {path}")
+
+
+@pytest.mark.runbook("audiospective#error-validation-error-400")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("bad input answered with a 500 instead of a 400")
+class ValidationError:
+    def test_bad_input_gets_400(self, targets: Targets) -> None:
+        path = EXPECTED["bad_input"]["path"]
+        http.validation_refused(targets.app(EXPECTED["app"]).get(path), f"GET {path}")
+
+
+@pytest.mark.runbook("audiospective#error-deployment-successful-but-site-not-working")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("deployment succeeded but the site is broken")
+class SiteNotWorking:
+    def test_health_reports_database(self, targets: Targets, environment: Environment) -> None:
+        health = EXPECTED["health"]
+        health_answers(targets, environment, EXPECTED["app"], health["path"], health["fields"])

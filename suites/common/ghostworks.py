@@ -2,14 +2,43 @@
 
 import pytest
 
-from runbook_checks.checks import config, connections
+from runbook_checks.checks import config, connections, http
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
+from runbook_checks.targets.http import Response
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import alembic_at_head, app_database_answers
+from suites.common.shared import alembic_at_head, app_database_answers, health_answers
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
+
+
+@pytest.mark.runbook("ghostworks#emergency-commands")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("a service of the stack is down")
+class ServicesHealthy:
+    @pytest.mark.parametrize("side", ["api", "web"])
+    def test_health_endpoint(self, targets: Targets, environment: Environment, side: str) -> None:
+        endpoint = EXPECTED["health"][side]
+        health_answers(targets, environment, EXPECTED[side], endpoint["path"], endpoint["fields"])
+
+
+@pytest.mark.runbook("ghostworks#symptom-frontend-api-calls-failing")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("the browser blocks the web app's API calls (CORS)")
+class FrontendApiCallsFailing:
+    def test_web_origin_allowed(self, targets: Targets) -> None:
+        origin, path = targets.app(EXPECTED["web"]).base_url, EXPECTED["cors"]["path"]
+        http.cors_allows(_preflight(targets, origin), origin, path)
+
+    def test_other_origin_refused(self, targets: Targets) -> None:
+        origin, path = EXPECTED["cors"]["stranger"], EXPECTED["cors"]["path"]
+        http.cors_refuses(_preflight(targets, origin), origin, path)
+
+
+def _preflight(targets: Targets, origin: str) -> Response:
+    return targets.app(EXPECTED["api"]).request("OPTIONS", EXPECTED["cors"]["path"], headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET"})
 
 
 @pytest.mark.runbook("ghostworks#symptom-api-returns-500-errors")

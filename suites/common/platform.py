@@ -7,6 +7,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
+from suites.common.shared import health_answers
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -16,6 +17,11 @@ DATABASE = EXPECTED["database"]
 @pytest.mark.severity("critical")
 @pytest.mark.symptom("health check reports unhealthy or degraded")
 class HealthCheckFailures:
+    @pytest.mark.parametrize("probe_name", ["check", "liveness", "readiness"])
+    def test_health_endpoint(self, targets: Targets, environment: Environment, probe_name: str) -> None:
+        endpoint = EXPECTED["health"][probe_name]
+        health_answers(targets, environment, EXPECTED["api"], endpoint["path"], endpoint["fields"])
+
     def test_tenant_helper_function_exists(self, targets: Targets) -> None:
         schema.functions_exist(targets.postgres(DATABASE).catalog(), [EXPECTED["tenant_helper"]])
 

@@ -14,6 +14,7 @@ from suites.common.shared import (
     app_database_answers,
     assertion_ids,
     data_holds,
+    health_answers,
 )
 
 EXPECTED = expected_state(__file__)
@@ -25,10 +26,17 @@ DATABASE = EXPECTED["database"]
 @pytest.mark.symptom("health check reports degraded or db error")
 class HealthMonitoring:
     def test_health_reports_ok(self, targets: Targets, environment: Environment) -> None:
-        app, health = targets.app(EXPECTED["app"]), EXPECTED["health"]
-        replies = [app.get(health["path"]) for _ in range(environment.thresholds.health_samples)]
-        http.health_reports(replies, health["path"], health["fields"],
-                            environment.thresholds.health_latency_ms)
+        health = EXPECTED["health"]
+        health_answers(targets, environment, EXPECTED["app"], health["path"], health["fields"])
+
+
+@pytest.mark.runbook("practiceops#symptom-token-expired-immediately")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("tokens expire immediately after login")
+class TokenExpiredImmediately:
+    def test_server_clock_agrees(self, targets: Targets, environment: Environment) -> None:
+        reply = targets.app(EXPECTED["app"]).get(EXPECTED["health"]["path"])
+        http.clock_within(reply, environment.thresholds.clock_skew_seconds, EXPECTED["app"])
 
 
 @pytest.mark.runbook("practiceops#key-environment-variables")

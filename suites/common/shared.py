@@ -2,7 +2,7 @@
 
 from typing import Any, ClassVar
 
-from runbook_checks.checks import config, connections, data, migrations
+from runbook_checks.checks import config, connections, data, http, migrations
 from runbook_checks.environment import Environment
 from runbook_checks.targets.postgres import libpq_url, probe
 from runbook_checks.targets.registry import Targets
@@ -51,3 +51,10 @@ def assertion_ids(assertions: list[dict[str, Any]]) -> list[str]:
     return [a["name"].replace(" ", "-") for a in assertions]
 
 
+def health_answers(targets: Targets, environment: Environment, app: str, path: str,
+                   fields: dict[str, str]) -> None:
+    """An app's health endpoint answers 200 with the expected fields, fast enough (median of a
+    few calls, as many as the environment says)."""
+    client = targets.app(app)
+    replies = [client.get(path) for _ in range(environment.thresholds.health_samples)]
+    http.health_reports(replies, path, fields, environment.thresholds.health_latency_ms)

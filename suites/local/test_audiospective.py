@@ -11,3 +11,7 @@ TestNoTracksArchived = audiospective.NoTracksArchived
 TestCircuitBreakerBlockingUsers = audiospective.CircuitBreakerBlockingUsers
 TestSlowDatabaseQueries = audiospective.SlowDatabaseQueries
 TestDataLossDetected = audiospective.DataLossDetected
+TestNotAuthenticated = audiospective.NotAuthenticated
+TestValidationError = audiospective.ValidationError
+TestSiteNotWorking = audiospective.SiteNotWorking
+TestQStashSignature = audiospective.QStashSignature

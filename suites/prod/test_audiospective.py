@@ -11,3 +11,7 @@ TestNoTracksArchived = audiospective.NoTracksArchived
 TestCircuitBreakerBlockingUsers = audiospective.CircuitBreakerBlockingUsers
 TestSlowDatabaseQueries = audiospective.SlowDatabaseQueries
 TestDataLossDetected = audiospective.DataLossDetected
+TestNotAuthenticated = audiospective.NotAuthenticated
+TestValidationError = audiospective.ValidationError
+TestSiteNotWorking = audiospective.SiteNotWorking
+# QStashSignature is bound in local only: its check sends a POST, which this environment forbids.

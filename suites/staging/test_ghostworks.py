@@ -7,3 +7,5 @@ TestApiSlowResponseTimes = ghostworks.ApiSlowResponseTimes
 TestTooManyConnections = ghostworks.TooManyConnections
 TestSlowDatabaseQueries = ghostworks.SlowDatabaseQueries
 TestMigrationFails = ghostworks.MigrationFails
+TestServicesHealthy = ghostworks.ServicesHealthy
+TestFrontendApiCallsFailing = ghostworks.FrontendApiCallsFailing

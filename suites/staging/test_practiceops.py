@@ -9,3 +9,4 @@ TestWrongRecipients = practiceops.WrongRecipients
 TestHealthCheckShowsDbError = practiceops.HealthCheckShowsDbError
 TestSlowQueries = practiceops.SlowQueries
 TestRunningMigrations = practiceops.RunningMigrations
+TestTokenExpiredImmediately = practiceops.TokenExpiredImmediately

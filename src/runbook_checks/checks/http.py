@@ -1,16 +1,28 @@
-"""Checks over HTTP responses."""
+"""Checks over HTTP responses: health, CORS, cookies, clocks, input validation, signed endpoints."""
 
 from __future__ import annotations
 
+import email.utils
 import statistics
+import time
+from http.cookies import SimpleCookie
+from typing import Any
 
 from runbook_checks.errors import CheckFailed
 from runbook_checks.targets.http import Response
 
 
+def _field(body: Any, path: str) -> Any:
+    """`checks.database.status` read from nested JSON objects (None where it is missing)."""
+    for part in path.split("."):
+        body = body.get(part) if isinstance(body, dict) else None
+    return body
+
+
 def health_reports(responses: list[Response], path: str, fields: dict[str, str],
                    limit_ms: float) -> None:
-    """The health endpoint answers 200 with each expected field value, median latency under limit."""
+    """The endpoint answers 200 with each expected field (dotted paths reach into components),
+    median latency under the limit."""
     last = responses[-1]
     expected = f"GET {path} -> 200 with {fields} in under {limit_ms:g} ms"
     if last.status != 200:
@@ -21,7 +33,7 @@ def health_reports(responses: list[Response], path: str, fields: dict[str, str],
     except ValueError:
         raise CheckFailed(expected, f"a body that is not JSON: {last.body[:200]!r}",
                           "the health endpoint must answer JSON") from None
-    wrong = [f"{k}={body.get(k)!r} (want {v!r})" for k, v in fields.items() if body.get(k) != v]
+    wrong = [f"{k}={_field(body, k)!r} (want {v!r})" for k, v in fields.items() if _field(body, k) != v]
     if wrong:
         raise CheckFailed(expected, "; ".join(wrong),
                           "a component reports an error: check the app's database DSN and role, "
@@ -30,3 +42,82 @@ def health_reports(responses: list[Response], path: str, fields: dict[str, str],
     if median_ms > limit_ms:
         raise CheckFailed(expected, f"median {median_ms:.0f} ms over {len(responses)} call(s)",
                           "profile the health handler and its database round trip")
+
+
+def cors_allows(reply: Response, origin: str, path: str) -> None:
+    """A preflight from `origin` is allowed with that exact origin; never `*` with credentials."""
+    allowed = reply.headers.get("Access-Control-Allow-Origin")
+    credentials = reply.headers.get("Access-Control-Allow-Credentials", "").lower() == "true"
+    expected = f"OPTIONS {path} from {origin} allowed for exactly that origin"
+    if allowed == "*" and credentials:
+        raise CheckFailed(expected, "Access-Control-Allow-Origin: * with credentials (browsers refuse it)",
+                          f"list the exact origins in the API's CORS setting ({origin})")
+    if reply.status >= 400 or allowed != origin:
+        raise CheckFailed(expected, f"status {reply.status}, Access-Control-Allow-Origin: {allowed!r}",
+                          f"add {origin} to the API's allowed origins (CORS_ORIGINS) and restart it")
+
+
+def cors_refuses(reply: Response, origin: str, path: str) -> None:
+    """A preflight from an origin nobody declared is not allowed."""
+    allowed = reply.headers.get("Access-Control-Allow-Origin")
+    if allowed in (origin, "*"):
+        raise CheckFailed(f"OPTIONS {path} from {origin} (undeclared) refused",
+                          f"Access-Control-Allow-Origin: {allowed}",
+                          "allow only the declared origins, never a wildcard or the request's echo")
+
+
+def clock_within(reply: Response, tolerance_seconds: float, app: str) -> None:
+    """The server's clock (its Date header) agrees with ours within the tolerance."""
+    header = reply.headers.get("Date")
+    parsed = email.utils.parsedate_to_datetime(header).timestamp() if header else None
+    received = time.time()
+    expected = f"{app}'s clock within {tolerance_seconds:g} s of ours"
+    if parsed is None:
+        raise CheckFailed(expected, "no Date header", "let the server send a Date header")
+    skew = parsed - received
+    if abs(skew) > tolerance_seconds + 1:  # the header has whole seconds
+        raise CheckFailed(expected, f"{skew:+.0f} s off", "synchronise the server's clock (NTP); "
+                          "tokens issued by a skewed clock expire at once or too late")
+
+
+def validation_refused(reply: Response, request: str) -> None:
+    """Bad input gets 400 with a validation body, never a 500."""
+    expected = f"{request} -> 400 with a validation error"
+    if reply.status >= 500:
+        raise CheckFailed(expected, f"status {reply.status}: {reply.body[:200]}",
+                          "validate the input (a schema) before using it; a crash is a 500")
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.status != 400 or not isinstance(body, dict) or "error" not in body:
+        raise CheckFailed(expected, f"status {reply.status}: {reply.body[:200]}",
+                          "answer 400 with an error body that names the field")
+
+
+def cookie_flags(reply: Response, name: str, same_site: str, secure: bool) -> None:
+    """The session cookie is HttpOnly, SameSite as declared, and Secure where required."""
+    cookie = SimpleCookie()
+    cookie.load(reply.headers.get("Set-Cookie", ""))
+    morsel = cookie.get(name)
+    expected = f"cookie {name}: HttpOnly, SameSite={same_site}" + (", Secure" if secure else "")
+    if morsel is None:
+        raise CheckFailed(expected, "the session endpoint sets no such cookie",
+                          "check the auth configuration's cookie name")
+    problems = []
+    if not morsel["httponly"]:
+        problems.append("not HttpOnly (scripts can read it)")
+    if morsel["samesite"].lower() != same_site.lower():
+        problems.append(f"SameSite={morsel['samesite'] or 'unset'}")
+    if secure and not morsel["secure"]:
+        problems.append("not Secure")
+    if problems:
+        raise CheckFailed(expected, "; ".join(problems), "set the cookie options in the auth configuration")
+
+
+def refused_unsigned(reply: Response, request: str) -> None:
+    """A call without a valid signature is refused with 401."""
+    if reply.status != 401:
+        raise CheckFailed(f"{request} without a signature -> 401",
+                          f"status {reply.status}: {reply.body[:200]}",
+                          "verify the request signature with both signing keys before doing any work")

@@ -7,11 +7,14 @@ Run as: python -m runbook_checks.stack.apps NAME --port PORT --env-file PATH
 from __future__ import annotations
 
 import argparse
+import email.utils
 import json
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import psycopg
 from dotenv import dotenv_values
@@ -19,11 +22,26 @@ from dotenv import dotenv_values
 from runbook_checks.targets.postgres import libpq_url
 
 Reply = tuple[int, dict[str, str], bytes]
-Routes = dict[str, Callable[[], Reply]]
 
 
-def _json(status: int, body: object) -> Reply:
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+Handler = Callable[[Request], Reply]
+Routes = dict[tuple[str, str], Handler]
+
+
+def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Reply:
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+
+
+def _flag(config: dict[str, str], name: str, default: bool = True) -> bool:
+    return config.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
 
 
 def database_ok(config: dict[str, str]) -> bool:
@@ -37,50 +55,92 @@ def database_ok(config: dict[str, str]) -> bool:
 
 
 def _author_api(config: dict[str, str]) -> Routes:
-    return {"/health": lambda: _json(200, {"status": "ok"})}
+    return {("GET", "/health"): lambda r: _json(200, {"status": "ok"})}
 
 
 def _audiospective_web(config: dict[str, str]) -> Routes:
-    def health() -> Reply:
+    def health(request: Request) -> Reply:
         ok = database_ok(config)
         return _json(200 if ok else 503, {"status": "healthy" if ok else "unhealthy",
                                           "database": "healthy" if ok else "unreachable"})
 
-    def signin() -> Reply:
+    def signin(request: Request) -> Reply:
         # The callback URL is built the way NextAuth builds it: base URL + callback path, as is.
         redirect_uri = config.get("NEXTAUTH_URL", "") + "/api/auth/callback/spotify"
         query = urlencode({"client_id": config.get("SPOTIFY_CLIENT_ID", ""),
                            "response_type": "code", "redirect_uri": redirect_uri})
         return 302, {"Location": f"https://accounts.spotify.com/authorize?{query}"}, b""
 
-    return {"/api/health": health, "/api/auth/signin/spotify": signin}
+    def session(request: Request) -> Reply:
+        flags = ["Path=/"]
+        if _flag(config, "SESSION_COOKIE_HTTPONLY"):
+            flags.append("HttpOnly")
+        flags.append(f"SameSite={config.get('SESSION_COOKIE_SAMESITE', 'Lax')}")
+        if config.get("NEXTAUTH_URL", "").startswith("https://"):
+            flags.append("Secure")
+        cookie = "next-auth.session-token=anonymous; " + "; ".join(flags)
+        return _json(200, {}, {"Set-Cookie": cookie})
+
+    def stats(request: Request) -> Reply:
+        period = request.query.get("range", ["week"])[0]
+        if period not in ("week", "month", "year"):
+            if not _flag(config, "VALIDATE_INPUT"):
+                return _json(500, {"error": "Internal server error"})
+            return _json(400, {"error": "Validation error",
+                               "details": [{"field": "range", "message": "one of week, month, year"}]})
+        return _json(200, {"range": period, "plays": 0})
+
+    def cron(request: Request) -> Reply:
+        keys = [config.get("QSTASH_CURRENT_SIGNING_KEY"), config.get("QSTASH_NEXT_SIGNING_KEY")]
+        if any(keys) and request.headers.get("upstash-signature") not in keys:
+            return _json(401, {"error": "Invalid signature"})
+        return _json(200, {"archived": 0})
+
+    return {("GET", "/api/health"): health, ("GET", "/api/auth/signin/spotify"): signin,
+            ("GET", "/api/auth/session"): session, ("GET", "/api/stats"): stats,
+            ("POST", "/api/cron/archive"): cron}
 
 
 def _platform_api(config: dict[str, str]) -> Routes:
-    def check() -> Reply:
+    def check(request: Request) -> Reply:
         ok = database_ok(config)
         return _json(200, {"status": "healthy" if ok else "degraded",
                            "checks": {"database": {"status": "healthy" if ok else "unhealthy"}}})
 
-    return {"/trpc/health.check": check,
-            "/trpc/health.liveness": lambda: _json(200, {"status": "alive"}),
-            "/trpc/health.readiness": lambda: _json(200, {"status": "ready"})}
+    return {("GET", "/trpc/health.check"): check,
+            ("GET", "/trpc/health.liveness"): lambda r: _json(200, {"status": "alive"}),
+            ("GET", "/trpc/health.readiness"): lambda r: _json(200, {"status": "ready"})}
 
 
 def _ghostworks_api(config: dict[str, str]) -> Routes:
-    return {"/api/v1/health": lambda: _json(200, {"status": "healthy"})}
+    origins = [o.strip() for o in config.get("CORS_ORIGINS", "").split(",") if o.strip()]
+
+    def preflight(request: Request) -> Reply:
+        origin = request.headers.get("origin", "")
+        if "*" in origins:
+            allowed = "*"
+        elif origin in origins:
+            allowed = origin
+        else:
+            return 403, {}, b""
+        return 204, {"Access-Control-Allow-Origin": allowed, "Access-Control-Allow-Credentials": "true",
+                     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                     "Access-Control-Allow-Headers": "Authorization, Content-Type", "Vary": "Origin"}, b""
+
+    return {("GET", "/api/v1/health"): lambda r: _json(200, {"status": "healthy"}),
+            ("OPTIONS", "/api/v1/items"): preflight}
 
 
 def _ghostworks_web(config: dict[str, str]) -> Routes:
-    return {"/api/health": lambda: _json(200, {"status": "ok"})}
+    return {("GET", "/api/health"): lambda r: _json(200, {"status": "ok"})}
 
 
 def _practiceops_api(config: dict[str, str]) -> Routes:
-    def health() -> Reply:
+    def health(request: Request) -> Reply:
         ok = database_ok(config)
         return _json(200, {"status": "ok" if ok else "degraded", "db": "ok" if ok else "error"})
 
-    return {"/health": health}
+    return {("GET", "/health"): health}
 
 
 ROUTES: dict[str, Callable[[dict[str, str]], Routes]] = {
@@ -94,16 +154,21 @@ ROUTES: dict[str, Callable[[dict[str, str]], Routes]] = {
 
 
 def routes(name: str, config: dict[str, str]) -> Routes:
-    """The app's routes; every app also answers / with its name."""
-    index: Routes = {"/": lambda: (200, {"Content-Type": "text/plain"}, f"{name}\n".encode())}
+    """The app's routes; every app also answers GET / with its name."""
+    index: Routes = {("GET", "/"): lambda r: (200, {"Content-Type": "text/plain"}, f"{name}\n".encode())}
     return index | (ROUTES[name](config) if name in ROUTES else {})
 
 
-def serve(table: Routes, host: str, port: int) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            route = table.get(self.path.split("?")[0])
-            status, headers, body = route() if route else _json(404, {"error": "not found"})
+def serve(table: Routes, config: dict[str, str], host: str, port: int) -> None:
+    skew = float(config.get("CLOCK_SKEW_SECONDS", "0"))  # a server whose clock is off
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            parts = urlsplit(self.path)
+            request = Request(self.command, parts.path, parse_qs(parts.query),
+                              {k.lower(): v for k, v in self.headers.items()})
+            route = table.get((self.command, parts.path))
+            status, headers, body = route(request) if route else _json(404, {"error": "not found"})
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -111,10 +176,15 @@ def serve(table: Routes, host: str, port: int) -> None:
             self.end_headers()
             self.wfile.write(body)
 
+        do_GET = do_POST = do_OPTIONS = _answer  # noqa: N815 - the stdlib's names
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            return email.utils.formatdate((timestamp or time.time()) + skew, usegmt=True)
+
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             return
 
-    ThreadingHTTPServer((host, port), Handler).serve_forever()
+    ThreadingHTTPServer((host, port), RequestHandler).serve_forever()
 
 
 def main() -> None:
@@ -125,7 +195,7 @@ def main() -> None:
     parser.add_argument("--env-file", type=Path, required=True)
     args = parser.parse_args()
     config = {k: v for k, v in dotenv_values(args.env_file).items() if v is not None}
-    serve(routes(args.name, config), args.host, args.port)
+    serve(routes(args.name, config), config, args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,10 @@ def start_service(name: str) -> Callable[[StackState], None]:
     return lambda state: native.start_process(state, name)
 
 
+def restart_service(name: str) -> Callable[[StackState], None]:
+    return lambda state: native.restart_process(state, name)
+
+
 _PLAY_EVENTS_INDEX = '"play_events_userId_playedAt_idx"'
 _TENANT = "tenant_id = get_current_tenant_id()"
 _AUDIT_LOG_POLICIES = "; ".join((
@@ -148,7 +152,8 @@ _DROP_AUDIT_LOG_POLICIES = (
 
 FAULTS: tuple[Fault, ...] = (
     Fault("postgres-down", "platform.2", "PostgreSQL stopped: every connection is refused",
-          stop_service("postgres"), start_service("postgres")),
+          stop_service("postgres"),
+          steps(start_service("postgres"), restart_service("pgbouncer"))),  # a fresh pool at once
     Fault("redis-down", "author.4", "Redis stopped: session lookups fail",
           stop_service("redis"), start_service("redis")),
     Fault("author-migrator-nologin", "author.1", "the migration role cannot log in",
@@ -291,7 +296,7 @@ FAULTS += (
           "eight open transactions through a pool of five: three clients wait",
           hold_sessions("holder-pooled", "platform_app", "platform", 8, "transaction", via="pgbouncer",
                         expect=5, settle_seconds=0.5),
-          stop_holder("holder-pooled")),
+          steps(stop_holder("holder-pooled"), restart_service("pgbouncer"))),  # no client left waiting
     Fault("pgbouncer-app-bypass", "platform.8", "the API's DATABASE_URL skips PgBouncer",
           set_config("platform-api", DATABASE_URL=(
               "postgresql://platform_app:{q_platform_app}@{pg_host}:{pg_port}/platform")),
@@ -339,6 +344,37 @@ FAULTS += (
     Fault("practiceops-alembic-behind", "practiceops.11", "the database one migration behind the head",
           sql("practiceops", "UPDATE alembic_version SET version_num = '0006_tickets'"),
           sql("practiceops", "UPDATE alembic_version SET version_num = '0007_ticket_indexes'")),
+)
+
+
+FAULTS += (
+    Fault("platform-health-degraded", "platform.1",
+          "the API's database password is wrong: its health check reports degraded",
+          set_config("platform-api", DATABASE_URL=(
+              "postgresql://platform_app:wrong@{pgbouncer_host}:{pgbouncer_port}/platform")),
+          restore_config("platform-api")),
+    Fault("audiospective-health-degraded", "audiospective.16",
+          "the app's database role cannot log in: the site is up but broken",
+          sql("audiospective", "ALTER ROLE audiospective_app NOLOGIN"),
+          sql("audiospective", "ALTER ROLE audiospective_app LOGIN")),
+    Fault("ghostworks-web-down", "ghostworks.1", "the web app stopped",
+          stop_service("ghostworks-web"), start_service("ghostworks-web")),
+    Fault("ghostworks-cors-wildcard", "ghostworks.6", "the API allows any origin, with credentials",
+          set_config("ghostworks-api", CORS_ORIGINS="*"), restore_config("ghostworks-api")),
+    Fault("ghostworks-cors-origin-missing", "ghostworks.6", "the web app's origin is not allowed",
+          set_config("ghostworks-api", CORS_ORIGINS="https://other.example"),
+          restore_config("ghostworks-api")),
+    Fault("practiceops-clock-skew", "practiceops.4", "the API's clock runs ten minutes ahead",
+          set_config("practiceops-api", CLOCK_SKEW_SECONDS="600"), restore_config("practiceops-api")),
+    Fault("audiospective-validation-crash", "audiospective.13", "bad input crashes the handler (500)",
+          set_config("audiospective-web", VALIDATE_INPUT="false"), restore_config("audiospective-web")),
+    Fault("audiospective-cookie-readable", "audiospective.8", "the session cookie lost HttpOnly",
+          set_config("audiospective-web", SESSION_COOKIE_HTTPONLY="false"),
+          restore_config("audiospective-web")),
+    Fault("audiospective-cron-unsigned", "audiospective.10",
+          "the signing keys are gone: the cron endpoint runs unsigned calls",
+          set_config("audiospective-web", QSTASH_CURRENT_SIGNING_KEY=None, QSTASH_NEXT_SIGNING_KEY=None),
+          restore_config("audiospective-web")),
 )
 
 

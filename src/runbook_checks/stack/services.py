@@ -68,6 +68,9 @@ APPS = (
         "NEXTAUTH_URL": "{url_audiospective_web}",
         "NEXTAUTH_SECRET": "{s_nextauth}",
         "LOG_LEVEL": "debug",
+        "QSTASH_TOKEN": "{s_qstash_token}",
+        "QSTASH_CURRENT_SIGNING_KEY": "{s_qstash_current}",
+        "QSTASH_NEXT_SIGNING_KEY": "{s_qstash_next}",
     }),
     App("platform-api", "platform", 4000, 54000, {
         # through the pooler, as the runbook asks
@@ -78,6 +81,7 @@ APPS = (
         "DATABASE_URL": f"postgresql://ghostworks_app:{{q_ghostworks_app}}@{_PG}/ghostworks",
         "JWT_SECRET_KEY": "{s_ghostworks_jwt}",
         "REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/1",
+        "CORS_ORIGINS": "{url_ghostworks_web}",
     }),
     App("ghostworks-web", "ghostworks", 3000, 53020, {
         "NEXT_PUBLIC_API_URL": "{url_ghostworks_api}",
@@ -94,7 +98,8 @@ APPS = (
 ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospective_app",
                   "platform_app", "ghostworks_app", "practiceops_app")
 APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
-               "ghostworks_jwt", "practiceops_jwt", "postgres")
+               "ghostworks_jwt", "practiceops_jwt", "postgres", "qstash_token", "qstash_current",
+               "qstash_next")
 # A password with characters that must be percent-encoded in a URL, as real ones often have.
 SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
 
@@ -123,6 +128,7 @@ def pgbouncer_ini(directory: str, listen: str, pg_host: str, pg_port: str, port:
         f"listen_addr = {listen}\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = scram-sha-256\nauth_file = {directory}/userlist.txt\n"
         "pool_mode = transaction\nmax_client_conn = 200\nserver_idle_timeout = 300\n"
+        "server_login_retry = 1\nquery_wait_timeout = 10\n"
         "stats_users = runbook_checks\nignore_startup_parameters = extra_float_digits\n"
         f"logfile = {directory}/pgbouncer.log\npidfile = {directory}/pgbouncer.pid\n"
     )
