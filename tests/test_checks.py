@@ -273,3 +273,20 @@ def test_sqlite_allowed_only_outside_production() -> None:
         config.database_url_allowed("DATABASE_URL", "file:./prisma/dev.db", production=True)
     with pytest.raises(CheckFailed, match="uses 'mysql'"):
         config.database_url_allowed("DATABASE_URL", "mysql://u:p@h/d", production=False)
+
+
+def test_entropy_sentry_log_level_and_mail() -> None:
+    varied = {"S": "k2Jd9_xQz8LmP4vR7tYw1nBc6eHf3gAs5uVo0iZq"}
+    config.secret_has_entropy("app", varied, "S", 128)
+    with pytest.raises(CheckFailed, match="about 0 bits over 40 characters"):
+        config.secret_has_entropy("app", {"S": "a" * 40}, "S", 128)
+    config.sentry_dsn_valid("DSN", "https://abc123@o1.ingest.sentry.io/42")
+    with pytest.raises(CheckFailed, match="not set"):
+        config.sentry_dsn_valid("DSN", "")
+    config.log_level_allowed("LOG_LEVEL", "debug", production=False)
+    with pytest.raises(CheckFailed, match="LOG_LEVEL=debug"):
+        config.log_level_allowed("LOG_LEVEL", "debug", production=True)
+    config.mail_provider_real("api", {"SMTP_HOST": "smtp.example"}, "SMTP_HOST", production=True)
+    config.mail_provider_real("api", {}, "SMTP_HOST", production=False)
+    with pytest.raises(CheckFailed, match="not set: mail is printed"):
+        config.mail_provider_real("api", {}, "SMTP_HOST", production=True)

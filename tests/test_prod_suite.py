@@ -11,9 +11,11 @@ from runbook_checks.stack.faults import fault
 from runbook_checks.stack.state import StackState
 from tests.gate_run import GateRun, run_gate
 
-# Production rules the plain-http stack cannot meet: https base URLs and Secure cookies.
+# Production rules the stack, configured for local work, does not meet: https base URLs, Secure
+# cookies, and no debug logging.
 HTTPS_RULE = "TestCallbackUrlMismatch::test_base_url_has_no_trailing_slash"
 SECURE_COOKIE_RULE = "TestNotAuthenticated::test_session_cookie_flags"
+LOG_LEVEL_RULE = "TestMonitoringAndLogging::test_log_level_for_the_environment"
 
 
 def prod_variables(stack: StackState) -> dict[str, str]:
@@ -41,18 +43,27 @@ def run_prod(stack: StackState, tmp_path: Path) -> GateRun:
 def test_prod_suite_holds_on_the_stack_but_for_https(stack: StackState, tmp_path: Path) -> None:
     run = run_prod(stack, tmp_path)
     assert len(run.outcomes) >= 70
-    assert run.failed == {HTTPS_RULE, SECURE_COOKIE_RULE}, run.output
+    assert run.failed == {HTTPS_RULE, SECURE_COOKIE_RULE, LOG_LEVEL_RULE}, run.output
     assert "uses http, not https" in run.failures[HTTPS_RULE]
     assert "not Secure" in run.failures[SECURE_COOKIE_RULE]
+    assert "LOG_LEVEL=debug" in run.failures[LOG_LEVEL_RULE]
     assert all(props.get("environment") == "prod" for props in run.properties.values())
 
 
-@pytest.mark.parametrize("name", ["audiospective-sqlite"])
-def test_production_refuses_sqlite(name: str, stack: StackState, tmp_path: Path) -> None:
+PRODUCTION_RULES = {
+    "audiospective-sqlite": ("TestDatabaseLocked::test_production_not_on_sqlite", "DATABASE_URL uses 'file'"),
+    "practiceops-console-mail": ("TestEmailsNotSending::test_real_mail_provider",
+                                 "mail is printed to the console"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTION_RULES))
+def test_production_rule_fails_on_its_fault(name: str, stack: StackState, tmp_path: Path) -> None:
+    check, phrase = PRODUCTION_RULES[name]
     fault(name).inject(StackState.load(stack.directory) or stack)
     try:
         run = run_prod(stack, tmp_path)
     finally:
         fault(name).revert(StackState.load(stack.directory) or stack)
-    assert "TestDatabaseLocked::test_production_not_on_sqlite" in run.failed
-    assert "DATABASE_URL uses 'file'" in run.failures["TestDatabaseLocked::test_production_not_on_sqlite"]
+    assert check in run.failed
+    assert phrase in run.failures[check]

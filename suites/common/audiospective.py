@@ -175,3 +175,17 @@ class SiteNotWorking:
     def test_health_reports_database(self, targets: Targets, environment: Environment) -> None:
         health = EXPECTED["health"]
         health_answers(targets, environment, EXPECTED["app"], health["path"], health["fields"])
+
+
+@pytest.mark.runbook("audiospective#monitoring--logging")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("errors not reaching Sentry, or logs missing or flooding")
+class MonitoringAndLogging:
+    def test_sentry_dsn_well_formed(self, targets: Targets) -> None:
+        variable = EXPECTED["monitoring"]["sentry_variable"]
+        config.sentry_dsn_valid(variable, targets.app_config(EXPECTED["app"]).get(variable, ""))
+
+    def test_log_level_for_the_environment(self, targets: Targets, environment: Environment) -> None:
+        variable = EXPECTED["monitoring"]["log_level_variable"]
+        level = targets.app_config(EXPECTED["app"]).get(variable, "")
+        config.log_level_allowed(variable, level, environment.production)

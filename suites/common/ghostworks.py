@@ -49,6 +49,11 @@ class ApiReturns500Errors:
         api = EXPECTED["api"]
         config.required_set(api, targets.app_config(api), EXPECTED["required_variables"])
 
+    def test_redis_url_well_formed(self, targets: Targets) -> None:
+        variable = EXPECTED["redis_url_variable"]
+        config.url_well_formed(variable, targets.app_config(EXPECTED["api"]).get(variable, ""),
+                               ("redis", "rediss"))
+
     def test_api_reaches_its_database(self, targets: Targets, environment: Environment) -> None:
         app_database_answers(targets, environment, EXPECTED["api"], EXPECTED["database_url_variable"])
 

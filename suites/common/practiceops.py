@@ -98,3 +98,13 @@ class SlowQueries:
 class RunningMigrations:
     def test_database_at_head(self, targets: Targets, environment: Environment) -> None:
         alembic_at_head(targets, environment, DATABASE, EXPECTED["alembic_versions"])
+
+
+@pytest.mark.runbook("practiceops#symptom-emails-not-sending")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("emails are not sent (printed to the console instead)")
+class EmailsNotSending:
+    def test_real_mail_provider(self, targets: Targets, environment: Environment) -> None:
+        app = EXPECTED["app"]
+        config.mail_provider_real(app, targets.app_config(app), EXPECTED["mail"]["host_variable"],
+                                  environment.production)

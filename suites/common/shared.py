@@ -26,6 +26,10 @@ class RequiredConfiguration:
         app, secret = self.configuration["app"], self.configuration["secret"]
         config.secret_long_enough(app, targets.app_config(app), secret["variable"], secret["min_length"])
 
+    def test_secret_has_entropy(self, targets: Targets) -> None:
+        app, secret = self.configuration["app"], self.configuration["secret"]
+        config.secret_has_entropy(app, targets.app_config(app), secret["variable"], secret["min_bits"])
+
 
 def app_database_answers(targets: Targets, environment: Environment, app: str, variable: str) -> None:
     """The database an app is configured with answers, within the environment's limit."""

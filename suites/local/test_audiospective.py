@@ -15,3 +15,4 @@ TestNotAuthenticated = audiospective.NotAuthenticated
 TestValidationError = audiospective.ValidationError
 TestSiteNotWorking = audiospective.SiteNotWorking
 TestQStashSignature = audiospective.QStashSignature
+TestMonitoringAndLogging = audiospective.MonitoringAndLogging

@@ -15,3 +15,4 @@ TestNotAuthenticated = audiospective.NotAuthenticated
 TestValidationError = audiospective.ValidationError
 TestSiteNotWorking = audiospective.SiteNotWorking
 # QStashSignature is bound in local only: its check sends a POST, which this environment forbids.
+TestMonitoringAndLogging = audiospective.MonitoringAndLogging

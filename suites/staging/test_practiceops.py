@@ -10,3 +10,4 @@ TestHealthCheckShowsDbError = practiceops.HealthCheckShowsDbError
 TestSlowQueries = practiceops.SlowQueries
 TestRunningMigrations = practiceops.RunningMigrations
 TestTokenExpiredImmediately = practiceops.TokenExpiredImmediately
+TestEmailsNotSending = practiceops.EmailsNotSending

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
+from collections import Counter
 from urllib.parse import urlsplit
 
 from runbook_checks.errors import CheckFailed
@@ -144,3 +147,50 @@ def database_url_allowed(name: str, url: str, production: bool) -> None:
                else f"set {name} to a postgresql:// URL")
         raise CheckFailed(f"{name} a PostgreSQL URL in {where}" + ("" if production else " (or SQLite)"),
                           found, fix)
+
+
+def entropy_bits(value: str) -> float:
+    """Shannon entropy of the value's characters times its length: a floor of how guessable it is."""
+    counts = Counter(value)
+    bits = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values()) * len(value)
+    return max(0.0, bits)  # one repeated character gives -0.0
+
+
+def secret_has_entropy(app: str, config: dict[str, str], name: str, min_bits: float) -> None:
+    """A secret is not only long but varied (a long run of one character is not a secret)."""
+    value = config.get(name, "")
+    bits = entropy_bits(value) if value else 0.0
+    if bits < min_bits:
+        raise CheckFailed(f"{name} in {app} with at least {min_bits:g} bits of entropy",
+                          f"about {bits:.0f} bits over {len(value)} characters",
+                          f"generate it randomly (openssl rand -base64 32), set {name} and restart {app}")
+
+
+_SENTRY_DSN = re.compile(r"^https?://[0-9A-Za-z_-]+@[^/@\s]+/\d+$")
+
+
+def sentry_dsn_valid(name: str, dsn: str) -> None:
+    """A Sentry DSN is set and has the form https://<public key>@<host>/<numeric project id>."""
+    if not _SENTRY_DSN.match(dsn):
+        found = "not set" if not dsn else "not of the form https://<key>@<host>/<project id>"
+        raise CheckFailed(f"{name} a Sentry DSN", found,
+                          f"copy {name} from the Sentry project's Client Keys page and redeploy")
+
+
+def log_level_allowed(name: str, level: str, production: bool) -> None:
+    """The log level is known, and not debug (or noisier) in production."""
+    allowed = ("info", "warn", "warning", "error") if production else (
+        "trace", "debug", "info", "warn", "warning", "error")
+    if level.strip().lower() not in allowed:
+        where = "production" if production else "this environment"
+        raise CheckFailed(f"{name} one of {', '.join(allowed)} in {where}", f"{name}={level or '(unset)'}",
+                          f"set {name}=info in production; debug logs leak data and cost money")
+
+
+def mail_provider_real(app: str, config: dict[str, str], host_variable: str, production: bool) -> None:
+    """In production, mail goes to an SMTP host, not to the console fallback."""
+    host = config.get(host_variable, "").strip()
+    if production and host in ("", "console"):
+        raise CheckFailed(f"{app} sends mail through a real SMTP host in production",
+                          f"{host_variable} is {host or 'not set'}: mail is printed to the console, not sent",
+                          f"set {host_variable} (and its user and password) to the mail provider's host")

@@ -68,6 +68,7 @@ APPS = (
         "NEXTAUTH_URL": "{url_audiospective_web}",
         "NEXTAUTH_SECRET": "{s_nextauth}",
         "LOG_LEVEL": "debug",
+        "SENTRY_DSN": "https://{s_sentry_key}@o1.ingest.sentry.invalid/42",
         "QSTASH_TOKEN": "{s_qstash_token}",
         "QSTASH_CURRENT_SIGNING_KEY": "{s_qstash_current}",
         "QSTASH_NEXT_SIGNING_KEY": "{s_qstash_next}",
@@ -91,6 +92,8 @@ APPS = (
             f"postgresql+asyncpg://practiceops_app:{{q_practiceops_app}}@{_PG}/practiceops",
         "JWT_SECRET_KEY": "{s_practiceops_jwt}",
         "CORS_ORIGINS": "{url_ghostworks_web}",
+        "SMTP_HOST": "{smtp_host}",
+        "SMTP_PORT": "{smtp_port}",
     }),
 )
 
@@ -99,7 +102,7 @@ ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospect
                   "platform_app", "ghostworks_app", "practiceops_app")
 APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
                "ghostworks_jwt", "practiceops_jwt", "postgres", "qstash_token", "qstash_current",
-               "qstash_next")
+               "qstash_next", "sentry_key")
 # A password with characters that must be percent-encoded in a URL, as real ones often have.
 SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
 
