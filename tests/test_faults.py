@@ -155,6 +155,11 @@ EXPECTED = {
                                     "scheme 'missing'"),
     # production's rule: outside it the console provider is allowed (see test_prod_suite)
     "practiceops-console-mail": (set(), ""),
+    "practiceops-login-unlimited": ({"TestUserCantLogIn::test_failed_logins_get_rate_limited"},
+                                    "statuses: 401, 401"),
+    "audiospective-rate-limit-off": ({"TestRateLimitExceeded::test_limiter_configured",
+                                      "TestRateLimitExceeded::test_responses_carry_rate_limit_headers"},
+                                     "missing: X-RateLimit-Limit"),
     "ghostworks-api-dsn-wrong": ({"TestApiReturns500Errors::test_api_reaches_its_database"},
                                  "password authentication failed"),
     "ghostworks-slow-statement": ({"TestApiSlowResponseTimes::test_no_slow_statement"},
@@ -218,6 +223,9 @@ INDEPENDENT_OF_POSTGRES = {
     "TestNotAuthenticated::test_session_cookie_flags",
     "TestQStashSignature::test_token_and_signing_keys_set",
     "TestQStashSignature::test_unsigned_cron_call_refused",
+    "TestUserCantLogIn::test_failed_logins_get_rate_limited",
+    "TestRateLimitExceeded::test_limiter_configured",
+    "TestRateLimitExceeded::test_responses_carry_rate_limit_headers",
 }
 # What the checks that see the outage through an app or the pooler report instead of the refusal.
 HEALTH_CAUSES = {

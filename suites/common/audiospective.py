@@ -189,3 +189,16 @@ class MonitoringAndLogging:
         variable = EXPECTED["monitoring"]["log_level_variable"]
         level = targets.app_config(EXPECTED["app"]).get(variable, "")
         config.log_level_allowed(variable, level, environment.production)
+
+
+@pytest.mark.runbook("audiospective#error-rate-limit-exceeded-429")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("rate limiting off: no 429s, no rate-limit headers")
+class RateLimitExceeded:
+    def test_limiter_configured(self, targets: Targets) -> None:
+        app = EXPECTED["app"]
+        config.required_set(app, targets.app_config(app), EXPECTED["rate_limit"]["variables"])
+
+    def test_responses_carry_rate_limit_headers(self, targets: Targets) -> None:
+        path = EXPECTED["rate_limit"]["path"]
+        http.rate_limit_headers(targets.app(EXPECTED["app"]).get(path), f"GET {path}")

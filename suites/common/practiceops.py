@@ -108,3 +108,17 @@ class EmailsNotSending:
         app = EXPECTED["app"]
         config.mail_provider_real(app, targets.app_config(app), EXPECTED["mail"]["host_variable"],
                                   environment.production)
+
+
+@pytest.mark.runbook("practiceops#symptom-user-cant-log-in")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("login brute force goes unchecked (no RATE_LIMITED)")
+class UserCantLogIn:
+    def test_failed_logins_get_rate_limited(self, targets: Targets) -> None:
+        login, app = EXPECTED["login"], targets.app(EXPECTED["app"])
+        replies = []
+        for _ in range(login["attempts"]):
+            replies.append(app.request("POST", login["path"], json=login["body"]))
+            if replies[-1].status == 429:
+                break
+        http.rate_limited(replies, f"POST {login['path']} with a wrong password")

@@ -16,3 +16,4 @@ TestValidationError = audiospective.ValidationError
 TestSiteNotWorking = audiospective.SiteNotWorking
 TestQStashSignature = audiospective.QStashSignature
 TestMonitoringAndLogging = audiospective.MonitoringAndLogging
+TestRateLimitExceeded = audiospective.RateLimitExceeded

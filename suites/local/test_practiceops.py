@@ -11,3 +11,4 @@ TestSlowQueries = practiceops.SlowQueries
 TestRunningMigrations = practiceops.RunningMigrations
 TestTokenExpiredImmediately = practiceops.TokenExpiredImmediately
 # EmailsNotSending judges production's mail provider: bound in staging and prod.
+TestUserCantLogIn = practiceops.UserCantLogIn

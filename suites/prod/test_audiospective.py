@@ -16,3 +16,4 @@ TestValidationError = audiospective.ValidationError
 TestSiteNotWorking = audiospective.SiteNotWorking
 # QStashSignature is bound in local only: its check sends a POST, which this environment forbids.
 TestMonitoringAndLogging = audiospective.MonitoringAndLogging
+TestRateLimitExceeded = audiospective.RateLimitExceeded

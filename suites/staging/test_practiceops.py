@@ -11,3 +11,4 @@ TestSlowQueries = practiceops.SlowQueries
 TestRunningMigrations = practiceops.RunningMigrations
 TestTokenExpiredImmediately = practiceops.TokenExpiredImmediately
 TestEmailsNotSending = practiceops.EmailsNotSending
+# UserCantLogIn sends failed logins (POSTs): bound in local only.

@@ -121,3 +121,20 @@ def refused_unsigned(reply: Response, request: str) -> None:
         raise CheckFailed(f"{request} without a signature -> 401",
                           f"status {reply.status}: {reply.body[:200]}",
                           "verify the request signature with both signing keys before doing any work")
+
+
+def rate_limited(replies: list[Response], request: str) -> None:
+    """Repeated failed attempts end in a 429 (the limiter works)."""
+    statuses = [r.status for r in replies]
+    if 429 not in statuses:
+        raise CheckFailed(f"{request} refused with 429 within {len(replies)} attempts",
+                          f"statuses: {', '.join(map(str, statuses))}",
+                          "enable the login rate limit (e.g. 5/minute per client) and restart the API")
+
+
+def rate_limit_headers(reply: Response, request: str) -> None:
+    """Responses carry the limiter's headers (X-RateLimit-Limit and -Remaining)."""
+    missing = [h for h in ("X-RateLimit-Limit", "X-RateLimit-Remaining") if h not in reply.headers]
+    if missing:
+        raise CheckFailed(f"{request} answers with rate-limit headers", "missing: " + ", ".join(missing),
+                          "configure the rate limiter (its Redis URL and token) and redeploy")

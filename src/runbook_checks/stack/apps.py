@@ -30,6 +30,8 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    client: str = ""
+    body: bytes = b""
 
 
 Handler = Callable[[Request], Reply]
@@ -81,7 +83,19 @@ def _audiospective_web(config: dict[str, str]) -> Routes:
         cookie = "next-auth.session-token=anonymous; " + "; ".join(flags)
         return _json(200, {}, {"Set-Cookie": cookie})
 
+    limiter = RateLimiter(config.get("RATE_LIMIT", "100/minute")) if config.get(
+        "UPSTASH_REDIS_REST_URL") and config.get("UPSTASH_REDIS_REST_TOKEN") else None
+
     def stats(request: Request) -> Reply:
+        if limiter is not None:
+            allowed, headers = limiter.hit(request.client)
+            if not allowed:
+                return _json(429, {"error": "Rate limit exceeded"}, headers)
+            status, base, body = _stats(request)
+            return status, {**base, **headers}, body
+        return _stats(request)
+
+    def _stats(request: Request) -> Reply:
         period = request.query.get("range", ["week"])[0]
         if period not in ("week", "month", "year"):
             if not _flag(config, "VALIDATE_INPUT"):
@@ -99,6 +113,25 @@ def _audiospective_web(config: dict[str, str]) -> Routes:
     return {("GET", "/api/health"): health, ("GET", "/api/auth/signin/spotify"): signin,
             ("GET", "/api/auth/session"): session, ("GET", "/api/stats"): stats,
             ("POST", "/api/cron/archive"): cron}
+
+
+class RateLimiter:
+    """N hits per client per minute ("5/minute"), in memory, with the usual headers."""
+
+    def __init__(self, spec: str) -> None:
+        self.limit = int(spec.split("/")[0])
+        self.hits: dict[str, list[float]] = {}
+
+    def hit(self, client: str) -> tuple[bool, dict[str, str]]:
+        now = time.time()
+        recent = [t for t in self.hits.get(client, []) if now - t < 60] + [now]
+        self.hits[client] = recent
+        remaining = max(0, self.limit - len(recent))
+        headers = {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(remaining)}
+        if len(recent) > self.limit:
+            headers["Retry-After"] = str(int(60 - (now - recent[0])) + 1)
+            return False, headers
+        return True, headers
 
 
 def _platform_api(config: dict[str, str]) -> Routes:
@@ -136,11 +169,19 @@ def _ghostworks_web(config: dict[str, str]) -> Routes:
 
 
 def _practiceops_api(config: dict[str, str]) -> Routes:
+    logins = RateLimiter(config.get("AUTH_RATE_LIMIT", "5/minute"))
+
     def health(request: Request) -> Reply:
         ok = database_ok(config)
         return _json(200, {"status": "ok" if ok else "degraded", "db": "ok" if ok else "error"})
 
-    return {("GET", "/health"): health}
+    def login(request: Request) -> Reply:
+        allowed, headers = logins.hit(request.client)
+        if not allowed:
+            return _json(429, {"error": "RATE_LIMITED"}, headers)
+        return _json(401, {"error": "UNAUTHORIZED"}, headers)  # the stand-in knows no password
+
+    return {("GET", "/health"): health, ("POST", "/auth/login"): login}
 
 
 ROUTES: dict[str, Callable[[dict[str, str]], Routes]] = {
@@ -165,8 +206,10 @@ def serve(table: Routes, config: dict[str, str], host: str, port: int) -> None:
     class RequestHandler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
             request = Request(self.command, parts.path, parse_qs(parts.query),
-                              {k.lower(): v for k, v in self.headers.items()})
+                              {k.lower(): v for k, v in self.headers.items()}, self.client_address[0],
+                              self.rfile.read(length) if length else b"")
             route = table.get((self.command, parts.path))
             status, headers, body = route(request) if route else _json(404, {"error": "not found"})
             self.send_response(status)

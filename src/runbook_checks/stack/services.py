@@ -69,6 +69,8 @@ APPS = (
         "NEXTAUTH_SECRET": "{s_nextauth}",
         "LOG_LEVEL": "debug",
         "SENTRY_DSN": "https://{s_sentry_key}@o1.ingest.sentry.invalid/42",
+        "UPSTASH_REDIS_REST_URL": "http://{redis_host}:{redis_port}",
+        "UPSTASH_REDIS_REST_TOKEN": "{s_upstash_token}",
         "QSTASH_TOKEN": "{s_qstash_token}",
         "QSTASH_CURRENT_SIGNING_KEY": "{s_qstash_current}",
         "QSTASH_NEXT_SIGNING_KEY": "{s_qstash_next}",
@@ -94,6 +96,7 @@ APPS = (
         "CORS_ORIGINS": "{url_ghostworks_web}",
         "SMTP_HOST": "{smtp_host}",
         "SMTP_PORT": "{smtp_port}",
+        "AUTH_RATE_LIMIT": "5/minute",
     }),
 )
 
@@ -102,7 +105,7 @@ ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospect
                   "platform_app", "ghostworks_app", "practiceops_app")
 APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
                "ghostworks_jwt", "practiceops_jwt", "postgres", "qstash_token", "qstash_current",
-               "qstash_next", "sentry_key")
+               "qstash_next", "sentry_key", "upstash_token")
 # A password with characters that must be percent-encoded in a URL, as real ones often have.
 SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
 
