@@ -290,3 +290,26 @@ def test_entropy_sentry_log_level_and_mail() -> None:
     config.mail_provider_real("api", {}, "SMTP_HOST", production=False)
     with pytest.raises(CheckFailed, match="not set: mail is printed"):
         config.mail_provider_real("api", {}, "SMTP_HOST", production=True)
+
+
+def test_token_shape_and_refusal() -> None:
+    import time as clock
+
+    import jwt
+
+    from runbook_checks.checks import tokens
+
+    now = int(clock.time())
+    good = jwt.encode({"type": "access", "exp": now + 1800}, "k" * 32, algorithm="HS256")
+    tokens.token_shape(good, "access", "HS256", 1800)
+    with pytest.raises(CheckFailed, match="alg 'HS256'"):
+        tokens.token_shape(good, "access", "RS256", 1800)
+    forever = jwt.encode({"type": "access"}, "k" * 32, algorithm="HS256")
+    with pytest.raises(CheckFailed, match="no exp claim"):
+        tokens.token_shape(forever, "access", "HS256", 1800)
+    stale = jwt.encode({"exp": now - 60}, "k" * 32, algorithm="HS256")
+    with pytest.raises(CheckFailed, match="already expired"):
+        tokens.token_shape(stale, "access", "HS256", 1800)
+    tokens.refused(Response(401, {}, "{}", 0.0), "GET /me")
+    with pytest.raises(CheckFailed, match="status 200"):
+        tokens.refused(Response(200, {}, "{}", 0.0), "GET /me")

@@ -160,6 +160,13 @@ EXPECTED = {
     "audiospective-rate-limit-off": ({"TestRateLimitExceeded::test_limiter_configured",
                                       "TestRateLimitExceeded::test_responses_carry_rate_limit_headers"},
                                      "missing: X-RateLimit-Limit"),
+    "ghostworks-demo-login-broken": (
+        {"TestJwtTokenIssues::test_demo_login_issues_well_formed_tokens"}, "status 401"),
+    "ghostworks-token-lifetime": (
+        {"TestJwtTokenIssues::test_demo_login_issues_well_formed_tokens"}, "expires in 1440 min"),
+    "practiceops-token-confusion": (
+        {"TestUnauthorizedOnValidToken::test_tokens_refused_where_the_other_belongs"},
+        "GET /me with a refresh token -> 401"),
     "ghostworks-api-dsn-wrong": ({"TestApiReturns500Errors::test_api_reaches_its_database"},
                                  "password authentication failed"),
     "ghostworks-slow-statement": ({"TestApiSlowResponseTimes::test_no_slow_statement"},
@@ -226,6 +233,8 @@ INDEPENDENT_OF_POSTGRES = {
     "TestUserCantLogIn::test_failed_logins_get_rate_limited",
     "TestRateLimitExceeded::test_limiter_configured",
     "TestRateLimitExceeded::test_responses_carry_rate_limit_headers",
+    "TestJwtTokenIssues::test_demo_login_issues_well_formed_tokens",
+    "TestUnauthorizedOnValidToken::test_tokens_refused_where_the_other_belongs",
 }
 # What the checks that see the outage through an app or the pooler report instead of the refusal.
 HEALTH_CAUSES = {

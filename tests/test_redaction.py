@@ -8,8 +8,11 @@ def test_named_secrets_are_masked_and_plain_urls_kept() -> None:
     redactor.add_variable("JWT_SECRET", "s3cr3t-value-long")
     redactor.add_variable("NEXTAUTH_URL", "https://example.com")
     redactor.add_variable("LOG_LEVEL", "debug")
-    text = redactor("jwt=s3cr3t-value-long url=https://example.com level=debug")
-    assert text == f"jwt={MASK} url=https://example.com level=debug"
+    redactor.add_variable("ACCESS_TOKEN_MINUTES", "1440")
+    redactor.add_variable("QSTASH_TOKEN", "qstash-token-value")
+    text = redactor("jwt=s3cr3t-value-long url=https://example.com level=debug minutes=1440 "
+                    "q=qstash-token-value")
+    assert text == f"jwt={MASK} url=https://example.com level=debug minutes=1440 q={MASK}"
 
 
 def test_url_credentials_are_masked_raw_and_decoded() -> None:

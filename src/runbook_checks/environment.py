@@ -107,6 +107,13 @@ class OAuthClient(_Strict):
     registered_redirect_uris: list[str] = Field(min_length=1)
 
 
+class TestAccount(_Strict):
+    """An account the gate may log in with (local, or a dedicated one in staging)."""
+
+    email: str
+    password: SecretStr
+
+
 class StackSpec(_Strict):
     kind: Literal["native", "compose"] = "native"
     dir: Path
@@ -126,6 +133,7 @@ class Environment(_Strict):
     redis: dict[str, RedisSpec] = {}
     apps: dict[str, AppSpec] = {}
     oauth: dict[str, OAuthClient] = {}
+    test_accounts: dict[str, TestAccount] = {}
     source: Path = Path()
     root: Path = Path()
 
@@ -141,6 +149,7 @@ class Environment(_Strict):
         """Every secret this environment holds, for redaction."""
         values = [spec.dsn.get_secret_value() for spec in self.postgres.values()]
         values += [spec.dsn.get_secret_value() for spec in self.pgbouncer.values()]
+        values += [account.password.get_secret_value() for account in self.test_accounts.values()]
         values += [spec.url.get_secret_value() for spec in self.redis.values()]
         return values
 

@@ -6,7 +6,8 @@ import re
 from urllib.parse import unquote, urlsplit
 
 MASK = "[redacted]"
-_SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|_PASS$|TOKEN|_KEY$|_KEY_|APIKEY", re.IGNORECASE)
+# A name holds a secret when it says so: ACCESS_TOKEN_MINUTES does not, QSTASH_TOKEN does.
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|_PASS$|TOKEN$|_KEY$|_KEY_|APIKEY", re.IGNORECASE)
 _URL_NAME = re.compile(r"_URL$|_DSN$|^DSN$|_URI$", re.IGNORECASE)
 _MIN_LENGTH = 4
 

@@ -2,12 +2,12 @@
 
 import pytest
 
-from runbook_checks.checks import config, connections, http
+from runbook_checks.checks import config, connections, http, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.http import Response
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import alembic_at_head, app_database_answers, health_answers
+from suites.common.shared import alembic_at_head, app_database_answers, health_answers, login_tokens
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -109,3 +109,13 @@ class SlowDatabaseQueries:
 class MigrationFails:
     def test_database_at_the_single_head(self, targets: Targets, environment: Environment) -> None:
         alembic_at_head(targets, environment, DATABASE, EXPECTED["alembic_versions"])
+
+
+@pytest.mark.runbook("ghostworks#symptom-jwt-token-issues")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("JWT errors: tokens rejected, expired at once, or never expiring")
+class JwtTokenIssues:
+    def test_demo_login_issues_well_formed_tokens(self, targets: Targets, environment: Environment) -> None:
+        auth = EXPECTED["auth"]
+        issued = login_tokens(targets, environment, EXPECTED["api"], auth["login"])
+        tokens.token_shape(issued["access_token"], "access", auth["algorithm"], auth["access_minutes"] * 60)

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from runbook_checks.checks import config, connections, http, schema
+from runbook_checks.checks import config, connections, http, schema, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
@@ -15,6 +15,7 @@ from suites.common.shared import (
     assertion_ids,
     data_holds,
     health_answers,
+    login_tokens,
 )
 
 EXPECTED = expected_state(__file__)
@@ -122,3 +123,18 @@ class UserCantLogIn:
             if replies[-1].status == 429:
                 break
         http.rate_limited(replies, f"POST {login['path']} with a wrong password")
+
+
+@pytest.mark.runbook("practiceops#symptom-401-on-valid-token")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("401 on a valid token: access and refresh tokens confused")
+class UnauthorizedOnValidToken:
+    def test_tokens_refused_where_the_other_belongs(self, targets: Targets, environment: Environment) -> None:
+        spec, app = EXPECTED["tokens"], targets.app(EXPECTED["app"])
+        issued = login_tokens(targets, environment, EXPECTED["app"], spec["login"])
+        def bearer(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+        tokens.refused(app.get(spec["api_route"], headers=bearer(issued["refresh_token"])),
+                       f"GET {spec['api_route']} with a refresh token")
+        tokens.refused(app.request("POST", spec["refresh_route"], headers=bearer(issued["access_token"])),
+                       f"POST {spec['refresh_route']} with an access token")

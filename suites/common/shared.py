@@ -2,8 +2,9 @@
 
 from typing import Any, ClassVar
 
-from runbook_checks.checks import config, connections, data, http, migrations
+from runbook_checks.checks import config, connections, data, http, migrations, tokens
 from runbook_checks.environment import Environment
+from runbook_checks.errors import CheckFailed
 from runbook_checks.targets.postgres import libpq_url, probe
 from runbook_checks.targets.registry import Targets
 
@@ -62,3 +63,14 @@ def health_answers(targets: Targets, environment: Environment, app: str, path: s
     client = targets.app(app)
     replies = [client.get(path) for _ in range(environment.thresholds.health_samples)]
     http.health_reports(replies, path, fields, environment.thresholds.health_latency_ms)
+
+
+def login_tokens(targets: Targets, environment: Environment, app: str, path: str) -> dict[str, str]:
+    """Logs in with the environment's test account for `app` and returns the issued tokens."""
+    account = environment.test_accounts.get(app)
+    if account is None:
+        raise CheckFailed(f"a test account for {app} in the environment", "none declared",
+                          f"declare test_accounts.{app} (email, password) in {environment.source.name}")
+    reply = targets.app(app).request("POST", path, json={
+        "email": account.email, "password": account.password.get_secret_value()})
+    return tokens.issued_tokens(reply, f"POST {path}")

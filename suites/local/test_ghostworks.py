@@ -9,3 +9,4 @@ TestSlowDatabaseQueries = ghostworks.SlowDatabaseQueries
 TestMigrationFails = ghostworks.MigrationFails
 TestServicesHealthy = ghostworks.ServicesHealthy
 TestFrontendApiCallsFailing = ghostworks.FrontendApiCallsFailing
+TestJwtTokenIssues = ghostworks.JwtTokenIssues

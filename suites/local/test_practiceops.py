@@ -12,3 +12,4 @@ TestRunningMigrations = practiceops.RunningMigrations
 TestTokenExpiredImmediately = practiceops.TokenExpiredImmediately
 # EmailsNotSending judges production's mail provider: bound in staging and prod.
 TestUserCantLogIn = practiceops.UserCantLogIn
+TestUnauthorizedOnValidToken = practiceops.UnauthorizedOnValidToken

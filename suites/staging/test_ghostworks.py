@@ -9,3 +9,4 @@ TestSlowDatabaseQueries = ghostworks.SlowDatabaseQueries
 TestMigrationFails = ghostworks.MigrationFails
 TestServicesHealthy = ghostworks.ServicesHealthy
 TestFrontendApiCallsFailing = ghostworks.FrontendApiCallsFailing
+# JwtTokenIssues logs in (a POST with a test account): bound in local only.

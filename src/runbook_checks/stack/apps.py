@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jwt
 import psycopg
 from dotenv import dotenv_values
 
@@ -115,6 +116,51 @@ def _audiospective_web(config: dict[str, str]) -> Routes:
             ("POST", "/api/cron/archive"): cron}
 
 
+def _token_routes(config: dict[str, str], prefix: str) -> Routes:
+    """Login with the demo account, then access and refresh tokens, each refused where the other
+    belongs (the confusion behind "401 on a valid token")."""
+    secret, algorithm = config.get("JWT_SECRET_KEY", ""), config.get("JWT_ALGORITHM", "HS256")
+
+    def issue(kind: str, seconds: float) -> str:
+        now = int(time.time())
+        return jwt.encode({"sub": "demo", "type": kind, "iat": now, "exp": now + int(seconds)},
+                          secret, algorithm=algorithm)
+
+    def bearer(request: Request, kind: str) -> bool:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        try:
+            claims = jwt.decode(token, secret, algorithms=[algorithm])
+        except jwt.PyJWTError:
+            return False
+        return claims.get("type") == kind or not _flag(config, "CHECK_TOKEN_TYPE")
+
+    def login(request: Request) -> Reply:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            body = {}
+        known = (config.get("DEMO_EMAIL"), config.get("DEMO_PASSWORD"))
+        if (body.get("email"), body.get("password")) != known:
+            return _json(401, {"error": "invalid credentials"})
+        minutes = float(config.get("ACCESS_TOKEN_MINUTES", "30"))
+        return _json(200, {"access_token": issue("access", minutes * 60),
+                           "refresh_token": issue("refresh", 7 * 86400), "token_type": "bearer"})
+
+    def me(request: Request) -> Reply:
+        if not bearer(request, "access"):
+            return _json(401, {"error": "not authenticated"})
+        return _json(200, {"sub": "demo"})
+
+    def refresh(request: Request) -> Reply:
+        if not bearer(request, "refresh"):
+            return _json(401, {"error": "a refresh token is required"})
+        minutes = float(config.get("ACCESS_TOKEN_MINUTES", "30"))
+        return _json(200, {"access_token": issue("access", minutes * 60)})
+
+    return {("POST", f"{prefix}/auth/login"): login, ("GET", f"{prefix}/me"): me,
+            ("POST", f"{prefix}/auth/refresh"): refresh}
+
+
 class RateLimiter:
     """N hits per client per minute ("5/minute"), in memory, with the usual headers."""
 
@@ -123,8 +169,17 @@ class RateLimiter:
         self.hits: dict[str, list[float]] = {}
 
     def hit(self, client: str) -> tuple[bool, dict[str, str]]:
+        """Counts a request; (allowed, headers)."""
+        self.record(client)
+        return self.check(client)
+
+    def record(self, client: str) -> None:
+        self.hits.setdefault(client, []).append(time.time())
+
+    def check(self, client: str) -> tuple[bool, dict[str, str]]:
+        """Whether `client` is still under the limit, without counting a request."""
         now = time.time()
-        recent = [t for t in self.hits.get(client, []) if now - t < 60] + [now]
+        recent = [t for t in self.hits.get(client, []) if now - t < 60]
         self.hits[client] = recent
         remaining = max(0, self.limit - len(recent))
         headers = {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(remaining)}
@@ -161,7 +216,7 @@ def _ghostworks_api(config: dict[str, str]) -> Routes:
                      "Access-Control-Allow-Headers": "Authorization, Content-Type", "Vary": "Origin"}, b""
 
     return {("GET", "/api/v1/health"): lambda r: _json(200, {"status": "healthy"}),
-            ("OPTIONS", "/api/v1/items"): preflight}
+            ("OPTIONS", "/api/v1/items"): preflight, **_token_routes(config, "/api/v1")}
 
 
 def _ghostworks_web(config: dict[str, str]) -> Routes:
@@ -175,13 +230,26 @@ def _practiceops_api(config: dict[str, str]) -> Routes:
         ok = database_ok(config)
         return _json(200, {"status": "ok" if ok else "degraded", "db": "ok" if ok else "error"})
 
+    tokens = _token_routes(config, "")
+
     def login(request: Request) -> Reply:
-        allowed, headers = logins.hit(request.client)
+        try:
+            account = str(json.loads(request.body or b"{}").get("email", ""))
+        except (ValueError, AttributeError):
+            account = ""
+        key = f"{request.client} {account}"  # failed attempts, per client and account
+        allowed, headers = logins.check(key)
         if not allowed:
             return _json(429, {"error": "RATE_LIMITED"}, headers)
-        return _json(401, {"error": "UNAUTHORIZED"}, headers)  # the stand-in knows no password
+        status, base, body = tokens[("POST", "/auth/login")](request)
+        if status == 401:
+            logins.record(key)
+            allowed, headers = logins.check(key)
+            if not allowed:
+                return _json(429, {"error": "RATE_LIMITED"}, headers)
+        return status, {**base, **headers}, body
 
-    return {("GET", "/health"): health, ("POST", "/auth/login"): login}
+    return {**tokens, ("GET", "/health"): health, ("POST", "/auth/login"): login}
 
 
 ROUTES: dict[str, Callable[[dict[str, str]], Routes]] = {

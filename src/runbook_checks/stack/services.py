@@ -85,6 +85,10 @@ APPS = (
         "JWT_SECRET_KEY": "{s_ghostworks_jwt}",
         "REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/1",
         "CORS_ORIGINS": "{url_ghostworks_web}",
+        "JWT_ALGORITHM": "HS256",
+        "ACCESS_TOKEN_MINUTES": "30",
+        "DEMO_EMAIL": "demo@ghostworks.test",
+        "DEMO_PASSWORD": "{s_demo_password}",
     }),
     App("ghostworks-web", "ghostworks", 3000, 53020, {
         "NEXT_PUBLIC_API_URL": "{url_ghostworks_api}",
@@ -97,6 +101,8 @@ APPS = (
         "SMTP_HOST": "{smtp_host}",
         "SMTP_PORT": "{smtp_port}",
         "AUTH_RATE_LIMIT": "5/minute",
+        "DEMO_EMAIL": "demo@practiceops.test",
+        "DEMO_PASSWORD": "{s_demo_password}",
     }),
 )
 
@@ -105,7 +111,8 @@ ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospect
                   "platform_app", "ghostworks_app", "practiceops_app")
 APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
                "ghostworks_jwt", "practiceops_jwt", "postgres", "qstash_token", "qstash_current",
-               "qstash_next", "sentry_key", "upstash_token")
+               "qstash_next", "sentry_key", "upstash_token",
+               "demo_password")
 # A password with characters that must be percent-encoded in a URL, as real ones often have.
 SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
 

@@ -124,6 +124,7 @@ class StackState:
         }
         env |= {f"RC_URL_{a.name.replace('-', '_').upper()}": self.url(a.name) for a in APPS}
         env |= {f"RC_SECRET_{k.upper()}": v for k, v in self.secrets.items()}
+        env["RC_DEMO_PASSWORD"] = self.secrets["demo_password"]
         return env
 
 

@@ -1,0 +1,61 @@
+"""Token checks: a login that works, what the issued tokens claim, and each kind refused where the
+other belongs. Claims are read without printing the token."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+from runbook_checks.errors import CheckFailed
+from runbook_checks.targets.http import Response
+
+
+def issued_tokens(reply: Response, request: str) -> dict[str, str]:
+    """The tokens a login answered with; a failed login fails the check."""
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.status != 200 or not isinstance(body, dict) or "access_token" not in body:
+        raise CheckFailed(f"{request} with the test account -> 200 with tokens",
+                          f"status {reply.status}", "check the account, the password hashing and the "
+                          "JWT secret the API signs with")
+    return {k: v for k, v in body.items() if k.endswith("_token") and isinstance(v, str)}
+
+
+def _claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+
+
+def token_shape(token: str, kind: str, algorithm: str, max_lifetime_seconds: float) -> None:
+    """The token uses the declared algorithm and expires, within the declared lifetime from now."""
+    expected = f"{kind} token signed with {algorithm}, expiring within {max_lifetime_seconds / 60:g} min"
+    try:
+        header, claims = _claims(token)
+    except jwt.PyJWTError as error:
+        raise CheckFailed(expected, f"not a JWT ({type(error).__name__})", "issue JWTs") from None
+    problems = []
+    if header.get("alg") != algorithm:
+        problems.append(f"alg {header.get('alg')!r}")
+    expiry = claims.get("exp")
+    if not isinstance(expiry, (int, float)):
+        problems.append("no exp claim: it never expires")
+    else:
+        left = expiry - time.time()
+        if left <= 0:
+            problems.append(f"already expired ({-left:.0f} s ago): check the server clock")
+        elif left > max_lifetime_seconds + 5:
+            problems.append(f"expires in {left / 60:.0f} min")
+    if problems:
+        raise CheckFailed(expected, "; ".join(problems),
+                          "set the algorithm and lifetime in the API's token settings")
+
+
+def refused(reply: Response, request: str) -> None:
+    """The request is refused with 401 (a token used where it does not belong)."""
+    if reply.status != 401:
+        raise CheckFailed(f"{request} -> 401", f"status {reply.status}",
+                          "check the token's type claim on each route: access tokens for the API, "
+                          "refresh tokens for the refresh route only")
