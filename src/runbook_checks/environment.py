@@ -73,15 +73,8 @@ class RedisSpec(_Strict):
         return _require_scheme(value, ("redis", "rediss"))
 
 
-class PgBouncerSpec(_Strict):
-    """The admin console: postgresql://<stats user>:...@host:port/pgbouncer"""
-
-    dsn: SecretStr
-
-    @field_validator("dsn")
-    @classmethod
-    def _postgres_url(cls, value: SecretStr) -> SecretStr:
-        return _require_scheme(value, ("postgresql", "postgres"))
+class PgBouncerSpec(PostgresSpec):
+    """The admin console, a PostgreSQL DSN: postgresql://<stats user>:...@host:port/pgbouncer"""
 
 
 class ConfigSource(_Strict):
