@@ -26,7 +26,7 @@ def test_compose_declares_every_service_port_config_and_seed() -> None:
     for item in (*SERVICES, *APPS):
         assert services[item.name]["ports"] == [f"{item.published}:{item.port}"]
     for app in APPS:
-        assert f"--env-file /config/{app.name}.env" in services[app.name]["command"][-1]
+        assert services[app.name]["env_file"] == [f"${{RC_STACK_DIR}}/apps/{app.name}.env"]
     volumes = services["postgres"]["volumes"]
     assert any(v.startswith("./src/runbook_checks/stack/seed/00-init.sql:") for v in volumes)
     assert any(v.startswith("./src/runbook_checks/stack/seed/systems:") for v in volumes)

@@ -145,6 +145,13 @@ EXPECTED = {
     "audiospective-cron-unsigned": ({"TestQStashSignature::test_token_and_signing_keys_set",
                                      "TestQStashSignature::test_unsigned_cron_call_refused"},
                                     "status 200"),
+    "author-api-env-not-loaded": ({"TestDatabaseMigrations::test_api_has_its_variables",
+                                   "TestDatabaseMigrations::test_api_runs_with_its_env_file",
+                                   "TestDatabaseMigrations::test_migration_dsn_uses_the_migration_role",
+                                   "TestApiAuthentication::test_jwt_secret_same_in_api_and_web"},
+                                  "not in the running app: DATABASE_URL"),
+    "author-api-env-stale": ({"TestDatabaseMigrations::test_api_runs_with_its_env_file"},
+                             "different from the env file: JWT_SECRET"),
     "audiospective-secret-weak": ({"TestInvalidEnvironmentVariables::test_secret_has_entropy"},
                                   "about 0 bits over 48 characters"),
     "audiospective-sentry-broken": ({"TestMonitoringAndLogging::test_sentry_dsn_well_formed"},
@@ -199,6 +206,8 @@ EXPECTED = {
 # Checks that read configuration, files, Redis or apps that do not need the database: they hold
 # while PostgreSQL is down.
 INDEPENDENT_OF_POSTGRES = {
+    "TestDatabaseMigrations::test_api_has_its_variables",
+    "TestDatabaseMigrations::test_api_runs_with_its_env_file",
     "TestInvalidEnvironmentVariables::test_required_variables_set",
     "TestInvalidEnvironmentVariables::test_secret_long_enough",
     "TestKeyEnvironmentVariables::test_required_variables_set",

@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 
 import yaml
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from runbook_checks.errors import ConfigurationError
 from runbook_checks.interpolation import Interpolator
@@ -28,6 +36,12 @@ class Timeouts(_Strict):
     connect_seconds: float = Field(3.0, gt=0, le=60)
     statement_seconds: float = Field(5.0, gt=0, le=300)
     http_seconds: float = Field(5.0, gt=0, le=120)
+    # An HTTP answer that is not yet what a check waits for (a 503 while a deploy settles) is asked
+    # again, at most this many more times, this far apart. Unreachable hosts are never retried.
+    http_retries: int = Field(2, ge=0, le=10)
+    http_retry_delay_seconds: float = Field(1.0, ge=0, le=30)
+    # Reading a process's or container's environment on a host (testinfra) or an engine.
+    command_seconds: float = Field(10.0, gt=0, le=120)
 
 
 class Thresholds(_Strict):
@@ -77,13 +91,63 @@ class PgBouncerSpec(PostgresSpec):
     """The admin console, a PostgreSQL DSN: postgresql://<stats user>:...@host:port/pgbouncer"""
 
 
+class ProcessSource(_Strict):
+    """A running process on a host (testinfra backend URL), found by pid file or command line."""
+
+    host: str = "local://"
+    pid_file: str | None = None
+    command: str | None = None  # a regular expression over the full command line
+    sudo: bool = False
+
+    @model_validator(mode="after")
+    def _one_way_to_find(self) -> ProcessSource:
+        if (self.pid_file is None) == (self.command is None):
+            raise ValueError("give exactly one of pid_file, command")
+        return self
+
+
+class ContainerSource(_Strict):
+    """A container, asked of its engine's API (the DOCKER_HOST form: unix:// or tcp://)."""
+
+    name: str
+    engine: str = "unix:///var/run/docker.sock"
+
+
+class EndpointSource(_Strict):
+    """A JSON object of variables the app itself serves at `path` (e.g. its public runtime config)."""
+
+    path: str = Field(pattern=r"^/")
+
+
 class ConfigSource(_Strict):
-    env_file: Path
+    """Where an app's configuration is read: its env file, and/or what the running app holds
+    (its process, its container or a live endpoint: at most one). Checks read the running one
+    when declared; the env file is then compared with it."""
+
+    env_file: Path | None = None
+    process: ProcessSource | None = None
+    container: ContainerSource | None = None
+    endpoint: EndpointSource | None = None
+
+    @model_validator(mode="after")
+    def _sources(self) -> ConfigSource:
+        running = [s for s in (self.process, self.container, self.endpoint) if s is not None]
+        if len(running) > 1:
+            raise ValueError("give at most one of process, container, endpoint")
+        if not running and self.env_file is None:
+            raise ValueError("give env_file, process, container or endpoint")
+        return self
+
+    @property
+    def running(self) -> ProcessSource | ContainerSource | EndpointSource | None:
+        return self.process or self.container or self.endpoint
 
 
 class AppSpec(_Strict):
     url: str
     config: ConfigSource | None = None
+    # A CA bundle for an app whose certificate a private CA signed; verification is never off.
+    ca_file: Path | None = None
 
     @field_validator("url")
     @classmethod

@@ -30,6 +30,14 @@ class DatabaseMigrations:
                               f"{MIGRATION['role']}", f"it connects as {user or 'nobody (not set)'}",
                               f"point {MIGRATION['dsn_variable']} at the {MIGRATION['role']} role")
 
+    def test_api_has_its_variables(self, targets: Targets) -> None:
+        api = EXPECTED["api"]
+        config.required_set(api["app"], targets.app_config(api["app"]), api["required_variables"])
+
+    def test_api_runs_with_its_env_file(self, targets: Targets) -> None:
+        app = EXPECTED["api"]["app"]
+        config.running_has_file_values(app, targets.app_env_file(app), targets.running_app_config(app))
+
     def test_migration_role_holds_its_privileges(self, targets: Targets) -> None:
         catalog = targets.postgres(EXPECTED["database"]).catalog()
         declared = [grants.Grant(MIGRATION["role"], "table", table, privilege)

@@ -60,6 +60,26 @@ def secret_shared(configs: dict[str, dict[str, str]], name: str) -> None:
         )
 
 
+def running_has_file_values(app: str, file_values: dict[str, str], running: dict[str, str]) -> None:
+    """The running app holds every variable of its env file, with the same value (by digest): an
+    app started before its file was written, or without it, runs on something else."""
+    missing = [name for name in file_values if name not in running]
+    differing = [name for name, value in file_values.items()
+                 if name in running and _digest(running[name]) != _digest(value)]
+    if missing or differing:
+        found = []
+        if missing:
+            found.append("not in the running app: " + ", ".join(missing))
+        if differing:
+            found.append("different from the env file: " + ", ".join(differing))
+        raise CheckFailed(
+            f"{app} runs with the {len(file_values)} variable(s) of its env file",
+            "\n".join(found),
+            f"recreate {app} so that it loads its env file (docker compose up -d --force-recreate; "
+            "a plain restart keeps the old environment), and check that the service names the file",
+        )
+
+
 def url_well_formed(name: str, url: str, schemes: tuple[str, ...]) -> None:
     """A connection URL has an allowed scheme, a host, a numeric port and encoded credentials."""
     problems = []

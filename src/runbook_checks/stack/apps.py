@@ -1,7 +1,8 @@
-"""The stand-in HTTP apps of the five systems. Each reads its own env file at start, as a real
-deployment reads its .env, and behaves from that configuration.
+"""The stand-in HTTP apps of the five systems. Each takes its configuration from its process
+environment at start, where the stack put its env file's values (as compose's env_file does), and
+behaves from that configuration.
 
-Run as: python -m runbook_checks.stack.apps NAME --port PORT --env-file PATH
+Run as: python -m runbook_checks.stack.apps NAME --port PORT
 """
 
 from __future__ import annotations
@@ -9,16 +10,15 @@ from __future__ import annotations
 import argparse
 import email.utils
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import psycopg
-from dotenv import dotenv_values
 
 from runbook_checks.targets.postgres import libpq_url
 
@@ -303,9 +303,8 @@ def main() -> None:
     parser.add_argument("name", choices=sorted({*ROUTES, "author-web"}))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--env-file", type=Path, required=True)
     args = parser.parse_args()
-    config = {k: v for k, v in dotenv_values(args.env_file).items() if v is not None}
+    config = dict(os.environ)
     serve(routes(args.name, config), config, args.host, args.port)
 
 

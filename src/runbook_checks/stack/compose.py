@@ -63,12 +63,12 @@ def render() -> str:
         services[app.name] = {
             "image": "python:3.11-slim",
             "working_dir": "/src",
+            "env_file": [f"${{RC_STACK_DIR}}/{app.env_file}"],
             "environment": {"PYTHONPATH": "/src/src"},
-            "command": ["sh", "-c", "pip install -q 'psycopg[binary]' python-dotenv && "
-                        f"python -m runbook_checks.stack.apps {app.name} --host 0.0.0.0 "
-                        f"--port {app.port} --env-file /config/{app.name}.env"],
+            "command": ["sh", "-c", "pip install -q 'psycopg[binary]' python-dotenv PyJWT && "
+                        f"python -m runbook_checks.stack.apps {app.name} --host 0.0.0.0 --port {app.port}"],
             "ports": [f"{app.published}:{app.port}"],
-            "volumes": [".:/src:ro", "${RC_STACK_DIR}/apps:/config:ro"],
+            "volumes": [".:/src:ro"],
             "depends_on": {"postgres": {"condition": "service_healthy"}},
         }
     body = yaml.safe_dump({"name": PROJECT, "services": services}, sort_keys=False, width=100)

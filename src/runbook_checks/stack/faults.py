@@ -40,6 +40,11 @@ def sql(database: str, *statements: str) -> Callable[[StackState], None]:
 
 def set_config(app_name: str, **changes: str | None) -> Callable[[StackState], None]:
     """Edits an app's current env file (None removes a variable) and restarts the app to read it."""
+    return steps(edit_env_file(app_name, **changes), restart_service(app_name))
+
+
+def edit_env_file(app_name: str, **changes: str | None) -> Callable[[StackState], None]:
+    """Edits an app's env file only: the running app keeps what it started with."""
 
     def run(state: StackState) -> None:
         path = state.directory / app(app_name).env_file
@@ -50,7 +55,6 @@ def set_config(app_name: str, **changes: str | None) -> Callable[[StackState], N
             else:
                 config[key] = value.format_map(state.values())
         write_env_file(path, config)
-        native.restart_process(state, app_name)
 
     return run
 
@@ -117,6 +121,16 @@ def hba_restore(state: StackState) -> None:
     path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
                             if _HBA_MARK not in line))
     sql("postgres", "SELECT pg_reload_conf()")(state)
+
+
+def restart_without_env_file(app_name: str) -> Callable[[StackState], None]:
+    """Restarts an app without its env file's values, as a service that does not name the file."""
+
+    def run(state: StackState) -> None:
+        native.stop_process(state, app_name)
+        native.start_process(state, app_name, load_env_file=False)
+
+    return run
 
 
 def restart_postgres(state: StackState) -> None:
@@ -279,7 +293,7 @@ FAULTS += (
           sql("platform", _RESTORE_TENANT_SELECT)),
     Fault("platform-pg-stat-statements-missing", "platform.6", "pg_stat_statements not installed",
           sql("platform", "DROP EXTENSION pg_stat_statements"),
-          sql("platform", "CREATE EXTENSION pg_stat_statements")),
+          sql("platform", "CREATE EXTENSION pg_stat_statements", "SELECT pg_stat_statements_reset()")),
     Fault("platform-slow-statement", "platform.6", "a statement averaging 600 ms",
           sql("platform", "SELECT pg_sleep(0.6)"), sql("platform", "SELECT pg_stat_statements_reset()")),
     Fault("platform-filter-index-dropped", "platform.6", "invoices lost its tenant_id index",
@@ -394,6 +408,12 @@ FAULTS += (
           set_config("ghostworks-api", ACCESS_TOKEN_MINUTES="1440"), restore_config("ghostworks-api")),
     Fault("practiceops-token-confusion", "practiceops.5", "routes no longer check the token's type",
           set_config("practiceops-api", CHECK_TOKEN_TYPE="false"), restore_config("practiceops-api")),
+    Fault("author-api-env-not-loaded", "author.2",
+          "the API runs without its env file's values (its service does not load the file)",
+          restart_without_env_file("author-api"), restart_service("author-api")),
+    Fault("author-api-env-stale", "author.2",
+          "the env file changed after the API started: the running API holds the old JWT secret",
+          edit_env_file("author-api", JWT_SECRET="{s_nextauth}"), restore_config("author-api")),
     Fault("audiospective-cron-unsigned", "audiospective.10",
           "the signing keys are gone: the cron endpoint runs unsigned calls",
           set_config("audiospective-web", QSTASH_CURRENT_SIGNING_KEY=None, QSTASH_NEXT_SIGNING_KEY=None),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 from runbook_checks.stack.postgres import NativePostgres, cluster_root
 from runbook_checks.stack.processes import StackError, alive, free_port, port_open, spawn, stop, wait_port
@@ -32,8 +35,26 @@ def _argv(name: str, state: StackState) -> list[str]:
     if name == "smtp":
         return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{port}",
                 "-c", "aiosmtpd.handlers.Sink"]
-    return [sys.executable, "-m", "runbook_checks.stack.apps", name, "--host", HOST,
-            "--port", port, "--env-file", str(state.directory / app(name).env_file)]
+    return [sys.executable, "-m", "runbook_checks.stack.apps", name, "--host", HOST, "--port", port]
+
+
+_APP_NAMES = frozenset(a.name for a in APPS)
+# What an app inherits of the stack's own environment: enough to run Python, nothing of ours.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "TMPDIR")
+
+
+def app_environment(state: StackState, name: str, load_env_file: bool = True) -> dict[str, str]:
+    """An app's process environment: its env file's values (as compose's env_file gives them)."""
+    inherited = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+    if not load_env_file:
+        return inherited
+    values = dotenv_values(state.directory / app(name).env_file)
+    return inherited | {k: v for k, v in values.items() if v is not None}
+
+
+def pid_file(state: StackState, name: str) -> Path:
+    """Where a running process's pid is written, as a service manager would."""
+    return state.directory / "run" / f"{name}.pid"
 
 
 def _write_redis_conf(state: StackState) -> None:
@@ -69,17 +90,23 @@ def postgres(state: StackState) -> NativePostgres:
     return NativePostgres(Path(state.pg_root), state.ports["postgres"])
 
 
-def start_process(state: StackState, name: str) -> None:
-    """Starts one service (or app) and waits until its port answers."""
+def start_process(state: StackState, name: str, load_env_file: bool = True) -> None:
+    """Starts one service (or app: with its env file's values in its environment, unless told
+    not to) and waits until its port answers."""
     if name == "postgres":
         postgres(state).start()
         return
     log = state.directory / "logs" / f"{name}.log"
     user = postgres(state).user if name == "pgbouncer" else None  # it refuses to run as root
-    pid = spawn(_argv(name, state), log, user=user)
+    if name in _APP_NAMES:
+        pid = spawn(_argv(name, state), log, env=app_environment(state, name, load_env_file), inherit=False)
+    else:
+        pid = spawn(_argv(name, state), log, user=user)
     with _STATE_LOCK:
         state.pids[name] = pid
         state.save()
+    pid_file(state, name).parent.mkdir(exist_ok=True)
+    pid_file(state, name).write_text(f"{pid}\n")
     wait_port(name, HOST, state.ports[name], pid, log, START_SECONDS)
 
 
@@ -90,6 +117,7 @@ def stop_process(state: StackState, name: str) -> None:
     pid = state.pids.pop(name, None)
     if pid is not None:
         stop(pid)
+    pid_file(state, name).unlink(missing_ok=True)
     state.save()
 
 

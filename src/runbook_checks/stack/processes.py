@@ -21,12 +21,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def spawn(argv: list[str], log: Path, env: dict[str, str] | None = None, user: str | None = None) -> int:
-    """Starts a detached process (own session, as `user` if given) writing to `log`; returns its pid."""
+def spawn(argv: list[str], log: Path, env: dict[str, str] | None = None, user: str | None = None,
+          inherit: bool = True) -> int:
+    """Starts a detached process (own session, as `user` if given) writing to `log`, with `env` added
+    to ours (or, with inherit=False, `env` alone); returns its pid."""
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, **(env or {})}, user=user,
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env={**(os.environ if inherit else {}), **(env or {})}, user=user,
         )
     return process.pid
 

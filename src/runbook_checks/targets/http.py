@@ -1,10 +1,13 @@
-"""HTTP: one session per app with connect/read timeouts and TLS verification; reads only by default."""
+"""HTTP: one session per app with connect/read timeouts, TLS verification always on, a bounded retry
+for states that settle, and a guard against requests that may change state."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -34,20 +37,30 @@ class Response:
 
 
 class HttpTarget:
-    """An app at a base URL. A connection failure is remembered: later requests fail at once."""
+    """An app at a base URL. A connection failure is remembered: later requests fail at once.
 
-    def __init__(self, name: str, base_url: str, timeouts: Timeouts, allow_state_changes: bool) -> None:
+    Requests other than GET, HEAD and OPTIONS go out only where the environment allows state
+    changes, or, for a request made as the app's declared test account, where one is declared."""
+
+    def __init__(self, name: str, base_url: str, timeouts: Timeouts, allow_state_changes: bool,
+                 has_test_account: bool = False, ca_file: Path | None = None) -> None:
         self.name = name
         self.base_url = base_url
         self._timeouts = (timeouts.connect_seconds, timeouts.http_seconds)
+        self._retries = timeouts.http_retries
+        self._retry_delay = timeouts.http_retry_delay_seconds
         self._allow_state_changes = allow_state_changes
+        self._has_test_account = has_test_account
         self._session = requests.Session()
+        self._session.verify = str(ca_file) if ca_file else True
         self._failure: TargetUnreachable | None = None
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Response:
-        if method.upper() not in _SAFE_METHODS and not self._allow_state_changes:
+    def request(self, method: str, path: str, as_test_account: bool = False, **kwargs: Any) -> Response:
+        allowed = self._allow_state_changes or (as_test_account and self._has_test_account)
+        if method.upper() not in _SAFE_METHODS and not allowed:
             raise StateChangeRefused(
-                f"{method} {path} on {self.name} may change state; this environment does not allow it"
+                f"{method} {path} on {self.name} may change state; this environment allows it "
+                "neither in general nor for a declared test account"
             )
         if self._failure is not None:
             raise self._failure.with_traceback(None)
@@ -56,10 +69,11 @@ class HttpTarget:
         try:
             raw = self._session.request(method, self.base_url + path, timeout=self._timeouts, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as error:
-            failure = TargetUnreachable(
-                f"app '{self.name}'", address_of(self.base_url), _reason(error),
-                "start the app or correct its URL in the environment file",
-            )
+            fix = ("serve a certificate that chains to a trusted root and names the host, or declare "
+                   f"the private CA as apps.{self.name}.ca_file"
+                   if isinstance(error, requests.exceptions.SSLError)
+                   else "start the app or correct its URL in the environment file")
+            failure = TargetUnreachable(f"app '{self.name}'", address_of(self.base_url), _reason(error), fix)
             if not isinstance(error, requests.ReadTimeout):
                 self._failure = failure
             raise failure from None
@@ -67,6 +81,17 @@ class HttpTarget:
 
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
+
+    def eventually(self, path: str, settled: Callable[[Response], bool]) -> Response:
+        """GET `path` until `settled` holds, at most 1 + the environment's retries, a delay apart;
+        the last answer either way (a check then judges it)."""
+        reply = self.get(path)
+        for _ in range(self._retries):
+            if settled(reply):
+                break
+            time.sleep(self._retry_delay)
+            reply = self.get(path)
+        return reply
 
     def close(self) -> None:
         self._session.close()
@@ -80,4 +105,7 @@ def _reason(error: Exception) -> str:
     text = str(error)
     if "Connection refused" in text:
         return "connection refused"
+    if isinstance(error, requests.exceptions.SSLError):
+        detail = "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in text else text[:160]
+        return f"TLS: {detail}"
     return text.splitlines()[0][:200]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from runbook_checks.environment import Environment
+from runbook_checks.environment import ConfigSource, ContainerSource, Environment, ProcessSource
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.redaction import Redactor
-from runbook_checks.targets.config import read_env_file
+from runbook_checks.targets.config import (
+    read_container_environment,
+    read_endpoint,
+    read_env_file,
+    read_process_environment,
+)
 from runbook_checks.targets.http import HttpTarget
 from runbook_checks.targets.pgbouncer import PgBouncerTarget
 from runbook_checks.targets.postgres import PostgresTarget
@@ -30,6 +35,7 @@ class Targets:
         self._redis: dict[str, RedisTarget] = {}
         self._apps: dict[str, HttpTarget] = {}
         self._configs: dict[str, dict[str, str]] = {}
+        self._env_files: dict[str, dict[str, str]] = {}
 
     def postgres(self, name: str) -> PostgresTarget:
         if name not in self._postgres:
@@ -61,21 +67,60 @@ class Targets:
             spec = self.env.apps.get(name)
             if spec is None:
                 raise _undeclared("apps", name, self.env)
-            self._apps[name] = HttpTarget(name, spec.url, self.env.timeouts,
-                                          self.env.allow_state_changes)
+            self._apps[name] = HttpTarget(
+                name, spec.url, self.env.timeouts, self.env.allow_state_changes,
+                has_test_account=name in self.env.test_accounts,
+                ca_file=self.env.resolve(spec.ca_file) if spec.ca_file else None)
         return self._apps[name]
 
+    def url(self, url: str) -> HttpTarget:
+        """A client for a URL no app declares (an OAuth provider's): reads only."""
+        if url not in self._apps:
+            self._apps[url] = HttpTarget(url, url.rstrip("/"), self.env.timeouts, allow_state_changes=False)
+        return self._apps[url]
+
+    def _config_source(self, name: str) -> ConfigSource:
+        spec = self.env.apps.get(name)
+        if spec is None or spec.config is None:
+            raise _undeclared("apps", f"{name}.config", self.env)
+        return spec.config
+
     def app_config(self, name: str) -> dict[str, str]:
-        """The app's configuration variables, read once per run."""
+        """The app's configuration as it runs where a running source is declared (its process,
+        container or endpoint), else its env file."""
+        if self._config_source(name).running is not None:
+            return self.running_app_config(name)
+        return self.app_env_file(name)
+
+    def running_app_config(self, name: str) -> dict[str, str]:
+        """The configuration the running app holds, read once per run."""
         if name not in self._configs:
-            spec = self.env.apps.get(name)
-            if spec is None or spec.config is None:
-                raise _undeclared("apps", f"{name}.config", self.env)
-            values = read_env_file(name, self.env.resolve(spec.config.env_file))
-            for key, value in values.items():
-                self._redactor.add_variable(key, value)
-            self._configs[name] = values
+            running = self._config_source(name).running
+            seconds = self.env.timeouts.command_seconds
+            if isinstance(running, ProcessSource):
+                values = read_process_environment(name, running, seconds)
+            elif isinstance(running, ContainerSource):
+                values = read_container_environment(name, running, seconds)
+            elif running is not None:
+                values = read_endpoint(name, running, self.app(name))
+            else:
+                raise _undeclared("apps", f"{name}.config.process (or .container, .endpoint)", self.env)
+            self._configs[name] = self._registered(values)
         return self._configs[name]
+
+    def app_env_file(self, name: str) -> dict[str, str]:
+        """The variables of the app's env file (declared as config.env_file), read once per run."""
+        if name not in self._env_files:
+            source = self._config_source(name)
+            if source.env_file is None:
+                raise _undeclared("apps", f"{name}.config.env_file", self.env)
+            self._env_files[name] = self._registered(read_env_file(name, self.env.resolve(source.env_file)))
+        return self._env_files[name]
+
+    def _registered(self, values: dict[str, str]) -> dict[str, str]:
+        for key, value in values.items():
+            self._redactor.add_variable(key, value)
+        return values
 
     def queries_sent(self) -> int:
         return sum(t.queries_sent for t in self._postgres.values())
