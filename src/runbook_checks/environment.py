@@ -49,6 +49,8 @@ class Thresholds(_Strict):
     health_latency_ms: float = Field(100.0, gt=0)
     health_samples: int = Field(3, ge=1, le=20)
     clock_skew_seconds: float = Field(30.0, gt=0)
+    api_latency_ms: float = Field(500.0, gt=0)  # the median of health_samples calls of an API route
+    hsts_min_seconds: int = Field(15_552_000, ge=0)  # 180 days
     connections_percent: float = Field(80.0, gt=0, le=100)
     connection_slots_left: int = Field(5, ge=0)
     pool_use_percent: float = Field(80.0, gt=0, le=100)

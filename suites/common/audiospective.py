@@ -12,6 +12,7 @@ from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
 from suites.common.shared import (
     RequiredConfiguration,
+    api_latency,
     app_database_answers,
     assertion_ids,
     data_holds,
@@ -118,6 +119,14 @@ class SlowDatabaseQueries:
     def test_unique_columns_indexed(self, targets: Targets) -> None:
         schema.indexes_cover(targets.postgres(DATABASE).catalog(), EXPECTED["unique_columns"], unique=True)
 
+    def test_api_latency(self, targets: Targets, environment: Environment) -> None:
+        api_latency(targets, environment, EXPECTED["app"], EXPECTED["api_route"])
+
+    def test_stats_cached(self, targets: Targets) -> None:
+        client, path = targets.app(EXPECTED["app"]), EXPECTED["api_route"]
+        client.get(path)
+        http.served_from_cache(client.get(path), f"GET {path}")
+
     def test_hot_query_uses_an_index(self, targets: Targets) -> None:
         hot = EXPECTED["hot_query"]
         schema.plan_uses_index(targets.postgres(DATABASE).explain(hot["sql"]), hot["name"])
@@ -144,6 +153,10 @@ class NotAuthenticated:
             raise CheckFailed(f"GET {session['path']} -> 200", f"status {reply.status}",
                               "check the auth route and NEXTAUTH_URL")
         http.cookie_flags(reply, session["cookie"], session["same_site"], secure=environment.production)
+
+    def test_session_endpoint_answers(self, targets: Targets) -> None:
+        path = EXPECTED["session"]["path"]
+        http.answers_json(targets.app(EXPECTED["app"]).get(path), f"GET {path}")
 
 
 @pytest.mark.runbook("audiospective#error-qstash-signature-verification-failed")

@@ -7,7 +7,14 @@ from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.http import Response
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import alembic_at_head, app_database_answers, health_answers, login_tokens
+from suites.common.shared import (
+    RequiredConfiguration,
+    alembic_at_head,
+    app_database_answers,
+    health_answers,
+    login_tokens,
+    security_headers,
+)
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -36,6 +43,54 @@ class FrontendApiCallsFailing:
         http.cors_refuses(_preflight(targets, origin), origin, path)
 
 
+@pytest.mark.runbook("ghostworks#symptom-frontend-api-calls-failing")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("the web app's API calls fail once the access token expires")
+class FrontendTokenRefresh:
+    """Logs in with the environment's test account: bound where one is declared."""
+
+    def test_token_refresh_works(self, targets: Targets, environment: Environment) -> None:
+        auth = EXPECTED["auth"]
+        issued = login_tokens(targets, environment, EXPECTED["api"], auth["login"])
+        reply = targets.app(EXPECTED["api"]).request(
+            "POST", auth["refresh"], as_test_account=True,
+            headers={"Authorization": f"Bearer {issued['refresh_token']}"})
+        tokens.refreshed(reply, f"POST {auth['refresh']}")
+
+
+@pytest.mark.runbook("ghostworks#symptom-frontend-wont-load")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("the frontend does not load")
+class FrontendWontLoad:
+    def test_web_answers(self, targets: Targets) -> None:
+        reply = targets.app(EXPECTED["web"]).eventually("/", lambda r: r.status == 200)
+        http.answers_status(reply, "GET /", 200)
+
+    def test_public_api_url_set(self, targets: Targets) -> None:
+        web = EXPECTED["web"]
+        config.required_set(web, targets.app_config(web), [EXPECTED["public_api_url_variable"]])
+
+    def test_web_reaches_the_api(self, targets: Targets, environment: Environment) -> None:
+        health = EXPECTED["health"]["web"]
+        health_answers(targets, environment, EXPECTED["web"], health["path"], {"api": "reachable"})
+
+
+@pytest.mark.runbook("ghostworks#symptom-authentication-issues")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("logins fail: JWT secret missing or too short")
+class AuthenticationIssues(RequiredConfiguration):
+    configuration = EXPECTED["configuration"]
+
+
+@pytest.mark.runbook("ghostworks#symptom-ssl-certificate-errors")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("browsers warn or downgrade: security headers missing")
+class SecurityHeaders:
+    @pytest.mark.parametrize("side", ["api", "web"])
+    def test_security_headers(self, targets: Targets, environment: Environment, side: str) -> None:
+        security_headers(targets, environment, EXPECTED[side], EXPECTED["health"][side]["path"])
+
+
 def _preflight(targets: Targets, origin: str) -> Response:
     return targets.app(EXPECTED["api"]).request("OPTIONS", EXPECTED["cors"]["path"], headers={
         "Origin": origin, "Access-Control-Request-Method": "GET"})
@@ -53,6 +108,10 @@ class ApiReturns500Errors:
         variable = EXPECTED["redis_url_variable"]
         config.url_well_formed(variable, targets.app_config(EXPECTED["api"]).get(variable, ""),
                                ("redis", "rediss"))
+
+    def test_debug_off_in_production(self, targets: Targets, environment: Environment) -> None:
+        api = EXPECTED["api"]
+        config.debug_off(api, targets.app_config(api), EXPECTED["debug_variable"], environment.production)
 
     def test_api_reaches_its_database(self, targets: Targets, environment: Environment) -> None:
         app_database_answers(targets, environment, EXPECTED["api"], EXPECTED["database_url_variable"])

@@ -2,12 +2,13 @@
 
 import pytest
 
-from runbook_checks.checks import connections, pgbouncer, schema
+from runbook_checks.checks import connections, http, pgbouncer, schema
 from runbook_checks.environment import Environment
+from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import health_answers
+from suites.common.shared import RequiredConfiguration, api_latency, health_answers
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -79,6 +80,23 @@ class RlsPolicyViolations:
                                      EXPECTED["tenant_markers"])
 
 
+@pytest.mark.runbook("platform#authentication-failures")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("Error: No active session - please sign in")
+class AuthenticationFailures(RequiredConfiguration):
+    configuration = EXPECTED["configuration"]
+
+    def test_oauth_discovery_answers(self, targets: Targets) -> None:
+        variable = EXPECTED["oauth_issuer_variable"]
+        issuer = targets.app_config(EXPECTED["api"]).get(variable, "").rstrip("/")
+        if not issuer:
+            raise CheckFailed(f"{variable} set in {EXPECTED['api']}", "not set",
+                              f"set {variable} to the OAuth provider's issuer URL")
+        reply = targets.url(issuer).eventually("/.well-known/openid-configuration",
+                                               lambda r: r.status == 200)
+        http.discovery_document(reply, issuer)
+
+
 @pytest.mark.runbook("platform#performance-degradation")
 @pytest.mark.severity("high")
 @pytest.mark.symptom("API responses over 500 ms")
@@ -96,6 +114,9 @@ class PerformanceDegradation:
     def test_tables_analyzed_recently(self, targets: Targets, environment: Environment) -> None:
         connections.statistics_fresh(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"],
                                      environment.thresholds.analyzed_within_hours * 3600)
+
+    def test_endpoint_latency(self, targets: Targets, environment: Environment) -> None:
+        api_latency(targets, environment, EXPECTED["api"], EXPECTED["api_route"])
 
 
 @pytest.mark.runbook("platform#memory-leaks")

@@ -111,6 +111,20 @@ class EmailsNotSending:
                                   environment.production)
 
 
+@pytest.mark.runbook("practiceops#symptom-emails-not-sending")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("emails are not sent: the scheduler's jobs fail")
+class SchedulerJobs:
+    """Reads the job list as the environment's test account: bound where one is declared."""
+
+    def test_scheduled_jobs_healthy(self, targets: Targets, environment: Environment) -> None:
+        spec = EXPECTED["jobs"]
+        issued = login_tokens(targets, environment, EXPECTED["app"], spec["login"])
+        reply = targets.app(EXPECTED["app"]).get(
+            spec["path"], headers={"Authorization": f"Bearer {issued['access_token']}"})
+        http.jobs_healthy(reply, f"GET {spec['path']}")
+
+
 @pytest.mark.runbook("practiceops#symptom-user-cant-log-in")
 @pytest.mark.severity("high")
 @pytest.mark.symptom("login brute force goes unchecked (no RATE_LIMITED)")
@@ -136,5 +150,6 @@ class UnauthorizedOnValidToken:
             return {"Authorization": f"Bearer {token}"}
         tokens.refused(app.get(spec["api_route"], headers=bearer(issued["refresh_token"])),
                        f"GET {spec['api_route']} with a refresh token")
-        tokens.refused(app.request("POST", spec["refresh_route"], headers=bearer(issued["access_token"])),
+        tokens.refused(app.request("POST", spec["refresh_route"], as_test_account=True,
+                                   headers=bearer(issued["access_token"])),
                        f"POST {spec['refresh_route']} with an access token")

@@ -65,12 +65,25 @@ def health_answers(targets: Targets, environment: Environment, app: str, path: s
     http.health_reports(replies, path, fields, environment.thresholds.health_latency_ms)
 
 
+def api_latency(targets: Targets, environment: Environment, app: str, path: str) -> None:
+    """An API route answers in under the environment's latency limit (median of a few calls)."""
+    client = targets.app(app)
+    replies = [client.get(path) for _ in range(environment.thresholds.health_samples)]
+    http.latency_under(replies, f"GET {path} on {app}", environment.thresholds.api_latency_ms)
+
+
+def security_headers(targets: Targets, environment: Environment, app: str, path: str) -> None:
+    """An app's answers carry the security headers; HSTS is required in production."""
+    http.security_headers(targets.app(app).get(path), f"GET {path} on {app}", environment.production,
+                          environment.thresholds.hsts_min_seconds)
+
+
 def login_tokens(targets: Targets, environment: Environment, app: str, path: str) -> dict[str, str]:
     """Logs in with the environment's test account for `app` and returns the issued tokens."""
     account = environment.test_accounts.get(app)
     if account is None:
         raise CheckFailed(f"a test account for {app} in the environment", "none declared",
                           f"declare test_accounts.{app} (email, password) in {environment.source.name}")
-    reply = targets.app(app).request("POST", path, json={
+    reply = targets.app(app).request("POST", path, as_test_account=True, json={
         "email": account.email, "password": account.password.get_secret_value()})
     return tokens.issued_tokens(reply, f"POST {path}")

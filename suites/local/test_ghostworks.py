@@ -10,3 +10,7 @@ TestMigrationFails = ghostworks.MigrationFails
 TestServicesHealthy = ghostworks.ServicesHealthy
 TestFrontendApiCallsFailing = ghostworks.FrontendApiCallsFailing
 TestJwtTokenIssues = ghostworks.JwtTokenIssues
+TestFrontendTokenRefresh = ghostworks.FrontendTokenRefresh
+TestFrontendWontLoad = ghostworks.FrontendWontLoad
+TestAuthenticationIssues = ghostworks.AuthenticationIssues
+TestSecurityHeaders = ghostworks.SecurityHeaders

@@ -13,3 +13,4 @@ TestTokenExpiredImmediately = practiceops.TokenExpiredImmediately
 # EmailsNotSending judges production's mail provider: bound in staging and prod.
 TestUserCantLogIn = practiceops.UserCantLogIn
 TestUnauthorizedOnValidToken = practiceops.UnauthorizedOnValidToken
+TestSchedulerJobs = practiceops.SchedulerJobs

@@ -9,4 +9,7 @@ TestSlowDatabaseQueries = ghostworks.SlowDatabaseQueries
 TestMigrationFails = ghostworks.MigrationFails
 TestServicesHealthy = ghostworks.ServicesHealthy
 TestFrontendApiCallsFailing = ghostworks.FrontendApiCallsFailing
-# JwtTokenIssues logs in (a POST with a test account): bound in local only.
+# JwtTokenIssues and FrontendTokenRefresh log in; production declares no test account.
+TestFrontendWontLoad = ghostworks.FrontendWontLoad
+TestAuthenticationIssues = ghostworks.AuthenticationIssues
+TestSecurityHeaders = ghostworks.SecurityHeaders

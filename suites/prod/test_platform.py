@@ -8,3 +8,4 @@ TestRlsPolicyViolations = platform.RlsPolicyViolations
 TestPerformanceDegradation = platform.PerformanceDegradation
 TestMemoryLeaks = platform.MemoryLeaks
 TestConnectionPoolExhaustion = platform.ConnectionPoolExhaustion
+TestAuthenticationFailures = platform.AuthenticationFailures

@@ -12,4 +12,4 @@ TestRunningMigrations = practiceops.RunningMigrations
 TestTokenExpiredImmediately = practiceops.TokenExpiredImmediately
 TestEmailsNotSending = practiceops.EmailsNotSending
 # UserCantLogIn sends failed logins (POSTs): bound in local only.
-# UnauthorizedOnValidToken logs in (a POST with a test account): bound in local only.
+# UnauthorizedOnValidToken and SchedulerJobs log in; production declares no test account.

@@ -9,4 +9,9 @@ TestSlowDatabaseQueries = ghostworks.SlowDatabaseQueries
 TestMigrationFails = ghostworks.MigrationFails
 TestServicesHealthy = ghostworks.ServicesHealthy
 TestFrontendApiCallsFailing = ghostworks.FrontendApiCallsFailing
-# JwtTokenIssues logs in (a POST with a test account): bound in local only.
+# These log in with the test account staging declares.
+TestJwtTokenIssues = ghostworks.JwtTokenIssues
+TestFrontendTokenRefresh = ghostworks.FrontendTokenRefresh
+TestFrontendWontLoad = ghostworks.FrontendWontLoad
+TestAuthenticationIssues = ghostworks.AuthenticationIssues
+TestSecurityHeaders = ghostworks.SecurityHeaders

@@ -12,4 +12,6 @@ TestRunningMigrations = practiceops.RunningMigrations
 TestTokenExpiredImmediately = practiceops.TokenExpiredImmediately
 TestEmailsNotSending = practiceops.EmailsNotSending
 # UserCantLogIn sends failed logins (POSTs): bound in local only.
-# UnauthorizedOnValidToken logs in (a POST with a test account): bound in local only.
+# These log in with the test account staging declares.
+TestUnauthorizedOnValidToken = practiceops.UnauthorizedOnValidToken
+TestSchedulerJobs = practiceops.SchedulerJobs

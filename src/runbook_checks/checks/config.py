@@ -214,3 +214,11 @@ def mail_provider_real(app: str, config: dict[str, str], host_variable: str, pro
         raise CheckFailed(f"{app} sends mail through a real SMTP host in production",
                           f"{host_variable} is {host or 'not set'}: mail is printed to the console, not sent",
                           f"set {host_variable} (and its user and password) to the mail provider's host")
+
+
+def debug_off(app: str, config: dict[str, str], variable: str, production: bool) -> None:
+    """Production never runs in debug mode (it shows tracebacks and settings to anyone)."""
+    value = config.get(variable, "").strip().lower()
+    if production and value in ("1", "true", "yes", "on"):
+        raise CheckFailed(f"{variable} off in {app} in production", f"{variable}={value}",
+                          f"set {variable}=false in {app}'s production configuration and redeploy")

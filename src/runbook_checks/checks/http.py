@@ -38,10 +38,103 @@ def health_reports(responses: list[Response], path: str, fields: dict[str, str],
         raise CheckFailed(expected, "; ".join(wrong),
                           "a component reports an error: check the app's database DSN and role, "
                           "then restart the app")
+    latency_under(responses, f"GET {path}", limit_ms)
+
+
+def latency_under(responses: list[Response], request: str, limit_ms: float) -> None:
+    """The median time of a few answers is under the limit (one slow outlier does not fail it)."""
     median_ms = statistics.median(r.seconds for r in responses) * 1000
     if median_ms > limit_ms:
-        raise CheckFailed(expected, f"median {median_ms:.0f} ms over {len(responses)} call(s)",
-                          "profile the health handler and its database round trip")
+        raise CheckFailed(f"{request} answered in under {limit_ms:g} ms (median)",
+                          f"median {median_ms:.0f} ms over {len(responses)} call(s)",
+                          "profile the handler: its database round trips, missing indexes, cold caches")
+
+
+def answers_status(reply: Response, request: str, status: int) -> None:
+    """The endpoint answers with the expected status."""
+    if reply.status != status:
+        raise CheckFailed(f"{request} -> {status}", f"status {reply.status}: {reply.body[:200]}",
+                          "read the app's log; a failed build or a crash at start are the usual causes")
+
+
+def answers_json(reply: Response, request: str) -> None:
+    """The endpoint answers 200 with a JSON object."""
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.status != 200 or not isinstance(body, dict):
+        raise CheckFailed(f"{request} -> 200 with a JSON object",
+                          f"status {reply.status}: {reply.body[:200]}",
+                          "read the app's log for the error; a missing auth secret is the usual cause")
+
+
+def served_from_cache(reply: Response, request: str) -> None:
+    """A repeated request is answered from the cache (X-Cache: HIT)."""
+    state = reply.headers.get("X-Cache")
+    if state != "HIT":
+        raise CheckFailed(f"{request}, asked twice, answered from the cache the second time",
+                          f"X-Cache: {state or 'absent'}",
+                          "configure the cache (its Redis URL and token) and a TTL above zero, then redeploy")
+
+
+_FRIENDS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": None, "Referrer-Policy": None}
+
+
+def security_headers(reply: Response, request: str, require_hsts: bool, hsts_min_seconds: int) -> None:
+    """The answer carries the usual security headers; HSTS with a long max-age where required."""
+    problems = [f"{name} missing" for name in _FRIENDS if name not in reply.headers]
+    problems += [f"{name}: {reply.headers[name]!r}, not {value!r}" for name, value in _FRIENDS.items()
+                 if value and name in reply.headers and reply.headers[name].lower() != value]
+    if require_hsts:
+        hsts = reply.headers.get("Strict-Transport-Security", "")
+        ages = [int(part.split("=", 1)[1]) for part in hsts.replace(" ", "").split(";")
+                if part.lower().startswith("max-age=") and part.split("=", 1)[1].isdigit()]
+        if not hsts:
+            problems.append("Strict-Transport-Security missing")
+        elif not ages or ages[0] < hsts_min_seconds:
+            problems.append(f"Strict-Transport-Security {hsts!r}: max-age under {hsts_min_seconds}")
+    if problems:
+        wanted = ", ".join(_FRIENDS) + (", Strict-Transport-Security" if require_hsts else "")
+        raise CheckFailed(f"{request} answers with {wanted}", "; ".join(problems),
+                          "add the headers in the TLS proxy (nginx add_header ... always) or the app")
+
+
+def discovery_document(reply: Response, issuer: str) -> None:
+    """The OpenID provider's discovery document answers and names this issuer and its endpoints."""
+    url = f"{issuer}/.well-known/openid-configuration"
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    problems = []
+    if reply.status != 200 or not isinstance(body, dict):
+        problems.append(f"status {reply.status}: {reply.body[:160]}")
+    else:
+        if body.get("issuer") != issuer:
+            problems.append(f"issuer {body.get('issuer')!r}")
+        problems += [f"no {key}" for key in ("authorization_endpoint", "token_endpoint", "jwks_uri")
+                     if not body.get(key)]
+    if problems:
+        raise CheckFailed(f"GET {url} -> 200 naming issuer {issuer} and its endpoints", "; ".join(problems),
+                          "check the provider's status, then the issuer URL in the app's configuration")
+
+
+def jobs_healthy(reply: Response, request: str) -> None:
+    """Every scheduled job last ran successfully and has a next run."""
+    try:
+        jobs = reply.json().get("jobs")
+    except (ValueError, AttributeError):
+        jobs = None
+    if reply.status != 200 or not isinstance(jobs, list) or not jobs:
+        raise CheckFailed(f"{request} -> 200 listing the scheduled jobs", f"status {reply.status}",
+                          "start the scheduler with the API; check that the account is an admin")
+    problems = [f"{job.get('id')}: last run {job.get('last_run_status')}" for job in jobs
+                if job.get("last_run_status") != "success"]
+    problems += [f"{job.get('id')}: no next run" for job in jobs if not job.get("next_run_time")]
+    if problems:
+        raise CheckFailed(f"{len(jobs)} scheduled job(s) healthy", "; ".join(problems),
+                          "read the job's failure in the log (job_failed), fix it and run it once by hand")
 
 
 def cors_allows(reply: Response, origin: str, path: str) -> None:

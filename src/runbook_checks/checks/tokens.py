@@ -59,3 +59,16 @@ def refused(reply: Response, request: str) -> None:
         raise CheckFailed(f"{request} -> 401", f"status {reply.status}",
                           "check the token's type claim on each route: access tokens for the API, "
                           "refresh tokens for the refresh route only")
+
+
+def refreshed(reply: Response, request: str) -> None:
+    """The refresh route answers a valid refresh token with a new access token."""
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.status != 200 or not isinstance(body, dict) or not body.get("access_token"):
+        raise CheckFailed(f"{request} with the refresh token from a login -> 200 with a new access token",
+                          f"status {reply.status}: {reply.body[:160]}",
+                          "check the refresh token's lifetime and the key it is signed with; "
+                          "users are logged out when their access token expires otherwise")

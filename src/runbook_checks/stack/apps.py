@@ -12,6 +12,7 @@ import email.utils
 import json
 import os
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,6 +76,8 @@ def _audiospective_web(config: dict[str, str]) -> Routes:
         return 302, {"Location": f"https://accounts.spotify.com/authorize?{query}"}, b""
 
     def session(request: Request) -> Reply:
+        if not config.get("NEXTAUTH_SECRET"):  # NextAuth answers NO_SECRET with a server error
+            return _json(500, {"error": "There is a problem with the server configuration."})
         flags = ["Path=/"]
         if _flag(config, "SESSION_COOKIE_HTTPONLY"):
             flags.append("HttpOnly")
@@ -84,17 +87,29 @@ def _audiospective_web(config: dict[str, str]) -> Routes:
         cookie = "next-auth.session-token=anonymous; " + "; ".join(flags)
         return _json(200, {}, {"Set-Cookie": cookie})
 
-    limiter = RateLimiter(config.get("RATE_LIMIT", "100/minute")) if config.get(
-        "UPSTASH_REDIS_REST_URL") and config.get("UPSTASH_REDIS_REST_TOKEN") else None
+    redis_configured = bool(config.get("UPSTASH_REDIS_REST_URL") and config.get("UPSTASH_REDIS_REST_TOKEN"))
+    limiter = RateLimiter(config.get("RATE_LIMIT", "100/minute")) if redis_configured else None
+    cache_seconds = float(config.get("STATS_CACHE_SECONDS", "3600")) if redis_configured else 0.0
+    cached: dict[str, float] = {}  # stats range -> when it was computed
 
     def stats(request: Request) -> Reply:
         if limiter is not None:
             allowed, headers = limiter.hit(request.client)
             if not allowed:
                 return _json(429, {"error": "Rate limit exceeded"}, headers)
-            status, base, body = _stats(request)
+            status, base, body = _cached_stats(request)
             return status, {**base, **headers}, body
-        return _stats(request)
+        return _cached_stats(request)
+
+    def _cached_stats(request: Request) -> Reply:
+        status, headers, body = _stats(request)
+        if status != 200:
+            return status, headers, body
+        key, now = request.query.get("range", ["week"])[0], time.time()
+        hit = cache_seconds > 0 and now - cached.get(key, -1e18) < cache_seconds
+        if not hit and cache_seconds > 0:
+            cached[key] = now
+        return status, {**headers, "X-Cache": "HIT" if hit else "MISS"}, body
 
     def _stats(request: Request) -> Reply:
         period = request.query.get("range", ["week"])[0]
@@ -143,8 +158,9 @@ def _token_routes(config: dict[str, str], prefix: str) -> Routes:
         if (body.get("email"), body.get("password")) != known:
             return _json(401, {"error": "invalid credentials"})
         minutes = float(config.get("ACCESS_TOKEN_MINUTES", "30"))
+        days = float(config.get("REFRESH_TOKEN_DAYS", "7"))
         return _json(200, {"access_token": issue("access", minutes * 60),
-                           "refresh_token": issue("refresh", 7 * 86400), "token_type": "bearer"})
+                           "refresh_token": issue("refresh", days * 86400), "token_type": "bearer"})
 
     def me(request: Request) -> Reply:
         if not bearer(request, "access"):
@@ -157,8 +173,25 @@ def _token_routes(config: dict[str, str], prefix: str) -> Routes:
         minutes = float(config.get("ACCESS_TOKEN_MINUTES", "30"))
         return _json(200, {"access_token": issue("access", minutes * 60)})
 
-    return {("POST", f"{prefix}/auth/login"): login, ("GET", f"{prefix}/me"): me,
-            ("POST", f"{prefix}/auth/refresh"): refresh}
+    def jobs(request: Request) -> Reply:
+        if not bearer(request, "access"):
+            return _json(401, {"error": "not authenticated"})
+        failing = config.get("FAILING_JOB", "")
+        now = time.time()
+        return _json(200, {"jobs": [
+            {"id": job, "last_run_status": "failed" if job == failing else "success",
+             "last_run_time": _iso(now - 600), "next_run_time": _iso(now + 3000)}
+            for job in config.get("SCHEDULED_JOBS", "").split(",") if job]})
+
+    routes: Routes = {("POST", f"{prefix}/auth/login"): login, ("GET", f"{prefix}/me"): me,
+                      ("POST", f"{prefix}/auth/refresh"): refresh}
+    if config.get("SCHEDULED_JOBS"):
+        routes[("GET", f"{prefix}/admin/jobs")] = jobs
+    return routes
+
+
+def _iso(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
 class RateLimiter:
@@ -196,6 +229,7 @@ def _platform_api(config: dict[str, str]) -> Routes:
                            "checks": {"database": {"status": "healthy" if ok else "unhealthy"}}})
 
     return {("GET", "/trpc/health.check"): check,
+            ("GET", "/trpc/project.list"): lambda r: _json(200, {"result": {"data": []}}),
             ("GET", "/trpc/health.liveness"): lambda r: _json(200, {"status": "alive"}),
             ("GET", "/trpc/health.readiness"): lambda r: _json(200, {"status": "ready"})}
 
@@ -220,7 +254,28 @@ def _ghostworks_api(config: dict[str, str]) -> Routes:
 
 
 def _ghostworks_web(config: dict[str, str]) -> Routes:
-    return {("GET", "/api/health"): lambda r: _json(200, {"status": "ok"})}
+    def health(request: Request) -> Reply:
+        # the web app calls the API at its public URL, as the browser will
+        url = config.get("NEXT_PUBLIC_API_URL", "") + "/api/v1/health"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                reachable = reply.status == 200
+        except (OSError, ValueError):
+            reachable = False
+        return _json(200, {"status": "ok", "api": "reachable" if reachable else "unreachable"})
+
+    public = {k: v for k, v in config.items() if k.startswith("NEXT_PUBLIC_")}
+    return {("GET", "/api/health"): health, ("GET", "/api/config"): lambda r: _json(200, public)}
+
+
+def _identity_provider(config: dict[str, str]) -> Routes:
+    """An OpenID provider's discovery document, as the API's OAuth login reads it."""
+    issuer = config.get("ISSUER", "")
+    document = {"issuer": issuer, "authorization_endpoint": f"{issuer}/authorize",
+                "token_endpoint": f"{issuer}/token", "jwks_uri": f"{issuer}/jwks",
+                "response_types_supported": ["code"]}
+    return {("GET", "/.well-known/openid-configuration"): lambda r: _json(200, document),
+            ("GET", "/jwks"): lambda r: _json(200, {"keys": []})}
 
 
 def _practiceops_api(config: dict[str, str]) -> Routes:
@@ -258,6 +313,7 @@ ROUTES: dict[str, Callable[[dict[str, str]], Routes]] = {
     "platform-api": _platform_api,
     "ghostworks-api": _ghostworks_api,
     "ghostworks-web": _ghostworks_web,
+    "platform-idp": _identity_provider,
     "practiceops-api": _practiceops_api,
 }
 
@@ -268,8 +324,21 @@ def routes(name: str, config: dict[str, str]) -> Routes:
     return index | (ROUTES[name](config) if name in ROUTES else {})
 
 
+def security_headers(config: dict[str, str]) -> dict[str, str]:
+    """What the app's proxy adds to every answer; HSTS where a max-age is configured."""
+    if not _flag(config, "SECURITY_HEADERS"):
+        return {}
+    headers = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+               "Referrer-Policy": "strict-origin-when-cross-origin"}
+    if config.get("HSTS_MAX_AGE"):
+        headers["Strict-Transport-Security"] = f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
+    return headers
+
+
 def serve(table: Routes, config: dict[str, str], host: str, port: int) -> None:
     skew = float(config.get("CLOCK_SKEW_SECONDS", "0"))  # a server whose clock is off
+    delay = float(config.get("RESPONSE_DELAY_MS", "0")) / 1000  # a server under load
+    added = security_headers(config)
 
     class RequestHandler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -280,8 +349,9 @@ def serve(table: Routes, config: dict[str, str], host: str, port: int) -> None:
                               self.rfile.read(length) if length else b"")
             route = table.get((self.command, parts.path))
             status, headers, body = route(request) if route else _json(404, {"error": "not found"})
+            time.sleep(delay)
             self.send_response(status)
-            for key, value in headers.items():
+            for key, value in {**added, **headers}.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

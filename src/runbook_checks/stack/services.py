@@ -79,6 +79,11 @@ APPS = (
         # through the pooler, as the runbook asks
         "DATABASE_URL": "postgresql://platform_app:{q_platform_app}@{pgbouncer_host}:{pgbouncer_port}/platform",
         "AUTH_SECRET": "{s_platform_auth}",
+        "OAUTH_ISSUER": "{url_platform_idp}",
+    }),
+    # the OAuth provider the platform API signs users in with (its discovery document)
+    App("platform-idp", "platform", 9000, 59000, {
+        "ISSUER": "{url_platform_idp}",
     }),
     App("ghostworks-api", "ghostworks", 8000, 58010, {
         "DATABASE_URL": f"postgresql://ghostworks_app:{{q_ghostworks_app}}@{_PG}/ghostworks",
@@ -89,9 +94,12 @@ APPS = (
         "ACCESS_TOKEN_MINUTES": "30",
         "DEMO_EMAIL": "demo@ghostworks.test",
         "DEMO_PASSWORD": "{s_demo_password}",
+        "DEBUG": "false",
+        "HSTS_MAX_AGE": "31536000",
     }),
     App("ghostworks-web", "ghostworks", 3000, 53020, {
         "NEXT_PUBLIC_API_URL": "{url_ghostworks_api}",
+        "HSTS_MAX_AGE": "31536000",
     }),
     App("practiceops-api", "practiceops", 8000, 58020, {
         "DATABASE_URL":
@@ -101,6 +109,7 @@ APPS = (
         "SMTP_HOST": "{smtp_host}",
         "SMTP_PORT": "{smtp_port}",
         "AUTH_RATE_LIMIT": "5/minute",
+        "SCHEDULED_JOBS": "no_log_reminder,weekly_digest",
         "DEMO_EMAIL": "demo@practiceops.test",
         "DEMO_PASSWORD": "{s_demo_password}",
     }),

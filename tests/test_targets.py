@@ -1,0 +1,150 @@
+"""The HTTP target and the config sources against real servers and processes on loopback: bounded
+retries, TLS verification, the state-change guard, and an app's configuration read from its env
+file, its process, its container (through an engine's API) and a live endpoint."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from runbook_checks.environment import (
+    AppSpec,
+    ConfigSource,
+    ContainerSource,
+    EndpointSource,
+    Environment,
+    ProcessSource,
+    TestAccount,
+    Timeouts,
+)
+from runbook_checks.errors import TargetUnreachable
+from runbook_checks.redaction import Redactor
+from runbook_checks.stack.native import pid_file
+from runbook_checks.stack.state import StackState
+from runbook_checks.targets.http import HttpTarget, StateChangeRefused
+from runbook_checks.targets.registry import Targets
+from tests.servers import engine_answer, self_signed, serving
+
+FAST = Timeouts(connect_seconds=1, http_seconds=2, http_retries=2, http_retry_delay_seconds=0)
+
+
+def settling_after(failures: int):  # type: ignore[no-untyped-def]
+    """Answers 503 `failures` times, then 200."""
+    counter = itertools.count()
+    return lambda method, path: (503, {"status": "starting"}) if next(counter) < failures \
+        else (200, {"status": "ok"})
+
+
+def test_eventually_asks_again_until_the_state_settles() -> None:
+    with serving(settling_after(2)) as url:
+        reply = HttpTarget("app", url, FAST, allow_state_changes=False).eventually(
+            "/health", lambda r: r.status == 200)
+    assert reply.status == 200
+
+
+def test_eventually_is_bounded_and_returns_the_last_answer() -> None:
+    with serving(settling_after(5)) as url:
+        target = HttpTarget("app", url, FAST, allow_state_changes=False)
+        reply = target.eventually("/health", lambda r: r.status == 200)
+        assert reply.status == 503
+        assert target.get("/health").status == 503  # the 4th call: three were made, no more
+
+
+def test_unreachable_host_is_not_retried() -> None:
+    with serving(settling_after(0)) as url:
+        pass  # the port is closed again
+    target = HttpTarget("app", url, FAST, allow_state_changes=False)
+    with pytest.raises(TargetUnreachable, match="connection refused"):
+        target.eventually("/health", lambda r: r.status == 200)
+
+
+def test_state_changing_requests_need_permission() -> None:
+    with serving(settling_after(0)) as url:
+        closed = HttpTarget("app", url, FAST, allow_state_changes=False, has_test_account=True)
+        with pytest.raises(StateChangeRefused):
+            closed.request("POST", "/cron")
+        assert closed.request("POST", "/login", as_test_account=True).status == 200
+        no_account = HttpTarget("app", url, FAST, allow_state_changes=False)
+        with pytest.raises(StateChangeRefused):
+            no_account.request("POST", "/login", as_test_account=True)
+        assert HttpTarget("app", url, FAST, allow_state_changes=True).request("POST", "/cron").status == 200
+
+
+def test_tls_is_verified_and_a_private_ca_can_be_declared(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    with serving(settling_after(0), tls=(cert, key)) as url:
+        with pytest.raises(TargetUnreachable, match="certificate verify failed") as failure:
+            HttpTarget("app", url, FAST, allow_state_changes=False).get("/")
+        assert "ca_file" in failure.value.fix
+        trusted = HttpTarget("app", url, FAST, allow_state_changes=False, ca_file=cert)
+        assert trusted.get("/").status == 200
+
+
+def targets_for(app: AppSpec, tmp_path: Path, **extra: object) -> Targets:
+    env = Environment(name="test", apps={"api": app}, timeouts=FAST, source=tmp_path / "test.yaml",
+                      root=tmp_path, **extra)  # type: ignore[arg-type]
+    return Targets(env, Redactor())
+
+
+def stack_file(stack: StackState, app: str) -> dict[str, str]:
+    values = dotenv_values(stack.directory / "apps" / f"{app}.env")
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def test_process_environment_by_pid_file_and_by_command(stack: StackState, tmp_path: Path) -> None:
+    expected = stack_file(stack, "author-api")
+    by_pid = ConfigSource(process=ProcessSource(pid_file=str(pid_file(stack, "author-api"))))
+    by_command = ConfigSource(process=ProcessSource(
+        command=rf"runbook_checks\.stack\.apps author-api .*--port {stack.ports['author-api']}\b"))
+    for source in (by_pid, by_command):
+        config = targets_for(AppSpec(url=stack.url("author-api"), config=source), tmp_path).app_config("api")
+        assert {k: config.get(k) for k in expected} == expected
+
+
+def test_process_not_found_is_unreachable(tmp_path: Path) -> None:
+    source = ConfigSource(process=ProcessSource(command="no-process-has-this-command-line-[0-9]{40}"))
+    targets = targets_for(AppSpec(url="http://127.0.0.1:9", config=source), tmp_path)
+    with pytest.raises(TargetUnreachable, match="0 matching processes"):
+        targets.app_config("api")
+
+
+def test_container_environment_through_the_engine_api(stack: StackState, tmp_path: Path) -> None:
+    expected = stack_file(stack, "author-api")
+    with serving(engine_answer({"author-api": stack.pids["author-api"]})) as engine:
+        engine_url = engine.replace("http://", "tcp://")
+        source = ConfigSource(container=ContainerSource(name="author-api", engine=engine_url))
+        config = targets_for(AppSpec(url=stack.url("author-api"), config=source), tmp_path).app_config("api")
+        assert {k: config.get(k) for k in expected} == expected
+        missing = ConfigSource(container=ContainerSource(name="no-such-container", engine=engine_url))
+        with pytest.raises(TargetUnreachable, match="no such container"):
+            targets_for(AppSpec(url=stack.url("author-api"), config=missing), tmp_path).app_config("api")
+
+
+def test_live_endpoint_and_its_absence(stack: StackState, tmp_path: Path) -> None:
+    source = ConfigSource(endpoint=EndpointSource(path="/api/config"))
+    config = targets_for(AppSpec(url=stack.url("ghostworks-web"), config=source), tmp_path).app_config("api")
+    assert config["NEXT_PUBLIC_API_URL"] == stack.url("ghostworks-api")
+    elsewhere = targets_for(AppSpec(url=stack.url("author-api"), config=source), tmp_path)
+    with pytest.raises(TargetUnreachable, match="status 404"):
+        elsewhere.app_config("api")
+
+
+def test_env_file_without_a_running_source_is_what_checks_read(stack: StackState, tmp_path: Path) -> None:
+    path = stack.directory / "apps" / "author-web.env"
+    targets = targets_for(AppSpec(url=stack.url("author-web"), config=ConfigSource(env_file=path)), tmp_path)
+    assert targets.app_config("api") == stack_file(stack, "author-web")
+    with pytest.raises(TargetUnreachable, match="config.process"):
+        targets.running_app_config("api")
+
+
+def test_a_declared_test_account_may_log_in(stack: StackState, tmp_path: Path) -> None:
+    account = TestAccount(email="demo@ghostworks.test", password=stack.secrets["demo_password"])
+    targets = targets_for(AppSpec(url=stack.url("ghostworks-api")), tmp_path, test_accounts={"api": account})
+    reply = targets.app("api").request("POST", "/api/v1/auth/login", as_test_account=True, json={
+        "email": account.email, "password": account.password.get_secret_value()})
+    assert reply.status == 200
+    with pytest.raises(StateChangeRefused):
+        targets.app("api").request("POST", "/api/v1/auth/login")
