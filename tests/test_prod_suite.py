@@ -10,6 +10,7 @@ import pytest
 from runbook_checks.stack.faults import fault
 from runbook_checks.stack.state import StackState
 from tests.gate_run import GateRun, run_gate
+from tests.servers import engine_answer, serving
 
 # Production rules the stack, configured for local work, does not meet: https base URLs, Secure
 # cookies, and no debug logging.
@@ -18,8 +19,9 @@ SECURE_COOKIE_RULE = "TestNotAuthenticated::test_session_cookie_flags"
 LOG_LEVEL_RULE = "TestMonitoringAndLogging::test_log_level_for_the_environment"
 
 
-def prod_variables(stack: StackState) -> dict[str, str]:
-    """The variables environments/prod.yaml reads, pointed at the stack."""
+def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
+    """The variables environments/prod.yaml reads, pointed at the stack (and at an engine API that
+    shows the stack's author-api process as a container)."""
     env = stack.stack_env()
     host, pg, bouncer = stack.host, stack.ports["postgres"], stack.ports["pgbouncer"]
     monitor = f"runbook_checks:{env['RC_MONITOR_PASSWORD']}"
@@ -28,6 +30,7 @@ def prod_variables(stack: StackState) -> dict[str, str]:
     variables["PLATFORM_PGBOUNCER_DSN"] = f"postgresql://{monitor}@{host}:{bouncer}/pgbouncer"
     variables["AUTHOR_REDIS_URL"] = env["RC_REDIS_URL"]
     variables["GHOSTWORKS_WEB_URL"] = stack.url("ghostworks-web")
+    variables["AUTHOR_DOCKER_HOST"] = engine.replace("http://", "tcp://")
     for app, prefix in (("author-api", "AUTHOR_API"), ("author-web", "AUTHOR_WEB"),
                         ("audiospective-web", "AUDIOSPECTIVE"), ("platform-api", "PLATFORM_API"),
                         ("ghostworks-api", "GHOSTWORKS_API"), ("practiceops-api", "PRACTICEOPS_API")):
@@ -37,7 +40,9 @@ def prod_variables(stack: StackState) -> dict[str, str]:
 
 
 def run_prod(stack: StackState, tmp_path: Path) -> GateRun:
-    return run_gate("prod", tmp_path / "junit.xml", prod_variables(stack))
+    current = StackState.load(stack.directory) or stack  # faults restart apps: new pids
+    with serving(engine_answer({"author-api": current.pids["author-api"]})) as engine:
+        return run_gate("prod", tmp_path / "junit.xml", prod_variables(current, engine))
 
 
 def test_prod_suite_holds_on_the_stack_but_for_https(stack: StackState, tmp_path: Path) -> None:
@@ -52,6 +57,9 @@ def test_prod_suite_holds_on_the_stack_but_for_https(stack: StackState, tmp_path
 
 PRODUCTION_RULES = {
     "audiospective-sqlite": ("TestDatabaseLocked::test_production_not_on_sqlite", "DATABASE_URL uses 'file'"),
+    "ghostworks-hsts-missing": ("TestSecurityHeaders::test_security_headers[web]",
+                                "Strict-Transport-Security missing"),
+    "ghostworks-debug-on": ("TestApiReturns500Errors::test_debug_off_in_production", "DEBUG=true"),
     "practiceops-console-mail": ("TestEmailsNotSending::test_real_mail_provider",
                                  "mail is printed to the console"),
 }

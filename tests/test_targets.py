@@ -17,8 +17,10 @@ from runbook_checks.environment import (
     EndpointSource,
     Environment,
     ProcessSource,
-    TestAccount,
     Timeouts,
+)
+from runbook_checks.environment import (
+    TestAccount as Account,
 )
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.redaction import Redactor
@@ -141,7 +143,7 @@ def test_env_file_without_a_running_source_is_what_checks_read(stack: StackState
 
 
 def test_a_declared_test_account_may_log_in(stack: StackState, tmp_path: Path) -> None:
-    account = TestAccount(email="demo@ghostworks.test", password=stack.secrets["demo_password"])
+    account = Account(email="demo@ghostworks.test", password=stack.secrets["demo_password"])
     targets = targets_for(AppSpec(url=stack.url("ghostworks-api")), tmp_path, test_accounts={"api": account})
     reply = targets.app("api").request("POST", "/api/v1/auth/login", as_test_account=True, json={
         "email": account.email, "password": account.password.get_secret_value()})

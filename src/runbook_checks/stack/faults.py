@@ -421,6 +421,37 @@ FAULTS += (
 )
 
 
+FAULTS += (
+    Fault("ghostworks-secret-short", "ghostworks.4", "JWT_SECRET_KEY has 20 characters",
+          set_config("ghostworks-api", JWT_SECRET_KEY="z" * 20), restore_config("ghostworks-api")),
+    Fault("ghostworks-refresh-broken", "ghostworks.6", "refresh tokens expire as they are issued",
+          set_config("ghostworks-api", REFRESH_TOKEN_DAYS="0"), restore_config("ghostworks-api")),
+    Fault("ghostworks-web-api-url-unset", "ghostworks.5", "the web app was built without its API URL",
+          set_config("ghostworks-web", NEXT_PUBLIC_API_URL=None), restore_config("ghostworks-web")),
+    Fault("ghostworks-security-headers-off", "ghostworks.13", "the web app's proxy adds no security headers",
+          set_config("ghostworks-web", SECURITY_HEADERS="false"), restore_config("ghostworks-web")),
+    Fault("ghostworks-hsts-missing", "ghostworks.13", "the web app sends no Strict-Transport-Security",
+          set_config("ghostworks-web", HSTS_MAX_AGE=None), restore_config("ghostworks-web")),
+    Fault("ghostworks-debug-on", "ghostworks.2", "the API runs in debug mode",
+          set_config("ghostworks-api", DEBUG="true"), restore_config("ghostworks-api")),
+    Fault("platform-idp-down", "platform.5", "the OAuth provider does not answer",
+          stop_service("platform-idp"), start_service("platform-idp")),
+    Fault("platform-auth-secret-short", "platform.5", "AUTH_SECRET has 12 characters",
+          set_config("platform-api", AUTH_SECRET="short-secret"), restore_config("platform-api")),
+    Fault("platform-api-slow", "platform.6", "every API answer takes 600 ms",
+          set_config("platform-api", RESPONSE_DELAY_MS="600"), restore_config("platform-api")),
+    Fault("audiospective-api-slow", "audiospective.14", "every answer takes 600 ms",
+          set_config("audiospective-web", RESPONSE_DELAY_MS="600"), restore_config("audiospective-web")),
+    Fault("audiospective-cache-off", "audiospective.14", "stats are computed afresh for every request",
+          set_config("audiospective-web", STATS_CACHE_SECONDS="0"), restore_config("audiospective-web")),
+    Fault("audiospective-session-broken", "audiospective.8",
+          "NEXTAUTH_SECRET is gone: the session endpoint fails",
+          set_config("audiospective-web", NEXTAUTH_SECRET=None), restore_config("audiospective-web")),
+    Fault("practiceops-job-failing", "practiceops.7", "the reminder job fails at every run",
+          set_config("practiceops-api", FAILING_JOB="no_log_reminder"), restore_config("practiceops-api")),
+)
+
+
 def fault(name: str) -> Fault:
     for candidate in FAULTS:
         if candidate.name == name:

@@ -52,7 +52,8 @@ class HttpTarget:
         self._allow_state_changes = allow_state_changes
         self._has_test_account = has_test_account
         self._session = requests.Session()
-        self._session.verify = str(ca_file) if ca_file else True
+        # per request: a session's verify loses to REQUESTS_CA_BUNDLE from the environment
+        self._verify: str | bool = str(ca_file) if ca_file else True
         self._failure: TargetUnreachable | None = None
 
     def request(self, method: str, path: str, as_test_account: bool = False, **kwargs: Any) -> Response:
@@ -65,6 +66,7 @@ class HttpTarget:
         if self._failure is not None:
             raise self._failure.with_traceback(None)
         kwargs.setdefault("allow_redirects", False)
+        kwargs["verify"] = self._verify
         started = time.monotonic()
         try:
             raw = self._session.request(method, self.base_url + path, timeout=self._timeouts, **kwargs)
