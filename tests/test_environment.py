@@ -72,3 +72,28 @@ def test_prod_without_its_variables_stops_with_one_message() -> None:
     assert "AUTHOR_DATABASE_DSN" in output
     assert "Traceback" not in output
     assert output.count("ERROR:") == 1
+
+
+def test_config_sources_are_validated(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\napps:\n"
+                           "  a: {url: 'http://h', config: {process: {pid_file: /run/a.pid},\n"
+                           "                                endpoint: {path: /c}}}\n"
+                           "  b: {url: 'http://h', config: {process: {host: 'local://'}}}\n"
+                           "  c: {url: 'http://h', config: {}}\n"
+                           "  d: {url: 'http://h', config: {endpoint: {path: no-slash}}}\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_environment(path, tmp_path)
+    message = str(caught.value)
+    assert "apps.a.config: Value error, give at most one of process, container, endpoint" in message
+    assert "apps.b.config.process: Value error, give exactly one of pid_file, command" in message
+    assert "apps.c.config: Value error, give env_file, process, container or endpoint" in message
+    assert "apps.d.config.endpoint.path:" in message
+
+
+def test_an_env_file_and_a_running_source_go_together(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\napps:\n  a: {url: 'http://h', config: "
+                           "{env_file: a.env, container: {name: a, engine: 'tcp://127.0.0.1:2375'}}}\n")
+    env, _ = load_environment(path, tmp_path)
+    config = env.apps["a"].config
+    assert config is not None and config.env_file == Path("a.env")
+    assert config.running is not None and config.running.name == "a"  # type: ignore[union-attr]

@@ -39,10 +39,15 @@ def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
     return variables
 
 
-def run_prod(stack: StackState, tmp_path: Path) -> GateRun:
+def run_live(name: str, stack: StackState, tmp_path: Path, extra: dict[str, str] | None = None) -> GateRun:
+    """suites/<name> (prod or staging, which read the same variables) against the stack."""
     current = StackState.load(stack.directory) or stack  # faults restart apps: new pids
     with serving(engine_answer({"author-api": current.pids["author-api"]})) as engine:
-        return run_gate("prod", tmp_path / "junit.xml", prod_variables(current, engine))
+        return run_gate(name, tmp_path / "junit.xml", {**prod_variables(current, engine), **(extra or {})})
+
+
+def run_prod(stack: StackState, tmp_path: Path) -> GateRun:
+    return run_live("prod", stack, tmp_path)
 
 
 def test_prod_suite_holds_on_the_stack_but_for_https(stack: StackState, tmp_path: Path) -> None:
@@ -75,3 +80,23 @@ def test_production_rule_fails_on_its_fault(name: str, stack: StackState, tmp_pa
         fault(name).revert(StackState.load(stack.directory) or stack)
     assert check in run.failed
     assert phrase in run.failures[check]
+
+
+# The checks that log in: in staging they run as its declared test accounts, though the
+# environment forbids state changes; the other POSTs (unsigned cron, failed logins) are not bound.
+LOGIN_CHECKS = {"TestJwtTokenIssues::test_demo_login_issues_well_formed_tokens",
+                "TestFrontendTokenRefresh::test_token_refresh_works",
+                "TestUnauthorizedOnValidToken::test_tokens_refused_where_the_other_belongs",
+                "TestSchedulerJobs::test_scheduled_jobs_healthy"}
+
+
+def test_staging_logs_in_as_its_test_accounts_only(stack: StackState, tmp_path: Path) -> None:
+    password = stack.secrets["demo_password"]
+    accounts = {"GHOSTWORKS_TEST_EMAIL": "demo@ghostworks.test", "GHOSTWORKS_TEST_PASSWORD": password,
+                "PRACTICEOPS_TEST_EMAIL": "demo@practiceops.test", "PRACTICEOPS_TEST_PASSWORD": password}
+    run = run_live("staging", stack, tmp_path, accounts)
+    assert run.returncode == 0 and not run.failed, run.output
+    assert set(run.outcomes) >= LOGIN_CHECKS
+    assert not {"TestQStashSignature::test_unsigned_cron_call_refused",
+                "TestUserCantLogIn::test_failed_logins_get_rate_limited"} & set(run.outcomes)
+    assert password not in run.output and password not in run.junit

@@ -11,6 +11,7 @@ from suites.common.shared import (
     RequiredConfiguration,
     alembic_at_head,
     app_database_answers,
+    bearer,
     health_answers,
     login_tokens,
     security_headers,
@@ -54,7 +55,7 @@ class FrontendTokenRefresh:
         issued = login_tokens(targets, environment, EXPECTED["api"], auth["login"])
         reply = targets.app(EXPECTED["api"]).request(
             "POST", auth["refresh"], as_test_account=True,
-            headers={"Authorization": f"Bearer {issued['refresh_token']}"})
+            headers=bearer(issued["refresh_token"]))
         tokens.refreshed(reply, f"POST {auth['refresh']}")
 
 

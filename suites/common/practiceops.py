@@ -13,6 +13,7 @@ from suites.common.shared import (
     alembic_at_head,
     app_database_answers,
     assertion_ids,
+    bearer,
     data_holds,
     health_answers,
     login_tokens,
@@ -121,7 +122,7 @@ class SchedulerJobs:
         spec = EXPECTED["jobs"]
         issued = login_tokens(targets, environment, EXPECTED["app"], spec["login"])
         reply = targets.app(EXPECTED["app"]).get(
-            spec["path"], headers={"Authorization": f"Bearer {issued['access_token']}"})
+            spec["path"], headers=bearer(issued["access_token"]))
         http.jobs_healthy(reply, f"GET {spec['path']}")
 
 
@@ -146,8 +147,6 @@ class UnauthorizedOnValidToken:
     def test_tokens_refused_where_the_other_belongs(self, targets: Targets, environment: Environment) -> None:
         spec, app = EXPECTED["tokens"], targets.app(EXPECTED["app"])
         issued = login_tokens(targets, environment, EXPECTED["app"], spec["login"])
-        def bearer(token: str) -> dict[str, str]:
-            return {"Authorization": f"Bearer {token}"}
         tokens.refused(app.get(spec["api_route"], headers=bearer(issued["refresh_token"])),
                        f"GET {spec['api_route']} with a refresh token")
         tokens.refused(app.request("POST", spec["refresh_route"], as_test_account=True,

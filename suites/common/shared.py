@@ -78,6 +78,11 @@ def security_headers(targets: Targets, environment: Environment, app: str, path:
                           environment.thresholds.hsts_min_seconds)
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header that presents `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def login_tokens(targets: Targets, environment: Environment, app: str, path: str) -> dict[str, str]:
     """Logs in with the environment's test account for `app` and returns the issued tokens."""
     account = environment.test_accounts.get(app)

@@ -71,6 +71,8 @@ APPS = (
         "SENTRY_DSN": "https://{s_sentry_key}@o1.ingest.sentry.invalid/42",
         "UPSTASH_REDIS_REST_URL": "http://{redis_host}:{redis_port}",
         "UPSTASH_REDIS_REST_TOKEN": "{s_upstash_token}",
+        # per client: the gate sends ~10 stats calls a run, and the project's tests run it often
+        "RATE_LIMIT": "1000/minute",
         "QSTASH_TOKEN": "{s_qstash_token}",
         "QSTASH_CURRENT_SIGNING_KEY": "{s_qstash_current}",
         "QSTASH_NEXT_SIGNING_KEY": "{s_qstash_next}",
