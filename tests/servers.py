@@ -82,10 +82,10 @@ def engine_answer(containers: dict[str, int]) -> Answer:
     def answer(method: str, path: str) -> tuple[int, object]:
         parts = path.split("/")  # /v1.41/containers/<name>/json
         if method == "GET" and len(parts) == 5 and parts[2] == "containers" and parts[4] == "json":
-            pid = containers.get(parts[3])
-            if pid is None:
+            environ = Path(f"/proc/{containers.get(parts[3], 0)}/environ")
+            if not environ.exists():  # never declared, or its process is gone
                 return 404, {"message": f"No such container: {parts[3]}"}
-            raw = Path(f"/proc/{pid}/environ").read_bytes()
+            raw = environ.read_bytes()
             env = [entry.decode() for entry in raw.split(b"\0") if entry]
             return 200, {"Name": f"/{parts[3]}", "Config": {"Env": env}, "State": {"Running": True}}
         return 404, {"message": "page not found"}

@@ -115,7 +115,8 @@ def test_process_not_found_is_unreachable(tmp_path: Path) -> None:
 
 def test_container_environment_through_the_engine_api(stack: StackState, tmp_path: Path) -> None:
     expected = stack_file(stack, "author-api")
-    with serving(engine_answer({"author-api": stack.pids["author-api"]})) as engine:
+    current = StackState.load(stack.directory) or stack  # fault tests restart apps: new pids
+    with serving(engine_answer({"author-api": current.pids["author-api"]})) as engine:
         engine_url = engine.replace("http://", "tcp://")
         source = ConfigSource(container=ContainerSource(name="author-api", engine=engine_url))
         config = targets_for(AppSpec(url=stack.url("author-api"), config=source), tmp_path).app_config("api")
