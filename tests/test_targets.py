@@ -42,15 +42,14 @@ def settling_after(failures: int):  # type: ignore[no-untyped-def]
 
 def test_eventually_asks_again_until_the_state_settles() -> None:
     with serving(settling_after(2)) as url:
-        reply = HttpTarget("app", url, FAST, allow_state_changes=False).eventually(
-            "/health", lambda r: r.status == 200)
+        reply = HttpTarget("app", url, FAST, allow_state_changes=False).eventually("/health")
     assert reply.status == 200
 
 
 def test_eventually_is_bounded_and_returns_the_last_answer() -> None:
     with serving(settling_after(5)) as url:
         target = HttpTarget("app", url, FAST, allow_state_changes=False)
-        reply = target.eventually("/health", lambda r: r.status == 200)
+        reply = target.eventually("/health")
         assert reply.status == 503
         assert target.get("/health").status == 503  # the 4th call: three were made, no more
 
@@ -60,7 +59,7 @@ def test_unreachable_host_is_not_retried() -> None:
         pass  # the port is closed again
     target = HttpTarget("app", url, FAST, allow_state_changes=False)
     with pytest.raises(TargetUnreachable, match="connection refused"):
-        target.eventually("/health", lambda r: r.status == 200)
+        target.eventually("/health")
 
 
 def test_state_changing_requests_need_permission() -> None:

@@ -64,7 +64,7 @@ class FrontendTokenRefresh:
 @pytest.mark.symptom("the frontend does not load")
 class FrontendWontLoad:
     def test_web_answers(self, targets: Targets) -> None:
-        reply = targets.app(EXPECTED["web"]).eventually("/", lambda r: r.status == 200)
+        reply = targets.app(EXPECTED["web"]).eventually("/")
         http.answers_status(reply, "GET /", 200)
 
     def test_public_api_url_set(self, targets: Targets) -> None:

@@ -62,7 +62,7 @@ def health_answers(targets: Targets, environment: Environment, app: str, path: s
     few calls, as many as the environment says). A first answer that is not yet 200 (a deploy
     settling) is asked again, within the environment's retries."""
     client = targets.app(app)
-    replies = [client.eventually(path, lambda r: r.status == 200)]
+    replies = [client.eventually(path)]
     replies += [client.get(path) for _ in range(environment.thresholds.health_samples - 1)]
     http.health_reports(replies, path, fields, environment.thresholds.health_latency_ms)
 

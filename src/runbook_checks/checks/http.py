@@ -59,11 +59,7 @@ def answers_status(reply: Response, request: str, status: int) -> None:
 
 def answers_json(reply: Response, request: str) -> None:
     """The endpoint answers 200 with a JSON object."""
-    try:
-        body = reply.json()
-    except ValueError:
-        body = None
-    if reply.status != 200 or not isinstance(body, dict):
+    if reply.status != 200 or reply.json_object() is None:
         raise CheckFailed(f"{request} -> 200 with a JSON object",
                           f"status {reply.status}: {reply.body[:200]}",
                           "read the app's log for the error; a missing auth secret is the usual cause")
@@ -103,12 +99,9 @@ def security_headers(reply: Response, request: str, require_hsts: bool, hsts_min
 def discovery_document(reply: Response, issuer: str) -> None:
     """The OpenID provider's discovery document answers and names this issuer and its endpoints."""
     url = f"{issuer}/.well-known/openid-configuration"
-    try:
-        body = reply.json()
-    except ValueError:
-        body = None
+    body = reply.json_object()
     problems = []
-    if reply.status != 200 or not isinstance(body, dict):
+    if reply.status != 200 or body is None:
         problems.append(f"status {reply.status}: {reply.body[:160]}")
     else:
         if body.get("issuer") != issuer:
@@ -122,10 +115,7 @@ def discovery_document(reply: Response, issuer: str) -> None:
 
 def jobs_healthy(reply: Response, request: str) -> None:
     """Every scheduled job last ran successfully and has a next run."""
-    try:
-        jobs = reply.json().get("jobs")
-    except (ValueError, AttributeError):
-        jobs = None
+    jobs = (reply.json_object() or {}).get("jobs")
     if reply.status != 200 or not isinstance(jobs, list) or not jobs:
         raise CheckFailed(f"{request} -> 200 listing the scheduled jobs", f"status {reply.status}",
                           "start the scheduler with the API; check that the account is an admin")
@@ -179,11 +169,8 @@ def validation_refused(reply: Response, request: str) -> None:
     if reply.status >= 500:
         raise CheckFailed(expected, f"status {reply.status}: {reply.body[:200]}",
                           "validate the input (a schema) before using it; a crash is a 500")
-    try:
-        body = reply.json()
-    except ValueError:
-        body = None
-    if reply.status != 400 or not isinstance(body, dict) or "error" not in body:
+    body = reply.json_object()
+    if reply.status != 400 or body is None or "error" not in body:
         raise CheckFailed(expected, f"status {reply.status}: {reply.body[:200]}",
                           "answer 400 with an error body that names the field")
 

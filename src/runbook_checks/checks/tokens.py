@@ -14,11 +14,8 @@ from runbook_checks.targets.http import Response
 
 def issued_tokens(reply: Response, request: str) -> dict[str, str]:
     """The tokens a login answered with; a failed login fails the check."""
-    try:
-        body = reply.json()
-    except ValueError:
-        body = None
-    if reply.status != 200 or not isinstance(body, dict) or "access_token" not in body:
+    body = reply.json_object()
+    if reply.status != 200 or body is None or "access_token" not in body:
         raise CheckFailed(f"{request} with the test account -> 200 with tokens",
                           f"status {reply.status}", "check the account, the password hashing and the "
                           "JWT secret the API signs with")
@@ -63,11 +60,8 @@ def refused(reply: Response, request: str) -> None:
 
 def refreshed(reply: Response, request: str) -> None:
     """The refresh route answers a valid refresh token with a new access token."""
-    try:
-        body = reply.json()
-    except ValueError:
-        body = None
-    if reply.status != 200 or not isinstance(body, dict) or not body.get("access_token"):
+    body = reply.json_object()
+    if reply.status != 200 or body is None or not body.get("access_token"):
         raise CheckFailed(f"{request} with the refresh token from a login -> 200 with a new access token",
                           f"status {reply.status}: {reply.body[:160]}",
                           "check the refresh token's lifetime and the key it is signed with; "

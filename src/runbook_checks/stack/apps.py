@@ -135,6 +135,8 @@ def _token_routes(config: dict[str, str], prefix: str) -> Routes:
     """Login with the demo account, then access and refresh tokens, each refused where the other
     belongs (the confusion behind "401 on a valid token")."""
     secret, algorithm = config.get("JWT_SECRET_KEY", ""), config.get("JWT_ALGORITHM", "HS256")
+    access_seconds = float(config.get("ACCESS_TOKEN_MINUTES", "30")) * 60
+    refresh_seconds = float(config.get("REFRESH_TOKEN_DAYS", "7")) * 86400
 
     def issue(kind: str, seconds: float) -> str:
         now = int(time.time())
@@ -157,10 +159,8 @@ def _token_routes(config: dict[str, str], prefix: str) -> Routes:
         known = (config.get("DEMO_EMAIL"), config.get("DEMO_PASSWORD"))
         if (body.get("email"), body.get("password")) != known:
             return _json(401, {"error": "invalid credentials"})
-        minutes = float(config.get("ACCESS_TOKEN_MINUTES", "30"))
-        days = float(config.get("REFRESH_TOKEN_DAYS", "7"))
-        return _json(200, {"access_token": issue("access", minutes * 60),
-                           "refresh_token": issue("refresh", days * 86400), "token_type": "bearer"})
+        return _json(200, {"access_token": issue("access", access_seconds),
+                           "refresh_token": issue("refresh", refresh_seconds), "token_type": "bearer"})
 
     def me(request: Request) -> Reply:
         if not bearer(request, "access"):
@@ -170,8 +170,7 @@ def _token_routes(config: dict[str, str], prefix: str) -> Routes:
     def refresh(request: Request) -> Reply:
         if not bearer(request, "refresh"):
             return _json(401, {"error": "a refresh token is required"})
-        minutes = float(config.get("ACCESS_TOKEN_MINUTES", "30"))
-        return _json(200, {"access_token": issue("access", minutes * 60)})
+        return _json(200, {"access_token": issue("access", access_seconds)})
 
     def jobs(request: Request) -> Reply:
         if not bearer(request, "access"):

@@ -99,12 +99,9 @@ def read_container_environment(app: str, source: ContainerSource, seconds: float
 
 def read_endpoint(app: str, source: EndpointSource, client: HttpTarget) -> dict[str, str]:
     """Variables the app serves as a JSON object of strings at its config endpoint."""
-    reply = client.eventually(source.path, lambda r: r.status == 200)
-    try:
-        body = reply.json() if reply.status == 200 else None
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
+    reply = client.eventually(source.path)
+    body = reply.json_object() if reply.status == 200 else None
+    if body is None:
         raise TargetUnreachable(f"config endpoint of '{app}'", f"GET {source.path}",
                                 f"status {reply.status}, not a JSON object",
                                 "serve the app's runtime configuration there, or correct config.endpoint")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,14 @@ class Response:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def json_object(self) -> dict[str, Any] | None:
+        """The body as a JSON object; None when it is not JSON or not an object."""
+        try:
+            body = self.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
 
 
 class HttpTarget:
@@ -84,12 +91,12 @@ class HttpTarget:
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
 
-    def eventually(self, path: str, settled: Callable[[Response], bool]) -> Response:
-        """GET `path` until `settled` holds, at most 1 + the environment's retries, a delay apart;
+    def eventually(self, path: str) -> Response:
+        """GET `path` until it answers 200, at most 1 + the environment's retries, a delay apart;
         the last answer either way (a check then judges it)."""
         reply = self.get(path)
         for _ in range(self._retries):
-            if settled(reply):
+            if reply.status == 200:
                 break
             time.sleep(self._retry_delay)
             reply = self.get(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from runbook_checks.environment import ConfigSource, ContainerSource, Environment, ProcessSource
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.redaction import Redactor
+from runbook_checks.targets.base import Lazy
 from runbook_checks.targets.config import (
     read_container_environment,
     read_endpoint,
@@ -34,8 +35,8 @@ class Targets:
         self._pgbouncer: dict[str, PgBouncerTarget] = {}
         self._redis: dict[str, RedisTarget] = {}
         self._apps: dict[str, HttpTarget] = {}
-        self._configs: dict[str, dict[str, str]] = {}
-        self._env_files: dict[str, dict[str, str]] = {}
+        self._configs: dict[str, Lazy[dict[str, str]]] = {}
+        self._env_files: dict[str, Lazy[dict[str, str]]] = {}
 
     def postgres(self, name: str) -> PostgresTarget:
         if name not in self._postgres:
@@ -93,29 +94,33 @@ class Targets:
         return self.app_env_file(name)
 
     def running_app_config(self, name: str) -> dict[str, str]:
-        """The configuration the running app holds, read once per run."""
+        """The configuration the running app holds, read once per run (a failure too)."""
         if name not in self._configs:
-            running = self._config_source(name).running
-            seconds = self.env.timeouts.command_seconds
-            if isinstance(running, ProcessSource):
-                values = read_process_environment(name, running, seconds)
-            elif isinstance(running, ContainerSource):
-                values = read_container_environment(name, running, seconds)
-            elif running is not None:
-                values = read_endpoint(name, running, self.app(name))
-            else:
-                raise _undeclared("apps", f"{name}.config.process (or .container, .endpoint)", self.env)
-            self._configs[name] = self._registered(values)
-        return self._configs[name]
+            self._configs[name] = Lazy(lambda: self._registered(self._read_running(name)))
+        return self._configs[name].get()
+
+    def _read_running(self, name: str) -> dict[str, str]:
+        running = self._config_source(name).running
+        seconds = self.env.timeouts.command_seconds
+        if isinstance(running, ProcessSource):
+            return read_process_environment(name, running, seconds)
+        if isinstance(running, ContainerSource):
+            return read_container_environment(name, running, seconds)
+        if running is not None:
+            return read_endpoint(name, running, self.app(name))
+        raise _undeclared("apps", f"{name}.config.process (or .container, .endpoint)", self.env)
 
     def app_env_file(self, name: str) -> dict[str, str]:
         """The variables of the app's env file (declared as config.env_file), read once per run."""
         if name not in self._env_files:
-            source = self._config_source(name)
-            if source.env_file is None:
-                raise _undeclared("apps", f"{name}.config.env_file", self.env)
-            self._env_files[name] = self._registered(read_env_file(name, self.env.resolve(source.env_file)))
-        return self._env_files[name]
+            self._env_files[name] = Lazy(lambda: self._registered(self._read_env_file(name)))
+        return self._env_files[name].get()
+
+    def _read_env_file(self, name: str) -> dict[str, str]:
+        source = self._config_source(name)
+        if source.env_file is None:
+            raise _undeclared("apps", f"{name}.config.env_file", self.env)
+        return read_env_file(name, self.env.resolve(source.env_file))
 
     def _registered(self, values: dict[str, str]) -> dict[str, str]:
         for key, value in values.items():
