@@ -205,8 +205,9 @@ def down(directory: Path) -> bool:
     state = StackState.load(directory.resolve())
     if state is None:
         return False
-    for pid in state.pids.values():  # services, apps and any session holders of faults
+    for name, pid in state.pids.items():  # services, apps and any session holders of faults
         stop(pid)
+        pid_file(state, name).unlink(missing_ok=True)
     if state.pg_root:
         cluster = postgres(state)
         with contextlib.suppress(StackError):
