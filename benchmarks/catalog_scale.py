@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from runbook_checks.stack.postgres import NativePostgres, cluster_root
-from runbook_checks.stack.processes import free_port
+from runbook_harness.postgres import NativePostgres, cluster_root
+from runbook_harness.processes import free_port
 
 BATCH = 500
 _SUITE_HEAD = '''"""Generated: {count} index checks over the bench database."""

@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from runbook_checks.stack import native
-from runbook_checks.stack.state import StackState
+from runbook_harness import native
+from runbook_harness.state import StackState
 
 ROOT = Path(__file__).resolve().parent.parent
 

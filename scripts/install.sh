@@ -20,4 +20,5 @@ if [ "${#packages[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 # initdb may live only under pg_config --bindir; the stack finds it there.
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The gate (what a production install gets) and, beside it, the reference stack's harness.
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]' -e ./harness

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.stack import native
-from runbook_checks.stack.state import StackState
+from runbook_harness import native
+from runbook_harness.state import StackState
 
 
 @pytest.fixture(scope="session")

@@ -236,18 +236,16 @@ def test_statistics_and_statements() -> None:
         connections.statements_mean_under(slow, "platform", 500)
 
 
-def test_migrations_and_data_assertions(tmp_path: Any) -> None:
+def test_migrations_and_data_assertions() -> None:
     from runbook_checks.checks import data, migrations
 
-    versions = tmp_path / "versions"
-    versions.mkdir()
-    (versions / "a.py").write_text('revision = "a1"\ndown_revision = None\n')
-    (versions / "b.py").write_text('revision: str = "b2"\ndown_revision = "a1"\n')
+    versions = {"a.py": 'revision = "a1"\ndown_revision = None\n',
+                "b.py": 'revision: str = "b2"\ndown_revision = "a1"\n'}
     assert migrations.alembic_heads(versions) == ["b2"]
     migrations.alembic_at_head(["b2"], ["b2"], "db")
     with pytest.raises(CheckFailed, match="database at a1"):
         migrations.alembic_at_head(["a1"], ["b2"], "db")
-    (versions / "c.py").write_text('revision = "c3"\ndown_revision = "a1"\n')
+    versions["c.py"] = 'revision = "c3"\ndown_revision = "a1"\n'
     with pytest.raises(CheckFailed, match="2 heads in the scripts: b2, c3"):
         migrations.alembic_at_head(["b2"], migrations.alembic_heads(versions), "db")
     rows = [migrations.PrismaMigration("1_init", True, False),
@@ -257,6 +255,10 @@ def test_migrations_and_data_assertions(tmp_path: Any) -> None:
     assert caught.value.found.splitlines() == ["2_x: started but not finished (failed)",
                                                "2_x: pending (not in the database)",
                                                "3_new: pending (not in the database)"]
+    assert migrations.prisma_app_migrations({"1_init/migration.sql": "", "3_new/migration.sql": ""}) \
+        == ["1_init", "3_new"]
+    with pytest.raises(CheckFailed, match="broken.py is not valid Python"):
+        migrations.alembic_heads({"broken.py": "revision = ("})
     data.value_meets("rows", 10, ">= 5", "restore")
     with pytest.raises(CheckFailed, match="^expected rows: value >= 5; found 3"):
         data.value_meets("rows", 3, ">= 5", "restore")

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import yaml
 
-from runbook_checks.stack.compose import COMPOSE_FILE, engine_answers, render
-from runbook_checks.stack.services import APPS, SEED_DIR, SERVICES
+from runbook_harness.compose import COMPOSE_FILE, engine_answers, render
+from runbook_harness.services import APPS, SEED_DIR, SERVICES
 from tests.gate_run import ROOT
 
 
 def test_committed_compose_file_is_the_rendered_declaration() -> None:
     assert (ROOT / COMPOSE_FILE).read_text() == render(), \
-        "regenerate it: runbook-checks stack compose > docker-compose.test.yml"
+        "regenerate it: runbook-stack compose > docker-compose.test.yml"
 
 
 def test_compose_declares_every_service_port_config_and_seed() -> None:
@@ -28,8 +28,8 @@ def test_compose_declares_every_service_port_config_and_seed() -> None:
     for app in APPS:
         assert services[app.name]["env_file"] == [f"${{RC_STACK_DIR}}/apps/{app.name}.env"]
     volumes = services["postgres"]["volumes"]
-    assert any(v.startswith("./src/runbook_checks/stack/seed/00-init.sql:") for v in volumes)
-    assert any(v.startswith("./src/runbook_checks/stack/seed/systems:") for v in volumes)
+    assert any(v.startswith("./harness/runbook_harness/seed/00-init.sql:") for v in volumes)
+    assert any(v.startswith("./harness/runbook_harness/seed/systems:") for v in volumes)
     assert {p.resolve() for p in (SEED_DIR / "systems").glob("*.sql")} <= included(SEED_DIR / "00-init.sql")
 
 

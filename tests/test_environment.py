@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from runbook_checks.environment import load_environment
-from runbook_checks.errors import ConfigurationError
+from runbook_checks.errors import ConfigurationError, TargetUnreachable
 from runbook_checks.interpolation import Interpolator
+from runbook_checks.redaction import Redactor
+from runbook_checks.targets.registry import Targets
 from tests.gate_run import ROOT
 
 
@@ -97,3 +99,40 @@ def test_an_env_file_and_a_running_source_go_together(tmp_path: Path) -> None:
     config = env.apps["a"].config
     assert config is not None and config.env_file == Path("a.env")
     assert config.running is not None and config.running.name == "a"  # type: ignore[union-attr]
+
+
+def test_missing_or_empty_artifacts_stop_the_load_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "grants.sql").write_text("")
+    path = write(tmp_path, "name: test\napps:\n  a:\n    url: 'http://h'\n    artifacts:\n"
+                           "      alembic_versions: empty\n      prisma_migrations: nowhere\n"
+                           "      grants_file: grants.sql\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_environment(path, tmp_path)
+    message = str(caught.value)
+    assert f"apps.a.artifacts.alembic_versions: {tmp_path / 'empty'}: holds no *.py file" in message
+    assert f"apps.a.artifacts.prisma_migrations: {tmp_path / 'nowhere'}: no such directory" in message
+    assert "apps.a.artifacts.grants_file:" in message and "no such file, or it is empty" in message
+    assert "3 problem(s)" in message
+
+
+def test_artifacts_are_read_locally_and_through_a_testinfra_host(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a1_init.py").write_text('revision = "a1"\n')
+    (versions / "README").write_text("not a script")
+    migrations = tmp_path / "migrations" / "1_init"
+    migrations.mkdir(parents=True)
+    (migrations / "migration.sql").write_text("CREATE TABLE t ();")
+    path = write(tmp_path, "name: test\napps:\n  a:\n    url: 'http://h'\n    artifacts:\n"
+                           "      alembic_versions: versions\n"
+                           f"      prisma_migrations: {{host: 'local://', path: '{tmp_path / 'migrations'}'}}\n"
+                           f"      grants_file: {{host: 'local://', path: '{tmp_path / 'gone.sql'}'}}\n")
+    env, _ = load_environment(path, tmp_path)  # remote artifacts are judged when read, not at load
+    targets = Targets(env, Redactor())
+    assert targets.artifact("a", "alembic_versions") == {"a1_init.py": 'revision = "a1"\n'}
+    assert targets.artifact("a", "prisma_migrations") == {"1_init/migration.sql": "CREATE TABLE t ();"}
+    with pytest.raises(TargetUnreachable, match="cannot read .*gone.sql: No such file"):
+        targets.artifact("a", "grants_file")
+    with pytest.raises(TargetUnreachable, match=r"test.yaml has no apps.b.artifacts.grants_file"):
+        targets.artifact("b", "grants_file")

@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from runbook_checks.redaction import credential_pieces
-from runbook_checks.stack.faults import FAULTS, fault
-from runbook_checks.stack.state import StackState
+from runbook_harness.faults import FAULTS, fault
+from runbook_harness.state import StackState
 from tests.gate_run import GateRun, run_gate
 
 # fault -> (the checks it must fail, a phrase their failure text must carry)

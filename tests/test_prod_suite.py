@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.stack.faults import fault
-from runbook_checks.stack.state import StackState
+import runbook_harness
+from runbook_harness.faults import fault
+from runbook_harness.state import StackState
 from tests.gate_run import GateRun, run_gate
 from tests.servers import engine_answer, serving
+
+HARNESS = Path(runbook_harness.__file__).parent
+APPS_SRC = HARNESS / "apps_src"
 
 # Production rules the stack, configured for local work, does not meet: https base URLs, Secure
 # cookies, and no debug logging.
@@ -36,6 +40,11 @@ def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
                         ("ghostworks-api", "GHOSTWORKS_API"), ("practiceops-api", "PRACTICEOPS_API")):
         variables[f"{prefix}_URL"] = stack.url(app)
         variables[f"{prefix}_ENV_FILE"] = str(stack.directory / "apps" / f"{app}.env")
+    # the deploy artifacts of the revision being gated: the stand-ins' own
+    variables["AUTHOR_GRANTS_FILE"] = str(HARNESS / "seed" / "systems" / "author-grants.sql")
+    variables["AUDIOSPECTIVE_PRISMA_MIGRATIONS"] = str(APPS_SRC / "audiospective" / "prisma" / "migrations")
+    variables["GHOSTWORKS_ALEMBIC_VERSIONS"] = str(APPS_SRC / "ghostworks" / "alembic" / "versions")
+    variables["PRACTICEOPS_ALEMBIC_VERSIONS"] = str(APPS_SRC / "practiceops" / "alembic" / "versions")
     return variables
 
 

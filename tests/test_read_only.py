@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runbook_checks.stack import native
-from runbook_checks.stack.faults import sql
-from runbook_checks.stack.state import StackState
+from runbook_harness import native
+from runbook_harness.faults import sql
+from runbook_harness.state import StackState
 from tests.gate_run import run_gate
 
 _READS = re.compile(r"^\s*(SELECT|EXPLAIN|SHOW|WITH)\b", re.IGNORECASE)

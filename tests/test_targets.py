@@ -24,10 +24,10 @@ from runbook_checks.environment import (
 )
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.redaction import Redactor
-from runbook_checks.stack.native import pid_file
-from runbook_checks.stack.state import StackState
 from runbook_checks.targets.http import HttpTarget, StateChangeRefused
 from runbook_checks.targets.registry import Targets
+from runbook_harness.native import pid_file
+from runbook_harness.state import StackState
 from tests.servers import engine_answer, self_signed, serving
 
 FAST = Timeouts(connect_seconds=1, http_seconds=2, http_retries=2, http_retry_delay_seconds=0)

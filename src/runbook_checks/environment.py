@@ -145,9 +145,40 @@ class ConfigSource(_Strict):
         return self.process or self.container or self.endpoint
 
 
+class ArtifactLocation(_Strict):
+    """Where one of an app's deploy artifacts is at the deployed revision: a path on the machine
+    that runs the gate (a checkout), or on a host or in a container named by a testinfra backend
+    URL (`ssh://deploy@api1`, `docker://author-api`). A bare string is a local path."""
+
+    path: str = Field(min_length=1)
+    host: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+
+class Artifacts(_Strict):
+    """The deploy artifacts the checks compare the running system with (see ARTIFACT_KINDS)."""
+
+    alembic_versions: ArtifactLocation | None = None
+    prisma_migrations: ArtifactLocation | None = None
+    grants_file: ArtifactLocation | None = None
+
+
+# What each artifact is: a directory and the files in it that count, or a single file.
+ARTIFACT_KINDS: dict[str, tuple[str, str]] = {
+    "alembic_versions": ("directory", "*.py"),
+    "prisma_migrations": ("directory", "*/migration.sql"),
+    "grants_file": ("file", ""),
+}
+
+
 class AppSpec(_Strict):
     url: str
     config: ConfigSource | None = None
+    artifacts: Artifacts = Artifacts()
     # A CA bundle for an app whose certificate a private CA signed; verification is never off.
     ca_file: Path | None = None
 
@@ -253,9 +284,38 @@ def load_environment(path: Path, root: Path) -> tuple[Environment, dict[str, str
     _raise_missing(path, interpolator)
     tree.update(source=path, root=root)
     try:
-        return Environment.model_validate(tree), {**dotenv, **interpolator.used}
+        env = Environment.model_validate(tree)
     except ValidationError as error:
         raise ConfigurationError(_describe(path, error)) from None
+    problems = artifact_problems(env)
+    if problems:
+        raise ConfigurationError("\n".join([f"{path}: {len(problems)} problem(s)", *problems]))
+    return env, {**dotenv, **interpolator.used}
+
+
+def local_artifact_files(root: Path, kind: str) -> list[Path]:
+    """The files of a local artifact that count: the matching files of a directory, or the file."""
+    shape, pattern = ARTIFACT_KINDS[kind]
+    if shape == "file":
+        return [root] if root.is_file() and root.stat().st_size > 0 else []
+    return sorted(p for p in root.glob(pattern) if p.is_file()) if root.is_dir() else []
+
+
+def artifact_problems(env: Environment) -> list[str]:
+    """Local deploy artifacts that are missing or empty (remote ones are read, and judged, by the
+    checks): a gate comparing the database with nothing would pass for the wrong reason."""
+    problems = []
+    for app, spec in env.apps.items():
+        for kind, location in spec.artifacts:
+            if location is None or location.host is not None:
+                continue
+            where = env.resolve(Path(location.path))
+            shape, pattern = ARTIFACT_KINDS[kind]
+            if not local_artifact_files(where, kind):
+                what = "no such file, or it is empty" if shape == "file" else (
+                    "no such directory" if not where.is_dir() else f"holds no {pattern} file")
+                problems.append(f"  apps.{app}.artifacts.{kind}: {where}: {what}")
+    return problems
 
 
 def _dotenv_values(raw: dict[str, Any], path: Path, root: Path) -> dict[str, str]:

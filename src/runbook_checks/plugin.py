@@ -10,12 +10,13 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from runbook_checks.environment import (
     Environment,
+    StackSpec,
     environment_path,
     load_environment,
     read_raw,
@@ -25,8 +26,10 @@ from runbook_checks.errors import ConfigurationError
 from runbook_checks.redaction import Redactor
 from runbook_checks.reporting import block, render
 from runbook_checks.runbooks import RunbookIndex
-from runbook_checks.stack.control import StackHandle, ensure_stack
 from runbook_checks.targets.registry import Targets
+
+if TYPE_CHECKING:
+    from runbook_harness.control import StackHandle
 
 SEVERITIES = ("critical", "high", "medium", "low")
 MARKERS = (
@@ -92,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raw = read_raw(path)
         spec = stack_spec(raw, path, root)
         if spec is not None and spec.autostart:
-            stack = ensure_stack(spec, root, keep=bool(config.option.rc_keep_stack))
+            stack = _start_stack(spec, root, keep=bool(config.option.rc_keep_stack))
         env, variables = load_environment(path, root)
     except ConfigurationError as error:
         if stack is not None:
@@ -107,6 +110,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack)
     if not config.option.xmlpath:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
+
+
+def _start_stack(spec: StackSpec, root: Path, keep: bool) -> StackHandle:
+    """The reference stack an environment declares; the harness is imported only here."""
+    try:
+        from runbook_harness.control import ensure_stack
+    except ImportError:
+        raise ConfigurationError(
+            "this environment declares a reference stack, but the harness is not installed: "
+            "pip install -e ./harness (a production install does not need it)") from None
+    return ensure_stack(spec, root, keep)
 
 
 def _gate(config: pytest.Config) -> Gate | None:

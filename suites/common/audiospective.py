@@ -63,7 +63,7 @@ class RelationDoesNotExist:
     def test_prisma_migrations_applied(self, targets: Targets, environment: Environment) -> None:
         rows = [migrations.PrismaMigration(r["name"], r["finished"], r["rolled_back"])
                 for r in targets.postgres(DATABASE).scalar(_PRISMA_SQL)]
-        shipped = migrations.prisma_app_migrations(environment.resolve_path(EXPECTED["prisma_migrations"]))
+        shipped = migrations.prisma_app_migrations(targets.artifact(EXPECTED["app"], "prisma_migrations"))
         migrations.prisma_applied(rows, shipped, DATABASE)
 
     def test_expected_tables_exist(self, targets: Targets) -> None:

@@ -46,7 +46,7 @@ class DatabaseMigrations:
 
     def test_grants_file_in_force(self, targets: Targets, environment: Environment) -> None:
         catalog = targets.postgres(EXPECTED["database"]).catalog()
-        sql = environment.resolve_path(EXPECTED["grants_file"]).read_text()
+        (sql,) = targets.artifact(MIGRATION["app"], "grants_file").values()
         grants.privileges_present(catalog, grants.parse_grants_file(sql, catalog))
 
 

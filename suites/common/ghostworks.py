@@ -168,7 +168,7 @@ class SlowDatabaseQueries:
 @pytest.mark.symptom("alembic upgrade fails or the schema lags the code")
 class MigrationFails:
     def test_database_at_the_single_head(self, targets: Targets, environment: Environment) -> None:
-        alembic_at_head(targets, environment, DATABASE, EXPECTED["alembic_versions"])
+        alembic_at_head(targets, DATABASE, EXPECTED["api"])
 
 
 @pytest.mark.runbook("ghostworks#symptom-jwt-token-issues")

@@ -39,9 +39,9 @@ def app_database_answers(targets: Targets, environment: Environment, app: str, v
                                f"the database at {app}'s {variable}")
 
 
-def alembic_at_head(targets: Targets, environment: Environment, database: str, versions: str) -> None:
-    """The database's Alembic version is the single head of the app's versions directory."""
-    heads = migrations.alembic_heads(environment.resolve_path(versions))
+def alembic_at_head(targets: Targets, database: str, app: str) -> None:
+    """The database's Alembic version is the single head of the app's deployed versions directory."""
+    heads = migrations.alembic_heads(targets.artifact(app, "alembic_versions"))
     migrations.alembic_at_head(targets.postgres(database).scalar(ALEMBIC_SQL), heads, database)
 
 

@@ -23,12 +23,16 @@ def _assigned(tree: ast.Module, name: str) -> Any:
     return None
 
 
-def alembic_heads(versions: Path) -> list[str]:
-    """The head revisions of an Alembic versions directory (read, not imported)."""
+def alembic_heads(scripts: dict[str, str]) -> list[str]:
+    """The head revisions of an Alembic versions directory (file name -> text; read, not imported)."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for script in versions.glob("*.py"):
-        tree = ast.parse(script.read_text())
+    for name, text in scripts.items():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            raise CheckFailed("Alembic scripts that parse", f"{name} is not valid Python",
+                              "point the artifact at the deployed revision's versions directory") from None
         revision = _assigned(tree, "revision")
         if not revision:
             continue
@@ -72,6 +76,6 @@ def prisma_applied(rows: list[PrismaMigration], app_migrations: list[str], datab
                           "prisma migrate deploy")
 
 
-def prisma_app_migrations(directory: Path) -> list[str]:
-    """The migration names an app ships (prisma/migrations/<name>/migration.sql)."""
-    return sorted(p.parent.name for p in directory.glob("*/migration.sql"))
+def prisma_app_migrations(files: dict[str, str]) -> list[str]:
+    """The migration names an app ships, from its prisma/migrations/<name>/migration.sql files."""
+    return sorted(Path(name).parent.name for name in files)

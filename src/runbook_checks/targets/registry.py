@@ -5,6 +5,7 @@ from __future__ import annotations
 from runbook_checks.environment import ConfigSource, ContainerSource, Environment, ProcessSource
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.redaction import Redactor
+from runbook_checks.targets.artifacts import read_artifact
 from runbook_checks.targets.base import Lazy
 from runbook_checks.targets.config import (
     read_container_environment,
@@ -37,6 +38,7 @@ class Targets:
         self._apps: dict[str, HttpTarget] = {}
         self._configs: dict[str, Lazy[dict[str, str]]] = {}
         self._env_files: dict[str, Lazy[dict[str, str]]] = {}
+        self._artifacts: dict[tuple[str, str], Lazy[dict[str, str]]] = {}
 
     def postgres(self, name: str) -> PostgresTarget:
         if name not in self._postgres:
@@ -121,6 +123,20 @@ class Targets:
         if source.env_file is None:
             raise _undeclared("apps", f"{name}.config.env_file", self.env)
         return read_env_file(name, self.env.resolve(source.env_file))
+
+    def artifact(self, app: str, kind: str) -> dict[str, str]:
+        """The files of one of an app's deploy artifacts (relative path -> text), read once per run
+        from where the environment declares it (apps.<app>.artifacts.<kind>)."""
+        if (app, kind) not in self._artifacts:
+            self._artifacts[app, kind] = Lazy(lambda: self._read_artifact(app, kind))
+        return self._artifacts[app, kind].get()
+
+    def _read_artifact(self, app: str, kind: str) -> dict[str, str]:
+        spec = self.env.apps.get(app)
+        location = getattr(spec.artifacts, kind) if spec is not None else None
+        if location is None:
+            raise _undeclared("apps", f"{app}.artifacts.{kind}", self.env)
+        return read_artifact(app, kind, location, self.env.root, self.env.timeouts.command_seconds)
 
     def _registered(self, values: dict[str, str]) -> dict[str, str]:
         for key, value in values.items():

@@ -1,7 +1,7 @@
 """Holds database sessions in a given state until stopped, so that connection symptoms (too many
 connections, long idle sessions, idle transactions, long queries) exist for real on the stack.
 
-Run as: python -m runbook_checks.stack.holder --dsn-env VAR --count N --mode idle|active|transaction
+Run as: python -m runbook_harness.holder --dsn-env VAR --count N --mode idle|active|transaction
 (the DSN is read from the named environment variable, never from the command line)."""
 
 from __future__ import annotations

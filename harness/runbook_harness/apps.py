@@ -2,7 +2,7 @@
 environment at start, where the stack put its env file's values (as compose's env_file does), and
 behaves from that configuration.
 
-Run as: python -m runbook_checks.stack.apps NAME --port PORT
+Run as: python -m runbook_harness.apps NAME --port PORT
 """
 
 from __future__ import annotations

@@ -10,17 +10,17 @@ from typing import Any
 import yaml
 
 from runbook_checks.errors import ConfigurationError
-from runbook_checks.stack.services import APPS, PASSWORDS_SQL, SEED_ENTRY, SERVICES
-from runbook_checks.stack.state import STACK_ENV, StackState, new_secrets
+from runbook_harness.services import APPS, PASSWORDS_SQL, SEED_ENTRY, SERVICES
+from runbook_harness.state import STACK_ENV, StackState, new_secrets
 
 COMPOSE_FILE = "docker-compose.test.yml"
 PROJECT = "runbook-checks"
-_SEED = "./src/runbook_checks/stack/seed"
+_SEED = "./harness/runbook_harness/seed"
 _INIT = "/docker-entrypoint-initdb.d"
 _HEADER = (
     "# The reference stack for machines with a Docker engine. Rendered from\n"
-    "# src/runbook_checks/stack/services.py by `runbook-checks stack compose`: edit that, not this.\n"
-    "# Variables come from the stack directory's stack.env (`runbook-checks stack up --kind compose`).\n"
+    "# harness/runbook_harness/services.py by `runbook-stack compose`: edit that, not this.\n"
+    "# Variables come from the stack directory's stack.env (`runbook-stack up --kind compose`).\n"
 )
 
 
@@ -64,9 +64,9 @@ def render() -> str:
             "image": "python:3.11-slim",
             "working_dir": "/src",
             "env_file": [f"${{RC_STACK_DIR}}/{app.env_file}"],
-            "environment": {"PYTHONPATH": "/src/src"},
+            "environment": {"PYTHONPATH": "/src/src:/src/harness"},
             "command": ["sh", "-c", "pip install -q 'psycopg[binary]' python-dotenv PyJWT && "
-                        f"python -m runbook_checks.stack.apps {app.name} --host 0.0.0.0 --port {app.port}"],
+                        f"python -m runbook_harness.apps {app.name} --host 0.0.0.0 --port {app.port}"],
             "ports": [f"{app.published}:{app.port}"],
             "volumes": [".:/src:ro"],
             "depends_on": {"postgres": {"condition": "service_healthy"}},

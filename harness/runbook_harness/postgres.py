@@ -12,8 +12,8 @@ from typing import Any
 
 import psycopg
 
-from runbook_checks.stack.processes import StackError
-from runbook_checks.stack.services import SEED_DIR, SEED_ENTRY
+from runbook_harness.processes import StackError
+from runbook_harness.services import SEED_DIR, SEED_ENTRY
 
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1,::1'",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from runbook_checks.environment import StackSpec
 from runbook_checks.errors import ConfigurationError
-from runbook_checks.stack import compose, native
-from runbook_checks.stack.processes import StackError
-from runbook_checks.stack.state import StackState
+from runbook_harness import compose, native
+from runbook_harness.processes import StackError
+from runbook_harness.state import StackState
 
 
 @dataclass

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_checks.cli import main
-from runbook_checks.stack.faults import FAULTS
-from runbook_checks.stack.state import StackState
+from runbook_harness.cli import main
+from runbook_harness.faults import FAULTS
+from runbook_harness.state import StackState
 
 
 def test_faults_lists_every_fault_with_its_symptom(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["stack", "faults"]) == 0
+    assert main(["faults"]) == 0
     out = capsys.readouterr().out
     for item in FAULTS:
         assert item.name in out and item.symptom in out
@@ -18,13 +18,13 @@ def test_faults_lists_every_fault_with_its_symptom(capsys: pytest.CaptureFixture
 
 def test_status_inject_revert(stack: StackState, capsys: pytest.CaptureFixture[str]) -> None:
     directory = ["--dir", str(stack.directory)]
-    assert main([*directory, "stack", "status"]) == 0
-    assert main([*directory, "stack", "inject", "redis-down"]) == 0
+    assert main([*directory, "status"]) == 0
+    assert main([*directory, "inject", "redis-down"]) == 0
     try:
-        assert main([*directory, "stack", "status"]) == 1
+        assert main([*directory, "status"]) == 1
         assert "redis                DOWN" in capsys.readouterr().out
     finally:
-        assert main([*directory, "stack", "revert", "redis-down"]) == 0
-    assert main([*directory, "stack", "status"]) == 0
-    assert main([*directory, "stack", "inject", "no-such-fault"]) == 1
+        assert main([*directory, "revert", "redis-down"]) == 0
+    assert main([*directory, "status"]) == 0
+    assert main([*directory, "inject", "no-such-fault"]) == 1
     assert "no fault named 'no-such-fault'" in capsys.readouterr().err

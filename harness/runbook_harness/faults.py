@@ -10,10 +10,10 @@ from urllib.parse import quote
 
 from dotenv import dotenv_values
 
-from runbook_checks.stack import native
-from runbook_checks.stack.processes import StackError
-from runbook_checks.stack.services import app
-from runbook_checks.stack.state import StackState, write_env_file
+from runbook_harness import native
+from runbook_harness.processes import StackError
+from runbook_harness.services import app
+from runbook_harness.state import StackState, write_env_file
 
 
 @dataclass(frozen=True)
@@ -456,4 +456,4 @@ def fault(name: str) -> Fault:
     for candidate in FAULTS:
         if candidate.name == name:
             return candidate
-    raise StackError(f"no fault named {name!r}; `runbook-checks stack faults` lists them")
+    raise StackError(f"no fault named {name!r}; `runbook-stack faults` lists them")

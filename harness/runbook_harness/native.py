@@ -13,10 +13,10 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from runbook_checks.stack.postgres import NativePostgres, cluster_root
-from runbook_checks.stack.processes import StackError, alive, free_port, port_open, spawn, stop, wait_port
-from runbook_checks.stack.services import APPS, PASSWORDS_SQL, SERVICES, app
-from runbook_checks.stack.state import StackState, new_secrets
+from runbook_harness.postgres import NativePostgres, cluster_root
+from runbook_harness.processes import StackError, alive, free_port, port_open, spawn, stop, wait_port
+from runbook_harness.services import APPS, PASSWORDS_SQL, SERVICES, app
+from runbook_harness.state import StackState, new_secrets
 
 HOST = "127.0.0.1"
 START_SECONDS = 30.0
@@ -35,7 +35,7 @@ def _argv(name: str, state: StackState) -> list[str]:
     if name == "smtp":
         return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{port}",
                 "-c", "aiosmtpd.handlers.Sink"]
-    return [sys.executable, "-m", "runbook_checks.stack.apps", name, "--host", HOST, "--port", port]
+    return [sys.executable, "-m", "runbook_harness.apps", name, "--host", HOST, "--port", port]
 
 
 _APP_NAMES = frozenset(a.name for a in APPS)
@@ -126,7 +126,7 @@ def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str,
     """Starts a process that keeps `count` sessions in `mode` (see stack/holder.py) until stopped;
     returns once `expect` of them (all, by default) show on the server in that state."""
     log = state.directory / "logs" / f"{name}.log"
-    argv = [sys.executable, "-m", "runbook_checks.stack.holder", "--dsn-env", "RC_HOLDER_DSN",
+    argv = [sys.executable, "-m", "runbook_harness.holder", "--dsn-env", "RC_HOLDER_DSN",
             "--count", str(count), "--mode", mode]
     pid = spawn(argv, log, env={"RC_HOLDER_DSN": dsn})
     state.pids[name] = pid

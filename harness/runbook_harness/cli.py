@@ -1,4 +1,4 @@
-"""`runbook-checks`: the reference stack (up, down, status, faults, inject, revert, compose)."""
+"""`runbook-stack`: the reference stack (up, down, status, faults, inject, revert, compose)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from runbook_checks.stack import compose, native
-from runbook_checks.stack.faults import FAULTS, fault
-from runbook_checks.stack.processes import StackError
-from runbook_checks.stack.state import StackState
+from runbook_harness import compose, native
+from runbook_harness.faults import FAULTS, fault
+from runbook_harness.processes import StackError
+from runbook_harness.state import StackState
 
 DEFAULT_DIR = ".stack"
 
@@ -22,7 +22,7 @@ def _directory(args: argparse.Namespace) -> Path:
 def _state(directory: Path) -> StackState:
     state = StackState.load(directory)
     if state is None:
-        raise StackError(f"no stack in {directory}: run `runbook-checks stack up` first")
+        raise StackError(f"no stack in {directory}: run `runbook-stack up` first")
     return state
 
 
@@ -84,10 +84,9 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="runbook-checks", description=__doc__)
+    top = argparse.ArgumentParser(prog="runbook-stack", description=__doc__)
     top.add_argument("--dir", help=f"stack directory (default: $RUNBOOK_CHECKS_STACK_DIR or {DEFAULT_DIR})")
-    groups = top.add_subparsers(dest="group", required=True)
-    stack = groups.add_parser("stack", help="the reference stack").add_subparsers(dest="cmd", required=True)
+    stack = top.add_subparsers(dest="cmd", required=True)
     up = stack.add_parser("up", help="start the stack (kept if it already runs)")
     up.add_argument("--kind", choices=("native", "compose"), default="native")
     up.set_defaults(func=cmd_up)
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except StackError as error:
-        print(f"runbook-checks: {error}", file=sys.stderr)
+        print(f"runbook-stack: {error}", file=sys.stderr)
         return 1
 
 

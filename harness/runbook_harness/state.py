@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from runbook_checks.stack.services import (
+from runbook_harness.services import (
     APP_SECRETS,
     APPS,
     PASSWORDS_SQL,
