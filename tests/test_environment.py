@@ -124,10 +124,11 @@ def test_artifacts_are_read_locally_and_through_a_testinfra_host(tmp_path: Path)
     migrations = tmp_path / "migrations" / "1_init"
     migrations.mkdir(parents=True)
     (migrations / "migration.sql").write_text("CREATE TABLE t ();")
+    remote = "{host: 'local://', path: '%s'}"
     path = write(tmp_path, "name: test\napps:\n  a:\n    url: 'http://h'\n    artifacts:\n"
                            "      alembic_versions: versions\n"
-                           f"      prisma_migrations: {{host: 'local://', path: '{tmp_path / 'migrations'}'}}\n"
-                           f"      grants_file: {{host: 'local://', path: '{tmp_path / 'gone.sql'}'}}\n")
+                           f"      prisma_migrations: {remote % (tmp_path / 'migrations')}\n"
+                           f"      grants_file: {remote % (tmp_path / 'gone.sql')}\n")
     env, _ = load_environment(path, tmp_path)  # remote artifacts are judged when read, not at load
     targets = Targets(env, Redactor())
     assert targets.artifact("a", "alembic_versions") == {"a1_init.py": 'revision = "a1"\n'}

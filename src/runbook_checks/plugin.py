@@ -1,13 +1,16 @@
 """The pytest plugin: picks the environment, opens targets, renders failures, keeps secrets out.
 
 A run is a gate run when its paths lie under suites/<env>/ or --env is given; any other run
-(the project's own tests, say) sees only the registered markers.
+(the project's own tests, say) sees only the registered markers. `pytest suites/<env>` collects
+every check module of the checks directory (suites/common) against environments/<env>.yaml, and
+leaves out, with the reason, each check that needs what the environment does not offer.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +29,8 @@ from runbook_checks.errors import ConfigurationError
 from runbook_checks.redaction import Redactor
 from runbook_checks.reporting import block, render
 from runbook_checks.runbooks import RunbookIndex
+from runbook_checks.selection import MARKER as NEEDS_MARKER
+from runbook_checks.selection import left_out, unknown_capabilities
 from runbook_checks.targets.registry import Targets
 
 if TYPE_CHECKING:
@@ -35,8 +40,12 @@ SEVERITIES = ("critical", "high", "medium", "low")
 MARKERS = (
     "runbook(ref): the runbook section this check guards, as <runbook>#<anchor>",
     f"severity(level): how bad the symptom is: {', '.join(SEVERITIES)}",
-    "symptom(text): what a person sees when this check fails (an error message, a behaviour)",
+    "symptom(id, text): the SYMPTOMS id the check guards (<runbook>.<n>, shared with its faults) and "
+    "what a person sees when it fails (an error message, a behaviour)",
+    NEEDS_MARKER,
 )
+SYMPTOM_ID = re.compile(r"^([a-z0-9][a-z0-9_-]*)\.(\d+)$")
+CHECKS_DIR = "suites/common"
 
 
 @dataclass
@@ -49,6 +58,7 @@ class Gate:
     runbooks: RunbookIndex
     stack: StackHandle | None
     failures: list[tuple[str, str, str]] = field(default_factory=list)
+    left_out: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
 GATE = pytest.StashKey[Gate]()
@@ -69,12 +79,13 @@ def environment_name(config: pytest.Config) -> str | None:
     if config.option.rc_env:
         return str(config.option.rc_env)
     suites = (config.rootpath / "suites").resolve()
+    checks = (config.rootpath / CHECKS_DIR).resolve()
     names = set()
     for arg in config.args:
         path = (Path(config.invocation_params.dir) / arg.split("::")[0]).resolve()
         if path == suites:
             raise pytest.UsageError("run one suite at a time: pytest suites/<env> (or pass --env)")
-        if path.is_relative_to(suites):
+        if path.is_relative_to(suites) and not path.is_relative_to(checks):
             names.add(path.relative_to(suites).parts[0])
     if len(names) > 1:
         raise pytest.UsageError(f"run one suite at a time, not {', '.join(sorted(names))}")
@@ -108,8 +119,28 @@ def pytest_configure(config: pytest.Config) -> None:
         redactor.add_variable(key, value)
     runbooks = RunbookIndex.from_lines(config.getini("runbooks"), root)
     config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack)
+    config.args = suite_arguments(config, name)
     if not config.option.xmlpath:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
+
+
+def suite_arguments(config: pytest.Config, name: str) -> list[str]:
+    """The run's arguments with suites/<name>[/<module>[::...]] read as the checks directory: a
+    suite is an environment applied to every check, not a copy of the checks."""
+    suite = (config.rootpath / "suites" / name).resolve()
+    checks = (config.rootpath / CHECKS_DIR).resolve()
+    arguments = []
+    for arg in config.args:
+        path_text, sep, rest = arg.partition("::")
+        path = (Path(config.invocation_params.dir) / path_text).resolve()
+        if not path.is_relative_to(suite):
+            arguments.append(arg)
+        elif path == suite:
+            arguments += [str(p) for p in sorted(checks.glob("*.py")) if not p.name.startswith("_")]
+        else:
+            inner = checks / path.relative_to(suite)
+            arguments.append(str(inner if inner.exists() else inner.with_suffix(".py")) + sep + rest)
+    return arguments
 
 
 def _start_stack(spec: StackSpec, root: Path, keep: bool) -> StackHandle:
@@ -141,16 +172,35 @@ def _marker_value(item: pytest.Item, name: str) -> str | None:
     return str(marker.args[0]) if marker and marker.args else None
 
 
+def symptom_of(item: pytest.Item) -> tuple[str | None, str | None]:
+    """The check's symptom id and text, from its closest `symptom(id, text)` marker."""
+    marker = item.get_closest_marker("symptom")
+    if marker is None or len(marker.args) != 2:
+        return None, None
+    return str(marker.args[0]), str(marker.args[1])
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     gate = _gate(config)
     if gate is None:
         return
     for item in items:
-        for name in ("runbook", "severity", "symptom"):
-            value = _marker_value(item, name)
-            if value is not None:
-                item.user_properties.append((name, value))
+        symptom_id, symptom = symptom_of(item)
+        properties = [("runbook", _marker_value(item, "runbook")),
+                      ("severity", _marker_value(item, "severity")),
+                      ("symptom_id", symptom_id), ("symptom", symptom)]
+        item.user_properties += [(k, v) for k, v in properties if v is not None]
         item.user_properties.append(("environment", gate.env.name))
+        needs = [(m.args, m.kwargs) for m in item.iter_markers("needs")]
+        unknown = unknown_capabilities(needs)
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid}: unknown capability in @pytest.mark.needs: "
+                                    f"{', '.join(unknown)}")
+        reasons = left_out(gate.env, needs)
+        if reasons:
+            reason = "; ".join(reasons)
+            gate.left_out[reason].append(item.nodeid)
+            item.add_marker(pytest.mark.skip(reason=f"left out: {reason}"))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -158,20 +208,25 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if gate is None:
         return
     ref, severity = _marker_value(item, "runbook"), _marker_value(item, "severity")
-    if ref is None or severity is None:
-        pytest.fail("a check in a suite names its runbook section and severity: add "
-                    "@pytest.mark.runbook('<runbook>#<anchor>') and @pytest.mark.severity(...)",
-                    pytrace=False)
+    symptom_id, _ = symptom_of(item)
+    if ref is None or severity is None or symptom_id is None:
+        pytest.fail("a check in a suite names its runbook section, severity and symptom: add "
+                    "@pytest.mark.runbook('<runbook>#<anchor>'), @pytest.mark.severity(...) and "
+                    "@pytest.mark.symptom('<runbook>.<n>', 'what people see')", pytrace=False)
     problem = gate.runbooks.problem(ref)
     if problem:
         pytest.fail(f"runbook reference: {problem}", pytrace=False)
+    match = SYMPTOM_ID.match(symptom_id)
+    if match is None or match.group(1) != ref.partition("#")[0]:
+        pytest.fail(f"symptom id {symptom_id!r} is not <runbook>.<n> of the runbook {ref!r} names",
+                    pytrace=False)
     if severity not in SEVERITIES:
         pytest.fail(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", pytrace=False)
 
 
 def symptom_line(item: pytest.Item, gate: Gate) -> str:
     ref = _marker_value(item, "runbook") or "?"
-    text = _marker_value(item, "symptom") or item.name
+    text = symptom_of(item)[1] or item.name
     return f"{text}  [{gate.runbooks.describe(ref)}]"
 
 
@@ -207,6 +262,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     write = terminalreporter.write_line
     terminalreporter.section(f"runbook-checks: {gate.env.name}")
     write(f"postgres queries sent: {gate.targets.queries_sent()}")
+    for reason, nodeids in gate.left_out.items():
+        write(f"left out: {len(nodeids)} check(s): {reason}")
+        for nodeid in nodeids:
+            write(f"  {nodeid}")
     if terminalreporter._session.testscollected == 0:
         write("no check was collected: a gate that checks nothing fails")
         return

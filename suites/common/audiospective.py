@@ -28,15 +28,15 @@ _PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_nam
 
 @pytest.mark.runbook("audiospective#error-invalid-environment-variables")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("the app refuses to start: invalid environment variables")
-class InvalidEnvironmentVariables(RequiredConfiguration):
+@pytest.mark.symptom("audiospective.1", "the app refuses to start: invalid environment variables")
+class TestInvalidEnvironmentVariables(RequiredConfiguration):
     configuration = EXPECTED["configuration"]
 
 
 @pytest.mark.runbook("audiospective#error-database-locked-sqlite")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom('"database is locked": SQLite under concurrent writes')
-class DatabaseLocked:
+@pytest.mark.symptom("audiospective.4", '"database is locked": SQLite under concurrent writes')
+class TestDatabaseLocked:
     def test_production_not_on_sqlite(self, targets: Targets, environment: Environment) -> None:
         variable = EXPECTED["database_url"]["variable"]
         url = targets.app_config(EXPECTED["app"]).get(variable, "")
@@ -45,8 +45,8 @@ class DatabaseLocked:
 
 @pytest.mark.runbook("audiospective#error-connection-timeout-postgresql")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("can't reach the database server (connection timeout)")
-class ConnectionTimeout:
+@pytest.mark.symptom("audiospective.5", "can't reach the database server (connection timeout)")
+class TestConnectionTimeout:
     def test_database_url_well_formed(self, targets: Targets) -> None:
         spec = EXPECTED["database_url"]
         url = targets.app_config(EXPECTED["app"]).get(spec["variable"], "")
@@ -58,8 +58,8 @@ class ConnectionTimeout:
 
 @pytest.mark.runbook("audiospective#error-relation-does-not-exist")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom('relation "..." does not exist: migrations not run')
-class RelationDoesNotExist:
+@pytest.mark.symptom("audiospective.6", 'relation "..." does not exist: migrations not run')
+class TestRelationDoesNotExist:
     def test_prisma_migrations_applied(self, targets: Targets, environment: Environment) -> None:
         rows = [migrations.PrismaMigration(r["name"], r["finished"], r["rolled_back"])
                 for r in targets.postgres(DATABASE).scalar(_PRISMA_SQL)]
@@ -72,8 +72,8 @@ class RelationDoesNotExist:
 
 @pytest.mark.runbook("audiospective#error-callback-url-mismatch")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("OAuth sign-in fails with redirect_uri_mismatch")
-class CallbackUrlMismatch:
+@pytest.mark.symptom("audiospective.7", "OAuth sign-in fails with redirect_uri_mismatch")
+class TestCallbackUrlMismatch:
     def test_base_url_has_no_trailing_slash(self, targets: Targets, environment: Environment) -> None:
         variable = EXPECTED["oauth"]["base_url_variable"]
         url = targets.app_config(EXPECTED["app"]).get(variable, "")
@@ -91,8 +91,8 @@ class CallbackUrlMismatch:
 
 @pytest.mark.runbook("audiospective#error-no-tracks-archived--zero-songs-archived")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("no tracks archived: zero songs saved for active users")
-class NoTracksArchived:
+@pytest.mark.symptom("audiospective.9", "no tracks archived: zero songs saved for active users")
+class TestNoTracksArchived:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["archival"],
                              ids=assertion_ids(EXPECTED["data"]["archival"]))
     def test_archival_data(self, targets: Targets, assertion: dict[str, Any]) -> None:
@@ -101,8 +101,8 @@ class NoTracksArchived:
 
 @pytest.mark.runbook("audiospective#error-circuit-breaker-blocking-users")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("circuit breaker holds users back from archival")
-class CircuitBreakerBlockingUsers:
+@pytest.mark.symptom("audiospective.11", "circuit breaker holds users back from archival")
+class TestCircuitBreakerBlockingUsers:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["circuit_breaker"],
                              ids=assertion_ids(EXPECTED["data"]["circuit_breaker"]))
     def test_breaker_data(self, targets: Targets, assertion: dict[str, Any]) -> None:
@@ -111,8 +111,8 @@ class CircuitBreakerBlockingUsers:
 
 @pytest.mark.runbook("audiospective#issue-slow-database-queries")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("API answers over 500 ms; dashboards take seconds")
-class SlowDatabaseQueries:
+@pytest.mark.symptom("audiospective.14", "API answers over 500 ms; dashboards take seconds")
+class TestSlowDatabaseQueries:
     def test_expected_indexes_exist(self, targets: Targets) -> None:
         schema.indexes_exist(targets.postgres(DATABASE).catalog(), EXPECTED["indexes"])
 
@@ -134,8 +134,8 @@ class SlowDatabaseQueries:
 
 @pytest.mark.runbook("audiospective#critical-data-loss-detected")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("data loss: rows missing or archival silently stopped")
-class DataLossDetected:
+@pytest.mark.symptom("audiospective.18", "data loss: rows missing or archival silently stopped")
+class TestDataLossDetected:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["data_loss"],
                              ids=assertion_ids(EXPECTED["data"]["data_loss"]))
     def test_data_floor_and_freshness(self, targets: Targets, assertion: dict[str, Any]) -> None:
@@ -144,8 +144,8 @@ class DataLossDetected:
 
 @pytest.mark.runbook("audiospective#error-not-authenticated-api-requests")
 @pytest.mark.severity("high")
-@pytest.mark.symptom('API requests answer 401 "Not authenticated"')
-class NotAuthenticated:
+@pytest.mark.symptom("audiospective.8", 'API requests answer 401 "Not authenticated"')
+class TestNotAuthenticated:
     def test_session_cookie_flags(self, targets: Targets, environment: Environment) -> None:
         session = EXPECTED["session"]
         reply = targets.app(EXPECTED["app"]).get(session["path"])
@@ -161,12 +161,14 @@ class NotAuthenticated:
 
 @pytest.mark.runbook("audiospective#error-qstash-signature-verification-failed")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("QStash signature verification failed: cron jobs rejected, or accepted unsigned")
-class QStashSignature:
+@pytest.mark.symptom("audiospective.10",
+                     "QStash signature verification failed: cron jobs rejected, or accepted unsigned")
+class TestQStashSignature:
     def test_token_and_signing_keys_set(self, targets: Targets) -> None:
         app = EXPECTED["app"]
         config.required_set(app, targets.app_config(app), EXPECTED["cron"]["variables"])
 
+    @pytest.mark.needs("state_changes")
     def test_unsigned_cron_call_refused(self, targets: Targets) -> None:
         path = EXPECTED["cron"]["path"]
         http.refused_unsigned(targets.app(EXPECTED["app"]).request("POST", path), f"POST {path}")
@@ -174,8 +176,8 @@ class QStashSignature:
 
 @pytest.mark.runbook("audiospective#error-validation-error-400")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("bad input answered with a 500 instead of a 400")
-class ValidationError:
+@pytest.mark.symptom("audiospective.13", "bad input answered with a 500 instead of a 400")
+class TestValidationError:
     def test_bad_input_gets_400(self, targets: Targets) -> None:
         path = EXPECTED["bad_input"]["path"]
         http.validation_refused(targets.app(EXPECTED["app"]).get(path), f"GET {path}")
@@ -183,8 +185,8 @@ class ValidationError:
 
 @pytest.mark.runbook("audiospective#error-deployment-successful-but-site-not-working")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("deployment succeeded but the site is broken")
-class SiteNotWorking:
+@pytest.mark.symptom("audiospective.16", "deployment succeeded but the site is broken")
+class TestSiteNotWorking:
     def test_health_reports_database(self, targets: Targets, environment: Environment) -> None:
         health = EXPECTED["health"]
         health_answers(targets, environment, EXPECTED["app"], health["path"], health["fields"])
@@ -192,8 +194,8 @@ class SiteNotWorking:
 
 @pytest.mark.runbook("audiospective#monitoring--logging")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("errors not reaching Sentry, or logs missing or flooding")
-class MonitoringAndLogging:
+@pytest.mark.symptom("audiospective.17", "errors not reaching Sentry, or logs missing or flooding")
+class TestMonitoringAndLogging:
     def test_sentry_dsn_well_formed(self, targets: Targets) -> None:
         variable = EXPECTED["monitoring"]["sentry_variable"]
         config.sentry_dsn_valid(variable, targets.app_config(EXPECTED["app"]).get(variable, ""))
@@ -206,8 +208,8 @@ class MonitoringAndLogging:
 
 @pytest.mark.runbook("audiospective#error-rate-limit-exceeded-429")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("rate limiting off: no 429s, no rate-limit headers")
-class RateLimitExceeded:
+@pytest.mark.symptom("audiospective.12", "rate limiting off: no 429s, no rate-limit headers")
+class TestRateLimitExceeded:
     def test_limiter_configured(self, targets: Targets) -> None:
         app = EXPECTED["app"]
         config.required_set(app, targets.app_config(app), EXPECTED["rate_limit"]["variables"])

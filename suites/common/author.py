@@ -16,8 +16,8 @@ MIGRATION = EXPECTED["migration"]
 
 @pytest.mark.runbook("author#database-migrations")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("permission denied for table (SQLSTATE 42501) while migrating")
-class DatabaseMigrations:
+@pytest.mark.symptom("author.1", "permission denied for table (SQLSTATE 42501) while migrating")
+class TestDatabaseMigrations:
     def test_migration_role_can_log_in(self, targets: Targets) -> None:
         catalog = targets.postgres(EXPECTED["database"]).catalog()
         schema.role_is(catalog, MIGRATION["role"], login=True, superuser=False)
@@ -30,10 +30,12 @@ class DatabaseMigrations:
                               f"{MIGRATION['role']}", f"it connects as {user or 'nobody (not set)'}",
                               f"point {MIGRATION['dsn_variable']} at the {MIGRATION['role']} role")
 
+    @pytest.mark.symptom("author.2", "the API runs without the values of its .env")
     def test_api_has_its_variables(self, targets: Targets) -> None:
         api = EXPECTED["api"]
         config.required_set(api["app"], targets.app_config(api["app"]), api["required_variables"])
 
+    @pytest.mark.symptom("author.2", "the API runs without the values of its .env")
     def test_api_runs_with_its_env_file(self, targets: Targets) -> None:
         app = EXPECTED["api"]["app"]
         config.running_has_file_values(app, targets.app_env_file(app), targets.running_app_config(app))
@@ -52,12 +54,13 @@ class DatabaseMigrations:
 
 @pytest.mark.runbook("author#api-authentication")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("401 Unauthorized or invalid session token on local requests")
-class ApiAuthentication:
+@pytest.mark.symptom("author.3", "401 Unauthorized or invalid session token on local requests")
+class TestApiAuthentication:
     def test_jwt_secret_same_in_api_and_web(self, targets: Targets) -> None:
         shared = EXPECTED["jwt_secret"]
         configs = {app: targets.app_config(app) for app in shared["apps"]}
         config.secret_shared(configs, shared["variable"])
 
+    @pytest.mark.symptom("author.4", "sessions fail: the session store does not answer")
     def test_session_redis_answers(self, targets: Targets) -> None:
         redis.answers_ping(targets.redis(EXPECTED["session_redis"]).ping())

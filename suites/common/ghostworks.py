@@ -23,8 +23,8 @@ DATABASE = EXPECTED["database"]
 
 @pytest.mark.runbook("ghostworks#emergency-commands")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("a service of the stack is down")
-class ServicesHealthy:
+@pytest.mark.symptom("ghostworks.1", "a service of the stack is down")
+class TestServicesHealthy:
     @pytest.mark.parametrize("side", ["api", "web"])
     def test_health_endpoint(self, targets: Targets, environment: Environment, side: str) -> None:
         endpoint = EXPECTED["health"][side]
@@ -33,8 +33,8 @@ class ServicesHealthy:
 
 @pytest.mark.runbook("ghostworks#symptom-frontend-api-calls-failing")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("the browser blocks the web app's API calls (CORS)")
-class FrontendApiCallsFailing:
+@pytest.mark.symptom("ghostworks.6", "the browser blocks the web app's API calls (CORS)")
+class TestFrontendApiCallsFailing:
     def test_web_origin_allowed(self, targets: Targets) -> None:
         origin, path = targets.app(EXPECTED["web"]).base_url, EXPECTED["cors"]["path"]
         http.cors_allows(_preflight(targets, origin), origin, path)
@@ -46,9 +46,10 @@ class FrontendApiCallsFailing:
 
 @pytest.mark.runbook("ghostworks#symptom-frontend-api-calls-failing")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("the web app's API calls fail once the access token expires")
-class FrontendTokenRefresh:
-    """Logs in with the environment's test account: bound where one is declared."""
+@pytest.mark.symptom("ghostworks.6", "the web app's API calls fail once the access token expires")
+@pytest.mark.needs(test_account=EXPECTED["api"])
+class TestFrontendTokenRefresh:
+    """Logs in with the environment's test account: runs where one is declared."""
 
     def test_token_refresh_works(self, targets: Targets, environment: Environment) -> None:
         auth = EXPECTED["auth"]
@@ -61,8 +62,8 @@ class FrontendTokenRefresh:
 
 @pytest.mark.runbook("ghostworks#symptom-frontend-wont-load")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("the frontend does not load")
-class FrontendWontLoad:
+@pytest.mark.symptom("ghostworks.5", "the frontend does not load")
+class TestFrontendWontLoad:
     def test_web_answers(self, targets: Targets) -> None:
         reply = targets.app(EXPECTED["web"]).eventually("/")
         http.answers_status(reply, "GET /", 200)
@@ -78,15 +79,15 @@ class FrontendWontLoad:
 
 @pytest.mark.runbook("ghostworks#symptom-authentication-issues")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("logins fail: JWT secret missing or too short")
-class AuthenticationIssues(RequiredConfiguration):
+@pytest.mark.symptom("ghostworks.4", "logins fail: JWT secret missing or too short")
+class TestAuthenticationIssues(RequiredConfiguration):
     configuration = EXPECTED["configuration"]
 
 
 @pytest.mark.runbook("ghostworks#symptom-ssl-certificate-errors")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("browsers warn or downgrade: security headers missing")
-class SecurityHeaders:
+@pytest.mark.symptom("ghostworks.13", "browsers warn or downgrade: security headers missing")
+class TestSecurityHeaders:
     @pytest.mark.parametrize("side", ["api", "web"])
     def test_security_headers(self, targets: Targets, environment: Environment, side: str) -> None:
         security_headers(targets, environment, EXPECTED[side], EXPECTED["health"][side]["path"])
@@ -99,12 +100,14 @@ def _preflight(targets: Targets, origin: str) -> Response:
 
 @pytest.mark.runbook("ghostworks#symptom-api-returns-500-errors")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("the API answers 500")
-class ApiReturns500Errors:
+@pytest.mark.symptom("ghostworks.2", "the API answers 500")
+class TestApiReturns500Errors:
     def test_database_url_set(self, targets: Targets) -> None:
         api = EXPECTED["api"]
         config.required_set(api, targets.app_config(api), EXPECTED["required_variables"])
 
+    @pytest.mark.runbook("ghostworks#symptom-redis-connection-failed")
+    @pytest.mark.symptom("ghostworks.10", "the API cannot reach Redis")
     def test_redis_url_well_formed(self, targets: Targets) -> None:
         variable = EXPECTED["redis_url_variable"]
         config.url_well_formed(variable, targets.app_config(EXPECTED["api"]).get(variable, ""),
@@ -120,8 +123,8 @@ class ApiReturns500Errors:
 
 @pytest.mark.runbook("ghostworks#symptom-api-slow-response-times")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("slow API responses")
-class ApiSlowResponseTimes:
+@pytest.mark.symptom("ghostworks.3", "slow API responses")
+class TestApiSlowResponseTimes:
     def test_no_slow_statement(self, targets: Targets, environment: Environment) -> None:
         connections.statements_mean_under(targets.postgres(DATABASE).statements(), DATABASE,
                                           environment.thresholds.statement_mean_ms)
@@ -133,8 +136,8 @@ class ApiSlowResponseTimes:
 
 @pytest.mark.runbook("ghostworks#symptom-too-many-connections")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("FATAL: too many connections")
-class TooManyConnections:
+@pytest.mark.symptom("ghostworks.7", "FATAL: too many connections")
+class TestTooManyConnections:
     def test_connections_under_limit(self, targets: Targets, environment: Environment) -> None:
         connections.connections_under(targets.postgres(DATABASE).catalog(),
                                       environment.thresholds.connections_percent,
@@ -151,8 +154,8 @@ class TooManyConnections:
 
 @pytest.mark.runbook("ghostworks#symptom-slow-database-queries")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("slow database queries")
-class SlowDatabaseQueries:
+@pytest.mark.symptom("ghostworks.8", "slow database queries")
+class TestSlowDatabaseQueries:
     def test_slow_queries_are_logged(self, targets: Targets, environment: Environment) -> None:
         connections.slow_query_logging(targets.postgres(DATABASE).catalog(),
                                        environment.thresholds.slow_query_log_ms)
@@ -165,16 +168,17 @@ class SlowDatabaseQueries:
 
 @pytest.mark.runbook("ghostworks#symptom-migration-fails")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("alembic upgrade fails or the schema lags the code")
-class MigrationFails:
+@pytest.mark.symptom("ghostworks.9", "alembic upgrade fails or the schema lags the code")
+class TestMigrationFails:
     def test_database_at_the_single_head(self, targets: Targets, environment: Environment) -> None:
         alembic_at_head(targets, DATABASE, EXPECTED["api"])
 
 
 @pytest.mark.runbook("ghostworks#symptom-jwt-token-issues")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("JWT errors: tokens rejected, expired at once, or never expiring")
-class JwtTokenIssues:
+@pytest.mark.symptom("ghostworks.14", "JWT errors: tokens rejected, expired at once, or never expiring")
+@pytest.mark.needs(test_account=EXPECTED["api"])
+class TestJwtTokenIssues:
     def test_demo_login_issues_well_formed_tokens(self, targets: Targets, environment: Environment) -> None:
         auth = EXPECTED["auth"]
         issued = login_tokens(targets, environment, EXPECTED["api"], auth["login"])

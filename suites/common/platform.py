@@ -16,8 +16,8 @@ DATABASE = EXPECTED["database"]
 
 @pytest.mark.runbook("platform#health-check-failures")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("health check reports unhealthy or degraded")
-class HealthCheckFailures:
+@pytest.mark.symptom("platform.1", "health check reports unhealthy or degraded")
+class TestHealthCheckFailures:
     @pytest.mark.parametrize("probe_name", ["check", "liveness", "readiness"])
     def test_health_endpoint(self, targets: Targets, environment: Environment, probe_name: str) -> None:
         endpoint = EXPECTED["health"][probe_name]
@@ -29,8 +29,8 @@ class HealthCheckFailures:
 
 @pytest.mark.runbook("platform#database-connection-issues")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("connect ECONNREFUSED, or too many connections")
-class DatabaseConnectionIssues:
+@pytest.mark.symptom("platform.2", "connect ECONNREFUSED, or too many connections")
+class TestDatabaseConnectionIssues:
     def test_database_accepts_connections(self, targets: Targets, environment: Environment) -> None:
         dsn = environment.postgres[DATABASE].dsn.get_secret_value()
         connections.answers_within(probe(dsn, environment.timeouts),
@@ -41,15 +41,18 @@ class DatabaseConnectionIssues:
         connections.hba_accepts(targets.postgres(DATABASE).hba_rules(), DATABASE, EXPECTED["app_role"],
                                 source)
 
+    @pytest.mark.symptom("platform.3", "too many connections: the connection limit is reached")
     def test_max_connections_as_declared(self, targets: Targets) -> None:
         connections.setting_is(targets.postgres(DATABASE).catalog(), "max_connections",
                                EXPECTED["max_connections"])
 
+    @pytest.mark.symptom("platform.3", "too many connections: the connection limit is reached")
     def test_connections_under_limit(self, targets: Targets, environment: Environment) -> None:
         connections.connections_under(targets.postgres(DATABASE).catalog(),
                                       environment.thresholds.connections_percent,
                                       environment.thresholds.connection_slots_left)
 
+    @pytest.mark.symptom("platform.3", "too many connections: the connection limit is reached")
     def test_no_long_idle_connection(self, targets: Targets, environment: Environment) -> None:
         connections.no_idle_session_older(targets.postgres(DATABASE).catalog(), "idle",
                                           environment.thresholds.idle_session_seconds, DATABASE)
@@ -57,8 +60,8 @@ class DatabaseConnectionIssues:
 
 @pytest.mark.runbook("platform#rls-policy-violations")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("new row violates row-level security policy")
-class RlsPolicyViolations:
+@pytest.mark.symptom("platform.4", "new row violates row-level security policy")
+class TestRlsPolicyViolations:
     def test_rls_enabled_on_tenant_tables(self, targets: Targets) -> None:
         schema.rls_enabled(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"])
 
@@ -82,8 +85,8 @@ class RlsPolicyViolations:
 
 @pytest.mark.runbook("platform#authentication-failures")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("Error: No active session - please sign in")
-class AuthenticationFailures(RequiredConfiguration):
+@pytest.mark.symptom("platform.5", "Error: No active session - please sign in")
+class TestAuthenticationFailures(RequiredConfiguration):
     configuration = EXPECTED["configuration"]
 
     def test_oauth_discovery_answers(self, targets: Targets) -> None:
@@ -98,8 +101,8 @@ class AuthenticationFailures(RequiredConfiguration):
 
 @pytest.mark.runbook("platform#performance-degradation")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("API responses over 500 ms")
-class PerformanceDegradation:
+@pytest.mark.symptom("platform.6", "API responses over 500 ms")
+class TestPerformanceDegradation:
     def test_pg_stat_statements_installed(self, targets: Targets) -> None:
         connections.extension_installed(targets.postgres(DATABASE).catalog(), "pg_stat_statements")
 
@@ -120,8 +123,8 @@ class PerformanceDegradation:
 
 @pytest.mark.runbook("platform#memory-leaks")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("memory grows until the process manager restarts the API")
-class MemoryLeaks:
+@pytest.mark.symptom("platform.7", "memory grows until the process manager restarts the API")
+class TestMemoryLeaks:
     def test_connections_mostly_idle(self, targets: Targets, environment: Environment) -> None:
         connections.active_share_at_most(targets.postgres(DATABASE).catalog(), DATABASE,
                                          environment.thresholds.active_connections_percent)
@@ -129,8 +132,8 @@ class MemoryLeaks:
 
 @pytest.mark.runbook("platform#connection-pool-exhaustion")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("Error: Connection pool is full")
-class ConnectionPoolExhaustion:
+@pytest.mark.symptom("platform.8", "Error: Connection pool is full")
+class TestConnectionPoolExhaustion:
     def test_no_client_waiting(self, targets: Targets) -> None:
         pgbouncer.no_waiting_clients(targets.pgbouncer(EXPECTED["pgbouncer"]).state())
 

@@ -25,8 +25,8 @@ DATABASE = EXPECTED["database"]
 
 @pytest.mark.runbook("practiceops#health-monitoring")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("health check reports degraded or db error")
-class HealthMonitoring:
+@pytest.mark.symptom("practiceops.1", "health check reports degraded or db error")
+class TestHealthMonitoring:
     def test_health_reports_ok(self, targets: Targets, environment: Environment) -> None:
         health = EXPECTED["health"]
         health_answers(targets, environment, EXPECTED["app"], health["path"], health["fields"])
@@ -34,8 +34,8 @@ class HealthMonitoring:
 
 @pytest.mark.runbook("practiceops#symptom-token-expired-immediately")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("tokens expire immediately after login")
-class TokenExpiredImmediately:
+@pytest.mark.symptom("practiceops.4", "tokens expire immediately after login")
+class TestTokenExpiredImmediately:
     def test_server_clock_agrees(self, targets: Targets, environment: Environment) -> None:
         reply = targets.app(EXPECTED["app"]).get(EXPECTED["health"]["path"])
         http.clock_within(reply, environment.thresholds.clock_skew_seconds, EXPECTED["app"])
@@ -43,15 +43,15 @@ class TokenExpiredImmediately:
 
 @pytest.mark.runbook("practiceops#key-environment-variables")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("the API fails to start or signs tokens with a weak key")
-class KeyEnvironmentVariables(RequiredConfiguration):
+@pytest.mark.symptom("practiceops.2", "the API fails to start or signs tokens with a weak key")
+class TestKeyEnvironmentVariables(RequiredConfiguration):
     configuration = EXPECTED["configuration"]
 
 
 @pytest.mark.runbook("practiceops#symptom-forbidden-on-authorized-user")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("FORBIDDEN for a user who should have access")
-class ForbiddenOnAuthorizedUser:
+@pytest.mark.symptom("practiceops.6", "FORBIDDEN for a user who should have access")
+class TestForbiddenOnAuthorizedUser:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["memberships"],
                              ids=assertion_ids(EXPECTED["data"]["memberships"]))
     def test_memberships_valid(self, targets: Targets, assertion: dict[str, Any]) -> None:
@@ -60,8 +60,8 @@ class ForbiddenOnAuthorizedUser:
 
 @pytest.mark.runbook("practiceops#symptom-wrong-recipients")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("notifications go to the wrong people, or nowhere")
-class WrongRecipients:
+@pytest.mark.symptom("practiceops.8", "notifications go to the wrong people, or nowhere")
+class TestWrongRecipients:
     @pytest.mark.parametrize("assertion", EXPECTED["data"]["recipients"],
                              ids=assertion_ids(EXPECTED["data"]["recipients"]))
     def test_recipients_valid(self, targets: Targets, assertion: dict[str, Any]) -> None:
@@ -70,8 +70,8 @@ class WrongRecipients:
 
 @pytest.mark.runbook("practiceops#symptom-health-check-shows-db-error")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom('health check shows "db": "error"')
-class HealthCheckShowsDbError:
+@pytest.mark.symptom("practiceops.9", 'health check shows "db": "error"')
+class TestHealthCheckShowsDbError:
     def test_dsn_driver_and_address(self, targets: Targets, environment: Environment) -> None:
         spec = EXPECTED["database_url"]
         url = targets.app_config(EXPECTED["app"]).get(spec["variable"], "")
@@ -84,8 +84,8 @@ class HealthCheckShowsDbError:
 
 @pytest.mark.runbook("practiceops#symptom-slow-queries")
 @pytest.mark.severity("medium")
-@pytest.mark.symptom("slow ticket queries")
-class SlowQueries:
+@pytest.mark.symptom("practiceops.10", "slow ticket queries")
+class TestSlowQueries:
     def test_ticket_indexes_exist(self, targets: Targets) -> None:
         schema.indexes_exist(targets.postgres(DATABASE).catalog(), EXPECTED["indexes"])
 
@@ -96,16 +96,16 @@ class SlowQueries:
 
 @pytest.mark.runbook("practiceops#running-migrations")
 @pytest.mark.severity("critical")
-@pytest.mark.symptom("the schema lags the code: migrations not at head")
-class RunningMigrations:
+@pytest.mark.symptom("practiceops.11", "the schema lags the code: migrations not at head")
+class TestRunningMigrations:
     def test_database_at_head(self, targets: Targets, environment: Environment) -> None:
         alembic_at_head(targets, DATABASE, EXPECTED["app"])
 
 
 @pytest.mark.runbook("practiceops#symptom-emails-not-sending")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("emails are not sent (printed to the console instead)")
-class EmailsNotSending:
+@pytest.mark.symptom("practiceops.7", "emails are not sent (printed to the console instead)")
+class TestEmailsNotSending:
     def test_real_mail_provider(self, targets: Targets, environment: Environment) -> None:
         app = EXPECTED["app"]
         config.mail_provider_real(app, targets.app_config(app), EXPECTED["mail"]["host_variable"],
@@ -114,9 +114,10 @@ class EmailsNotSending:
 
 @pytest.mark.runbook("practiceops#symptom-emails-not-sending")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("emails are not sent: the scheduler's jobs fail")
-class SchedulerJobs:
-    """Reads the job list as the environment's test account: bound where one is declared."""
+@pytest.mark.symptom("practiceops.7", "emails are not sent: the scheduler's jobs fail")
+@pytest.mark.needs(test_account=EXPECTED["app"])
+class TestSchedulerJobs:
+    """Reads the job list as the environment's test account: runs where one is declared."""
 
     def test_scheduled_jobs_healthy(self, targets: Targets, environment: Environment) -> None:
         spec = EXPECTED["jobs"]
@@ -128,8 +129,9 @@ class SchedulerJobs:
 
 @pytest.mark.runbook("practiceops#symptom-user-cant-log-in")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("login brute force goes unchecked (no RATE_LIMITED)")
-class UserCantLogIn:
+@pytest.mark.symptom("practiceops.3", "login brute force goes unchecked (no RATE_LIMITED)")
+class TestUserCantLogIn:
+    @pytest.mark.needs("state_changes")
     def test_failed_logins_get_rate_limited(self, targets: Targets) -> None:
         login, app = EXPECTED["login"], targets.app(EXPECTED["app"])
         replies = []
@@ -142,8 +144,9 @@ class UserCantLogIn:
 
 @pytest.mark.runbook("practiceops#symptom-401-on-valid-token")
 @pytest.mark.severity("high")
-@pytest.mark.symptom("401 on a valid token: access and refresh tokens confused")
-class UnauthorizedOnValidToken:
+@pytest.mark.symptom("practiceops.5", "401 on a valid token: access and refresh tokens confused")
+@pytest.mark.needs(test_account=EXPECTED["app"])
+class TestUnauthorizedOnValidToken:
     def test_tokens_refused_where_the_other_belongs(self, targets: Targets, environment: Environment) -> None:
         spec, app = EXPECTED["tokens"], targets.app(EXPECTED["app"])
         issued = login_tokens(targets, environment, EXPECTED["app"], spec["login"])

@@ -1,0 +1,44 @@
+"""What a check needs of an environment (`@pytest.mark.needs(...)`), and why a check is left out
+of an environment that does not offer it. The environment file already says what it allows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from runbook_checks.environment import Environment
+
+# capability -> (does the environment offer it, why a check is left out when it does not)
+FLAGS = {
+    "state_changes": (lambda env: env.allow_state_changes,
+                      "sends requests that change state; {env} sets allow_state_changes: false"),
+    "production": (lambda env: env.production, "a production rule; {env} is not production"),
+    "stack": (lambda env: env.stack is not None, "needs the reference stack; {env} declares none"),
+}
+MARKER = ("needs(*capabilities, test_account=APP): what a check needs of an environment: "
+          f"{', '.join(FLAGS)}, or a test account for APP; left out, with the reason, where it is missing")
+
+
+def unknown_capabilities(needs: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) -> list[str]:
+    """Capabilities named in `needs` markers that do not exist (a typo would drop a check)."""
+    unknown = []
+    for args, kwargs in needs:
+        unknown += [str(a) for a in args if a not in FLAGS]
+        unknown += [f"{k}=" for k in kwargs if k != "test_account"]
+    return unknown
+
+
+def left_out(env: Environment, needs: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) -> list[str]:
+    """Why a check with these `needs` markers cannot run in `env` (empty when it can)."""
+    name = f"environment '{env.name}'"
+    reasons = []
+    for args, kwargs in needs:
+        for flag in args:
+            offered, why = FLAGS[flag]
+            if not offered(env):
+                reasons.append(why.format(env=name))
+        app = kwargs.get("test_account")
+        if app is not None and app not in env.test_accounts:
+            reasons.append(f"logs in as a test account of {app}; {name} declares none "
+                           f"(test_accounts.{app})")
+    return reasons
