@@ -10,6 +10,7 @@ import pytest
 
 from runbook_checks.environment import load_environment
 from runbook_checks.errors import ConfigurationError, TargetUnreachable
+from runbook_checks.expected import expected_state, merged, use_overrides
 from runbook_checks.interpolation import Interpolator
 from runbook_checks.redaction import Redactor
 from runbook_checks.targets.registry import Targets
@@ -137,3 +138,26 @@ def test_artifacts_are_read_locally_and_through_a_testinfra_host(tmp_path: Path)
         targets.artifact("a", "grants_file")
     with pytest.raises(TargetUnreachable, match=r"test.yaml has no apps.b.artifacts.grants_file"):
         targets.artifact("b", "grants_file")
+
+
+def test_runbook_checks_dotenv_works_without_a_dotenv_line(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "live.env").write_text("API=https://api.example\n")
+    monkeypatch.setenv("RUNBOOK_CHECKS_DOTENV", str(tmp_path / "live.env"))
+    env, _ = load_environment(write(tmp_path, "name: test\napps: {a: {url: '${API}'}}\n"), tmp_path)
+    assert env.apps["a"].url == "https://api.example"
+
+
+def test_environment_overrides_merge_over_the_expected_state(tmp_path: Path) -> None:
+    base = {"cors": {"path": "/items", "stranger": "https://a"}, "tables": ["x", "y"], "keep": 1}
+    override = {"cors": {"stranger": "https://b"}, "tables": ["z"]}
+    assert merged(base, override) == {"cors": {"path": "/items", "stranger": "https://b"},
+                                      "tables": ["z"], "keep": 1}
+    (tmp_path / "shop.yaml").write_text("cors: {path: /items, stranger: 'https://a'}\n")
+    use_overrides({"shop": {"cors": {"stranger": "https://b"}}})
+    try:
+        assert expected_state(str(tmp_path / "shop.py"))["cors"] == {"path": "/items",
+                                                                      "stranger": "https://b"}
+    finally:
+        use_overrides({})
+    assert expected_state(str(tmp_path / "shop.py"))["cors"]["stranger"] == "https://a"

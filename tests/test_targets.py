@@ -99,7 +99,7 @@ def test_process_environment_by_pid_file_and_by_command(stack: StackState, tmp_p
     expected = stack_file(stack, "author-api")
     by_pid = ConfigSource(process=ProcessSource(pid_file=str(pid_file(stack, "author-api"))))
     by_command = ConfigSource(process=ProcessSource(
-        command=rf"runbook_checks\.stack\.apps author-api .*--port {stack.ports['author-api']}\b"))
+        command=rf"runbook_harness\.apps author-api .*--port {stack.ports['author-api']}\b"))
     for source in (by_pid, by_command):
         config = targets_for(AppSpec(url=stack.url("author-api"), config=source), tmp_path).app_config("api")
         assert {k: config.get(k) for k in expected} == expected
@@ -140,6 +140,23 @@ def test_env_file_without_a_running_source_is_what_checks_read(stack: StackState
     assert targets.app_config("api") == stack_file(stack, "author-web")
     with pytest.raises(TargetUnreachable, match="config.process"):
         targets.running_app_config("api")
+
+
+def test_an_app_that_loads_its_own_env_file_is_read_from_the_file(stack: StackState,
+                                                                  tmp_path: Path) -> None:
+    """pydantic-settings apps read .env themselves: their process environment lacks the values."""
+    env_file = tmp_path / "self-loading.env"
+    env_file.write_text("DATABASE_URL=postgresql://app@db/app\n")
+    process = ProcessSource(pid_file=str(pid_file(stack, "author-api")))
+    reads_itself = ConfigSource(env_file=env_file, process=process, loads_env_file=True)
+    url = stack.url("author-api")
+    config = targets_for(AppSpec(url=url, config=reads_itself), tmp_path).app_config("api")
+    assert config == {"DATABASE_URL": "postgresql://app@db/app"}
+    from_process = ConfigSource(env_file=env_file, process=process)
+    config = targets_for(AppSpec(url=url, config=from_process), tmp_path).app_config("api")
+    assert config["DATABASE_URL"] != "postgresql://app@db/app"
+    with pytest.raises(ValueError, match="loads_env_file needs the env_file"):
+        ConfigSource(process=process, loads_env_file=True)
 
 
 def test_a_declared_test_account_may_log_in(stack: StackState, tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ class Fault:
     The checks are named by their symptom id (the one the checks' `symptom` marker carries) and
     their function name: with the fault injected, exactly the checks of `symptom` and `also`
     named in `fails` fail, one of them saying `phrase`. A fault with `shown_in="prod"` breaks a
-    production rule: the local gate holds, and the prod suite's tests show it."""
+    production rule: the local gate holds, and the prod suite fails those checks (which the stack,
+    set up for local work, otherwise passes but for its known production gaps)."""
 
     name: str
     symptom: str  # the SYMPTOMS.md id it reproduces
@@ -555,7 +556,7 @@ FAULTS += (
           phrase="scheme 'missing'"),
     Fault("practiceops-console-mail", "practiceops.7", "no SMTP host: mail goes to the console",
           set_config("practiceops-api", SMTP_HOST=None), restore_config("practiceops-api"),
-          shown_in="prod"),
+          fails=("test_real_mail_provider",), phrase="mail is printed to the console", shown_in="prod"),
     Fault("practiceops-login-unlimited", "practiceops.3", "failed logins are never rate-limited",
           set_config("practiceops-api", AUTH_RATE_LIMIT="1000/minute"), restore_config("practiceops-api"),
           fails=("test_failed_logins_get_rate_limited",),
@@ -619,10 +620,11 @@ FAULTS += (
           phrase="X-Content-Type-Options missing"),
     Fault("ghostworks-hsts-missing", "ghostworks.13", "the web app sends no Strict-Transport-Security",
           set_config("ghostworks-web", HSTS_MAX_AGE=None), restore_config("ghostworks-web"),
+          fails=("test_security_headers[web]",), phrase="Strict-Transport-Security missing",
           shown_in="prod"),
     Fault("ghostworks-debug-on", "ghostworks.2", "the API runs in debug mode",
           set_config("ghostworks-api", DEBUG="true"), restore_config("ghostworks-api"),
-          shown_in="prod"),
+          fails=("test_debug_off_in_production",), phrase="DEBUG=true", shown_in="prod"),
     Fault("platform-idp-down", "platform.5", "the OAuth provider does not answer",
           stop_service("platform-idp"), start_service("platform-idp"),
           fails=("test_oauth_discovery_answers",),

@@ -130,6 +130,9 @@ class ConfigSource(_Strict):
     process: ProcessSource | None = None
     container: ContainerSource | None = None
     endpoint: EndpointSource | None = None
+    # The app reads env_file itself (pydantic-settings, dotenv), so its process environment does
+    # not show its configuration: the file is what the checks read.
+    loads_env_file: bool = False
 
     @model_validator(mode="after")
     def _sources(self) -> ConfigSource:
@@ -138,6 +141,8 @@ class ConfigSource(_Strict):
             raise ValueError("give at most one of process, container, endpoint")
         if not running and self.env_file is None:
             raise ValueError("give env_file, process, container or endpoint")
+        if self.loads_env_file and self.env_file is None:
+            raise ValueError("loads_env_file needs the env_file the app loads")
         return self
 
     @property
@@ -224,6 +229,9 @@ class Environment(_Strict):
     apps: dict[str, AppSpec] = {}
     oauth: dict[str, OAuthClient] = {}
     test_accounts: dict[str, TestAccount] = {}
+    # Expected state that differs in this environment, by system: merged over (and replacing
+    # the same keys of) suites/common/<system>.yaml, e.g. {ghostworks: {cors: {stranger: ...}}}.
+    expected: dict[str, dict[str, Any]] = {}
     source: Path = Path()
     root: Path = Path()
 
@@ -319,10 +327,10 @@ def artifact_problems(env: Environment) -> list[str]:
 
 
 def _dotenv_values(raw: dict[str, Any], path: Path, root: Path) -> dict[str, str]:
-    if not raw.get("dotenv"):
-        return {}
+    """The dotenv file the environment names, or else the one RUNBOOK_CHECKS_DOTENV names."""
+    declared = raw.get("dotenv") or "${RUNBOOK_CHECKS_DOTENV:-}"
     interpolator = Interpolator(os.environ)
-    named = interpolator.text(str(raw["dotenv"]), "dotenv").strip()
+    named = interpolator.text(str(declared), "dotenv").strip()
     _raise_missing(path, interpolator)
     if not named:
         return {}

@@ -26,6 +26,7 @@ from runbook_checks.environment import (
     stack_spec,
 )
 from runbook_checks.errors import ConfigurationError
+from runbook_checks.expected import use_overrides
 from runbook_checks.redaction import Redactor
 from runbook_checks.reporting import block, render
 from runbook_checks.runbooks import RunbookIndex
@@ -108,6 +109,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if spec is not None and spec.autostart:
             stack = _start_stack(spec, root, keep=bool(config.option.rc_keep_stack))
         env, variables = load_environment(path, root)
+        unknown = [s for s in env.expected if not (root / CHECKS_DIR / f"{s}.yaml").is_file()]
+        if unknown:
+            raise ConfigurationError(f"{path}: expected.{unknown[0]}: no system of that name "
+                                     f"({CHECKS_DIR}/{unknown[0]}.yaml does not exist)")
     except ConfigurationError as error:
         if stack is not None:
             stack.release()
@@ -119,6 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
         redactor.add_variable(key, value)
     runbooks = RunbookIndex.from_lines(config.getini("runbooks"), root)
     config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack)
+    use_overrides(env.expected)
     config.args = suite_arguments(config, name)
     if not config.option.xmlpath:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
@@ -246,7 +252,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed:
         gate.failures.append((_marker_value(item, "severity") or "?",
                               _marker_value(item, "runbook") or "?", item.nodeid))
-    if report.longrepr is not None:
+    if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason)
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, gate.redactor(reason))
+    elif report.longrepr is not None:
         report.longrepr = gate.redactor(str(report.longrepr))
     report.sections = [(title, gate.redactor(text)) for title, text in report.sections]
 

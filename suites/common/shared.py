@@ -5,7 +5,8 @@ from typing import Any, ClassVar
 from runbook_checks.checks import config, connections, data, http, migrations, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.postgres import libpq_url, probe
+from runbook_checks.shapes import DatabaseUrlShape, LoginShape
+from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
 
 ALEMBIC_SQL = "SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM alembic_version"
@@ -32,11 +33,19 @@ class RequiredConfiguration:
         config.secret_has_entropy(app, targets.app_config(app), secret["variable"], secret["min_bits"])
 
 
-def app_database_answers(targets: Targets, environment: Environment, app: str, variable: str) -> None:
-    """The database an app is configured with answers, within the environment's limit."""
-    url = libpq_url(targets.app_config(app).get(variable, ""))
-    connections.answers_within(probe(url, environment.timeouts), environment.thresholds.db_answer_seconds,
-                               f"the database at {app}'s {variable}")
+def app_database_answers(targets: Targets, environment: Environment, app: str,
+                         declared: str | dict[str, Any]) -> None:
+    """The database an app is configured with answers, within the environment's limit. `declared`
+    is its URL variable, or {parts: {host: VAR, port: VAR, user: VAR, password: VAR, dbname: VAR}}."""
+    shape = DatabaseUrlShape.of(declared)
+    config = targets.app_config(app)
+    missing = shape.missing(config)
+    if missing:
+        raise CheckFailed(f"{app}'s database address set", f"not set: {', '.join(missing)}",
+                          f"set {', '.join(missing)} in {app}'s configuration")
+    connections.answers_within(probe(shape.conninfo(config), environment.timeouts),
+                               environment.thresholds.db_answer_seconds,
+                               f"the database at {app}'s {', '.join(shape.names)}")
 
 
 def alembic_at_head(targets: Targets, database: str, app: str) -> None:
@@ -85,12 +94,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def login_tokens(targets: Targets, environment: Environment, app: str, path: str) -> dict[str, str]:
-    """Logs in with the environment's test account for `app` and returns the issued tokens."""
+def login_tokens(targets: Targets, environment: Environment, app: str,
+                 login: str | dict[str, Any]) -> dict[str, str]:
+    """Logs in with the environment's test account for `app`, the way the app's declared login
+    shape says (a path, or {path, encoding, user_field, password_field, tokens}), and returns the
+    issued tokens by name (access_token, refresh_token)."""
     account = environment.test_accounts.get(app)
     if account is None:
         raise CheckFailed(f"a test account for {app} in the environment", "none declared",
                           f"declare test_accounts.{app} (email, password) in {environment.source.name}")
-    reply = targets.app(app).request("POST", path, as_test_account=True, json={
-        "email": account.email, "password": account.password.get_secret_value()})
-    return tokens.issued_tokens(reply, f"POST {path}")
+    shape = LoginShape.of(login)
+    reply = targets.app(app).request("POST", shape.path, as_test_account=True,
+                                     **shape.body(account.email, account.password.get_secret_value()))
+    return tokens.issued_tokens(reply, f"POST {shape.path}", shape.tokens)

@@ -12,14 +12,27 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.targets.http import Response
 
 
-def issued_tokens(reply: Response, request: str) -> dict[str, str]:
-    """The tokens a login answered with; a failed login fails the check."""
+def _at(body: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
+def issued_tokens(reply: Response, request: str, where: dict[str, str]) -> dict[str, str]:
+    """The tokens a login answered with, by name, read where `where` says (name -> dotted path
+    into the JSON body); a failed login, or an answer without the access token, fails the check."""
+    expected = f"{request} with the test account -> 200 with tokens"
     body = reply.json_object()
-    if reply.status != 200 or body is None or "access_token" not in body:
-        raise CheckFailed(f"{request} with the test account -> 200 with tokens",
-                          f"status {reply.status}", "check the account, the password hashing and the "
-                          "JWT secret the API signs with")
-    return {k: v for k, v in body.items() if k.endswith("_token") and isinstance(v, str)}
+    if reply.status != 200 or body is None:
+        raise CheckFailed(expected, f"status {reply.status}", "check the account, the password hashing "
+                          "and the JWT secret the API signs with")
+    found = {name: _at(body, path) for name, path in where.items()}
+    issued = {name: value for name, value in found.items() if isinstance(value, str) and value}
+    missing = [where[name] for name in where if name not in issued]
+    if missing:
+        raise CheckFailed(expected, f"status 200 without a token at {', '.join(map(repr, missing))}",
+                          "declare where the login answer holds its tokens (login.tokens)")
+    return issued
 
 
 def _claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -90,8 +90,9 @@ class Targets:
 
     def app_config(self, name: str) -> dict[str, str]:
         """The app's configuration as it runs where a running source is declared (its process,
-        container or endpoint), else its env file."""
-        if self._config_source(name).running is not None:
+        container or endpoint), else its env file; the env file too when the app loads it itself."""
+        source = self._config_source(name)
+        if source.running is not None and not source.loads_env_file:
             return self.running_app_config(name)
         return self.app_env_file(name)
 
