@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from runbook_checks.declared import DeclaredChecks
 from runbook_checks.environment import (
     Environment,
     StackSpec,
@@ -27,6 +27,7 @@ from runbook_checks.environment import (
 )
 from runbook_checks.errors import ConfigurationError
 from runbook_checks.expected import use_overrides
+from runbook_checks.gate import GATE, Gate
 from runbook_checks.redaction import Redactor
 from runbook_checks.reporting import block, render
 from runbook_checks.runbooks import RunbookIndex
@@ -49,20 +50,6 @@ SYMPTOM_ID = re.compile(r"^([a-z0-9][a-z0-9_-]*)\.(\d+)$")
 CHECKS_DIR = "suites/common"
 
 
-@dataclass
-class Gate:
-    """Everything one gate run shares: environment, targets, redactor, runbooks, the stack."""
-
-    env: Environment
-    targets: Targets
-    redactor: Redactor
-    runbooks: RunbookIndex
-    stack: StackHandle | None
-    failures: list[tuple[str, str, str]] = field(default_factory=list)
-    left_out: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-
-
-GATE = pytest.StashKey[Gate]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -142,11 +129,20 @@ def suite_arguments(config: pytest.Config, name: str) -> list[str]:
         if not path.is_relative_to(suite):
             arguments.append(arg)
         elif path == suite:
-            arguments += [str(p) for p in sorted(checks.glob("*.py")) if not p.name.startswith("_")]
+            arguments += [str(p) for p in sorted([*checks.glob("*.py"), *checks.glob("*.yaml")])
+                          if not p.name.startswith("_")]
         else:
             inner = checks / path.relative_to(suite)
             arguments.append(str(inner if inner.exists() else inner.with_suffix(".py")) + sep + rest)
     return arguments
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A system's YAML in the checks directory holds declared checks (`checks:`)."""
+    if (file_path.suffix == ".yaml" and _gate(parent.config) is not None
+            and file_path.parent == (parent.config.rootpath / CHECKS_DIR).resolve()):
+        return DeclaredChecks.from_parent(parent, path=file_path)
+    return None
 
 
 def _start_stack(spec: StackSpec, root: Path, keep: bool) -> StackHandle:

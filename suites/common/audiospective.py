@@ -5,25 +5,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from runbook_checks.checks import config, http, migrations, schema
+from runbook_checks.assertions import (
+    api_latency,
+    app_database_answers,
+    data_holds,
+    health_answers,
+    prisma_migrations_applied,
+)
+from runbook_checks.checks import config, http, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import (
-    RequiredConfiguration,
-    api_latency,
-    app_database_answers,
-    assertion_ids,
-    data_holds,
-    health_answers,
-)
+from suites.common.shared import RequiredConfiguration, assertion_ids
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
-_PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
-               "finished_at IS NOT NULL, 'rolled_back', rolled_back_at IS NOT NULL)), '[]') "
-               "FROM _prisma_migrations")
 
 
 @pytest.mark.runbook("audiospective#error-invalid-environment-variables")
@@ -61,10 +58,7 @@ class TestConnectionTimeout:
 @pytest.mark.symptom("audiospective.6", 'relation "..." does not exist: migrations not run')
 class TestRelationDoesNotExist:
     def test_prisma_migrations_applied(self, targets: Targets, environment: Environment) -> None:
-        rows = [migrations.PrismaMigration(r["name"], r["finished"], r["rolled_back"])
-                for r in targets.postgres(DATABASE).scalar(_PRISMA_SQL)]
-        shipped = migrations.prisma_app_migrations(targets.artifact(EXPECTED["app"], "prisma_migrations"))
-        migrations.prisma_applied(rows, shipped, DATABASE)
+        prisma_migrations_applied(targets, DATABASE, EXPECTED["app"])
 
     def test_expected_tables_exist(self, targets: Targets) -> None:
         schema.tables_exist(targets.postgres(DATABASE).catalog(), EXPECTED["tables"])

@@ -2,13 +2,7 @@
 
 import pytest
 
-from runbook_checks.checks import config, connections, http, tokens
-from runbook_checks.environment import Environment
-from runbook_checks.expected import expected_state
-from runbook_checks.targets.http import Response
-from runbook_checks.targets.registry import Targets
-from suites.common.shared import (
-    RequiredConfiguration,
+from runbook_checks.assertions import (
     alembic_at_head,
     app_database_answers,
     bearer,
@@ -16,6 +10,12 @@ from suites.common.shared import (
     login_tokens,
     security_headers,
 )
+from runbook_checks.checks import config, connections, http, tokens
+from runbook_checks.environment import Environment
+from runbook_checks.expected import expected_state
+from runbook_checks.targets.http import Response
+from runbook_checks.targets.registry import Targets
+from suites.common.shared import RequiredConfiguration
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]

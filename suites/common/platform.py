@@ -2,13 +2,14 @@
 
 import pytest
 
+from runbook_checks.assertions import api_latency, health_answers
 from runbook_checks.checks import connections, http, pgbouncer, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import RequiredConfiguration, api_latency, health_answers
+from suites.common.shared import RequiredConfiguration
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]

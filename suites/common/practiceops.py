@@ -4,20 +4,18 @@ from typing import Any
 
 import pytest
 
-from runbook_checks.checks import config, connections, http, schema, tokens
-from runbook_checks.environment import Environment
-from runbook_checks.expected import expected_state
-from runbook_checks.targets.registry import Targets
-from suites.common.shared import (
-    RequiredConfiguration,
-    alembic_at_head,
+from runbook_checks.assertions import (
     app_database_answers,
-    assertion_ids,
     bearer,
     data_holds,
     health_answers,
     login_tokens,
 )
+from runbook_checks.checks import config, http, tokens
+from runbook_checks.environment import Environment
+from runbook_checks.expected import expected_state
+from runbook_checks.targets.registry import Targets
+from suites.common.shared import RequiredConfiguration, assertion_ids
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -80,26 +78,6 @@ class TestHealthCheckShowsDbError:
 
     def test_database_answers(self, targets: Targets, environment: Environment) -> None:
         app_database_answers(targets, environment, EXPECTED["app"], EXPECTED["database_url"]["variable"])
-
-
-@pytest.mark.runbook("practiceops#symptom-slow-queries")
-@pytest.mark.severity("medium")
-@pytest.mark.symptom("practiceops.10", "slow ticket queries")
-class TestSlowQueries:
-    def test_ticket_indexes_exist(self, targets: Targets) -> None:
-        schema.indexes_exist(targets.postgres(DATABASE).catalog(), EXPECTED["indexes"])
-
-    def test_no_long_running_query(self, targets: Targets, environment: Environment) -> None:
-        connections.no_query_running_longer(targets.postgres(DATABASE).catalog(),
-                                            environment.thresholds.long_query_seconds, DATABASE)
-
-
-@pytest.mark.runbook("practiceops#running-migrations")
-@pytest.mark.severity("critical")
-@pytest.mark.symptom("practiceops.11", "the schema lags the code: migrations not at head")
-class TestRunningMigrations:
-    def test_database_at_head(self, targets: Targets, environment: Environment) -> None:
-        alembic_at_head(targets, DATABASE, EXPECTED["app"])
 
 
 @pytest.mark.runbook("practiceops#symptom-emails-not-sending")

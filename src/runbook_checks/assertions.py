@@ -1,0 +1,304 @@
+"""Assertions over targets: each reads what it needs through the run's targets and judges it with
+the pure check functions. The suites' Python checks call them, and a check declared in YAML names
+one of the registered ones (ASSERTIONS) with its arguments."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from runbook_checks.checks import config, connections, data, http, migrations, schema, tokens
+from runbook_checks.checks import grants as grants_module
+from runbook_checks.checks import redis as redis_checks
+from runbook_checks.environment import Environment
+from runbook_checks.errors import CheckFailed
+from runbook_checks.shapes import DatabaseUrlShape, LoginShape
+from runbook_checks.targets.postgres import probe
+from runbook_checks.targets.registry import Targets
+
+PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
+              "finished_at IS NOT NULL, 'rolled_back', rolled_back_at IS NOT NULL)), '[]') "
+              "FROM _prisma_migrations")
+ALEMBIC_SQL = "SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM alembic_version"
+
+
+def app_database_answers(targets: Targets, environment: Environment, app: str,
+                         declared: str | dict[str, Any]) -> None:
+    """The database an app is configured with answers, within the environment's limit. `declared`
+    is its URL variable, or {parts: {host: VAR, port: VAR, user: VAR, password: VAR, dbname: VAR}}."""
+    shape = DatabaseUrlShape.of(declared)
+    config = targets.app_config(app)
+    missing = shape.missing(config)
+    if missing:
+        raise CheckFailed(f"{app}'s database address set", f"not set: {', '.join(missing)}",
+                          f"set {', '.join(missing)} in {app}'s configuration")
+    connections.answers_within(probe(shape.conninfo(config), environment.timeouts),
+                               environment.thresholds.db_answer_seconds,
+                               f"the database at {app}'s {', '.join(shape.names)}")
+
+
+def alembic_at_head(targets: Targets, database: str, app: str) -> None:
+    """The database's Alembic version is the single head of the app's deployed versions directory."""
+    heads = migrations.alembic_heads(targets.artifact(app, "alembic_versions"))
+    migrations.alembic_at_head(targets.postgres(database).scalar(ALEMBIC_SQL), heads, database)
+
+
+def prisma_migrations_applied(targets: Targets, database: str, app: str) -> None:
+    """No Prisma migration failed or unfinished, and every one the app's deployed revision ships
+    is applied."""
+    rows = [migrations.PrismaMigration(r["name"], r["finished"], r["rolled_back"])
+            for r in targets.postgres(database).scalar(PRISMA_SQL)]
+    shipped = migrations.prisma_app_migrations(targets.artifact(app, "prisma_migrations"))
+    migrations.prisma_applied(rows, shipped, database)
+
+
+def data_holds(targets: Targets, database: str, assertion: dict[str, Any]) -> None:
+    """A declared data assertion (name, sql, condition, fix) holds on `database`."""
+    value = targets.postgres(database).scalar(assertion["sql"])
+    data.value_meets(assertion["name"], value, assertion["condition"], assertion["fix"])
+
+
+def health_answers(targets: Targets, environment: Environment, app: str, path: str,
+                   fields: dict[str, str]) -> None:
+    """An app's health endpoint answers 200 with the expected fields, fast enough (median of a
+    few calls, as many as the environment says). A first answer that is not yet 200 (a deploy
+    settling) is asked again, within the environment's retries."""
+    client = targets.app(app)
+    replies = [client.eventually(path)]
+    replies += [client.get(path) for _ in range(environment.thresholds.health_samples - 1)]
+    http.health_reports(replies, path, fields, environment.thresholds.health_latency_ms)
+
+
+def api_latency(targets: Targets, environment: Environment, app: str, path: str) -> None:
+    """An API route answers in under the environment's latency limit (median of a few calls)."""
+    client = targets.app(app)
+    replies = [client.get(path) for _ in range(environment.thresholds.health_samples)]
+    http.latency_under(replies, f"GET {path} on {app}", environment.thresholds.api_latency_ms)
+
+
+def security_headers(targets: Targets, environment: Environment, app: str, path: str) -> None:
+    """An app's answers carry the security headers; HSTS is required in production."""
+    http.security_headers(targets.app(app).get(path), f"GET {path} on {app}", environment.production,
+                          environment.thresholds.hsts_min_seconds)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header that presents `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login_tokens(targets: Targets, environment: Environment, app: str,
+                 login: str | dict[str, Any]) -> dict[str, str]:
+    """Logs in with the environment's test account for `app`, the way the app's declared login
+    shape says (a path, or {path, encoding, user_field, password_field, tokens}), and returns the
+    issued tokens by name (access_token, refresh_token)."""
+    account = environment.test_accounts.get(app)
+    if account is None:
+        raise CheckFailed(f"a test account for {app} in the environment", "none declared",
+                          f"declare test_accounts.{app} (email, password) in {environment.source.name}")
+    shape = LoginShape.of(login)
+    reply = targets.app(app).request("POST", shape.path, as_test_account=True,
+                                     **shape.body(account.email, account.password.get_secret_value()))
+    return tokens.issued_tokens(reply, f"POST {shape.path}", shape.tokens)
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """A named assertion a check declared in YAML uses: `run(targets, environment, **arguments)`,
+    and what it needs of an environment, derived from its arguments (`needs` marker form)."""
+
+    name: str
+    run: Callable[..., None]
+    needs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    @property
+    def summary(self) -> str:
+        return (inspect.getdoc(self.run) or "").splitlines()[0]
+
+    def arguments(self) -> dict[str, bool]:
+        """Argument name -> required, as the declaration gives them (targets/environment aside)."""
+        parameters = list(inspect.signature(self.run).parameters.values())[2:]
+        return {p.name: p.default is inspect.Parameter.empty for p in parameters}
+
+    def problems(self, arguments: dict[str, Any]) -> list[str]:
+        """What is wrong with a declaration's arguments: unknown or missing names."""
+        accepted = self.arguments()
+        unknown = [f"unknown argument {name!r}" for name in arguments if name not in accepted]
+        missing = [f"missing argument {name!r}" for name, required in accepted.items()
+                   if required and name not in arguments]
+        return unknown + missing
+
+
+ASSERTIONS: dict[str, Assertion] = {}
+
+
+def assertion(name: str, needs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+              ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Registers `func` as the declared assertion `name`."""
+
+    def register(func: Callable[..., None]) -> Callable[..., None]:
+        ASSERTIONS[name] = Assertion(name, func, needs)
+        return func
+
+    return register
+
+
+@assertion("postgres.tables_exist")
+def _tables_exist(targets: Targets, environment: Environment, database: str, tables: list[str]) -> None:
+    """The tables exist (schema.table, or public by default)."""
+    schema.tables_exist(targets.postgres(database).catalog(), tables)
+
+
+@assertion("postgres.indexes_exist")
+def _indexes_exist(targets: Targets, environment: Environment, database: str,
+                   indexes: dict[str, str]) -> None:
+    """The named indexes exist, valid, on their tables (index name -> table)."""
+    schema.indexes_exist(targets.postgres(database).catalog(), indexes)
+
+
+@assertion("postgres.indexes_cover")
+def _indexes_cover(targets: Targets, environment: Environment, database: str,
+                   columns: dict[str, list[list[str]]], unique: bool = False) -> None:
+    """Each column list leads an index of its table, whatever its name (table -> [[col, ...]])."""
+    schema.indexes_cover(targets.postgres(database).catalog(), columns, unique)
+
+
+@assertion("postgres.functions_exist")
+def _functions_exist(targets: Targets, environment: Environment, database: str,
+                     functions: list[str]) -> None:
+    """The functions exist."""
+    schema.functions_exist(targets.postgres(database).catalog(), functions)
+
+
+@assertion("postgres.extension_installed")
+def _extension_installed(targets: Targets, environment: Environment, database: str, extension: str) -> None:
+    """The extension is installed in the database."""
+    connections.extension_installed(targets.postgres(database).catalog(), extension)
+
+
+@assertion("postgres.setting_is")
+def _setting_is(targets: Targets, environment: Environment, database: str, setting: str,
+                value: str) -> None:
+    """A server setting has the declared value."""
+    connections.setting_is(targets.postgres(database).catalog(), setting, str(value))
+
+
+@assertion("postgres.rls_enabled")
+def _rls_enabled(targets: Targets, environment: Environment, database: str, tables: list[str]) -> None:
+    """Row-level security is enabled on the tables, and each has policies."""
+    catalog = targets.postgres(database).catalog()
+    schema.rls_enabled(catalog, tables)
+    schema.tables_have_policies(catalog, tables)
+
+
+@assertion("postgres.privileges")
+def _privileges(targets: Targets, environment: Environment, database: str,
+                grants: dict[str, dict[str, list[str]]], exact: bool = False) -> None:
+    """Each role holds its privileges on each table (role -> table -> [SELECT, ...]).
+
+    With `exact`, it holds no others on those tables."""
+    declared = [grants_module.Grant(role, "table", table, privilege)
+                for role, tables in grants.items() for table, privileges in tables.items()
+                for privilege in privileges]
+    grants_module.privileges_present(targets.postgres(database).catalog(), declared, exact=exact)
+
+
+@assertion("postgres.role_can_log_in")
+def _role_can_log_in(targets: Targets, environment: Environment, database: str, role: str) -> None:
+    """The role exists, may log in and is no superuser."""
+    schema.role_is(targets.postgres(database).catalog(), role, login=True, superuser=False)
+
+
+@assertion("postgres.value")
+def _value(targets: Targets, environment: Environment, database: str, name: str, sql: str,
+           condition: str, fix: str) -> None:
+    """A read-only query's single value meets a condition (`== 0`, `>= 100`, `<= 3600`)."""
+    data_holds(targets, database, {"name": name, "sql": sql, "condition": condition, "fix": fix})
+
+
+@assertion("postgres.no_long_idle_session")
+def _no_long_idle(targets: Targets, environment: Environment, database: str,
+                  state: str = "idle") -> None:
+    """No session of the database idle (or `idle in transaction`) longer than the threshold."""
+    limit = (environment.thresholds.idle_session_seconds if state == "idle"
+             else environment.thresholds.idle_in_transaction_seconds)
+    connections.no_idle_session_older(targets.postgres(database).catalog(), state, limit, database)
+
+
+@assertion("postgres.no_long_query")
+def _no_long_query(targets: Targets, environment: Environment, database: str) -> None:
+    """No query of the database running longer than the threshold."""
+    connections.no_query_running_longer(targets.postgres(database).catalog(),
+                                        environment.thresholds.long_query_seconds, database)
+
+
+@assertion("postgres.alembic_at_head")
+def _alembic_at_head(targets: Targets, environment: Environment, database: str, app: str) -> None:
+    """The database is at the single head of the app's deployed Alembic scripts."""
+    alembic_at_head(targets, database, app)
+
+
+@assertion("postgres.prisma_migrations_applied")
+def _prisma_applied(targets: Targets, environment: Environment, database: str, app: str) -> None:
+    """Every Prisma migration the app's deployed revision ships is applied, none failed."""
+    prisma_migrations_applied(targets, database, app)
+
+
+@assertion("app.health")
+def _health(targets: Targets, environment: Environment, app: str, path: str,
+            fields: dict[str, str] | None = None) -> None:
+    """The health endpoint answers 200 with the fields (dotted path -> value), fast enough."""
+    health_answers(targets, environment, app, path, fields or {})
+
+
+@assertion("app.latency")
+def _latency(targets: Targets, environment: Environment, app: str, path: str) -> None:
+    """A route answers under the environment's API latency limit (median of a few calls)."""
+    api_latency(targets, environment, app, path)
+
+
+@assertion("app.security_headers")
+def _security_headers(targets: Targets, environment: Environment, app: str, path: str = "/") -> None:
+    """Answers carry the security headers; HSTS in production."""
+    security_headers(targets, environment, app, path)
+
+
+@assertion("app.required_variables")
+def _required_variables(targets: Targets, environment: Environment, app: str,
+                        variables: list[str]) -> None:
+    """The app's configuration sets every variable."""
+    config.required_set(app, targets.app_config(app), variables)
+
+
+@assertion("app.secret")
+def _secret(targets: Targets, environment: Environment, app: str, variable: str,
+            min_length: int = 32, min_bits: float = 128) -> None:
+    """A secret of the app's configuration is long enough and not guessable."""
+    values = targets.app_config(app)
+    config.secret_long_enough(app, values, variable, min_length)
+    config.secret_has_entropy(app, values, variable, min_bits)
+
+
+@assertion("app.database_answers")
+def _database_answers(targets: Targets, environment: Environment, app: str,
+                      database_url: str | dict[str, Any]) -> None:
+    """The database at the app's own address (a URL variable or its parts) answers in time."""
+    app_database_answers(targets, environment, app, database_url)
+
+
+@assertion("app.login", needs=lambda arguments: {"test_account": arguments.get("app")})
+def _login(targets: Targets, environment: Environment, app: str, login: str | dict[str, Any],
+           algorithm: str = "HS256", access_minutes: float = 30) -> None:
+    """The test account logs in; the access token is a JWT of the algorithm, within its lifetime.
+
+    Left out where the environment declares no test account for the app."""
+    issued = login_tokens(targets, environment, app, login)
+    tokens.token_shape(issued["access_token"], "access", algorithm, access_minutes * 60)
+
+
+@assertion("redis.answers")
+def _redis_answers(targets: Targets, environment: Environment, redis: str) -> None:
+    """Redis answers PING."""
+    redis_checks.answers_ping(targets.redis(redis).ping())

@@ -1,0 +1,111 @@
+"""Checks declared in a system's YAML (`checks:` in suites/common/<system>.yaml): each names a
+registered assertion with its arguments and carries the same markers a Python check does, so a
+new check after an incident, or a new system, needs no Python when a known assertion fits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from runbook_checks.assertions import ASSERTIONS
+from runbook_checks.expected import expected_state
+from runbook_checks.gate import GATE
+
+
+class Declaration(BaseModel):
+    """One declared check: where it sits in the runbook, what it asserts, what it needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    runbook: str = Field(pattern=r"^[^#\s]+#[^#\s]+$")  # <runbook>#<heading anchor>
+    severity: Literal["critical", "high", "medium", "low"]
+    symptom_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*\.\d+$")
+    symptom: str = Field(min_length=1)
+    assertion: str = Field(alias="assert")
+    arguments: dict[str, Any] = Field(default_factory=dict, alias="with")
+    needs: list[str] = []
+
+
+def declarations(path: Path) -> dict[str, Declaration]:
+    """The `checks:` of a system's YAML (with the environment's overrides), validated: a mistake
+    stops collection with the check's name and what is wrong."""
+    raw = expected_state(str(path.with_suffix(".py"))).get("checks") or {}
+    if not isinstance(raw, dict):
+        raise DeclarationError(f"{path}: checks must be a mapping of check names")
+    found = {}
+    for name, body in raw.items():
+        try:
+            declaration = Declaration.model_validate(body)
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise DeclarationError(f"{path}: checks.{name}: {problems}") from None
+        known = ASSERTIONS.get(declaration.assertion)
+        if known is None:
+            raise DeclarationError(f"{path}: checks.{name}: no assertion named "
+                                   f"{declaration.assertion!r} (known: {', '.join(sorted(ASSERTIONS))})")
+        problems_found = known.problems(declaration.arguments)
+        if problems_found:
+            raise DeclarationError(f"{path}: checks.{name}: {declaration.assertion}: "
+                                   f"{'; '.join(problems_found)}")
+        found[str(name)] = declaration
+    return found
+
+
+class DeclarationError(Exception):
+    """A declared check that cannot be run as written."""
+
+
+class DeclaredChecks(pytest.File):
+    """A system's YAML: its declared checks, grouped by runbook section."""
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        try:
+            found = declarations(self.path)
+        except DeclarationError as error:
+            raise self.CollectError(str(error)) from None
+        sections: dict[str, dict[str, Declaration]] = {}
+        for name, declaration in found.items():
+            sections.setdefault(declaration.runbook.partition("#")[2], {})[name] = declaration
+        for section, checks in sections.items():
+            yield DeclaredSection.from_parent(self, name=section, checks=checks)
+
+
+class DeclaredSection(pytest.Collector):
+    """The declared checks of one runbook section (the JUnit class of its checks)."""
+
+    def __init__(self, *, checks: dict[str, Declaration], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checks = checks
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for name, declaration in self.checks.items():
+            yield DeclaredCheck.from_parent(self, name=name, declaration=declaration)
+
+
+class DeclaredCheck(pytest.Item):
+    """A declared check: runs its assertion with the run's targets and environment."""
+
+    def __init__(self, *, declaration: Declaration, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.declaration = declaration
+        self.add_marker(pytest.mark.runbook(declaration.runbook))
+        self.add_marker(pytest.mark.severity(declaration.severity))
+        self.add_marker(pytest.mark.symptom(declaration.symptom_id, declaration.symptom))
+        assertion = ASSERTIONS[declaration.assertion]
+        derived = assertion.needs(declaration.arguments) if assertion.needs else {}
+        if declaration.needs or derived:
+            self.add_marker(pytest.mark.needs(*declaration.needs, **derived))
+
+    def runtest(self) -> None:
+        gate = self.config.stash.get(GATE, None)
+        if gate is None:
+            pytest.fail("a declared check runs in a gate run: pytest suites/<env> (or --env NAME)",
+                        pytrace=False)
+        ASSERTIONS[self.declaration.assertion].run(gate.targets, gate.env, **self.declaration.arguments)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.declaration.assertion} ({self.name})"
