@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from runbook_checks.assertions import app_database_answers, login_tokens
 from runbook_checks.environment import AppSpec, Environment
 from runbook_checks.environment import TestAccount as Account
 from runbook_checks.errors import CheckFailed
@@ -18,7 +19,6 @@ from runbook_checks.shapes import DatabaseUrlShape, LoginShape
 from runbook_checks.targets.registry import Targets
 from runbook_harness.processes import free_port, wait_port
 from runbook_harness.state import StackState
-from suites.common.shared import app_database_answers, login_tokens
 from tests.apps.form_login import PASSWORD
 from tests.gate_run import ROOT
 
