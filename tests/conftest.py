@@ -1,4 +1,8 @@
-"""Fixtures of the project's own tests: a real native reference stack in a throwaway directory."""
+"""Fixtures of the project's own tests: a real native reference stack in a throwaway directory.
+
+pytest may load this file in a gate run too (it does when the run's path, suites/<env>, is not a
+directory), so the harness is imported only by the fixtures that start a stack: a production
+install, which has no harness, must be able to run `pytest suites/prod` from this repository."""
 
 from __future__ import annotations
 
@@ -6,16 +10,19 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from runbook_harness import native
-from runbook_harness.state import StackState
+if TYPE_CHECKING:
+    from runbook_harness.state import StackState
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[StackState]:
     """A healthy stack for the whole session (each test that breaks it reverts what it broke)."""
+    from runbook_harness import native
+
     directory = Path(tempfile.mkdtemp(prefix="rc-test-"))
     try:
         yield native.up(directory / "stack")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import os
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,3 +94,23 @@ def engine_answer(containers: dict[str, int]) -> Answer:
         return 404, {"message": "page not found"}
 
     return answer
+
+
+@contextmanager
+def uvicorn_app(app: str, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Runs an ASGI app ("module:attribute" under tests/) with uvicorn on a free loopback port;
+    yields its base URL and stops it after."""
+    from runbook_harness.processes import free_port, wait_port
+
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
+                                    "--port", str(port)], cwd=root, stdout=out,
+                                   stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    try:
+        wait_port(app, "127.0.0.1", port, process.pid, log, 20)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -163,15 +163,20 @@ def test_healthy_stack_passes_with_properties(stack: StackState, stack_env: dict
     assert set().union(*(f.symptoms for f in FAULTS)) - guarded == set(), "faults no check guards"
 
 
+def run_with_fault(item: Fault, stack: StackState, stack_env: dict[str, str], tmp_path: Path) -> GateRun:
+    """The local gate run with `item` injected (and reverted after, whatever happens)."""
+    item.inject(current(stack))
+    try:
+        return run_gate("local", tmp_path / "junit.xml", {**stack_env, **item.gate_env})
+    finally:
+        item.revert(current(stack))
+
+
 @pytest.mark.parametrize("name", LOCAL_FAULTS)
 def test_fault_fails_exactly_its_checks(name: str, stack: StackState, stack_env: dict[str, str],
                                         tmp_path: Path) -> None:
     item = fault(name)
-    item.inject(current(stack))
-    try:
-        run = run_gate("local", tmp_path / "junit.xml", {**stack_env, **item.gate_env})
-    finally:
-        item.revert(current(stack))
+    run = run_with_fault(item, stack, stack_env, tmp_path)
     checks = expected_failures(item, run)
     assert run.returncode == 1, run.output
     assert run.failed == checks
@@ -185,12 +190,7 @@ def test_fault_fails_exactly_its_checks(name: str, stack: StackState, stack_env:
 @pytest.mark.parametrize("name", sorted(f.name for f in FAULTS if f.shown_in == "prod"))
 def test_production_rule_faults_leave_the_local_gate_green(name: str, stack: StackState,
                                                           stack_env: dict[str, str], tmp_path: Path) -> None:
-    item = fault(name)
-    item.inject(current(stack))
-    try:
-        run = run_gate("local", tmp_path / "junit.xml", {**stack_env, **item.gate_env})
-    finally:
-        item.revert(current(stack))
+    run = run_with_fault(fault(name), stack, stack_env, tmp_path)
     assert run.returncode == 0, run.output
 
 

@@ -3,8 +3,6 @@ uvicorn) and a database address split over POSTGRES_* variables."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,26 +15,15 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.redaction import Redactor
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
 from runbook_checks.targets.registry import Targets
-from runbook_harness.processes import free_port, wait_port
 from runbook_harness.state import StackState
 from tests.apps.form_login import PASSWORD
-from tests.gate_run import ROOT
+from tests.servers import uvicorn_app
 
 
 @pytest.fixture(scope="module")
 def form_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("uvicorn") / "form-login.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.apps.form_login:app",
-                                    "--host", "127.0.0.1", "--port", str(port)],
-                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_port("form-login", "127.0.0.1", port, process.pid, log, 20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
+    with uvicorn_app("tests.apps.form_login:app", tmp_path_factory.mktemp("uvicorn") / "log") as url:
+        yield url
 
 
 def environment(url: str, password: str = PASSWORD, tmp: Path = Path()) -> Environment:

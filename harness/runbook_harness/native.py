@@ -14,7 +14,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from runbook_harness.postgres import NativePostgres, cluster_root
-from runbook_harness.processes import StackError, alive, free_port, port_open, spawn, stop, wait_port
+from runbook_harness.processes import StackError, alive, free_ports, port_open, spawn, stop, wait_port
 from runbook_harness.services import APPS, PASSWORDS_SQL, SERVICES, app
 from runbook_harness.state import StackState, new_secrets
 
@@ -179,7 +179,8 @@ def up(directory: Path) -> StackState:
         down(directory)
     _prepare(directory)
     names = ["postgres", *process_names()]
-    state = StackState(directory, "native", HOST, {n: free_port() for n in names}, new_secrets(),
+    state = StackState(directory, "native", HOST, dict(zip(names, free_ports(len(names)), strict=True)),
+                       new_secrets(),
                        pg_root=str(cluster_root(directory)))
     state.write_files()
     state.save()

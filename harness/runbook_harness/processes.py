@@ -15,10 +15,19 @@ class StackError(Exception):
     """The stack could not be brought to the state asked for; the message says why."""
 
 
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct ports free now: all held open together while they are chosen, so that the
+    kernel cannot hand the same one out twice."""
+    with contextlib.ExitStack() as held:
+        probes = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for probe in probes:
+            probe.bind((host, 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """One port free now."""
+    return free_ports(1, host)[0]
 
 
 def spawn(argv: list[str], log: Path, env: dict[str, str] | None = None, user: str | None = None,

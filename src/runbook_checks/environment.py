@@ -217,6 +217,8 @@ class StackSpec(_Strict):
 
 class Environment(_Strict):
     name: str
+    # The systems this environment gates (suites/common/<system>.*); all of them when not given.
+    systems: list[str] | None = None
     production: bool = False
     allow_state_changes: bool = False
     stack: StackSpec | None = None

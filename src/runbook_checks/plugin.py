@@ -33,6 +33,13 @@ from runbook_checks.reporting import block, render
 from runbook_checks.runbooks import RunbookIndex
 from runbook_checks.selection import MARKER as NEEDS_MARKER
 from runbook_checks.selection import left_out, unknown_capabilities
+from runbook_checks.suites import (
+    CHECKS_DIR,
+    env_option_file,
+    environment_name,
+    known_systems,
+    suite_arguments,
+)
 from runbook_checks.targets.registry import Targets
 
 if TYPE_CHECKING:
@@ -47,37 +54,17 @@ MARKERS = (
     NEEDS_MARKER,
 )
 SYMPTOM_ID = re.compile(r"^([a-z0-9][a-z0-9_-]*)\.(\d+)$")
-CHECKS_DIR = "suites/common"
-
-
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("runbook-checks")
     group.addoption("--env", dest="rc_env", default=None,
-                    help="environment to check (environments/NAME.yaml); default: suites/<NAME>/")
+                    help="environment to check: NAME (environments/NAME.yaml) or --env=PATH to a .yaml "
+                         "file; default: the NAME of suites/<NAME>")
     group.addoption("--keep-stack", dest="rc_keep_stack", action="store_true",
                     help="leave a reference stack this run started running afterwards")
     parser.addini("runbooks", type="linelist", default=[],
                   help="where each runbook lives: lines of NAME=PATH-OR-URL")
-
-
-def environment_name(config: pytest.Config) -> str | None:
-    """--env, or the <env> of the suites/<env>/ the run's paths lie in; None for other runs."""
-    if config.option.rc_env:
-        return str(config.option.rc_env)
-    suites = (config.rootpath / "suites").resolve()
-    checks = (config.rootpath / CHECKS_DIR).resolve()
-    names = set()
-    for arg in config.args:
-        path = (Path(config.invocation_params.dir) / arg.split("::")[0]).resolve()
-        if path == suites:
-            raise pytest.UsageError("run one suite at a time: pytest suites/<env> (or pass --env)")
-        if path.is_relative_to(suites) and not path.is_relative_to(checks):
-            names.add(path.relative_to(suites).parts[0])
-    if len(names) > 1:
-        raise pytest.UsageError(f"run one suite at a time, not {', '.join(sorted(names))}")
-    return names.pop() if names else None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -88,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if name is None:
         return
     root = config.rootpath
-    path = environment_path(root, name)
+    path = env_option_file(config) or environment_path(root, name)
     stack = None
     try:
         raw = read_raw(path)
@@ -96,10 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if spec is not None and spec.autostart:
             stack = _start_stack(spec, root, keep=bool(config.option.rc_keep_stack))
         env, variables = load_environment(path, root)
-        unknown = [s for s in env.expected if not (root / CHECKS_DIR / f"{s}.yaml").is_file()]
-        if unknown:
-            raise ConfigurationError(f"{path}: expected.{unknown[0]}: no system of that name "
-                                     f"({CHECKS_DIR}/{unknown[0]}.yaml does not exist)")
+        known_systems(env, path, root / CHECKS_DIR)
     except ConfigurationError as error:
         if stack is not None:
             stack.release()
@@ -112,29 +96,9 @@ def pytest_configure(config: pytest.Config) -> None:
     runbooks = RunbookIndex.from_lines(config.getini("runbooks"), root)
     config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack)
     use_overrides(env.expected)
-    config.args = suite_arguments(config, name)
+    config.args = suite_arguments(config, name, env.systems)
     if not config.option.xmlpath:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
-
-
-def suite_arguments(config: pytest.Config, name: str) -> list[str]:
-    """The run's arguments with suites/<name>[/<module>[::...]] read as the checks directory: a
-    suite is an environment applied to every check, not a copy of the checks."""
-    suite = (config.rootpath / "suites" / name).resolve()
-    checks = (config.rootpath / CHECKS_DIR).resolve()
-    arguments = []
-    for arg in config.args:
-        path_text, sep, rest = arg.partition("::")
-        path = (Path(config.invocation_params.dir) / path_text).resolve()
-        if not path.is_relative_to(suite):
-            arguments.append(arg)
-        elif path == suite:
-            arguments += [str(p) for p in sorted([*checks.glob("*.py"), *checks.glob("*.yaml")])
-                          if not p.name.startswith("_")]
-        else:
-            inner = checks / path.relative_to(suite)
-            arguments.append(str(inner if inner.exists() else inner.with_suffix(".py")) + sep + rest)
-    return arguments
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -17,7 +17,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import RequiredConfiguration, assertion_ids
+from suites.common._shared import RequiredConfiguration, assertion_ids
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]

@@ -15,7 +15,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.http import Response
 from runbook_checks.targets.registry import Targets
-from suites.common.shared import RequiredConfiguration
+from suites.common._shared import RequiredConfiguration
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]

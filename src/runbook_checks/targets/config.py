@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import docker
+import requests
 import testinfra
 from docker.errors import DockerException, NotFound
 from dotenv import dotenv_values
@@ -90,11 +91,19 @@ def read_container_environment(app: str, source: ContainerSource, seconds: float
     except NotFound:
         raise TargetUnreachable(f"container of '{app}'", source.name, "no such container",
                                 "start it, or correct config.container.name") from None
-    except DockerException as error:
-        raise TargetUnreachable(f"container of '{app}'", source.engine,
-                                str(error).splitlines()[0][:200],
+    except (DockerException, requests.RequestException) as error:
+        raise TargetUnreachable(f"container of '{app}'", source.engine, _engine_reason(error),
                                 "check config.container.engine and that the engine runs") from None
     return parse_env_list(attributes.get("Config", {}).get("Env") or [])
+
+
+def _engine_reason(error: Exception) -> str:
+    """Why the engine did not answer, in plain words (no library paths or pool internals)."""
+    if isinstance(error, requests.ConnectionError) or "Connection refused" in str(error):
+        return "connection refused" if "refused" in str(error).lower() else "no connection"
+    if isinstance(error, requests.Timeout):
+        return "no answer within the timeout"
+    return str(error).splitlines()[0][:200]
 
 
 def read_endpoint(app: str, source: EndpointSource, client: HttpTarget) -> dict[str, str]:

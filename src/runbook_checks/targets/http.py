@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
@@ -24,12 +26,16 @@ class StateChangeRefused(Exception):
 
 @dataclass(frozen=True)
 class Response:
-    """What one request returned, reduced to what checks judge."""
+    """What one request returned, reduced to what checks judge. Header names are matched without
+    regard to case, as HTTP says (Starlette, hyper and Envoy send them in lower case)."""
 
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: str
     seconds: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", CaseInsensitiveDict(self.headers))
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -86,7 +92,7 @@ class HttpTarget:
             if not isinstance(error, requests.ReadTimeout):
                 self._failure = failure
             raise failure from None
-        return Response(raw.status_code, dict(raw.headers), raw.text, time.monotonic() - started)
+        return Response(raw.status_code, raw.headers, raw.text, time.monotonic() - started)
 
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
