@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 if TYPE_CHECKING:
     from runbook_harness.state import StackState
 

@@ -315,3 +315,18 @@ def test_token_shape_and_refusal() -> None:
     tokens.refused(Response(401, {}, "{}", 0.0), "GET /me")
     with pytest.raises(CheckFailed, match="status 200"):
         tokens.refused(Response(200, {}, "{}", 0.0), "GET /me")
+
+
+def test_token_signed_with_the_configured_secret() -> None:
+    import jwt
+
+    from runbook_checks.checks import tokens
+
+    token = jwt.encode({"exp": 4_000_000_000}, "s" * 32, algorithm="HS256")
+    tokens.signed_with(token, "s" * 32, "HS256", "api", "JWT_SECRET_KEY")
+    with pytest.raises(CheckFailed, match="signature does not verify: the app signs with another key"):
+        tokens.signed_with(token, "changeme" * 4, "HS256", "api", "JWT_SECRET_KEY")
+    with pytest.raises(CheckFailed, match="JWT_SECRET_KEY not set"):
+        tokens.signed_with(token, "", "HS256", "api", "JWT_SECRET_KEY")
+    with pytest.raises(CheckFailed, match=r"not verifiable \(DecodeError\)"):
+        tokens.signed_with("not-a-jwt", "s" * 32, "HS256", "api", "JWT_SECRET_KEY")

@@ -157,13 +157,18 @@ def test_an_app_that_loads_its_own_env_file_is_read_from_the_file(stack: StackSt
     assert config["DATABASE_URL"] != "postgresql://app@db/app"
     with pytest.raises(ValueError, match="loads_env_file needs the env_file"):
         ConfigSource(process=process, loads_env_file=True)
+    # the app is still looked for where it runs: a process that is not there fails
+    gone = ConfigSource(env_file=env_file, loads_env_file=True,
+                        process=ProcessSource(command="no-process-has-this-command-line-[0-9]{40}"))
+    with pytest.raises(TargetUnreachable, match="0 matching processes"):
+        targets_for(AppSpec(url=url, config=gone), tmp_path).app_config("api")
 
 
 def test_a_declared_test_account_may_log_in(stack: StackState, tmp_path: Path) -> None:
     account = Account(email="demo@ghostworks.test", password=stack.secrets["demo_password"])
     targets = targets_for(AppSpec(url=stack.url("ghostworks-api")), tmp_path, test_accounts={"api": account})
     reply = targets.app("api").request("POST", "/api/v1/auth/login", as_test_account=True, json={
-        "email": account.email, "password": account.password.get_secret_value()})
+        "email": account.name, "password": account.password.get_secret_value()})
     assert reply.status == 200
     with pytest.raises(StateChangeRefused):
         targets.app("api").request("POST", "/api/v1/auth/login")

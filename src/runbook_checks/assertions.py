@@ -34,9 +34,14 @@ def app_database_answers(targets: Targets, environment: Environment, app: str,
     if missing:
         raise CheckFailed(f"{app}'s database address set", f"not set: {', '.join(missing)}",
                           f"set {', '.join(missing)} in {app}'s configuration")
-    connections.answers_within(probe(shape.conninfo(config), environment.timeouts),
-                               environment.thresholds.db_answer_seconds,
-                               f"the database at {app}'s {', '.join(shape.names)}")
+    what = f"the database at {app}'s {', '.join(shape.names)}"
+    limit = environment.thresholds.db_answer_seconds
+    answer = probe(shape.conninfo(config), environment.timeouts)
+    if shape.parts:
+        connections.answers_within(answer, limit, what, "check that the server runs and that "
+                                   f"{', '.join(shape.names)} in {app}'s configuration are right")
+    else:
+        connections.answers_within(answer, limit, what)
 
 
 def alembic_at_head(targets: Targets, database: str, app: str) -> None:
@@ -100,7 +105,7 @@ def login_tokens(targets: Targets, environment: Environment, app: str,
                           f"declare test_accounts.{app} (email, password) in {environment.source.name}")
     shape = LoginShape.of(login)
     reply = targets.app(app).request("POST", shape.path, as_test_account=True,
-                                     **shape.body(account.email, account.password.get_secret_value()))
+                                     **shape.body(account.name, account.password.get_secret_value()))
     return tokens.issued_tokens(reply, f"POST {shape.path}", shape.tokens)
 
 
@@ -290,12 +295,16 @@ def _database_answers(targets: Targets, environment: Environment, app: str,
 
 @assertion("app.login", needs=lambda arguments: {"test_account": arguments.get("app")})
 def _login(targets: Targets, environment: Environment, app: str, login: str | dict[str, Any],
-           algorithm: str = "HS256", access_minutes: float = 30) -> None:
+           algorithm: str = "HS256", access_minutes: float = 30, secret_variable: str | None = None) -> None:
     """The test account logs in; the access token is a JWT of the algorithm, within its lifetime.
 
+    With `secret_variable`, the token must verify with that secret of the app's configuration.
     Left out where the environment declares no test account for the app."""
     issued = login_tokens(targets, environment, app, login)
     tokens.token_shape(issued["access_token"], "access", algorithm, access_minutes * 60)
+    if secret_variable is not None:
+        secret = targets.app_config(app).get(secret_variable, "")
+        tokens.signed_with(issued["access_token"], secret, algorithm, app, secret_variable)
 
 
 @assertion("redis.answers")

@@ -107,5 +107,6 @@ class DeclaredCheck(pytest.Item):
                         pytrace=False)
         ASSERTIONS[self.declaration.assertion].run(gate.targets, gate.env, **self.declaration.arguments)
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.declaration.assertion} ({self.name})"
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # a line is required: pytest places a skip (a check left out) by it
+        return self.path, 0, f"{self.declaration.assertion} ({self.name})"

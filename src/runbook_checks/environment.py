@@ -203,10 +203,25 @@ class OAuthClient(_Strict):
 
 
 class TestAccount(_Strict):
-    """An account the gate may log in with (local, or a dedicated one in staging)."""
+    """An account the gate may log in with (local, or a dedicated one in staging): an email or a
+    username (whichever the app's login takes), and a password."""
 
-    email: str
+    email: str | None = None
+    username: str | None = None
     password: SecretStr
+
+    @model_validator(mode="after")
+    def _one_name(self) -> TestAccount:
+        if (self.email is None) == (self.username is None):
+            raise ValueError("give exactly one of email, username")
+        if not self.password.get_secret_value():
+            raise ValueError("the password is empty")
+        return self
+
+    @property
+    def name(self) -> str:
+        """What the login's user field is sent."""
+        return self.email or self.username or ""
 
 
 class StackSpec(_Strict):

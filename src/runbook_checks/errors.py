@@ -24,6 +24,16 @@ class TargetUnreachable(Exception):
         self.fix = fix
 
 
+class NotDeclared(TargetUnreachable):
+    """A check needs a target (or part of one) the environment does not declare."""
+
+    def __init__(self, key: str, environment_file: str) -> None:
+        super().__init__(key, environment_file, f"{environment_file} has no {key}",
+                         f"declare {key} in {environment_file}, or leave the system out of this "
+                         "environment (systems: [...])")
+        self.key = key
+
+
 class PermissionMissing(Exception):
     """The checks' role may not read what a check needs; the check fails with that cause."""
 

@@ -236,7 +236,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for nodeid in nodeids:
             write(f"  {nodeid}")
     if terminalreporter._session.testscollected == 0:
-        write("no check was collected: a gate that checks nothing fails")
+        errors = len(terminalreporter.stats.get("error", []))
+        write(f"gate FAILED: {errors} error(s) before any check ran; see above" if errors
+              else "no check was collected: a gate that checks nothing fails")
         return
     if not gate.failures:
         if exitstatus == 0:

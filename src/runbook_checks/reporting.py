@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import traceback
 
-from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
+from runbook_checks.errors import CheckFailed, NotDeclared, PermissionMissing, TargetUnreachable
 
 _WIDTH = 10
 
@@ -23,6 +23,8 @@ def verdict(error: BaseException) -> tuple[str, str, str]:
     """(expected, found, fix) for whatever ended a check."""
     if isinstance(error, CheckFailed):
         return error.expected, error.found, error.fix
+    if isinstance(error, NotDeclared):
+        return f"{error.key} declared in {error.address}", "not declared", error.fix
     if isinstance(error, TargetUnreachable):
         return (f"{error.target} reachable at {error.address}", f"unreachable: {error.cause}",
                 error.fix)

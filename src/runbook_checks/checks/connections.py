@@ -9,14 +9,15 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import Catalog, HbaRule, Session, Statement, qualify
 from runbook_checks.targets.postgres import Probe
 
+_DSN_FIX = ("check that the server runs and that host, port, user and password in the DSN are right "
+            "(percent-encode special characters in the password)")
 
-def answers_within(probe: Probe, limit_seconds: float, what: str) -> None:
+
+def answers_within(probe: Probe, limit_seconds: float, what: str, fix: str = _DSN_FIX) -> None:
     """The database behind `what` accepts a connection and answers SELECT 1 within the limit."""
     expected = f"{what} answers SELECT 1 within {limit_seconds:g} s"
     if probe.error is not None:
-        raise CheckFailed(expected, f"no answer after {probe.seconds:.2f} s: {probe.error}",
-                          "check that the server runs and that host, port, user and password in the "
-                          "DSN are right (percent-encode special characters in the password)")
+        raise CheckFailed(expected, f"no answer after {probe.seconds:.2f} s: {probe.error}", fix)
     if probe.seconds > limit_seconds:
         raise CheckFailed(expected, f"answered after {probe.seconds:.2f} s",
                           "look at the server's load, the network path and the connection pooler")

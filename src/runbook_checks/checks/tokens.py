@@ -79,3 +79,19 @@ def refreshed(reply: Response, request: str) -> None:
                           f"status {reply.status}: {reply.body[:160]}",
                           "check the refresh token's lifetime and the key it is signed with; "
                           "users are logged out when their access token expires otherwise")
+
+
+def signed_with(token: str, secret: str, algorithm: str, app: str, variable: str) -> None:
+    """The token's signature verifies with the app's configured secret: an app that signs with
+    another key (a default left in code) issues tokens its other services refuse."""
+    expected = f"the access token verifies with {app}'s {variable}"
+    if not secret:
+        raise CheckFailed(expected, f"{variable} not set", f"set {variable} in {app}'s configuration")
+    try:
+        jwt.decode(token, secret, algorithms=[algorithm], options={"verify_exp": False})
+    except jwt.InvalidSignatureError:
+        raise CheckFailed(expected, "the signature does not verify: the app signs with another key",
+                          f"make the app sign with {variable} (a default or stale key is in use)") from None
+    except jwt.PyJWTError as error:
+        raise CheckFailed(expected, f"not verifiable ({type(error).__name__})",
+                          "issue JWTs signed with the configured secret") from None

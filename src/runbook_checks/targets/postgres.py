@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from runbook_checks.environment import Timeouts
-from runbook_checks.errors import PermissionMissing, TargetUnreachable
+from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
 from runbook_checks.facts.catalog import Catalog, HbaRule, Statement
 from runbook_checks.targets.base import Lazy, address_of
 
@@ -208,6 +208,10 @@ class PostgresTarget:
                 "grant the checks' role pg_monitor, pg_read_all_settings and pg_read_all_data, and "
                 "SELECT on pg_hba_file_rules in each database",
             ) from None
+        except psycopg.errors.UndefinedTable as error:
+            raise CheckFailed(f"postgres '{self.name}' has the tables this check reads",
+                              _first_line(error),
+                              "run the app's migrations: the schema lacks what they create") from None
         except psycopg.OperationalError as error:
             raise TargetUnreachable(f"postgres '{self.name}'", self.address, _first_line(error),
                                     "the session was lost; check the server's log") from None

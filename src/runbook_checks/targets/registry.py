@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runbook_checks.environment import ConfigSource, ContainerSource, Environment, ProcessSource
-from runbook_checks.errors import TargetUnreachable
+from runbook_checks.errors import NotDeclared
 from runbook_checks.redaction import Redactor
 from runbook_checks.targets.artifacts import read_artifact
 from runbook_checks.targets.base import Lazy
@@ -19,11 +19,8 @@ from runbook_checks.targets.postgres import PostgresTarget
 from runbook_checks.targets.redis import RedisTarget
 
 
-def _undeclared(kind: str, name: str, env: Environment) -> TargetUnreachable:
-    return TargetUnreachable(
-        f"{kind} '{name}'", "not declared", f"{env.source.name} has no {kind}.{name}",
-        f"declare {kind}.{name} in {env.source}",
-    )
+def _undeclared(kind: str, name: str, env: Environment) -> NotDeclared:
+    return NotDeclared(f"{kind}.{name}", env.source.name)
 
 
 class Targets:
@@ -90,11 +87,13 @@ class Targets:
 
     def app_config(self, name: str) -> dict[str, str]:
         """The app's configuration as it runs where a running source is declared (its process,
-        container or endpoint), else its env file; the env file too when the app loads it itself."""
+        container or endpoint), else its env file. An app that loads its env file itself is still
+        looked for where it runs, but its configuration is the file's."""
         source = self._config_source(name)
-        if source.running is not None and not source.loads_env_file:
-            return self.running_app_config(name)
-        return self.app_env_file(name)
+        if source.running is None:
+            return self.app_env_file(name)
+        running = self.running_app_config(name)  # read either way: the app must be found running
+        return self.app_env_file(name) if source.loads_env_file else running
 
     def running_app_config(self, name: str) -> dict[str, str]:
         """The configuration the running app holds, read once per run (a failure too)."""
