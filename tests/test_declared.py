@@ -72,3 +72,11 @@ def test_every_assertion_documents_itself_and_takes_targets_first() -> None:
 def test_the_readme_lists_every_assertion() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert [name for name in ASSERTIONS if f"| `{name}` |" not in readme] == []
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    with pytest.raises(DeclarationError) as caught:
+        declarations(write(tmp_path, "checks:\n  broken: {runbook: [\n"))
+    message = str(caught.value)
+    assert f"{tmp_path / 'shop.yaml'}: not valid YAML" in message and "line 3" in message
+    assert "<unicode string>" not in message

@@ -33,7 +33,10 @@ class Declaration(BaseModel):
 def declarations(path: Path) -> dict[str, Declaration]:
     """The `checks:` of a system's YAML (with the environment's overrides), validated: a mistake
     stops collection with the check's name and what is wrong."""
-    raw = expected_state(str(path.with_suffix(".py"))).get("checks") or {}
+    try:
+        raw = expected_state(str(path.with_suffix(".py"))).get("checks") or {}
+    except ValueError as error:
+        raise DeclarationError(str(error)) from None
     if not isinstance(raw, dict):
         raise DeclarationError(f"{path}: checks must be a mapping of check names")
     found = {}

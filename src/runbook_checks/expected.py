@@ -33,7 +33,11 @@ def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def expected_state(module_file: str) -> dict[str, Any]:
     """The YAML file next to `module_file` with the same stem, with the environment's overrides."""
     path = Path(module_file).with_suffix(".yaml")
-    data = yaml.safe_load(path.read_text())
+    try:
+        with path.open() as stream:  # a stream carries the file's name into YAML's error marks
+            data = yaml.safe_load(stream)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return merged(data, _overrides.get(path.stem, {}))

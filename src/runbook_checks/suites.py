@@ -51,20 +51,24 @@ def known_systems(env: Environment, path: Path, checks: Path) -> None:
 
 
 def suite_arguments(config: pytest.Config, name: str, systems: list[str] | None = None) -> list[str]:
-    """The run's arguments with suites/<name>[/<module>[::...]] read as the checks directory: a
-    suite is an environment applied to every check (of the systems it gates), not a copy of them."""
-    suite = (config.rootpath / "suites" / name).resolve()
+    """The run's arguments with suites/<env>[/<module>[::...]] read as the checks directory: a
+    suite is an environment applied to every check (of the systems it gates), not a copy of them.
+    Which environment is the run's own business (the path's <env>, or --env)."""
+    suites = (config.rootpath / "suites").resolve()
     checks = (config.rootpath / CHECKS_DIR).resolve()
     arguments = []
     for arg in config.args:
         path_text, sep, rest = arg.partition("::")
         path = (Path(config.invocation_params.dir) / path_text).resolve()
-        if not path.is_relative_to(suite) and path != checks:
-            arguments.append(arg)
-        elif path in (suite, checks):
-            arguments += [str(p) for p in sorted([*checks.glob("*.py"), *checks.glob("*.yaml")])
-                          if not p.name.startswith("_") and (systems is None or p.stem in systems)]
+        if path == checks or (path.is_relative_to(suites) and path != suites
+                              and not path.is_relative_to(checks)):
+            inner = path.relative_to(checks if path == checks else suites).parts[1:]
+            if not inner:
+                arguments += [str(p) for p in sorted([*checks.glob("*.py"), *checks.glob("*.yaml")])
+                              if not p.name.startswith("_") and (systems is None or p.stem in systems)]
+                continue
+            module = checks.joinpath(*inner)
+            arguments.append(str(module if module.exists() else module.with_suffix(".py")) + sep + rest)
         else:
-            inner = checks / path.relative_to(suite)
-            arguments.append(str(inner if inner.exists() else inner.with_suffix(".py")) + sep + rest)
+            arguments.append(arg)
     return arguments

@@ -23,9 +23,21 @@ def answers_within(probe: Probe, limit_seconds: float, what: str, fix: str = _DS
                           "look at the server's load, the network path and the connection pooler")
 
 
+def _setting(catalog: Catalog, name: str) -> str:
+    """A setting's value; one the checks' role cannot see fails the check, naming the grant."""
+    value = catalog.settings.get(name)
+    if value is None:
+        role = catalog.visibility.role or "the checks' role"
+        found = (f"cannot see {name}: {role} lacks pg_read_all_settings"
+                 if not catalog.visibility.read_all_settings else f"no setting named {name}")
+        raise CheckFailed(f"the setting {name} readable", found, f"GRANT pg_read_all_settings TO {role}"
+                          if not catalog.visibility.read_all_settings else "check the setting's name")
+    return value
+
+
 def setting_is(catalog: Catalog, name: str, expected: str) -> None:
     """A server setting has its declared value."""
-    value = catalog.settings.get(name)
+    value = _setting(catalog, name)
     if value != str(expected):
         raise CheckFailed(f"{name} = {expected}", f"{name} = {value}",
                           f"set {name} = {expected} in postgresql.conf (ALTER SYSTEM) and restart or reload")
@@ -33,7 +45,7 @@ def setting_is(catalog: Catalog, name: str, expected: str) -> None:
 
 def slow_query_logging(catalog: Catalog, at_most_ms: int) -> None:
     """Statements slower than `at_most_ms` are logged (log_min_duration_statement on, not too high)."""
-    value = int(catalog.settings.get("log_min_duration_statement", "-1"))
+    value = int(_setting(catalog, "log_min_duration_statement"))
     if value < 0 or value > at_most_ms:
         found = "off (-1)" if value < 0 else f"{value} ms"
         raise CheckFailed(f"log_min_duration_statement between 0 and {at_most_ms} ms",
@@ -43,13 +55,20 @@ def slow_query_logging(catalog: Catalog, at_most_ms: int) -> None:
 
 
 def client_sessions(catalog: Catalog) -> list[Session]:
+    """Every client session of the cluster; a role that cannot see other roles' sessions fails
+    the check instead (their state, age and address would read as empty: a false pass)."""
+    if not catalog.visibility.read_all_stats:
+        role = catalog.visibility.role or "the checks' role"
+        raise CheckFailed("the gate sees every session's state (pg_read_all_stats)",
+                          f"cannot see other roles' sessions: {role} lacks pg_read_all_stats",
+                          f"GRANT pg_monitor TO {role}")
     return [s for s in catalog.activity if s.backend == "client backend"]
 
 
 def connections_under(catalog: Catalog, percent: float, slots_left: int = 0) -> None:
     """Client connections use under `percent` of the slots open to ordinary roles, and leave at
     least `slots_left` of them free (check_postgres's two ways of saying it)."""
-    limit = int(catalog.settings["max_connections"]) - int(
+    limit = int(_setting(catalog, "max_connections")) - int(
         catalog.settings.get("superuser_reserved_connections", "3"))
     used = len(client_sessions(catalog)) + 1  # and the checks' own session
     if used > limit * percent / 100 or limit - used < slots_left:
@@ -169,11 +188,22 @@ def statistics_fresh(catalog: Catalog, tables: list[str], analyzed_within: float
                           "VACUUM (ANALYZE) the tables, and check that autovacuum runs")
 
 
+# Extensions that work only when the server loads their library at start.
+PRELOADED = frozenset({"pg_stat_statements", "auto_explain", "pg_cron"})
+
+
 def extension_installed(catalog: Catalog, name: str) -> None:
+    """The extension is created in the database and, where it needs it, its library is loaded
+    (CREATE EXTENSION pg_stat_statements alone leaves a view that errors on every read)."""
+    fix = f"add {name} to shared_preload_libraries, restart, then CREATE EXTENSION {name}"
     if name not in catalog.extensions:
         installed = ", ".join(catalog.extensions) or "none"
-        raise CheckFailed(f"extension {name} installed", f"installed: {installed}",
-                          f"add {name} to shared_preload_libraries, restart, then CREATE EXTENSION {name}")
+        raise CheckFailed(f"extension {name} installed", f"installed: {installed}", fix)
+    if name in PRELOADED:
+        loaded = [lib.strip() for lib in _setting(catalog, "shared_preload_libraries").split(",")]
+        if name not in loaded:
+            raise CheckFailed(f"extension {name} installed and its library loaded",
+                              f"shared_preload_libraries = {', '.join(loaded) or 'empty'}", fix)
 
 
 def statements_mean_under(statements: list[Statement], database: str, limit_ms: float) -> None:

@@ -151,6 +151,16 @@ def qualify(name: str, default_schema: str = "public") -> str:
 
 
 @dataclass(frozen=True)
+class Visibility:
+    """What the checks' own role may see: other roles' sessions and statements need
+    pg_read_all_stats (pg_monitor has it), every setting pg_read_all_settings."""
+
+    role: str
+    read_all_stats: bool
+    read_all_settings: bool
+
+
+@dataclass(frozen=True)
 class Catalog:
     roles: dict[str, Role]
     tables: dict[str, Table]
@@ -162,6 +172,7 @@ class Catalog:
     settings: dict[str, str] = field(default_factory=dict)
     activity: tuple[Session, ...] = ()
     table_stats: dict[str, TableStats] = field(default_factory=dict)
+    visibility: Visibility = field(default_factory=lambda: Visibility("", True, True))
     _policies_by_table: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -203,8 +214,11 @@ class Catalog:
             entry = TableStats(t["schema"], t["name"], t["live_rows"], t["analyzed_seconds"],
                                t["vacuumed_seconds"])
             stats[entry.qualified] = entry
+        seen = data.get("visibility") or {}
+        visibility = Visibility(seen.get("role", ""), bool(seen.get("read_all_stats")),
+                                bool(seen.get("read_all_settings")))
         return cls(roles, tables, policies, indexes, functions, schemas, data.get("extensions", {}),
-                   data.get("settings") or {}, activity, stats, by_table)
+                   data.get("settings") or {}, activity, stats, visibility, by_table)
 
     def function(self, name: str) -> list[Function]:
         """Functions named `name` (schema-qualified or public), every overload."""

@@ -74,8 +74,10 @@ def _find_pid(host: testinfra.host.Host, source: ProcessSource, seconds: float,
     pattern = re.compile(source.command or "")
     pids = [p.pid for p in host.process.filter() if pattern.search(p.args)]
     if len(pids) != 1:
-        raise fail(f"{len(pids)} matching processes, not 1",
-                   "start the app, or make config.process.command match its command line only")
+        listed = f" (pids {', '.join(map(str, pids[:10]))})" if pids else ""
+        raise fail(f"{len(pids)} matching processes, not 1{listed}",
+                   "start the app, or make config.process.command match its command line only "
+                   "(a wrapper such as sh -c or a supervisor matches too)")
     return int(pids[0])
 
 

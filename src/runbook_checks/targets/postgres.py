@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
 from runbook_checks.environment import Timeouts
@@ -63,6 +64,10 @@ SELECT json_build_object(
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'),
   'extensions', (SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension),
   'settings', (SELECT json_object_agg(name, setting) FROM pg_settings),
+  'visibility', json_build_object(
+      'role', current_user,
+      'read_all_stats', pg_has_role('pg_read_all_stats', 'USAGE'),
+      'read_all_settings', pg_has_role('pg_read_all_settings', 'USAGE')),
   'activity', (SELECT coalesce(json_agg(json_build_object(
       'pid', a.pid, 'database', a.datname, 'user', a.usename, 'application', a.application_name,
       'client', host(a.client_addr), 'state', a.state, 'backend', a.backend_type,
@@ -159,6 +164,7 @@ class PostgresTarget:
     def __init__(self, name: str, dsn: str, timeouts: Timeouts) -> None:
         self.name = name
         self.address = address_of(dsn)
+        self.role = _user_of(dsn)
         self.queries_sent = 0
         self._session = Lazy(lambda: connect(dsn, timeouts, f"postgres '{name}'"))
         self._catalog = Lazy(lambda: Catalog.from_json(self.fetch_one(_CATALOG_SQL)[0]))
@@ -203,11 +209,8 @@ class PostgresTarget:
         try:
             return connection.execute(sql)  # type: ignore[arg-type]
         except psycopg.errors.InsufficientPrivilege as error:
-            raise PermissionMissing(
-                f"postgres '{self.name}'", _first_line(error),
-                "grant the checks' role pg_monitor, pg_read_all_settings and pg_read_all_data, and "
-                "SELECT on pg_hba_file_rules in each database",
-            ) from None
+            raise PermissionMissing(f"postgres '{self.name}'", _first_line(error),
+                                    grant_for(_first_line(error), self.role)) from None
         except psycopg.errors.UndefinedTable as error:
             raise CheckFailed(f"postgres '{self.name}' has the tables this check reads",
                               _first_line(error),
@@ -219,6 +222,24 @@ class PostgresTarget:
     def close(self) -> None:
         if self._session.opened is not None:
             self._session.opened.close()
+
+
+def _user_of(dsn: str) -> str:
+    """The role a DSN logs in as, for the grants a failure asks for."""
+    try:
+        return str(conninfo_to_dict(dsn).get("user") or "the checks' role")
+    except psycopg.Error:
+        return "the checks' role"
+
+
+def grant_for(denied: str, role: str) -> str:
+    """The grant that lets the checks' role read what the server refused."""
+    if "pg_hba_file_rules" in denied:
+        return (f"GRANT SELECT ON pg_hba_file_rules TO {role}; GRANT EXECUTE ON FUNCTION "
+                f"pg_hba_file_rules() TO {role} (in this database)")
+    if "pg_stat_statements" in denied:
+        return f"GRANT pg_read_all_stats TO {role} (pg_monitor has it)"
+    return f"GRANT pg_read_all_data TO {role} (the checks read, never write)"
 
 
 def _first_line(error: BaseException) -> str:
