@@ -34,6 +34,7 @@ def catalog(**overrides: Any) -> Catalog:
         "indexes": [{"schema": "public", "table": "invoices", "name": "invoices_tenant_idx",
                      "unique": False, "valid": True, "columns": ["tenant_id"]}],
         "functions": [],
+        "visibility": {"role": "rc", "read_all_stats": True, "read_all_settings": True},
     }
     data.update(overrides)
     return Catalog.from_json(data)
@@ -330,3 +331,59 @@ def test_token_signed_with_the_configured_secret() -> None:
         tokens.signed_with(token, "", "HS256", "api", "JWT_SECRET_KEY")
     with pytest.raises(CheckFailed, match=r"not verifiable \(DecodeError\)"):
         tokens.signed_with("not-a-jwt", "s" * 32, "HS256", "api", "JWT_SECRET_KEY")
+
+
+def index(name: str, columns: list[str], key_count: int = -1, unique: bool = False, valid: bool = True,
+          partial: bool = False) -> dict[str, Any]:
+    return {"schema": "public", "table": "invoices", "name": name, "unique": unique, "valid": valid,
+            "columns": columns, "key_count": key_count, "partial": partial}
+
+
+def test_indexes_are_judged_by_their_key_columns() -> None:
+    declared = {"invoices_tenant_idx": {"table": "invoices", "columns": ["tenant_id", "created"]}}
+    schema.indexes_exist(catalog(indexes=[index("renamed", ["tenant_id", "created", "x"])]), declared)
+    cases = {
+        "its key columns are (created)": [index("invoices_tenant_idx", ["created"])],
+        "partial (a WHERE clause)": [index("invoices_tenant_idx", ["tenant_id", "created"], partial=True)],
+        "invalid (a failed concurrent build)": [index("invoices_tenant_idx", ["tenant_id", "created"],
+                                                      valid=False)],
+        "its key columns are (tenant_id)": [index("invoices_tenant_idx", ["tenant_id", "created"], 1)],
+        "(tenant_id, created): missing": [],
+    }
+    for found, indexes in cases.items():
+        with pytest.raises(CheckFailed) as caught:
+            schema.indexes_exist(catalog(indexes=indexes), declared)
+        assert caught.value.found.startswith("invoices_tenant_idx on public.invoices (tenant_id, created)")
+        assert found in caught.value.found
+
+
+def test_uniqueness_needs_a_unique_index_on_exactly_the_columns() -> None:
+    exact = index("u", ["email"], unique=True)
+    schema.indexes_cover(catalog(indexes=[exact]), {"invoices": [["email"]]}, unique=True)
+    for wider in (index("u", ["email", "id"], unique=True), index("u", ["email"], unique=True, partial=True),
+                  index("u", ["email"]), index("u", ["email"], unique=True, valid=False)):
+        with pytest.raises(CheckFailed, match=r"no unique index on public.invoices \(email\)"):
+            schema.indexes_cover(catalog(indexes=[wider]), {"invoices": [["email"]]}, unique=True)
+    covered_by_include = index("i", ["id", "tenant_id"], key_count=1)
+    with pytest.raises(CheckFailed, match=r"no index on public.invoices \(tenant_id\)"):
+        schema.indexes_cover(catalog(indexes=[covered_by_include]), {"invoices": [["tenant_id"]]})
+    unique_with_include = index("u", ["email", "id"], key_count=1, unique=True)
+    schema.indexes_cover(catalog(indexes=[unique_with_include]), {"invoices": [["email"]]}, unique=True)
+
+
+def test_what_the_role_cannot_see_fails_naming_the_grant() -> None:
+    blind = catalog(visibility={"role": "rc", "read_all_stats": False, "read_all_settings": False},
+                    settings={"max_connections": "100"}, activity=[])
+    with pytest.raises(CheckFailed, match="rc lacks pg_read_all_stats") as caught:
+        connections.no_idle_session_older(blind, "idle", 60)
+    assert caught.value.fix == "GRANT pg_monitor TO rc"
+    with pytest.raises(CheckFailed, match="cannot see shared_preload_libraries: rc lacks pg_read_all_settings"):
+        connections.extension_installed(catalog(visibility={"role": "rc", "read_all_stats": True,
+                                                            "read_all_settings": False},
+                                                extensions={"pg_stat_statements": "1.10"}),
+                                        "pg_stat_statements")
+    connections.setting_is(blind, "max_connections", "100")  # visible to every role: judged
+    loaded = catalog(extensions={"pg_stat_statements": "1.10"},
+                     settings={"shared_preload_libraries": "auto_explain"})
+    with pytest.raises(CheckFailed, match="shared_preload_libraries = auto_explain"):
+        connections.extension_installed(loaded, "pg_stat_statements")

@@ -158,8 +158,8 @@ def _tables_exist(targets: Targets, environment: Environment, database: str, tab
 
 @assertion("postgres.indexes_exist")
 def _indexes_exist(targets: Targets, environment: Environment, database: str,
-                   indexes: dict[str, str]) -> None:
-    """The named indexes exist, valid, on their tables (index name -> table)."""
+                   indexes: dict[str, Any]) -> None:
+    """The indexes serve: name -> {table, columns, unique?}, judged by key columns (or -> table)."""
     schema.indexes_exist(targets.postgres(database).catalog(), indexes)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog, qualify
+from runbook_checks.facts.catalog import Catalog, Index, qualify
 
 
 def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = False,
@@ -100,12 +101,13 @@ def policies_read_setting(catalog: Catalog, tables: list[str], markers: list[str
 
 
 def indexes_cover(catalog: Catalog, expected: dict[str, list[list[str]]], unique: bool = False) -> None:
-    """For each table, an index leads with each declared column list (unique where declared)."""
+    """For each table, a whole, valid index leads with each declared column list; with `unique`,
+    a unique index on exactly those columns (so that duplicates fail)."""
     problems = []
     for table, column_lists in expected.items():
-        indexes = [i for i in catalog.indexes_on(table) if i.valid and (i.unique or not unique)]
+        indexes = catalog.indexes_on(table)
         for columns in column_lists:
-            if not any(list(i.columns[: len(columns)]) == columns for i in indexes):
+            if not any(i.enforces_unique(columns) if unique else i.leads_with(columns) for i in indexes):
                 kind = "unique index" if unique else "index"
                 problems.append(f"no {kind} on {qualify(table)} ({', '.join(columns)})")
     if problems:
@@ -143,15 +145,27 @@ def tables_have_policies(catalog: Catalog, tables: list[str]) -> None:
         )
 
 
-def indexes_exist(catalog: Catalog, expected: dict[str, str]) -> None:
-    """Each named index exists on its table and is valid. `expected` maps index name to table."""
+def indexes_exist(catalog: Catalog, expected: dict[str, Any]) -> None:
+    """Each declared index is there and usable. An entry maps the index's name to its table (the
+    name alone is judged) or to {table, columns, unique}: then the index is judged by what it does,
+    a whole, valid index whose key columns lead with `columns` (unique where declared), under that
+    name or another; one recreated under the same name on other columns does not count."""
     problems = []
-    for name, table in expected.items():
-        matches = [i for i in catalog.indexes_on(table) if i.name == name]
-        if not matches:
-            problems.append(f"{name} on {qualify(table)}: missing")
-        elif not matches[0].valid:
-            problems.append(f"{name} on {qualify(table)}: invalid (a failed concurrent build)")
+    for name, spec in expected.items():
+        table = spec if isinstance(spec, str) else spec["table"]
+        named = [i for i in catalog.indexes_on(table) if i.name == name]
+        if isinstance(spec, str):
+            if not named:
+                problems.append(f"{name} on {qualify(table)}: missing")
+            elif not named[0].valid:
+                problems.append(f"{name} on {qualify(table)}: invalid (a failed concurrent build)")
+            continue
+        columns, unique = list(spec["columns"]), bool(spec.get("unique", False))
+        if any(i.enforces_unique(columns) if unique else i.leads_with(columns)
+               for i in catalog.indexes_on(table)):
+            continue
+        what = f"{name} on {qualify(table)} ({', '.join(columns)}{', unique' if unique else ''})"
+        problems.append(f"{what}: {_why_not(named[0], columns, unique) if named else 'missing'}")
     if problems:
         raise CheckFailed(
             f"{len(expected)} index(es) present and valid",
@@ -159,6 +173,18 @@ def indexes_exist(catalog: Catalog, expected: dict[str, str]) -> None:
             "re-run the migration that creates them (or CREATE INDEX CONCURRENTLY; drop and "
             "rebuild an invalid one)",
         )
+
+
+def _why_not(index: Index, columns: list[str], unique: bool) -> str:
+    """Why the index of that name does not serve the declared columns."""
+    if not index.valid:
+        return "invalid (a failed concurrent build)"
+    if index.partial:
+        return "partial (a WHERE clause): it serves only some rows"
+    if unique and not index.enforces_unique(columns):
+        return "not unique on exactly these columns" if index.unique else "not unique"
+    keys = ", ".join(str(k) if k else "(expression)" for k in index.keys)
+    return f"its key columns are ({keys})"
 
 
 _INDEX_NODE = re.compile(r"Index Scan|Index Only Scan|Bitmap Index Scan")

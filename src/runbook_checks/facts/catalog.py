@@ -56,7 +56,24 @@ class Index:
     name: str
     unique: bool
     valid: bool
-    columns: tuple[str | None, ...]
+    columns: tuple[str | None, ...]  # key columns first, then INCLUDE ones; None: an expression
+    key_count: int = -1  # how many of `columns` are keys (-1: all)
+    partial: bool = False  # a WHERE predicate: it serves only the rows it names
+
+    @property
+    def keys(self) -> tuple[str | None, ...]:
+        """The key columns: what the index orders and looks up by (INCLUDE columns are not)."""
+        return self.columns if self.key_count < 0 else self.columns[: self.key_count]
+
+    def leads_with(self, columns: list[str]) -> bool:
+        """A whole, valid index whose keys start with `columns`, in order."""
+        return self.valid and not self.partial and list(self.keys[: len(columns)]) == columns
+
+    def enforces_unique(self, columns: list[str]) -> bool:
+        """A whole, valid unique index on exactly these key columns (in any order): what makes
+        duplicates fail and what ON CONFLICT (columns) infers. UNIQUE (col, id) does not."""
+        return (self.valid and not self.partial and self.unique and len(self.keys) == len(columns)
+                and set(self.keys) == set(columns))
 
 
 @dataclass(frozen=True)
@@ -195,7 +212,8 @@ class Catalog:
         for policy in policies:
             by_table.setdefault(f"{policy.schema}.{policy.table}", []).append(policy)
         indexes = tuple(
-            Index(i["schema"], i["table"], i["name"], i["unique"], i["valid"], tuple(i["columns"]))
+            Index(i["schema"], i["table"], i["name"], i["unique"], i["valid"], tuple(i["columns"]),
+                  i.get("key_count", -1), bool(i.get("partial", False)))
             for i in data["indexes"]
         )
         functions = tuple(

@@ -39,7 +39,8 @@ SELECT json_build_object(
       FROM pg_policies p),
   'indexes', (SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'table', t.relname, 'name', i.relname,
-      'unique', x.indisunique, 'valid', x.indisvalid,
+      'unique', x.indisunique, 'valid', x.indisvalid, 'key_count', x.indnkeyatts,
+      'partial', x.indpred IS NOT NULL,
       'columns', (SELECT coalesce(json_agg(a.attname ORDER BY k.ord), '[]')
                   FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
                   LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum))), '[]')
