@@ -377,7 +377,8 @@ def test_what_the_role_cannot_see_fails_naming_the_grant() -> None:
     with pytest.raises(CheckFailed, match="rc lacks pg_read_all_stats") as caught:
         connections.no_idle_session_older(blind, "idle", 60)
     assert caught.value.fix == "GRANT pg_monitor TO rc"
-    with pytest.raises(CheckFailed, match="cannot see shared_preload_libraries: rc lacks pg_read_all_settings"):
+    missing_settings = "cannot see shared_preload_libraries: rc lacks pg_read_all_settings"
+    with pytest.raises(CheckFailed, match=missing_settings):
         connections.extension_installed(catalog(visibility={"role": "rc", "read_all_stats": True,
                                                             "read_all_settings": False},
                                                 extensions={"pg_stat_statements": "1.10"}),
