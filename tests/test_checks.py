@@ -242,24 +242,34 @@ def test_migrations_and_data_assertions() -> None:
 
     versions = {"a.py": 'revision = "a1"\ndown_revision = None\n',
                 "b.py": 'revision: str = "b2"\ndown_revision = "a1"\n'}
-    assert migrations.alembic_heads(versions) == ["b2"]
-    migrations.alembic_at_head(["b2"], ["b2"], "db")
-    with pytest.raises(CheckFailed, match="database at a1"):
-        migrations.alembic_at_head(["a1"], ["b2"], "db")
+    assert migrations.alembic_revisions(versions) == ({"a1", "b2"}, ["b2"])
+    migrations.alembic_at_head(["b2"], versions, "db")
+    with pytest.raises(CheckFailed, match="database at a1$") as behind:
+        migrations.alembic_at_head(["a1"], versions, "db")
+    assert behind.value.fix.startswith("alembic upgrade head")
+    with pytest.raises(CheckFailed, match="database at ff99, which the app's scripts do not have") as unknown:
+        migrations.alembic_at_head(["ff99"], versions, "db")
+    assert "upgrade head cannot start" in unknown.value.fix
+    with pytest.raises(CheckFailed, match="database at no version stamped"):
+        migrations.alembic_at_head([], versions, "db")
     versions["c.py"] = 'revision = "c3"\ndown_revision = "a1"\n'
     with pytest.raises(CheckFailed, match="2 heads in the scripts: b2, c3"):
-        migrations.alembic_at_head(["b2"], migrations.alembic_heads(versions), "db")
+        migrations.alembic_at_head(["b2"], versions, "db")
     rows = [migrations.PrismaMigration("1_init", True, False),
-            migrations.PrismaMigration("2_x", False, False)]
+            migrations.PrismaMigration("2_x", False, False),
+            migrations.PrismaMigration("9_elsewhere", True, False),
+            migrations.PrismaMigration("8_undone", True, True)]
     with pytest.raises(CheckFailed) as caught:
         migrations.prisma_applied(rows, ["1_init", "2_x", "3_new"], "db")
     assert caught.value.found.splitlines() == ["2_x: started but not finished (failed)",
                                                "2_x: pending (not in the database)",
-                                               "3_new: pending (not in the database)"]
+                                               "3_new: pending (not in the database)",
+                                               "9_elsewhere: recorded in the database, not shipped "
+                                               "by the app"]
     assert migrations.prisma_app_migrations({"1_init/migration.sql": "", "3_new/migration.sql": ""}) \
         == ["1_init", "3_new"]
     with pytest.raises(CheckFailed, match="broken.py is not valid Python"):
-        migrations.alembic_heads({"broken.py": "revision = ("})
+        migrations.alembic_revisions({"broken.py": "revision = ("})
     data.value_meets("rows", 10, ">= 5", "restore")
     with pytest.raises(CheckFailed, match="^expected rows: value >= 5; found 3"):
         data.value_meets("rows", 3, ">= 5", "restore")
@@ -388,3 +398,12 @@ def test_what_the_role_cannot_see_fails_naming_the_grant() -> None:
                      settings={"shared_preload_libraries": "auto_explain"})
     with pytest.raises(CheckFailed, match="shared_preload_libraries = auto_explain"):
         connections.extension_installed(loaded, "pg_stat_statements")
+
+
+def test_a_role_with_an_expired_password_cannot_log_in() -> None:
+    roles = [{"name": "migrator", "login": True, "superuser": False, "inherit": True, "member_of": [],
+              "valid_seconds": -86400 * 3}]
+    with pytest.raises(CheckFailed, match=r"migrator is expired \(its password's VALID UNTIL passed 3 day"):
+        schema.role_is(catalog(roles=roles), "migrator")
+    roles[0]["valid_seconds"] = 3600.0
+    schema.role_is(catalog(roles=roles), "migrator")

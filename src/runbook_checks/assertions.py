@@ -46,8 +46,8 @@ def app_database_answers(targets: Targets, environment: Environment, app: str,
 
 def alembic_at_head(targets: Targets, database: str, app: str) -> None:
     """The database's Alembic version is the single head of the app's deployed versions directory."""
-    heads = migrations.alembic_heads(targets.artifact(app, "alembic_versions"))
-    migrations.alembic_at_head(targets.postgres(database).scalar(ALEMBIC_SQL), heads, database)
+    scripts = targets.artifact(app, "alembic_versions")
+    migrations.alembic_at_head(targets.postgres(database).scalar(ALEMBIC_SQL), scripts, database)
 
 
 def prisma_migrations_applied(targets: Targets, database: str, app: str) -> None:
@@ -191,11 +191,14 @@ def _setting_is(targets: Targets, environment: Environment, database: str, setti
 
 
 @assertion("postgres.rls_enabled")
-def _rls_enabled(targets: Targets, environment: Environment, database: str, tables: list[str]) -> None:
-    """Row-level security is enabled on the tables, and each has policies."""
+def _rls_enabled(targets: Targets, environment: Environment, database: str, tables: list[str],
+                 tenant_column: str | None = None, exempt: list[str] | None = None) -> None:
+    """RLS is on, with policies, on the tables and every other one with `tenant_column`."""
+    found = targets.postgres(database).tables_with_column(tenant_column) if tenant_column else []
+    guarded = schema.tenant_tables(tables, found, exempt or [])
     catalog = targets.postgres(database).catalog()
-    schema.rls_enabled(catalog, tables)
-    schema.tables_have_policies(catalog, tables)
+    schema.rls_enabled(catalog, guarded)
+    schema.tables_have_policies(catalog, guarded)
 
 
 @assertion("postgres.privileges")

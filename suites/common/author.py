@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from runbook_checks.assertions import app_database_answers
 from runbook_checks.checks import config, grants, redis, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
@@ -18,6 +19,7 @@ MIGRATION = EXPECTED["migration"]
 @pytest.mark.severity("critical")
 @pytest.mark.symptom("author.1", "permission denied for table (SQLSTATE 42501) while migrating")
 class TestDatabaseMigrations:
+    @pytest.mark.symptom("author.1", "migrations fail to connect: the migration role may not log in")
     def test_migration_role_can_log_in(self, targets: Targets) -> None:
         catalog = targets.postgres(EXPECTED["database"]).catalog()
         schema.role_is(catalog, MIGRATION["role"], login=True, superuser=False)
@@ -29,6 +31,10 @@ class TestDatabaseMigrations:
             raise CheckFailed(f"{MIGRATION['dsn_variable']} of {MIGRATION['app']} connects as "
                               f"{MIGRATION['role']}", f"it connects as {user or 'nobody (not set)'}",
                               f"point {MIGRATION['dsn_variable']} at the {MIGRATION['role']} role")
+
+    @pytest.mark.symptom("author.1", "migrations fail to connect: the migration role may not log in")
+    def test_migration_dsn_logs_in(self, targets: Targets, environment: Environment) -> None:
+        app_database_answers(targets, environment, MIGRATION["app"], MIGRATION["dsn_variable"])
 
     @pytest.mark.symptom("author.2", "the API runs without the values of its .env")
     def test_api_has_its_variables(self, targets: Targets) -> None:

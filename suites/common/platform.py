@@ -15,6 +15,12 @@ EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
 
 
+def tenant_tables(targets: Targets) -> list[str]:
+    """The declared tenant tables and every other table with the tenant column, but the exempt."""
+    found = targets.postgres(DATABASE).tables_with_column(EXPECTED["tenant_column"])
+    return schema.tenant_tables(EXPECTED["tenant_tables"], found, EXPECTED.get("tenant_exempt", []))
+
+
 @pytest.mark.runbook("platform#health-check-failures")
 @pytest.mark.severity("critical")
 @pytest.mark.symptom("platform.1", "health check reports unhealthy or degraded")
@@ -64,13 +70,13 @@ class TestDatabaseConnectionIssues:
 @pytest.mark.symptom("platform.4", "new row violates row-level security policy")
 class TestRlsPolicyViolations:
     def test_rls_enabled_on_tenant_tables(self, targets: Targets) -> None:
-        schema.rls_enabled(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"])
+        schema.rls_enabled(targets.postgres(DATABASE).catalog(), tenant_tables(targets))
 
     def test_rls_forced_where_declared(self, targets: Targets) -> None:
         schema.rls_forced(targets.postgres(DATABASE).catalog(), EXPECTED["forced_tables"])
 
     def test_tenant_tables_have_policies(self, targets: Targets) -> None:
-        schema.tables_have_policies(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"])
+        schema.tables_have_policies(targets.postgres(DATABASE).catalog(), tenant_tables(targets))
 
     def test_rls_and_policies_agree(self, targets: Targets) -> None:
         schema.rls_consistent(targets.postgres(DATABASE).catalog(), "public")

@@ -23,8 +23,9 @@ def _assigned(tree: ast.Module, name: str) -> Any:
     return None
 
 
-def alembic_heads(scripts: dict[str, str]) -> list[str]:
-    """The head revisions of an Alembic versions directory (file name -> text; read, not imported)."""
+def alembic_revisions(scripts: dict[str, str]) -> tuple[set[str], list[str]]:
+    """Every revision of an Alembic versions directory and its heads (file name -> text; read,
+    not imported)."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for name, text in scripts.items():
@@ -39,15 +40,22 @@ def alembic_heads(scripts: dict[str, str]) -> list[str]:
         revisions.add(revision)
         down = _assigned(tree, "down_revision")
         parents |= set(down) if isinstance(down, (tuple, list)) else ({down} if down else set())
-    return sorted(revisions - parents)
+    return revisions, sorted(revisions - parents)
 
 
-def alembic_at_head(current: list[str], heads: list[str], database: str) -> None:
-    """One head in the scripts, and the database stamped with it."""
+def alembic_at_head(current: list[str], scripts: dict[str, str], database: str) -> None:
+    """One head in the scripts, and the database stamped with it; a revision the scripts do not
+    know (a newer deploy's, a branch's, a hand edit) is its own finding, with its own fix."""
+    revisions, heads = alembic_revisions(scripts)
     expected = f"{database} at the single Alembic head {heads[0] if len(heads) == 1 else '(one head)'}"
     if len(heads) != 1:
         raise CheckFailed(expected, f"{len(heads)} heads in the scripts: {', '.join(heads) or 'none'}",
                           "merge the branches: alembic merge heads, then alembic upgrade head")
+    unknown = [revision for revision in current if revision not in revisions]
+    if unknown:
+        raise CheckFailed(expected, f"database at {', '.join(unknown)}, which the app's scripts do not "
+                          "have", "deploy the revision whose scripts made it (or alembic downgrade with "
+                          "those scripts); upgrade head cannot start from a revision it does not know")
     if current != heads:
         found = ", ".join(current) if current else "no version stamped"
         raise CheckFailed(expected, f"database at {found}",
@@ -62,18 +70,24 @@ class PrismaMigration:
 
 
 def prisma_applied(rows: list[PrismaMigration], app_migrations: list[str], database: str) -> None:
-    """No failed or unfinished migration, and every migration the app ships is applied."""
-    problems = []
+    """No failed or unfinished migration, every migration the app ships applied, and none applied
+    that the app does not ship (a newer deploy's, or one from another branch). The fix follows
+    what was found."""
     applied = {r.name for r in rows if r.finished and not r.rolled_back}
-    for row in rows:
-        if not row.finished and not row.rolled_back:
-            problems.append(f"{row.name}: started but not finished (failed)")
-    problems += [f"{name}: pending (not in the database)" for name in app_migrations if name not in applied]
-    if problems:
-        raise CheckFailed(f"{database}: every Prisma migration applied, none failed",
-                          "\n".join(problems),
-                          "prisma migrate resolve --rolled-back <name> for a failed one, then "
-                          "prisma migrate deploy")
+    shipped = set(app_migrations)
+    failed = [f"{r.name}: started but not finished (failed)" for r in rows
+              if not r.finished and not r.rolled_back]
+    pending = [f"{name}: pending (not in the database)" for name in app_migrations if name not in applied]
+    unknown = [f"{r.name}: recorded in the database, not shipped by the app" for r in rows
+               if r.name not in shipped and r.finished and not r.rolled_back]
+    fixes = [fix for found, fix in (
+        (failed, "prisma migrate resolve --rolled-back <name> for each failed one"),
+        (pending, "prisma migrate deploy"),
+        (unknown, "deploy the app revision that ships them (this one is older, or from another branch)"),
+    ) if found]
+    if fixes:
+        raise CheckFailed(f"{database}: the app's Prisma migrations applied, no other, none failed",
+                          "\n".join(failed + pending + unknown), "; then ".join(fixes))
 
 
 def prisma_app_migrations(files: dict[str, str]) -> list[str]:

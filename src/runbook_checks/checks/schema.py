@@ -22,6 +22,10 @@ def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = F
     if found.login != login:
         problems.append("LOGIN" if found.login else "NOLOGIN")
         fixes.append(f"ALTER ROLE {role} {'LOGIN' if login else 'NOLOGIN'};")
+    if login and found.valid_seconds is not None and found.valid_seconds <= 0:
+        problems.append(f"expired (its password's VALID UNTIL passed {-found.valid_seconds / 86400:.0f} "
+                        "day(s) ago): password authentication fails")
+        fixes.append(f"ALTER ROLE {role} VALID UNTIL 'infinity'; (or a new date, with a new password)")
     if found.superuser != superuser:
         problems.append("SUPERUSER" if found.superuser else "not superuser")
         fixes.append(f"ALTER ROLE {role} {'SUPERUSER' if superuser else 'NOSUPERUSER'};")
@@ -113,6 +117,15 @@ def indexes_cover(catalog: Catalog, expected: dict[str, list[list[str]]], unique
     if problems:
         raise CheckFailed("the filtered columns indexed", "\n".join(problems),
                           "CREATE INDEX CONCURRENTLY ... ON <table> (<columns>)")
+
+
+def tenant_tables(declared: list[str], with_column: list[str], exempt: list[str]) -> list[str]:
+    """The tables row-level security must guard: the declared ones (a floor) and every table the
+    tenant column shows to be one, but those declared exempt. Qualified, declared ones first."""
+    skip = {qualify(t) for t in exempt}
+    tables = [qualify(t) for t in declared]
+    tables += [t for t in with_column if qualify(t) not in tables and qualify(t) not in skip]
+    return tables
 
 
 def rls_enabled(catalog: Catalog, tables: list[str]) -> None:

@@ -15,6 +15,8 @@ class Role:
     superuser: bool
     inherit: bool
     member_of: tuple[str, ...]
+    # seconds until its password expires (VALID UNTIL); None: never. Negative: expired.
+    valid_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,8 @@ class Catalog:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Catalog:
         roles = {
-            r["name"]: Role(r["name"], r["login"], r["superuser"], r["inherit"], tuple(r["member_of"]))
+            r["name"]: Role(r["name"], r["login"], r["superuser"], r["inherit"], tuple(r["member_of"]),
+                            r.get("valid_seconds"))
             for r in data["roles"]
         }
         tables = {}

@@ -19,6 +19,8 @@ _CATALOG_SQL = """
 SELECT json_build_object(
   'roles', (SELECT coalesce(json_agg(json_build_object(
       'name', r.rolname, 'login', r.rolcanlogin, 'superuser', r.rolsuper, 'inherit', r.rolinherit,
+      'valid_seconds', CASE WHEN r.rolvaliduntil = 'infinity' THEN NULL
+                            ELSE extract(epoch FROM r.rolvaliduntil - now()) END,
       'member_of', (SELECT coalesce(json_agg(g.rolname), '[]') FROM pg_auth_members m
                     JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid))), '[]')
       FROM pg_roles r),
@@ -82,6 +84,13 @@ SELECT json_build_object(
       'vacuumed_seconds', extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)))),
       '[]') FROM pg_stat_user_tables s)
 )
+"""
+
+_TABLES_WITH_COLUMN_SQL = """
+SELECT coalesce(json_agg(n.nspname || '.' || c.relname ORDER BY n.nspname, c.relname), '[]')
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attname = %s AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
 """
 
 _HBA_SQL = """
@@ -170,6 +179,7 @@ class PostgresTarget:
         self._session = Lazy(lambda: connect(dsn, timeouts, f"postgres '{name}'"))
         self._catalog = Lazy(lambda: Catalog.from_json(self.fetch_one(_CATALOG_SQL)[0]))
         self._hba = Lazy(lambda: [HbaRule.from_json(r) for r in self.fetch_one(_HBA_SQL)[0]])
+        self._with_column: dict[str, Lazy[list[str]]] = {}
         self._statements = Lazy(
             lambda: [Statement.from_json(r) for r in self.fetch_one(_STATEMENTS_SQL)[0]])
 
@@ -191,24 +201,32 @@ class PostgresTarget:
         """The plan of a read-only query, without running it (EXPLAIN, no ANALYZE)."""
         return [row[0] for row in self._execute(f"EXPLAIN {sql}").fetchall()]
 
+    def tables_with_column(self, column: str) -> list[str]:
+        """Every table (schema.name) that has a column of this name, read once per column: the
+        ground truth a declared list of, say, tenant tables is held against."""
+        if column not in self._with_column:
+            self._with_column[column] = Lazy(
+                lambda: list(self.fetch_one(_TABLES_WITH_COLUMN_SQL, (column,))[0]))
+        return self._with_column[column].get()
+
     def scalar(self, sql: str) -> Any:
         """The first column of the first row of a read-only query (None when there is no row)."""
         row = self._execute(sql).fetchone()
         return row[0] if row else None
 
-    def fetch_one(self, sql: str) -> tuple[Any, ...]:
-        row = self._execute(sql).fetchone()
+    def fetch_one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+        row = self._execute(sql, params).fetchone()
         if row is None:
             raise ValueError("the query returned no row")
         return tuple(row)
 
-    def _execute(self, sql: str) -> psycopg.Cursor[Any]:
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> psycopg.Cursor[Any]:
         """Sends one statement on the run's session; lost sessions and missing rights become
         TargetUnreachable with the cause."""
         connection = self._session.get()
         self.queries_sent += 1
         try:
-            return connection.execute(sql)  # type: ignore[arg-type]
+            return connection.execute(sql, params or None)  # type: ignore[arg-type]
         except psycopg.errors.InsufficientPrivilege as error:
             raise PermissionMissing(f"postgres '{self.name}'", _first_line(error),
                                     grant_for(_first_line(error), self.role)) from None
