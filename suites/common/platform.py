@@ -3,7 +3,7 @@
 import pytest
 
 from runbook_checks.assertions import api_latency, health_answers
-from runbook_checks.checks import connections, http, pgbouncer, schema
+from runbook_checks.checks import connections, grants, http, pgbouncer, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
@@ -85,6 +85,17 @@ class TestRlsPolicyViolations:
         schema.policy_count_at_least(targets.postgres(DATABASE).catalog(), "public",
                                      EXPECTED["minimum_policies"])
 
+    def test_no_always_true_write_policy(self, targets: Targets) -> None:
+        schema.no_always_true_write_policy(targets.postgres(DATABASE).catalog(), tenant_tables(targets))
+
+    def test_tenant_helper_pins_search_path(self, targets: Targets) -> None:
+        schema.functions_pin_search_path(targets.postgres(DATABASE).catalog(), [EXPECTED["tenant_helper"]])
+
+    def test_app_role_holds_exact_privileges(self, targets: Targets) -> None:
+        declared = [grants.Grant(EXPECTED["app_role"], "table", table, privilege)
+                    for table, privileges in EXPECTED["app_privileges"].items() for privilege in privileges]
+        grants.privileges_present(targets.postgres(DATABASE).catalog(), declared, exact=True)
+
     def test_policies_read_the_tenant(self, targets: Targets) -> None:
         schema.policies_read_setting(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"],
                                      EXPECTED["tenant_markers"])
@@ -116,6 +127,9 @@ class TestPerformanceDegradation:
     def test_no_slow_statement(self, targets: Targets, environment: Environment) -> None:
         connections.statements_mean_under(targets.postgres(DATABASE).statements(), DATABASE,
                                           environment.thresholds.statement_mean_ms)
+
+    def test_foreign_keys_indexed(self, targets: Targets) -> None:
+        schema.foreign_keys_indexed(targets.postgres(DATABASE).catalog())
 
     def test_filtered_columns_indexed(self, targets: Targets) -> None:
         schema.indexes_cover(targets.postgres(DATABASE).catalog(), EXPECTED["filtered_columns"])

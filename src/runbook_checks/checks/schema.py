@@ -208,3 +208,51 @@ def plan_uses_index(plan: list[str], query_name: str) -> None:
     if not any(_INDEX_NODE.search(line) for line in plan):
         raise CheckFailed(f"the plan of {query_name} uses an index", "plan:\n" + "\n".join(plan[:12]),
                           "create the index the query filters and sorts by, then ANALYZE the table")
+
+
+def foreign_keys_indexed(catalog: Catalog, schema: str = "public") -> None:
+    """Every foreign key of the schema has an index leading with its columns: without one, each
+    delete or update of the referenced row scans the referencing table (and locks it longer)."""
+    bare = []
+    for key in catalog.foreign_keys:
+        if key.schema != schema:
+            continue
+        width = len(key.columns)
+        if not any(i.valid and not i.partial and set(i.keys[:width]) == set(key.columns)
+                   for i in catalog.indexes_on(key.qualified_table)):
+            bare.append(f"{key.qualified_table} ({', '.join(key.columns)}): {key.name} has no index")
+    if bare:
+        raise CheckFailed(f"every foreign key in {schema} backed by an index", "\n".join(bare),
+                          "CREATE INDEX CONCURRENTLY ON <table> (<columns>) for each")
+
+
+def functions_pin_search_path(catalog: Catalog, helpers: list[str], schema: str = "public") -> None:
+    """The declared helpers and every SECURITY DEFINER function of the schema run with their own
+    search_path: otherwise a caller's schema can put its own objects in their way."""
+    chosen = [f for f in catalog.functions
+              if f.qualified in {qualify(h) for h in helpers} or (f.schema == schema and f.security_definer)]
+    loose = [f"{f.qualified}({f.arguments}){' SECURITY DEFINER' if f.security_definer else ''}"
+             for f in chosen if not f.pins_search_path]
+    if loose:
+        raise CheckFailed(f"{len(chosen)} function(s) with a fixed search_path", "mutable search_path: "
+                          + ", ".join(loose),
+                          "ALTER FUNCTION <name>(<args>) SET search_path = pg_catalog, <schema>")
+
+
+_ALWAYS_TRUE = {"true", "(true)"}
+
+
+def no_always_true_write_policy(catalog: Catalog, tables: list[str]) -> None:
+    """No policy lets every row through for INSERT, UPDATE or DELETE on the tables: a permissive
+    `USING (true)` or `WITH CHECK (true)` is ORed with the tenant policies and opens the table."""
+    open_ = []
+    for table in tables:
+        for policy in catalog.policies_on(table):
+            if policy.command not in ("INSERT", "UPDATE", "DELETE", "ALL"):
+                continue
+            clauses = [c for c in (policy.using, policy.with_check) if c is not None]
+            if any(c.strip().lower() in _ALWAYS_TRUE for c in clauses):
+                open_.append(f"{qualify(table)}.{policy.name} ({policy.command}): always true")
+    if open_:
+        raise CheckFailed("no write policy that lets every row through", "\n".join(open_),
+                          "DROP POLICY the open one, or make it read the tenant like the others")

@@ -85,6 +85,13 @@ class Function:
     arguments: str
     owner: str = ""
     acl: tuple[Grant, ...] = ()
+    security_definer: bool = False
+    config: tuple[str, ...] = ()  # SET clauses it runs with: ("search_path=pg_catalog", ...)
+
+    @property
+    def pins_search_path(self) -> bool:
+        """It runs with its own search_path, so a caller's schema cannot shadow what it calls."""
+        return any(setting.startswith("search_path=") for setting in self.config)
 
     @property
     def qualified(self) -> str:
@@ -170,6 +177,18 @@ def qualify(name: str, default_schema: str = "public") -> str:
 
 
 @dataclass(frozen=True)
+class ForeignKey:
+    schema: str
+    table: str
+    name: str
+    columns: tuple[str, ...]
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+@dataclass(frozen=True)
 class Visibility:
     """What the checks' own role may see: other roles' sessions and statements need
     pg_read_all_stats (pg_monitor has it), every setting pg_read_all_settings."""
@@ -192,6 +211,7 @@ class Catalog:
     activity: tuple[Session, ...] = ()
     table_stats: dict[str, TableStats] = field(default_factory=dict)
     visibility: Visibility = field(default_factory=lambda: Visibility("", True, True))
+    foreign_keys: tuple[ForeignKey, ...] = ()
     _policies_by_table: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -220,7 +240,8 @@ class Catalog:
             for i in data["indexes"]
         )
         functions = tuple(
-            Function(f["schema"], f["name"], f["arguments"], f.get("owner", ""), _grants(f.get("acl", [])))
+            Function(f["schema"], f["name"], f["arguments"], f.get("owner", ""), _grants(f.get("acl", [])),
+                     bool(f.get("security_definer", False)), tuple(f.get("config") or ()))
             for f in data["functions"]
         )
         schemas = {n["name"]: Schema(n["name"], n["owner"], _grants(n["acl"]))
@@ -238,8 +259,10 @@ class Catalog:
         seen = data.get("visibility") or {}
         visibility = Visibility(seen.get("role", ""), bool(seen.get("read_all_stats")),
                                 bool(seen.get("read_all_settings")))
+        foreign_keys = tuple(ForeignKey(k["schema"], k["table"], k["name"], tuple(k["columns"]))
+                             for k in data.get("foreign_keys", []))
         return cls(roles, tables, policies, indexes, functions, schemas, data.get("extensions", {}),
-                   data.get("settings") or {}, activity, stats, visibility, by_table)
+                   data.get("settings") or {}, activity, stats, visibility, foreign_keys, by_table)
 
     def function(self, name: str) -> list[Function]:
         """Functions named `name` (schema-qualified or public), every overload."""

@@ -52,6 +52,7 @@ SELECT json_build_object(
         AND n.nspname NOT LIKE 'pg_toast%'),
   'functions', (SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'name', p.proname, 'owner', pg_get_userbyid(p.proowner),
+      'security_definer', p.prosecdef, 'config', p.proconfig,
       'arguments', pg_get_function_identity_arguments(p.oid),
       'acl', (SELECT coalesce(json_agg(json_build_object(
                   'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
@@ -65,6 +66,13 @@ SELECT json_build_object(
                   'privilege', a.privilege_type)), '[]') FROM aclexplode(n.nspacl) a))), '[]')
       FROM pg_namespace n
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'),
+  'foreign_keys', (SELECT coalesce(json_agg(json_build_object(
+      'schema', n.nspname, 'table', c.relname, 'name', k.conname,
+      'columns', (SELECT json_agg(a.attname ORDER BY u.ord)
+                  FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)
+                  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum))), '[]')
+      FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE k.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema')),
   'extensions', (SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension),
   'settings', (SELECT json_object_agg(name, setting) FROM pg_settings),
   'visibility', json_build_object(

@@ -3,7 +3,8 @@ CREATE EXTENSION pg_stat_statements;
 CREATE TABLE tenants (id uuid PRIMARY KEY, name text NOT NULL);
 
 CREATE FUNCTION get_current_tenant_id() RETURNS uuid
-LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('app.current_tenant_id', true), '')::uuid $$;
+LANGUAGE sql STABLE SET search_path = pg_catalog
+AS $$ SELECT nullif(current_setting('app.current_tenant_id', true), '')::uuid $$;
 
 CREATE TABLE users (id uuid PRIMARY KEY, tenant_id uuid NOT NULL REFERENCES tenants (id), email text NOT NULL);
 CREATE TABLE projects (id uuid PRIMARY KEY, tenant_id uuid NOT NULL REFERENCES tenants (id), name text NOT NULL);
@@ -16,6 +17,7 @@ CREATE TABLE api_keys (id uuid PRIMARY KEY, tenant_id uuid NOT NULL REFERENCES t
 CREATE TABLE webhooks (id uuid PRIMARY KEY, tenant_id uuid NOT NULL REFERENCES tenants (id), url text NOT NULL);
 CREATE TABLE auth_sessions (id uuid PRIMARY KEY, tenant_id uuid NOT NULL REFERENCES tenants (id),
                             expires timestamptz NOT NULL);
+CREATE INDEX auth_sessions_tenant_id_idx ON auth_sessions (tenant_id);
 
 -- Four policies per tenant table (one per command), each reading the tenant setting.
 DO $$
