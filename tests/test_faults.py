@@ -23,6 +23,8 @@ INDEPENDENT_OF_POSTGRES = {
     # no database behind these (stand-in routes, config, the OAuth provider)
     "TestApiReturns500Errors::test_debug_off_in_production",
     "TestEmailsNotSending::test_real_mail_provider",
+    "TestApiAuthentication::test_api_reaches_its_redis",
+    "TestApiReturns500Errors::test_api_reaches_its_redis",
     "TestAuthenticationFailures::test_oauth_discovery_answers",
     "TestAuthenticationFailures::test_required_variables_set",
     "TestAuthenticationFailures::test_secret_has_entropy",

@@ -186,8 +186,8 @@ FAULTS: tuple[Fault, ...] = (
           steps(start_service("postgres"), restart_service("pgbouncer"))),  # a fresh pool at once
     Fault("redis-down", "author.4", "Redis stopped: session lookups fail",
           stop_service("redis"), start_service("redis"),
-          fails=("test_session_redis_answers",),
-          phrase="unreachable"),
+          fails=("test_api_reaches_its_redis", "test_session_redis_answers"),
+          phrase="unreachable", also=("ghostworks.10",)),
     Fault("author-migrator-nologin", "author.1", "the migration role cannot log in",
           sql("author", "ALTER ROLE author_migrator NOLOGIN"),
           sql("author", "ALTER ROLE author_migrator LOGIN"),
@@ -552,7 +552,7 @@ FAULTS += (
     Fault("ghostworks-redis-url-broken", "ghostworks.10", "REDIS_URL without its scheme",
           set_config("ghostworks-api", REDIS_URL="{redis_host}:{redis_port}"),
           restore_config("ghostworks-api"),
-          fails=("test_redis_url_well_formed",),
+          fails=("test_api_reaches_its_redis", "test_redis_url_well_formed"),
           phrase="scheme 'missing'"),
     Fault("practiceops-console-mail", "practiceops.7", "no SMTP host: mail goes to the console",
           set_config("practiceops-api", SMTP_HOST=None), restore_config("practiceops-api"),
@@ -583,11 +583,11 @@ FAULTS += (
     Fault("author-api-env-not-loaded", "author.2",
           "the API runs without its env file's values (its service does not load the file)",
           restart_without_env_file("author-api"), restart_service("author-api"),
-          fails=("test_migration_dsn_logs_in", "test_jwt_secret_same_in_api_and_web",
-                 "test_api_has_its_variables", "test_api_runs_with_its_env_file",
-                 "test_migration_dsn_uses_the_migration_role"),
+          fails=("test_api_reaches_its_redis", "test_migration_dsn_logs_in",
+                 "test_jwt_secret_same_in_api_and_web", "test_api_has_its_variables",
+                 "test_api_runs_with_its_env_file", "test_migration_dsn_uses_the_migration_role"),
           phrase="not in the running app: DATABASE_URL",
-          also=("author.1", "author.3")),
+          also=("author.1", "author.3", "author.4")),
     Fault("author-api-env-stale", "author.2",
           "the env file changed after the API started: the running API holds the old JWT secret",
           edit_env_file("author-api", JWT_SECRET="{s_nextauth}"), restore_config("author-api"),
@@ -762,6 +762,16 @@ FAULTS += (
           sql("platform", "GRANT DELETE ON comments TO platform_app"),
           fails=("test_app_role_holds_exact_privileges",),
           phrase="platform_app: DELETE on table public.comments"),
+    # Each app's own Redis URL, with its own password: the environment's Redis may answer while
+    # the app's credentials are wrong.
+    Fault("author-api-redis-password-wrong", "author.4", "the API's REDIS_URL carries a wrong password",
+          set_config("author-api", REDIS_URL="redis://:not-the-password@{redis_host}:{redis_port}/0"),
+          restore_config("author-api"),
+          fails=("test_api_reaches_its_redis",), phrase="invalid username-password pair"),
+    Fault("ghostworks-api-redis-password-wrong", "ghostworks.10", "the API's REDIS_URL has a wrong password",
+          set_config("ghostworks-api", REDIS_URL="redis://:not-the-password@{redis_host}:{redis_port}/1"),
+          restore_config("ghostworks-api"),
+          fails=("test_api_reaches_its_redis",), phrase="invalid username-password pair"),
 )
 
 

@@ -50,6 +50,16 @@ def alembic_at_head(targets: Targets, database: str, app: str) -> None:
     migrations.alembic_at_head(targets.postgres(database).scalar(ALEMBIC_SQL), scripts, database)
 
 
+def app_redis_answers(targets: Targets, app: str, variable: str) -> None:
+    """The Redis at the app's own URL answers PING, with the app's own password: the one the
+    environment declares may work while the app's is wrong."""
+    url = targets.app_config(app).get(variable, "")
+    if not url:
+        raise CheckFailed(f"{app}'s {variable} set", f"not set: {variable}",
+                          f"set {variable} in {app}'s configuration")
+    redis_checks.answers_ping(targets.redis_at(url, f"{app}'s {variable}").ping())
+
+
 def prisma_migrations_applied(targets: Targets, database: str, app: str) -> None:
     """No Prisma migration failed or unfinished, and every one the app's deployed revision ships
     is applied."""
@@ -308,6 +318,13 @@ def _login(targets: Targets, environment: Environment, app: str, login: str | di
     if secret_variable is not None:
         secret = targets.app_config(app).get(secret_variable, "")
         tokens.signed_with(issued["access_token"], secret, algorithm, app, secret_variable)
+
+
+@assertion("app.redis_answers")
+def _app_redis_answers(targets: Targets, environment: Environment, app: str,
+                       variable: str = "REDIS_URL") -> None:
+    """The Redis at the app's own URL answers PING with the app's own credentials."""
+    app_redis_answers(targets, app, variable)
 
 
 @assertion("redis.answers")

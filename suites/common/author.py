@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from runbook_checks.assertions import app_database_answers
+from runbook_checks.assertions import app_database_answers, app_redis_answers
 from runbook_checks.checks import config, grants, redis, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
@@ -66,6 +66,10 @@ class TestApiAuthentication:
         shared = EXPECTED["jwt_secret"]
         configs = {app: targets.app_config(app) for app in shared["apps"]}
         config.secret_shared(configs, shared["variable"])
+
+    @pytest.mark.symptom("author.4", "sessions fail: the session store does not answer")
+    def test_api_reaches_its_redis(self, targets: Targets) -> None:
+        app_redis_answers(targets, EXPECTED["api"]["app"], "REDIS_URL")
 
     @pytest.mark.symptom("author.4", "sessions fail: the session store does not answer")
     def test_session_redis_answers(self, targets: Targets) -> None:

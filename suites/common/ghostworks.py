@@ -5,6 +5,7 @@ import pytest
 from runbook_checks.assertions import (
     alembic_at_head,
     app_database_answers,
+    app_redis_answers,
     bearer,
     health_answers,
     login_tokens,
@@ -112,6 +113,11 @@ class TestApiReturns500Errors:
         variable = EXPECTED["redis_url_variable"]
         config.url_well_formed(variable, targets.app_config(EXPECTED["api"]).get(variable, ""),
                                ("redis", "rediss"))
+
+    @pytest.mark.runbook("ghostworks#symptom-redis-connection-failed")
+    @pytest.mark.symptom("ghostworks.10", "the API cannot reach Redis")
+    def test_api_reaches_its_redis(self, targets: Targets) -> None:
+        app_redis_answers(targets, EXPECTED["api"], EXPECTED["redis_url_variable"])
 
     def test_debug_off_in_production(self, targets: Targets, environment: Environment) -> None:
         api = EXPECTED["api"]

@@ -29,11 +29,16 @@ class RedisTarget:
         self._client = Lazy(self._open)
 
     def _open(self) -> redis.Redis:
-        client = redis.Redis.from_url(
-            self._url,
-            socket_connect_timeout=self._timeouts.connect_seconds,
-            socket_timeout=self._timeouts.statement_seconds,
-        )
+        try:
+            client = redis.Redis.from_url(
+                self._url,
+                socket_connect_timeout=self._timeouts.connect_seconds,
+                socket_timeout=self._timeouts.statement_seconds,
+            )
+        except ValueError as error:
+            raise TargetUnreachable(
+                f"redis '{self.name}'", self.address, f"not a Redis URL: {error}",
+                "write it as redis://[:password@]host:port/db (rediss:// for TLS)") from None
         try:
             client.ping()
         except (redis.RedisError, OSError) as error:

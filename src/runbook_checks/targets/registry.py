@@ -62,6 +62,13 @@ class Targets:
             self._redis[name] = RedisTarget(name, spec.url.get_secret_value(), self.env.timeouts)
         return self._redis[name]
 
+    def redis_at(self, url: str, label: str) -> RedisTarget:
+        """A Redis an app's own configuration names, reached with that app's credentials."""
+        key = f"url:{url}"
+        if key not in self._redis:
+            self._redis[key] = RedisTarget(label, url, self.env.timeouts)
+        return self._redis[key]
+
     def app(self, name: str) -> HttpTarget:
         if name not in self._apps:
             spec = self.env.apps.get(name)
