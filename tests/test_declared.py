@@ -80,3 +80,20 @@ def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
     message = str(caught.value)
     assert f"{tmp_path / 'shop.yaml'}: not valid YAML" in message and "line 3" in message
     assert "<unicode string>" not in message
+
+
+def test_what_an_environment_offers_decides_what_runs() -> None:
+    from runbook_checks.environment import Environment
+    from runbook_checks.selection import left_out, unknown_capabilities
+
+    bare = Environment(name="qa")
+    offers = Environment(name="dev", allow_state_changes=True, production=True, hosts={"api1": "local://"},
+                         test_accounts={"api": {"username": "u", "password": "p"}})  # type: ignore[dict-item]
+    needs = [(("state_changes", "production"), {"test_account": "api", "host": "api1"})]
+    assert left_out(offers, needs) == []
+    assert left_out(bare, needs) == [
+        "sends requests that change state; environment 'qa' sets allow_state_changes: false",
+        "a production rule; environment 'qa' is not production",
+        "logs in as a test account of api; environment 'qa' declares none (test_accounts.api)",
+        "reads the host api1; environment 'qa' declares none (hosts.api1)"]
+    assert unknown_capabilities([(("state_change",), {"hosts": "x"})]) == ["state_change", "hosts="]

@@ -51,6 +51,14 @@ checks:
     assert: app.health
     with: {app: shop-api, path: /health}
     needs: [state_changes]
+  app_host_disk:
+    runbook: shop#app-down
+    severity: high
+    symptom_id: shop.2
+    symptom: the shop is down (its host is full)
+    assert: app.health
+    with: {app: shop-api, path: /health}
+    needs: [{host: api1}]
 """
 
 
@@ -75,9 +83,10 @@ def test_a_yaml_only_system_in_a_new_environment(pytester: pytest.Pytester, stac
     result = pytester.runpytest_subprocess("suites/qa", "-p", "no:cacheprovider", "-rs")
     output = result.stdout.str()
     assert result.ret == 0, output
-    result.assert_outcomes(passed=2, skipped=2)
+    result.assert_outcomes(passed=2, skipped=3)
     assert "left out: 1 check(s): logs in as a test account of shop-api; environment 'qa' declares none" \
         in output
+    assert "left out: 1 check(s): reads the host api1; environment 'qa' declares none (hosts.api1)" in output
     assert "left out: 1 check(s): sends requests that change state" in output
     junit = (pytester.path / "reports" / "junit-qa.xml").read_text()
     assert re.search(r'<property name="symptom_id" value="shop.1"', junit)
@@ -89,6 +98,6 @@ def test_its_broken_state_fails_with_the_block(pytester: pytest.Pytester, stack:
     result = pytester.runpytest_subprocess("suites/qa", "-p", "no:cacheprovider")
     output = result.stdout.str()
     assert result.ret == 1
-    result.assert_outcomes(passed=1, failed=1, skipped=2)
+    result.assert_outcomes(passed=1, failed=1, skipped=3)
     assert "symptom   the ticket list is slow  [shop runbook > Slow queries]" in output
     assert "found     tickets_no_such_idx on public.tickets: missing" in output

@@ -27,7 +27,8 @@ class Declaration(BaseModel):
     symptom: str = Field(min_length=1)
     assertion: str = Field(alias="assert")
     arguments: dict[str, Any] = Field(default_factory=dict, alias="with")
-    needs: list[str] = []
+    # capabilities ("state_changes", "production", "stack") or named ones ({host: NAME})
+    needs: list[str | dict[str, str]] = []
 
 
 def declarations(path: Path) -> dict[str, Declaration]:
@@ -99,9 +100,13 @@ class DeclaredCheck(pytest.Item):
         self.add_marker(pytest.mark.severity(declaration.severity))
         self.add_marker(pytest.mark.symptom(declaration.symptom_id, declaration.symptom))
         assertion = ASSERTIONS[declaration.assertion]
-        derived = assertion.needs(declaration.arguments) if assertion.needs else {}
-        if declaration.needs or derived:
-            self.add_marker(pytest.mark.needs(*declaration.needs, **derived))
+        named = dict(assertion.needs(declaration.arguments)) if assertion.needs else {}
+        flags = [need for need in declaration.needs if isinstance(need, str)]
+        for need in declaration.needs:
+            if isinstance(need, dict):
+                named.update(need)
+        if flags or named:
+            self.add_marker(pytest.mark.needs(*flags, **named))
 
     def runtest(self) -> None:
         gate = self.config.stash.get(GATE, None)

@@ -246,6 +246,9 @@ class Environment(_Strict):
     apps: dict[str, AppSpec] = {}
     oauth: dict[str, OAuthClient] = {}
     test_accounts: dict[str, TestAccount] = {}
+    # Hosts the checks may reach through testinfra: name -> backend URL (ssh://deploy@api1,
+    # docker://api, local://). A check that needs one is left out where it is not declared.
+    hosts: dict[str, str] = {}
     # Expected state that differs in this environment, by system: merged over (and replacing
     # the same keys of) suites/common/<system>.yaml, e.g. {ghostworks: {cors: {stranger: ...}}}.
     expected: dict[str, dict[str, Any]] = {}

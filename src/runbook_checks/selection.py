@@ -15,8 +15,12 @@ FLAGS = {
     "production": (lambda env: env.production, "a production rule; {env} is not production"),
     "stack": (lambda env: env.stack is not None, "needs the reference stack; {env} declares none"),
 }
-MARKER = ("needs(*capabilities, test_account=APP): what a check needs of an environment: "
-          f"{', '.join(FLAGS)}, or a test account for APP; left out, with the reason, where it is missing")
+# keyword -> (the environment's mapping that must hold the name, what the check does with it)
+NAMED = {"test_account": ("test_accounts", "logs in as a test account of"),
+         "host": ("hosts", "reads the host")}
+MARKER = ("needs(*capabilities, test_account=APP, host=NAME): what a check needs of an environment: "
+          f"{', '.join(FLAGS)}, a test account for APP, a host it may reach; left out, with the "
+          "reason, where it is missing")
 
 
 def unknown_capabilities(needs: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) -> list[str]:
@@ -24,7 +28,7 @@ def unknown_capabilities(needs: Iterable[tuple[tuple[Any, ...], Mapping[str, Any
     unknown = []
     for args, kwargs in needs:
         unknown += [str(a) for a in args if a not in FLAGS]
-        unknown += [f"{k}=" for k in kwargs if k != "test_account"]
+        unknown += [f"{k}=" for k in kwargs if k not in NAMED]
     return unknown
 
 
@@ -37,8 +41,8 @@ def left_out(env: Environment, needs: Iterable[tuple[tuple[Any, ...], Mapping[st
             offered, why = FLAGS[flag]
             if not offered(env):
                 reasons.append(why.format(env=name))
-        app = kwargs.get("test_account")
-        if app is not None and app not in env.test_accounts:
-            reasons.append(f"logs in as a test account of {app}; {name} declares none "
-                           f"(test_accounts.{app})")
+        for keyword, value in kwargs.items():
+            key, does = NAMED[keyword]
+            if value is not None and value not in getattr(env, key):
+                reasons.append(f"{does} {value}; {name} declares none ({key}.{value})")
     return reasons
