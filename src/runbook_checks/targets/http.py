@@ -123,4 +123,8 @@ def _reason(error: Exception) -> str:
     if isinstance(error, requests.exceptions.SSLError):
         detail = "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in text else text[:160]
         return f"TLS: {detail}"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "Connection reset" in text:
+        return "the server closed the connection without an answer (it crashed or was restarted)"
+    if "Name or service not known" in text or "Failed to resolve" in text:
+        return "the host name does not resolve"
     return text.splitlines()[0][:200]
