@@ -129,8 +129,8 @@ def expected_failures(item: Fault, run: GateRun) -> set[str]:
     """The checks of the run that `item` must fail: its symptoms' checks it names."""
     ids = symptom_ids(run)
     chosen = {check for check, sid in ids.items()
-              if sid in item.symptoms and check.split("::")[1] in item.fails}
-    named = {check.split("::")[1] for check in chosen}
+              if sid in item.symptoms and check.split("::", 1)[1] in item.fails}
+    named = {check.split("::", 1)[1] for check in chosen}
     assert named == set(item.fails), f"{item.name} names checks its symptoms do not have: " \
                                      f"{set(item.fails) - named}"
     return chosen

@@ -103,7 +103,7 @@ def test_production_rule_fails_on_its_fault(name: str, stack: StackState, tmp_pa
     finally:
         item.revert(StackState.load(stack.directory) or stack)
     declared = {check for check, props in run.properties.items()
-                if props.get("symptom_id") in item.symptoms and check.split("::")[1] in item.fails}
+                if props.get("symptom_id") in item.symptoms and check.split("::", 1)[1] in item.fails}
     assert len(declared) == len(item.fails)
     # the production rule's checks; a local fault (SQLite) also fails its local checks here
     checks, phrase = ({SQLITE_RULE[1]}, SQLITE_RULE[2]) if name == SQLITE_RULE[0] else (declared, item.phrase)

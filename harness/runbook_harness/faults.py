@@ -119,13 +119,14 @@ def stop_holder(name: str) -> Callable[[StackState], None]:
 _HBA_MARK = "# fault: hba-reject"
 
 
-def hba_reject(database: str, user: str) -> Callable[[StackState], None]:
-    """Puts reject lines for `user` on `database` from loopback (v4 and v6) first in pg_hba.conf."""
+def hba_reject(database: str, user: str,
+               addresses: tuple[str, ...] = ("127.0.0.1/32", "::1/128")) -> Callable[[StackState], None]:
+    """Puts reject lines for `user` on `database` from the addresses (loopback v4 and v6) first in
+    pg_hba.conf."""
 
     def run(state: StackState) -> None:
         path = native.postgres(state).data / "pg_hba.conf"
-        lines = [f"host {database} {user} {address} reject {_HBA_MARK}"
-                 for address in ("127.0.0.1/32", "::1/128")]
+        lines = [f"host {database} {user} {address} reject {_HBA_MARK}" for address in addresses]
         path.write_text("\n".join(lines) + "\n" + path.read_text())
         sql("postgres", "SELECT pg_reload_conf()")(state)
 
@@ -151,6 +152,33 @@ def restart_without_env_file(app_name: str) -> Callable[[StackState], None]:
 
 def restart_postgres(state: StackState) -> None:
     native.restart_process(state, "postgres")
+
+
+_ROTATED_REDIS_PASSWORD = "rotated-but-not-deployed"
+
+
+def redis_password(rotated: bool) -> Callable[[StackState], None]:
+    """Changes the password Redis asks for to a rotated one the clients do not have (or back to
+    the stack's own), as an operator's CONFIG SET would."""
+
+    def run(state: StackState) -> None:
+        import redis
+
+        own = state.secrets["redis"]
+        wanted = _ROTATED_REDIS_PASSWORD if rotated else own
+        for password in (own, _ROTATED_REDIS_PASSWORD):
+            client = redis.Redis(host=state.host, port=int(state.ports["redis"]), password=password,
+                                 socket_timeout=5)
+            try:
+                client.config_set("requirepass", wanted)
+                return
+            except redis.AuthenticationError:
+                continue
+            finally:
+                client.close()
+        raise StackError("Redis refused both the stack's password and the rotated one")
+
+    return run
 
 
 def stop_service(name: str) -> Callable[[StackState], None]:
@@ -350,7 +378,7 @@ FAULTS += (
           phrase="missing: public.get_current_tenant_id"),
     Fault("platform-hba-reject", "platform.2", "pg_hba rejects the app role from loopback v4 and v6",
           hba_reject("platform", "platform_app"), hba_restore,
-          fails=("test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in["),
+          fails=("test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in[::1]"),
           phrase="line 1 rejects it"),
     Fault("platform-max-connections", "platform.3", "max_connections lowered to 50",
           steps(sql("postgres", "ALTER SYSTEM SET max_connections = 50"), restart_postgres),
@@ -851,6 +879,33 @@ FAULTS += (
           set_config("practiceops-api", SCHEDULED_JOBS=None), restore_config("practiceops-api"),
           fails=("test_scheduled_jobs_healthy",),
           phrase="status 404"),
+    Fault("redis-password-changed", "author.4", "Redis asks for a new password the clients do not send",
+          redis_password(rotated=True), redis_password(rotated=False),
+          fails=("test_api_reaches_its_redis", "test_session_redis_answers"),
+          phrase="invalid username-password pair", also=("ghostworks.10",)),
+    Fault("practiceops-jwt-secret-unset", "practiceops.2", "the API has no JWT_SECRET_KEY",
+          set_config("practiceops-api", JWT_SECRET_KEY=None), restore_config("practiceops-api"),
+          fails=("test_required_variables_set", "test_secret_long_enough", "test_secret_has_entropy",
+                 "test_scheduled_jobs_healthy", "test_failed_logins_get_rate_limited",
+                 "test_tokens_refused_where_the_other_belongs"),
+          phrase="not set: JWT_SECRET_KEY", also=("practiceops.3", "practiceops.5", "practiceops.7")),
+    Fault("platform-api-down", "platform.1", "the API process stopped",
+          stop_service("platform-api"), start_service("platform-api"),
+          fails=("test_health_endpoint[check]", "test_health_endpoint[liveness]",
+                 "test_health_endpoint[readiness]", "test_endpoint_latency"),
+          phrase="unreachable: connection refused", also=("platform.6",)),
+    Fault("ghostworks-web-slow", "ghostworks.1", "the web app answers after 600 ms",
+          set_config("ghostworks-web", RESPONSE_DELAY_MS="600"), restore_config("ghostworks-web"),
+          fails=("test_health_endpoint[web]", "test_web_reaches_the_api"),
+          phrase="over 3 call(s)", also=("ghostworks.5",)),
+    Fault("practiceops-clock-behind", "practiceops.4", "the API's clock runs ten minutes behind",
+          set_config("practiceops-api", CLOCK_SKEW_SECONDS="-600"), restore_config("practiceops-api"),
+          fails=("test_server_clock_agrees",),
+          phrase="-60"),
+    Fault("platform-hba-reject-v6", "platform.2", "pg_hba rejects the app role from ::1 only",
+          hba_reject("platform", "platform_app", ("::1/128",)), hba_restore,
+          fails=("test_pg_hba_lets_the_app_in[::1]",),
+          phrase="line 1 rejects it"),
 )
 
 
