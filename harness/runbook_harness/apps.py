@@ -22,6 +22,8 @@ import jwt
 import psycopg
 
 from runbook_checks.targets.postgres import libpq_url
+from runbook_harness.fastapi_apps import FASTAPI_APPS
+from runbook_harness.fastapi_apps import serve as serve_fastapi
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -233,25 +235,6 @@ def _platform_api(config: dict[str, str]) -> Routes:
             ("GET", "/trpc/health.readiness"): lambda r: _json(200, {"status": "ready"})}
 
 
-def _ghostworks_api(config: dict[str, str]) -> Routes:
-    origins = [o.strip() for o in config.get("CORS_ORIGINS", "").split(",") if o.strip()]
-
-    def preflight(request: Request) -> Reply:
-        origin = request.headers.get("origin", "")
-        if "*" in origins:
-            allowed = "*"
-        elif origin in origins:
-            allowed = origin
-        else:
-            return 403, {}, b""
-        return 204, {"Access-Control-Allow-Origin": allowed, "Access-Control-Allow-Credentials": "true",
-                     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                     "Access-Control-Allow-Headers": "Authorization, Content-Type", "Vary": "Origin"}, b""
-
-    return {("GET", "/api/v1/health"): lambda r: _json(200, {"status": "healthy"}),
-            ("OPTIONS", "/api/v1/items"): preflight, **_token_routes(config, "/api/v1")}
-
-
 def _ghostworks_web(config: dict[str, str]) -> Routes:
     def health(request: Request) -> Reply:
         # the web app calls the API at its public URL, as the browser will
@@ -310,7 +293,6 @@ ROUTES: dict[str, Callable[[dict[str, str]], Routes]] = {
     "author-api": _author_api,
     "audiospective-web": _audiospective_web,
     "platform-api": _platform_api,
-    "ghostworks-api": _ghostworks_api,
     "ghostworks-web": _ghostworks_web,
     "platform-idp": _identity_provider,
     "practiceops-api": _practiceops_api,
@@ -369,11 +351,14 @@ def serve(table: Routes, config: dict[str, str], host: str, port: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("name", choices=sorted({*ROUTES, "author-web"}))
+    parser.add_argument("name", choices=sorted({*ROUTES, *FASTAPI_APPS, "author-web"}))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     config = dict(os.environ)
+    if args.name in FASTAPI_APPS:
+        serve_fastapi(args.name, config, args.host, args.port)
+        return
     serve(routes(args.name, config), config, args.host, args.port)
 
 
