@@ -18,11 +18,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import jwt
-import psycopg
-
-from runbook_checks.targets.postgres import libpq_url
-from runbook_harness.fastapi_apps import FASTAPI_APPS
+from runbook_harness.fastapi_apps import FASTAPI_APPS, database_ok, flag
 from runbook_harness.fastapi_apps import serve as serve_fastapi
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -46,20 +42,6 @@ def _json(status: int, body: object, headers: dict[str, str] | None = None) -> R
     return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
 
 
-def _flag(config: dict[str, str], name: str, default: bool = True) -> bool:
-    return config.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
-
-
-def database_ok(config: dict[str, str]) -> bool:
-    """Whether the app's own DATABASE_URL connects and answers (drivers like +asyncpg stripped)."""
-    try:
-        with psycopg.connect(libpq_url(config.get("DATABASE_URL", "")), connect_timeout=2) as connection:
-            connection.execute("SELECT 1")
-    except (psycopg.Error, ValueError):
-        return False
-    return True
-
-
 def _author_api(config: dict[str, str]) -> Routes:
     return {("GET", "/health"): lambda r: _json(200, {"status": "ok"})}
 
@@ -81,7 +63,7 @@ def _audiospective_web(config: dict[str, str]) -> Routes:
         if not config.get("NEXTAUTH_SECRET"):  # NextAuth answers NO_SECRET with a server error
             return _json(500, {"error": "There is a problem with the server configuration."})
         flags = ["Path=/"]
-        if _flag(config, "SESSION_COOKIE_HTTPONLY"):
+        if flag(config, "SESSION_COOKIE_HTTPONLY"):
             flags.append("HttpOnly")
         flags.append(f"SameSite={config.get('SESSION_COOKIE_SAMESITE', 'Lax')}")
         if config.get("NEXTAUTH_URL", "").startswith("https://"):
@@ -116,7 +98,7 @@ def _audiospective_web(config: dict[str, str]) -> Routes:
     def _stats(request: Request) -> Reply:
         period = request.query.get("range", ["week"])[0]
         if period not in ("week", "month", "year"):
-            if not _flag(config, "VALIDATE_INPUT"):
+            if not flag(config, "VALIDATE_INPUT"):
                 return _json(500, {"error": "Internal server error"})
             return _json(400, {"error": "Validation error",
                                "details": [{"field": "range", "message": "one of week, month, year"}]})
@@ -131,68 +113,6 @@ def _audiospective_web(config: dict[str, str]) -> Routes:
     return {("GET", "/api/health"): health, ("GET", "/api/auth/signin/spotify"): signin,
             ("GET", "/api/auth/session"): session, ("GET", "/api/stats"): stats,
             ("POST", "/api/cron/archive"): cron}
-
-
-def _token_routes(config: dict[str, str], prefix: str) -> Routes:
-    """Login with the demo account, then access and refresh tokens, each refused where the other
-    belongs (the confusion behind "401 on a valid token")."""
-    secret, algorithm = config.get("JWT_SECRET_KEY", ""), config.get("JWT_ALGORITHM", "HS256")
-    access_seconds = float(config.get("ACCESS_TOKEN_MINUTES", "30")) * 60
-    refresh_seconds = float(config.get("REFRESH_TOKEN_DAYS", "7")) * 86400
-
-    def issue(kind: str, seconds: float) -> str:
-        now = int(time.time())
-        return jwt.encode({"sub": "demo", "type": kind, "iat": now, "exp": now + int(seconds)},
-                          secret, algorithm=algorithm)
-
-    def bearer(request: Request, kind: str) -> bool:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        try:
-            claims = jwt.decode(token, secret, algorithms=[algorithm])
-        except jwt.PyJWTError:
-            return False
-        return claims.get("type") == kind or not _flag(config, "CHECK_TOKEN_TYPE")
-
-    def login(request: Request) -> Reply:
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            body = {}
-        known = (config.get("DEMO_EMAIL"), config.get("DEMO_PASSWORD"))
-        if (body.get("email"), body.get("password")) != known:
-            return _json(401, {"error": "invalid credentials"})
-        return _json(200, {"access_token": issue("access", access_seconds),
-                           "refresh_token": issue("refresh", refresh_seconds), "token_type": "bearer"})
-
-    def me(request: Request) -> Reply:
-        if not bearer(request, "access"):
-            return _json(401, {"error": "not authenticated"})
-        return _json(200, {"sub": "demo"})
-
-    def refresh(request: Request) -> Reply:
-        if not bearer(request, "refresh"):
-            return _json(401, {"error": "a refresh token is required"})
-        return _json(200, {"access_token": issue("access", access_seconds)})
-
-    def jobs(request: Request) -> Reply:
-        if not bearer(request, "access"):
-            return _json(401, {"error": "not authenticated"})
-        failing = config.get("FAILING_JOB", "")
-        now = time.time()
-        return _json(200, {"jobs": [
-            {"id": job, "last_run_status": "failed" if job == failing else "success",
-             "last_run_time": _iso(now - 600), "next_run_time": _iso(now + 3000)}
-            for job in config.get("SCHEDULED_JOBS", "").split(",") if job]})
-
-    routes: Routes = {("POST", f"{prefix}/auth/login"): login, ("GET", f"{prefix}/me"): me,
-                      ("POST", f"{prefix}/auth/refresh"): refresh}
-    if config.get("SCHEDULED_JOBS"):
-        routes[("GET", f"{prefix}/admin/jobs")] = jobs
-    return routes
-
-
-def _iso(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
 class RateLimiter:
@@ -260,42 +180,12 @@ def _identity_provider(config: dict[str, str]) -> Routes:
             ("GET", "/jwks"): lambda r: _json(200, {"keys": []})}
 
 
-def _practiceops_api(config: dict[str, str]) -> Routes:
-    logins = RateLimiter(config.get("AUTH_RATE_LIMIT", "5/minute"))
-
-    def health(request: Request) -> Reply:
-        ok = database_ok(config)
-        return _json(200, {"status": "ok" if ok else "degraded", "db": "ok" if ok else "error"})
-
-    tokens = _token_routes(config, "")
-
-    def login(request: Request) -> Reply:
-        try:
-            account = str(json.loads(request.body or b"{}").get("email", ""))
-        except (ValueError, AttributeError):
-            account = ""
-        key = f"{request.client} {account}"  # failed attempts, per client and account
-        allowed, headers = logins.check(key)
-        if not allowed:
-            return _json(429, {"error": "RATE_LIMITED"}, headers)
-        status, base, body = tokens[("POST", "/auth/login")](request)
-        if status == 401:
-            logins.record(key)
-            allowed, headers = logins.check(key)
-            if not allowed:
-                return _json(429, {"error": "RATE_LIMITED"}, headers)
-        return status, {**base, **headers}, body
-
-    return {**tokens, ("GET", "/health"): health, ("POST", "/auth/login"): login}
-
-
 ROUTES: dict[str, Callable[[dict[str, str]], Routes]] = {
     "author-api": _author_api,
     "audiospective-web": _audiospective_web,
     "platform-api": _platform_api,
     "ghostworks-web": _ghostworks_web,
     "platform-idp": _identity_provider,
-    "practiceops-api": _practiceops_api,
 }
 
 
@@ -307,7 +197,7 @@ def routes(name: str, config: dict[str, str]) -> Routes:
 
 def security_headers(config: dict[str, str]) -> dict[str, str]:
     """What the app's proxy adds to every answer; HSTS where a max-age is configured."""
-    if not _flag(config, "SECURITY_HEADERS"):
+    if not flag(config, "SECURITY_HEADERS"):
         return {}
     headers = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
                "Referrer-Policy": "strict-origin-when-cross-origin"}

@@ -65,7 +65,8 @@ def render() -> str:
             "working_dir": "/src",
             "env_file": [f"${{RC_STACK_DIR}}/{app.env_file}"],
             "environment": {"PYTHONPATH": "/src/src:/src/harness"},
-            "command": ["sh", "-c", "pip install -q 'psycopg[binary]' python-dotenv PyJWT fastapi uvicorn && "
+            "command": ["sh", "-c", "pip install -q 'psycopg[binary]' python-dotenv PyJWT fastapi uvicorn "
+                        "python-multipart limits && "
                         f"python -m runbook_harness.apps {app.name} --host 0.0.0.0 --port {app.port}"],
             "ports": [f"{app.published}:{app.port}"],
             "volumes": [".:/src:ro"],

@@ -14,6 +14,7 @@ from runbook_checks.assertions import (
 from runbook_checks.checks import config, http, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
+from runbook_checks.shapes import LoginShape
 from runbook_checks.targets.registry import Targets
 from suites.common._shared import RequiredConfiguration, assertion_ids
 
@@ -99,7 +100,7 @@ class TestSchedulerJobs:
 
     def test_scheduled_jobs_healthy(self, targets: Targets, environment: Environment) -> None:
         spec = EXPECTED["jobs"]
-        issued = login_tokens(targets, environment, EXPECTED["app"], spec["login"])
+        issued = login_tokens(targets, environment, EXPECTED["app"], EXPECTED["login"])
         reply = targets.app(EXPECTED["app"]).get(
             spec["path"], headers=bearer(issued["access_token"]))
         http.jobs_healthy(reply, f"GET {spec['path']}")
@@ -111,13 +112,13 @@ class TestSchedulerJobs:
 class TestUserCantLogIn:
     @pytest.mark.needs("state_changes")
     def test_failed_logins_get_rate_limited(self, targets: Targets) -> None:
-        login, app = EXPECTED["login"], targets.app(EXPECTED["app"])
-        replies = []
-        for _ in range(login["attempts"]):
-            replies.append(app.request("POST", login["path"], json=login["body"]))
+        shape, wrong = LoginShape.of(EXPECTED["login"]), EXPECTED["failed_logins"]
+        app, replies = targets.app(EXPECTED["app"]), []
+        for _ in range(wrong["attempts"]):
+            replies.append(app.request("POST", shape.path, **shape.body(wrong["user"], wrong["password"])))
             if replies[-1].status == 429:
                 break
-        http.rate_limited(replies, f"POST {login['path']} with a wrong password")
+        http.rate_limited(replies, f"POST {shape.path} with a wrong password")
 
 
 @pytest.mark.runbook("practiceops#symptom-401-on-valid-token")
@@ -127,7 +128,7 @@ class TestUserCantLogIn:
 class TestUnauthorizedOnValidToken:
     def test_tokens_refused_where_the_other_belongs(self, targets: Targets, environment: Environment) -> None:
         spec, app = EXPECTED["tokens"], targets.app(EXPECTED["app"])
-        issued = login_tokens(targets, environment, EXPECTED["app"], spec["login"])
+        issued = login_tokens(targets, environment, EXPECTED["app"], EXPECTED["login"])
         tokens.refused(app.get(spec["api_route"], headers=bearer(issued["refresh_token"])),
                        f"GET {spec['api_route']} with a refresh token")
         tokens.refused(app.request("POST", spec["refresh_route"], as_test_account=True,
