@@ -132,6 +132,10 @@ def test_required_variables_and_urls() -> None:
 
 def test_oauth_base_url_and_redirect() -> None:
     config.base_url_exact("BASE", "https://site.example", require_https=True)
+    with pytest.raises(CheckFailed, match="'': not set"):
+        config.base_url_exact("BASE", "", require_https=False)
+    with pytest.raises(CheckFailed, match="not an http\\(s\\) URL with a host"):
+        config.base_url_exact("BASE", "site.example", require_https=False)
     with pytest.raises(CheckFailed, match="trailing slash"):
         config.base_url_exact("BASE", "http://site.example/", require_https=False)
     with pytest.raises(CheckFailed, match="not https"):

@@ -923,6 +923,21 @@ FAULTS += (
           set_config("ghostworks-api", RESPONSE_DELAY_MS="600"), restore_config("ghostworks-api"),
           fails=("test_health_endpoint[api]", "test_health_endpoint[web]", "test_web_reaches_the_api"),
           phrase="over 3 call(s)", also=("ghostworks.5",)),
+    Fault("ghostworks-api-security-headers-off", "ghostworks.13", "the API's proxy adds no security headers",
+          set_config("ghostworks-api", SECURITY_HEADERS="false"), restore_config("ghostworks-api"),
+          fails=("test_security_headers[api]",),
+          phrase="X-Content-Type-Options missing"),
+    Fault("ghostworks-jwt-secret-empty", "ghostworks.4", "JWT_SECRET_KEY is set, but to nothing",
+          set_config("ghostworks-api", JWT_SECRET_KEY=""), restore_config("ghostworks-api"),
+          fails=("test_required_variables_set", "test_secret_long_enough", "test_secret_has_entropy",
+                 "test_database_url_set", "test_token_refresh_works",
+                 "test_demo_login_issues_well_formed_tokens"),
+          phrase="not set: JWT_SECRET_KEY", also=("ghostworks.2", "ghostworks.6", "ghostworks.14")),
+    Fault("audiospective-base-url-unset", "audiospective.7", "NEXTAUTH_URL is gone",
+          set_config("audiospective-web", NEXTAUTH_URL=None), restore_config("audiospective-web"),
+          fails=("test_base_url_has_no_trailing_slash", "test_redirect_uri_is_registered_exactly",
+                 "test_required_variables_set"),
+          phrase="'': not set", also=("audiospective.1",)),
 )
 
 

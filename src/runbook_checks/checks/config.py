@@ -105,12 +105,18 @@ def url_well_formed(name: str, url: str, schemes: tuple[str, ...]) -> None:
 
 
 def base_url_exact(name: str, url: str, require_https: bool) -> None:
-    """A base URL has no trailing slash (and uses https where required)."""
+    """A base URL is an http(s) origin without a trailing slash (and uses https where required);
+    a missing one fails: the callback URL built from it is wrong too."""
     problems = []
+    parts = urlsplit(url)
+    if not url:
+        problems.append("not set")
+    elif parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append("not an http(s) URL with a host")
     if url.endswith("/"):
         problems.append("ends with a trailing slash")
-    if require_https and urlsplit(url).scheme != "https":
-        problems.append(f"uses {urlsplit(url).scheme or 'no scheme'}, not https")
+    if url and require_https and parts.scheme != "https":
+        problems.append(f"uses {parts.scheme or 'no scheme'}, not https")
     if problems:
         raise CheckFailed(
             f"{name} without trailing slash" + (", on https" if require_https else ""),
