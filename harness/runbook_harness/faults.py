@@ -287,8 +287,11 @@ FAULTS: tuple[Fault, ...] = (
 )
 
 
-_SHORT = {"RC_IDLE_SESSION_SECONDS": "1", "RC_IDLE_IN_TRANSACTION_SECONDS": "1",
-          "RC_LONG_QUERY_SECONDS": "1"}
+# Each time-bound fault shortens its own threshold only: a shortened idle limit would also catch
+# the pooler's own idle server connections.
+_SHORT_IDLE = {"RC_IDLE_SESSION_SECONDS": "1"}
+_SHORT_IDLE_IN_TRANSACTION = {"RC_IDLE_IN_TRANSACTION_SECONDS": "1"}
+_SHORT_QUERY = {"RC_LONG_QUERY_SECONDS": "1"}
 _RESTORE_TENANT_SELECT = (
     "ALTER POLICY documents_tenant_select ON documents USING (tenant_id = get_current_tenant_id())")
 
@@ -394,7 +397,7 @@ FAULTS += (
           also=("ghostworks.7",)),
     Fault("platform-idle-too-long", "platform.3", "sessions idle longer than the limit",
           hold_sessions("holder-idle", "platform_app", "platform", 2, "idle", settle_seconds=1.5),
-          stop_holder("holder-idle"), gate_env=_SHORT,
+          stop_holder("holder-idle"), gate_env=_SHORT_IDLE,
           fails=("test_no_long_idle_connection",),
           phrase="platform_app@platform from 127.0.0.1: idle for"),
     Fault("platform-rls-not-forced", "platform.4", "invoices' RLS no longer binds its owner",
@@ -462,7 +465,7 @@ FAULTS += (
     Fault("ghostworks-idle-in-transaction", "ghostworks.7", "transactions left open, idle",
           hold_sessions("holder-transaction", "ghostworks_app", "ghostworks", 2, "transaction",
                         settle_seconds=1.5),
-          stop_holder("holder-transaction"), gate_env=_SHORT,
+          stop_holder("holder-transaction"), gate_env=_SHORT_IDLE_IN_TRANSACTION,
           fails=("test_no_long_idle_transaction",),
           phrase="idle in transaction for"),
     Fault("ghostworks-slow-log-off", "ghostworks.8", "slow statements are no longer logged",
@@ -510,7 +513,7 @@ FAULTS += (
     Fault("practiceops-long-query", "practiceops.10", "a query running longer than the limit",
           hold_sessions("holder-long-query", "practiceops_app", "practiceops", 1, "active",
                         settle_seconds=1.5),
-          stop_holder("holder-long-query"), gate_env=_SHORT,
+          stop_holder("holder-long-query"), gate_env=_SHORT_QUERY,
           fails=("no_long_running_query",),
           phrase="practiceops_app@practiceops from 127.0.0.1: active for"),
     Fault("practiceops-alembic-behind", "practiceops.11", "the database one migration behind the head",
@@ -938,6 +941,19 @@ FAULTS += (
           fails=("test_base_url_has_no_trailing_slash", "test_redirect_uri_is_registered_exactly",
                  "test_required_variables_set"),
           phrase="'': not set", also=("audiospective.1",)),
+    # Activity in a database no system's own checks read is still seen.
+    Fault("author-idle-in-transaction", "ghostworks.7",
+          "transactions left open, idle, in the author database",
+          hold_sessions("holder-author-transaction", "author_app", "author", 2, "transaction",
+                        settle_seconds=1.5),
+          stop_holder("holder-author-transaction"), gate_env=_SHORT_IDLE_IN_TRANSACTION,
+          fails=("test_no_long_idle_transaction",),
+          phrase="author_app@author from 127.0.0.1: idle in transaction for"),
+    Fault("author-long-query", "practiceops.10", "a query running past the limit in the author database",
+          hold_sessions("holder-author-query", "author_app", "author", 1, "active", settle_seconds=1.5),
+          stop_holder("holder-author-query"), gate_env=_SHORT_QUERY,
+          fails=("no_long_running_query",),
+          phrase="author_app@author from 127.0.0.1: active for"),
 )
 
 

@@ -14,6 +14,7 @@ from runbook_checks.checks import grants as grants_module
 from runbook_checks.checks import redis as redis_checks
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.catalog import Session
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
 from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
@@ -58,6 +59,17 @@ def app_redis_answers(targets: Targets, app: str, variable: str) -> None:
         raise CheckFailed(f"{app}'s {variable} set", f"not set: {variable}",
                           f"set {variable} in {app}'s configuration")
     redis_checks.answers_ping(targets.redis_at(url, f"{app}'s {variable}").ping())
+
+
+def sessions_of_every_database(targets: Targets, environment: Environment) -> list[Session]:
+    """The client sessions of every database the environment declares (each server's activity
+    read once, sessions counted once however many of its databases are declared): a session left
+    idle in a database no system's checks read is still seen."""
+    found: dict[int, Session] = {}
+    for name in environment.postgres:
+        for session in connections.client_sessions(targets.postgres(name).catalog()):
+            found.setdefault(session.pid, session)
+    return list(found.values())
 
 
 def prisma_migrations_applied(targets: Targets, database: str, app: str) -> None:
@@ -239,17 +251,23 @@ def _value(targets: Targets, environment: Environment, database: str, name: str,
 @assertion("postgres.no_long_idle_session")
 def _no_long_idle(targets: Targets, environment: Environment, database: str,
                   state: str = "idle") -> None:
-    """No session of the database idle (or `idle in transaction`) longer than the threshold."""
+    """No session idle (or `idle in transaction`) past the threshold, in the database (`*`: all)."""
     limit = (environment.thresholds.idle_session_seconds if state == "idle"
              else environment.thresholds.idle_in_transaction_seconds)
+    if database == "*":
+        connections.no_session_idle_among(sessions_of_every_database(targets, environment), state, limit)
+        return
     connections.no_idle_session_older(targets.postgres(database).catalog(), state, limit, database)
 
 
 @assertion("postgres.no_long_query")
 def _no_long_query(targets: Targets, environment: Environment, database: str) -> None:
-    """No query of the database running longer than the threshold."""
-    connections.no_query_running_longer(targets.postgres(database).catalog(),
-                                        environment.thresholds.long_query_seconds, database)
+    """No query running longer than the threshold, in the database (`*`: every declared one)."""
+    limit = environment.thresholds.long_query_seconds
+    if database == "*":
+        connections.no_query_longer_among(sessions_of_every_database(targets, environment), limit)
+        return
+    connections.no_query_running_longer(targets.postgres(database).catalog(), limit, database)
 
 
 @assertion("postgres.alembic_at_head")

@@ -10,6 +10,7 @@ from runbook_checks.assertions import (
     health_answers,
     login_tokens,
     security_headers,
+    sessions_of_every_database,
 )
 from runbook_checks.checks import config, connections, http, tokens
 from runbook_checks.environment import Environment
@@ -154,8 +155,9 @@ class TestTooManyConnections:
                                        environment.thresholds.connections_per_client)
 
     def test_no_long_idle_transaction(self, targets: Targets, environment: Environment) -> None:
-        connections.no_idle_session_older(targets.postgres(DATABASE).catalog(), "idle in transaction",
-                                          environment.thresholds.idle_in_transaction_seconds, DATABASE)
+        connections.no_session_idle_among(sessions_of_every_database(targets, environment),
+                                          "idle in transaction",
+                                          environment.thresholds.idle_in_transaction_seconds)
 
 
 @pytest.mark.runbook("ghostworks#symptom-slow-database-queries")

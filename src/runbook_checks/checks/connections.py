@@ -89,9 +89,13 @@ def _describe(session: Session, seconds: float | None) -> str:
 def no_idle_session_older(catalog: Catalog, state: str, seconds: float, database: str | None = None) -> None:
     """No client session (of `database`, if given) has stayed in `state` ('idle', 'idle in
     transaction') longer than `seconds`."""
-    stale = [s for s in client_sessions(catalog)
-             if s.state == state and (s.state_seconds or 0) > seconds
-             and database in (None, s.database)]
+    no_session_idle_among([s for s in client_sessions(catalog) if database in (None, s.database)],
+                          state, seconds)
+
+
+def no_session_idle_among(sessions: list[Session], state: str, seconds: float) -> None:
+    """None of these sessions has stayed in `state` longer than `seconds`."""
+    stale = [s for s in sessions if s.state == state and (s.state_seconds or 0) > seconds]
     if stale:
         raise CheckFailed(f"no session {state} for more than {seconds:g} s",
                           "\n".join(_describe(s, s.state_seconds) for s in stale[:20]),
@@ -101,9 +105,13 @@ def no_idle_session_older(catalog: Catalog, state: str, seconds: float, database
 
 def no_query_running_longer(catalog: Catalog, seconds: float, database: str | None = None) -> None:
     """No active statement (on `database`, if given) has been running longer than `seconds`."""
-    slow = [s for s in client_sessions(catalog)
-            if s.state == "active" and (s.query_seconds or 0) > seconds
-            and database in (None, s.database)]
+    no_query_longer_among([s for s in client_sessions(catalog) if database in (None, s.database)],
+                          seconds)
+
+
+def no_query_longer_among(sessions: list[Session], seconds: float) -> None:
+    """None of these sessions has had a statement running longer than `seconds`."""
+    slow = [s for s in sessions if s.state == "active" and (s.query_seconds or 0) > seconds]
     if slow:
         raise CheckFailed(f"no query running longer than {seconds:g} s",
                           "\n".join(_describe(s, s.query_seconds) for s in slow[:20]),
