@@ -259,9 +259,6 @@ class Environment(_Strict):
         """A path from the environment file, relative to the project root."""
         return path if path.is_absolute() else self.root / path
 
-    def resolve_path(self, path: str) -> Path:
-        """A path from expected state (a string), relative to the project root."""
-        return self.resolve(Path(path))
 
     def secret_values(self) -> list[str]:
         """Every secret this environment holds, for redaction."""
