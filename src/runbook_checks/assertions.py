@@ -72,6 +72,14 @@ def sessions_of_every_database(targets: Targets, environment: Environment) -> li
     return list(found.values())
 
 
+def tenant_tables(targets: Targets, database: str, declared: list[str], tenant_column: str | None,
+                  exempt: list[str]) -> list[str]:
+    """The tables row-level security must guard: the declared ones and every other table with
+    the tenant column (read from the database), but those declared exempt."""
+    found = targets.postgres(database).tables_with_column(tenant_column) if tenant_column else []
+    return schema.tenant_tables(declared, found, exempt)
+
+
 def prisma_migrations_applied(targets: Targets, database: str, app: str) -> None:
     """No Prisma migration failed or unfinished, and every one the app's deployed revision ships
     is applied."""
@@ -216,8 +224,7 @@ def _setting_is(targets: Targets, environment: Environment, database: str, setti
 def _rls_enabled(targets: Targets, environment: Environment, database: str, tables: list[str],
                  tenant_column: str | None = None, exempt: list[str] | None = None) -> None:
     """RLS is on, with policies, on the tables and every other one with `tenant_column`."""
-    found = targets.postgres(database).tables_with_column(tenant_column) if tenant_column else []
-    guarded = schema.tenant_tables(tables, found, exempt or [])
+    guarded = tenant_tables(targets, database, tables, tenant_column, exempt or [])
     catalog = targets.postgres(database).catalog()
     schema.rls_enabled(catalog, guarded)
     schema.tables_have_policies(catalog, guarded)

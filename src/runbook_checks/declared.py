@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from runbook_checks.assertions import ASSERTIONS
 from runbook_checks.expected import expected_state
 from runbook_checks.gate import GATE
+from runbook_checks.runbooks import SYMPTOM_ID
 
 
 class Declaration(BaseModel):
@@ -23,7 +24,7 @@ class Declaration(BaseModel):
 
     runbook: str = Field(pattern=r"^[^#\s]+#[^#\s]+$")  # <runbook>#<heading anchor>
     severity: Literal["critical", "high", "medium", "low"]
-    symptom_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*\.\d+$")
+    symptom_id: str = Field(pattern=SYMPTOM_ID.pattern)
     symptom: str = Field(min_length=1)
     assertion: str = Field(alias="assert")
     arguments: dict[str, Any] = Field(default_factory=dict, alias="with")

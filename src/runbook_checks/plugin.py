@@ -9,7 +9,6 @@ leaves out, with the reason, each check that needs what the environment does not
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ from runbook_checks.expected import use_overrides
 from runbook_checks.gate import GATE, Gate
 from runbook_checks.redaction import Redactor
 from runbook_checks.reporting import block, render
-from runbook_checks.runbooks import RunbookIndex
+from runbook_checks.runbooks import SYMPTOM_ID, RunbookIndex
 from runbook_checks.selection import MARKER as NEEDS_MARKER
 from runbook_checks.selection import left_out, unknown_capabilities
 from runbook_checks.suites import (
@@ -53,7 +52,6 @@ MARKERS = (
     "what a person sees when it fails (an error message, a behaviour)",
     NEEDS_MARKER,
 )
-SYMPTOM_ID = re.compile(r"^([a-z0-9][a-z0-9_-]*)\.(\d+)$")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

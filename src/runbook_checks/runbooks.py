@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# A symptom id: the runbook's short name and the symptom's number in it (platform.4).
+SYMPTOM_ID = re.compile(r"^([a-z0-9][a-z0-9_-]*)\.(\d+)$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from runbook_checks import assertions
 from runbook_checks.assertions import api_latency, health_answers
 from runbook_checks.checks import connections, grants, http, pgbouncer, schema
 from runbook_checks.environment import Environment
@@ -17,8 +18,8 @@ DATABASE = EXPECTED["database"]
 
 def tenant_tables(targets: Targets) -> list[str]:
     """The declared tenant tables and every other table with the tenant column, but the exempt."""
-    found = targets.postgres(DATABASE).tables_with_column(EXPECTED["tenant_column"])
-    return schema.tenant_tables(EXPECTED["tenant_tables"], found, EXPECTED.get("tenant_exempt", []))
+    return assertions.tenant_tables(targets, DATABASE, EXPECTED["tenant_tables"], EXPECTED["tenant_column"],
+                                    EXPECTED.get("tenant_exempt", []))
 
 
 @pytest.mark.runbook("platform#health-check-failures")
