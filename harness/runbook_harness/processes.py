@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+PORT_FLOOR = 20000  # above well-known and most registered service ports
 
 
 class StackError(Exception):
@@ -16,13 +19,33 @@ class StackError(Exception):
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """`count` distinct ports free now: all held open together while they are chosen, so that the
-    kernel cannot hand the same one out twice."""
+    """`count` distinct ports free now, all held open together while they are chosen. They are
+    drawn below the kernel's ephemeral range: a client connecting to a stopped service on an
+    ephemeral port can be handed that very port and connect to itself (TCP self-connect), which
+    turns "connection refused" into a garbled answer."""
+    low, _ = ephemeral_range()
+    candidates = random.sample(range(PORT_FLOOR, max(low, PORT_FLOOR + count)), k=count * 8)
+    chosen: list[int] = []
     with contextlib.ExitStack() as held:
-        probes = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
-        for probe in probes:
-            probe.bind((host, 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
+        for port in candidates:
+            probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            chosen.append(port)
+            if len(chosen) == count:
+                return chosen
+    raise StackError(f"no {count} free ports between {PORT_FLOOR} and {low} on {host}")
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for client ports (Linux's default when it cannot be read)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def free_port(host: str = "127.0.0.1") -> int:
