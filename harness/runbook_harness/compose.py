@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from runbook_checks.errors import ConfigurationError
+from runbook_harness.migrate import MIGRATED
 from runbook_harness.services import APPS, PASSWORDS_SQL, SEED_ENTRY, SERVICES
 from runbook_harness.state import STACK_ENV, StackState, new_secrets
 
@@ -60,14 +61,17 @@ def render() -> str:
         services[svc.name] = {"image": svc.image, "ports": [f"{svc.published}:{svc.port}"],
                               **_backing(svc.name)}
     for app in APPS:
+        migrate = (f"python -m runbook_harness.migrate {app.system} && "
+                   if app.name == f"{app.system}-api" and app.system in MIGRATED else "")
         services[app.name] = {
             "image": "python:3.11-slim",
             "working_dir": "/src",
             "env_file": [f"${{RC_STACK_DIR}}/{app.env_file}"],
             "environment": {"PYTHONPATH": "/src/src:/src/harness"},
             "command": ["sh", "-c", "pip install -q 'psycopg[binary]' python-dotenv PyJWT fastapi uvicorn "
-                        "python-multipart limits && "
-                        f"python -m runbook_harness.apps {app.name} --host 0.0.0.0 --port {app.port}"],
+                        "python-multipart limits alembic && "
+                        f"{migrate}python -m runbook_harness.apps {app.name} "
+                        f"--host 0.0.0.0 --port {app.port}"],
             "ports": [f"{app.published}:{app.port}"],
             "volumes": [".:/src:ro"],
             "depends_on": {"postgres": {"condition": "service_healthy"}},

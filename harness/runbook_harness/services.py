@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SEED_DIR = Path(__file__).parent / "seed"
+APPS_SRC = Path(__file__).parent / "apps_src"  # the stand-in apps' shipped artifacts: migrations
 SEED_ENTRY = "00-init.sql"
 PASSWORDS_SQL = "99-passwords.sql"
 

@@ -1,4 +1,5 @@
--- Reference stack seed: the roles and databases of the five systems, then each system's schema.
+-- Reference stack seed: the roles and databases of the five systems, then each system's schema
+-- (ghostworks and practiceops migrate their own: runbook_harness.migrate).
 -- Run by psql as the superuser (natively, and by the postgres image's init scripts in compose).
 -- Role passwords are set afterwards from the stack's generated secrets (99-passwords.sql).
 
@@ -32,8 +33,6 @@ CREATE DATABASE practiceops OWNER practiceops_app;
 \ir systems/platform.sql
 \connect ghostworks
 \ir systems/ghostworks.sql
-\connect practiceops
-\ir systems/practiceops.sql
 
 -- Fresh statistics everywhere, as a maintained database has them.
 \connect author

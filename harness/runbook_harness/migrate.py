@@ -1,0 +1,41 @@
+"""Brings an Alembic-managed system to head the way its deploy does: `alembic upgrade head` as
+the app's own role, then the system's reference rows, vacuumed and analysed. The native
+stack calls it once the cluster is seeded; a compose app runs it before it starts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import psycopg
+
+from runbook_checks.targets.postgres import libpq_url
+from runbook_harness.processes import StackError
+from runbook_harness.services import APPS_SRC, SEED_DIR
+
+MIGRATED = ("ghostworks", "practiceops")  # the systems whose schema is their own app's migrations
+
+
+def migrate(system: str, database_url: str) -> None:
+    """Upgrades `system`'s database at `database_url` to head and loads its reference rows."""
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(APPS_SRC / system / "alembic.ini"), "upgrade", "head"],
+        env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True, timeout=120,
+    )
+    if result.returncode != 0:
+        raise StackError(f"alembic upgrade head for {system} failed: {result.stderr.strip()[-800:]}")
+    with psycopg.connect(libpq_url(database_url), autocommit=True, connect_timeout=10) as connection:
+        connection.execute((SEED_DIR / "data" / f"{system}.sql").read_text())
+        connection.execute("VACUUM ANALYZE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("system", choices=MIGRATED)
+    migrate(parser.parse_args().system, os.environ["DATABASE_URL"])
+
+
+if __name__ == "__main__":
+    main()

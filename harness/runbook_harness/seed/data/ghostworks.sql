@@ -1,0 +1,2 @@
+-- ghostworks' reference rows, loaded as the app's role once its migrations are at head.
+INSERT INTO organizations (name) VALUES ('Demo');
