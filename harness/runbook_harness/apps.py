@@ -12,7 +12,6 @@ import email.utils
 import json
 import os
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,10 +39,6 @@ Routes = dict[tuple[str, str], Handler]
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Reply:
     return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
-
-
-def _author_api(config: dict[str, str]) -> Routes:
-    return {("GET", "/health"): lambda r: _json(200, {"status": "ok"})}
 
 
 def _audiospective_web(config: dict[str, str]) -> Routes:
@@ -143,33 +138,6 @@ class RateLimiter:
         return True, headers
 
 
-def _platform_api(config: dict[str, str]) -> Routes:
-    def check(request: Request) -> Reply:
-        ok = database_ok(config)
-        return _json(200, {"status": "healthy" if ok else "degraded",
-                           "checks": {"database": {"status": "healthy" if ok else "unhealthy"}}})
-
-    return {("GET", "/trpc/health.check"): check,
-            ("GET", "/trpc/project.list"): lambda r: _json(200, {"result": {"data": []}}),
-            ("GET", "/trpc/health.liveness"): lambda r: _json(200, {"status": "alive"}),
-            ("GET", "/trpc/health.readiness"): lambda r: _json(200, {"status": "ready"})}
-
-
-def _ghostworks_web(config: dict[str, str]) -> Routes:
-    def health(request: Request) -> Reply:
-        # the web app calls the API at its public URL, as the browser will
-        url = config.get("NEXT_PUBLIC_API_URL", "") + "/api/v1/health"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                reachable = reply.status == 200
-        except (OSError, ValueError):
-            reachable = False
-        return _json(200, {"status": "ok", "api": "reachable" if reachable else "unreachable"})
-
-    public = {k: v for k, v in config.items() if k.startswith("NEXT_PUBLIC_")}
-    return {("GET", "/api/health"): health, ("GET", "/api/config"): lambda r: _json(200, public)}
-
-
 def _identity_provider(config: dict[str, str]) -> Routes:
     """An OpenID provider's discovery document, as the API's OAuth login reads it."""
     issuer = config.get("ISSUER", "")
@@ -181,10 +149,7 @@ def _identity_provider(config: dict[str, str]) -> Routes:
 
 
 ROUTES: dict[str, Callable[[dict[str, str]], Routes]] = {
-    "author-api": _author_api,
     "audiospective-web": _audiospective_web,
-    "platform-api": _platform_api,
-    "ghostworks-web": _ghostworks_web,
     "platform-idp": _identity_provider,
 }
 

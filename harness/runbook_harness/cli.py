@@ -1,4 +1,4 @@
-"""`runbook-stack`: the reference stack (up, down, status, faults, inject, revert, compose)."""
+"""`runbook-stack`: the reference stack (build, up, down, status, faults, inject, revert, compose)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from runbook_harness import compose, native
+from runbook_harness import compose, native, node_build
 from runbook_harness.faults import FAULTS, fault
 from runbook_harness.processes import StackError
 from runbook_harness.state import StackState
@@ -31,6 +31,11 @@ def _print_status(state: StackState) -> bool:
     for name, running in result.items():
         print(f"  {name:<20} {'running' if running else 'DOWN':<8} {state.host}:{state.ports[name]}")
     return all(result.values())
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    print(f"Node apps built in {node_build.built()}")
+    return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -87,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="runbook-stack", description=__doc__)
     top.add_argument("--dir", help=f"stack directory (default: $RUNBOOK_CHECKS_STACK_DIR or {DEFAULT_DIR})")
     stack = top.add_subparsers(dest="cmd", required=True)
+    stack.add_parser("build", help="build the Node apps (npm ci, next build), cached by a hash of "
+                     "their sources").set_defaults(func=cmd_build)
     up = stack.add_parser("up", help="start the stack (kept if it already runs)")
     up.add_argument("--kind", choices=("native", "compose"), default="native")
     up.set_defaults(func=cmd_up)

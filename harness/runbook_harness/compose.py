@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 
 from runbook_checks.errors import ConfigurationError
+from runbook_harness import node_build
 from runbook_harness.migrate import MIGRATED
-from runbook_harness.services import APPS, PASSWORDS_SQL, SEED_ENTRY, SERVICES
+from runbook_harness.services import APPS, PASSWORDS_SQL, SEED_ENTRY, SERVICES, App
 from runbook_harness.state import STACK_ENV, StackState, new_secrets
 
 COMPOSE_FILE = "docker-compose.test.yml"
@@ -54,6 +55,20 @@ def _backing(name: str) -> dict[str, Any]:
     return {}
 
 
+def _node_app(app: App) -> dict[str, Any]:
+    """A Node app runs from the machine's build of the Node sources (`runbook-stack build`)."""
+    return {
+        "image": "node:20-bookworm-slim",
+        "env_file": [f"${{RC_STACK_DIR}}/{app.env_file}"],
+        "environment": dict(node_build.RUNTIME_ENV),
+        "command": ["node", f"/app/{node_build.ENTRY[app.name]}",
+                    "--host", "0.0.0.0", "--port", str(app.port)],
+        "ports": [f"{app.published}:{app.port}"],
+        "volumes": ["${RC_NODE_BUILD}:/app:ro"],
+        "depends_on": {"postgres": {"condition": "service_healthy"}},
+    }
+
+
 def render() -> str:
     """docker-compose.test.yml as the declaration says it must be."""
     services: dict[str, Any] = {}
@@ -61,6 +76,9 @@ def render() -> str:
         services[svc.name] = {"image": svc.image, "ports": [f"{svc.published}:{svc.port}"],
                               **_backing(svc.name)}
     for app in APPS:
+        if app.name in node_build.ENTRY:
+            services[app.name] = _node_app(app)
+            continue
         migrate = (f"python -m runbook_harness.migrate {app.system} && "
                    if app.name == f"{app.system}-api" and app.system in MIGRATED else "")
         services[app.name] = {
@@ -102,6 +120,8 @@ def prepare(directory: Path) -> StackState:
     state = StackState(directory, "compose", "127.0.0.1", ports, new_secrets())
     state.write_files()
     state.write_pgbouncer_files(directory / "pgbouncer", inside=True)
+    with open(directory / STACK_ENV, "a") as stack_env:
+        stack_env.write(f"RC_NODE_BUILD={node_build.built()}\n")
     state.save()
     return state
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from runbook_harness import node_build
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
 from runbook_harness.processes import StackError, alive, free_ports, port_open, spawn, stop, wait_port
@@ -36,6 +37,8 @@ def _argv(name: str, state: StackState) -> list[str]:
     if name == "smtp":
         return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{port}",
                 "-c", "aiosmtpd.handlers.Sink"]
+    if name in node_build.ENTRY:
+        return node_build.argv(name, HOST, int(port))
     return [sys.executable, "-m", "runbook_harness.apps", name, "--host", HOST, "--port", port]
 
 
@@ -47,6 +50,8 @@ _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "TM
 def app_environment(state: StackState, name: str, load_env_file: bool = True) -> dict[str, str]:
     """An app's process environment: its env file's values (as compose's env_file gives them)."""
     inherited = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+    if name in node_build.ENTRY:
+        inherited |= node_build.RUNTIME_ENV
     if not load_env_file:
         return inherited
     values = dotenv_values(state.directory / app(name).env_file)
@@ -187,6 +192,7 @@ def up(directory: Path) -> StackState:
     state.save()
     _write_redis_conf(state)
     try:
+        node_build.built(directory / "logs" / "node-build.log")  # at once when already built
         pg = postgres(state)
         pg.init()
         _write_pgbouncer_files(state)
