@@ -99,7 +99,7 @@ def test_process_environment_by_pid_file_and_by_command(stack: StackState, tmp_p
     expected = stack_file(stack, "author-api")
     by_pid = ConfigSource(process=ProcessSource(pid_file=str(pid_file(stack, "author-api"))))
     by_command = ConfigSource(process=ProcessSource(
-        command=rf"runbook_harness\.apps author-api .*--port {stack.ports['author-api']}\b"))
+        command=rf"author-api/server\.js .*--port {stack.ports['author-api']}\b"))
     for source in (by_pid, by_command):
         config = targets_for(AppSpec(url=stack.url("author-api"), config=source), tmp_path).app_config("api")
         assert {k: config.get(k) for k in expected} == expected
