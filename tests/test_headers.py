@@ -54,3 +54,23 @@ def test_headers_are_matched_without_regard_to_case() -> None:
     reply = Response(200, {"x-cache": "HIT", "DATE": "Sun, 29 Nov 2026 15:00:00 GMT"}, "", 0.0)
     assert reply.headers["X-Cache"] == "HIT" and reply.headers.get("date")
     http.served_from_cache(reply, "GET /stats")
+
+
+def test_every_cookie_of_the_auth_route_is_judged(app: HttpTarget, tmp_path: Path) -> None:
+    healthy = app.get("/session")
+    assert len(healthy.cookies) == 2
+    http.cookie_flags(healthy, "GET /session", "Lax", secure=False)
+    with pytest.raises(CheckFailed, match=r"auth.csrf-token: not Secure; auth.callback-url: not Secure"):
+        http.cookie_flags(healthy, "GET /session", "Lax", secure=True)
+    with pytest.raises(CheckFailed, match="sets no cookie"):
+        http.cookie_flags(app.get("/items"), "GET /items", "Lax", secure=False)
+    with uvicorn_app("tests.apps.starlette_headers:app", tmp_path / "log", {"CALLBACK_READABLE": "1"}) as url:
+        broken = HttpTarget("api", url, FAST, allow_state_changes=False).get("/session")
+        with pytest.raises(CheckFailed, match=r"found +auth.callback-url: not HttpOnly") as failure:
+            http.cookie_flags(broken, "GET /session", "Lax", secure=False)
+        assert "auth.csrf-token" not in str(failure.value)
+
+
+def test_no_cookie_carries_over_between_requests(app: HttpTarget) -> None:
+    assert app.get("/session").cookies
+    assert app.get("/cookies").json() == {}  # the client kept nothing to send back

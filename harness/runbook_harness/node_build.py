@@ -1,6 +1,7 @@
-"""The stack's Node apps (platform's tRPC API, author's Express API, the Next.js web apps), built
-once per version of their sources: `npm ci` and `next build` into a cache directory named by a
-hash of the sources, reused by every stack and clone on the machine until a source changes."""
+"""The stack's Node apps (platform's tRPC API, author's Express API, the Next.js web apps, one of
+them with NextAuth), built once per version of their sources: `npm ci` and `next build` into a
+cache directory named by a hash of the sources, reused by every stack and clone on the machine
+until a source changes."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ ENTRY = {  # app -> its server script, relative to the build
     "platform-api": "platform-api/server.js",
     "author-api": "author-api/server.js",
     "ghostworks-web": "ghostworks-web/server.js",
+    "audiospective-web": "audiospective-web/server.js",
 }
-NEXT_APPS = ("ghostworks-web",)  # the apps `next build` compiles
+NEXT_APPS = ("ghostworks-web", "audiospective-web")  # the apps `next build` compiles
 RUNTIME_ENV = {"NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1"}
 _GENERATED = {"node_modules", ".next"}
 _BUILT_MARK = ".built"

@@ -8,6 +8,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from runbook_checks.checks import config, connections, data, http, migrations, schema, tokens
 from runbook_checks.checks import grants as grants_module
@@ -49,6 +50,33 @@ def alembic_at_head(targets: Targets, database: str, app: str) -> None:
     """The database's Alembic version is the single head of the app's deployed versions directory."""
     scripts = targets.artifact(app, "alembic_versions")
     migrations.alembic_at_head(targets.postgres(database).scalar(ALEMBIC_SQL), scripts, database)
+
+
+def oauth_redirect_uri(targets: Targets, app: str, signin: dict[str, str]) -> tuple[str | None, str]:
+    """The redirect_uri the app sends its OAuth provider when a sign-in starts, and the request
+    that started it. Where the app guards sign-in with a CSRF token (NextAuth), the token is read
+    first and the sign-in POSTed with it, as a browser does; the answer is read, never followed."""
+    client, path = targets.app(app), signin["path"]
+    if "csrf_path" not in signin:
+        location = client.get(path).headers.get("Location", "")
+        return redirect_uri_in(location), f"GET {path}"
+    csrf = client.get(signin["csrf_path"])
+    token = (csrf.json_object() or {}).get("csrfToken")
+    if not isinstance(token, str) or not token:
+        raise CheckFailed(f"GET {signin['csrf_path']} -> a CSRF token to start the sign-in with",
+                          f"status {csrf.status}: {csrf.body[:200]}",
+                          "check the auth route and its secret (NEXTAUTH_SECRET)")
+    cookie = "; ".join(header.split(";", 1)[0] for header in csrf.cookies)
+    reply = client.request("POST", path, changes_nothing=True, headers={"Cookie": cookie},
+                           data={"csrfToken": token, "json": "true"})
+    location = (reply.json_object() or {}).get("url") or reply.headers.get("Location", "")
+    return redirect_uri_in(str(location)), f"POST {path} (status {reply.status}, to {str(location)[:120]!r})"
+
+
+def redirect_uri_in(location: str) -> str | None:
+    """The redirect_uri parameter of an authorization URL, if it has one."""
+    sent = parse_qs(urlsplit(location).query).get("redirect_uri")
+    return sent[0] if sent else None
 
 
 def app_redis_answers(targets: Targets, app: str, variable: str) -> None:

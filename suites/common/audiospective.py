@@ -1,7 +1,6 @@
 """Checks of the audiospective runbook: Next.js + Prisma + Spotify OAuth, cron, Redis."""
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -10,6 +9,7 @@ from runbook_checks.assertions import (
     app_database_answers,
     data_holds,
     health_answers,
+    oauth_redirect_uri,
     prisma_migrations_applied,
 )
 from runbook_checks.checks import config, http, schema
@@ -77,10 +77,8 @@ class TestCallbackUrlMismatch:
                                                 environment: Environment) -> None:
         oauth = EXPECTED["oauth"]
         registered = environment.oauth[oauth["client"]].registered_redirect_uris
-        reply = targets.app(EXPECTED["app"]).get(oauth["signin_path"])
-        sent = parse_qs(urlsplit(reply.headers.get("Location", "")).query).get("redirect_uri")
-        config.redirect_uri_registered(sent[0] if sent else None, registered,
-                                       f"GET {oauth['signin_path']}")
+        sent, request = oauth_redirect_uri(targets, EXPECTED["app"], oauth["signin"])
+        config.redirect_uri_registered(sent, registered, request)
 
 
 @pytest.mark.runbook("audiospective#error-no-tracks-archived--zero-songs-archived")
@@ -146,7 +144,8 @@ class TestNotAuthenticated:
         if reply.status != 200:
             raise CheckFailed(f"GET {session['path']} -> 200", f"status {reply.status}",
                               "check the auth route and NEXTAUTH_URL")
-        http.cookie_flags(reply, session["cookie"], session["same_site"], secure=environment.production)
+        http.cookie_flags(reply, f"GET {session['path']}", session["same_site"],
+                          secure=environment.production)
 
     def test_session_endpoint_answers(self, targets: Targets) -> None:
         path = EXPECTED["session"]["path"]

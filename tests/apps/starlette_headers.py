@@ -29,3 +29,19 @@ async def headers(request: Request, call_next: Callable[[Request], Awaitable[Res
 @app.get("/items")
 def items() -> list[str]:
     return ["a", "b"]
+
+
+@app.get("/session")
+def session(response: Response) -> dict[str, str]:
+    """Two auth cookies with one policy (one with an expiry date, whose comma splits a merged
+    Set-Cookie header badly); with CALLBACK_READABLE=1 the second lost HttpOnly."""
+    response.set_cookie("auth.csrf-token", "t", httponly=True, samesite="lax", expires=3600)
+    response.set_cookie("auth.callback-url", "u", samesite="lax",
+                        httponly=os.environ.get("CALLBACK_READABLE") != "1")
+    return {}
+
+
+@app.get("/cookies")
+def cookies(request: Request) -> dict[str, str]:
+    """The cookies the client sent."""
+    return dict(request.cookies)

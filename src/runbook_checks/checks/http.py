@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import statistics
 import time
-from http.cookies import SimpleCookie
+from http.cookies import Morsel, SimpleCookie
 from typing import Any
 
 from runbook_checks.errors import CheckFailed
@@ -175,24 +175,34 @@ def validation_refused(reply: Response, request: str) -> None:
                           "answer 400 with an error body that names the field")
 
 
-def cookie_flags(reply: Response, name: str, same_site: str, secure: bool) -> None:
-    """The session cookie is HttpOnly, SameSite as declared, and Secure where required."""
-    cookie = SimpleCookie()
-    cookie.load(reply.headers.get("Set-Cookie", ""))
-    morsel = cookie.get(name)
-    expected = f"cookie {name}: HttpOnly, SameSite={same_site}" + (", Secure" if secure else "")
-    if morsel is None:
-        raise CheckFailed(expected, "the session endpoint sets no such cookie",
-                          "check the auth configuration's cookie name")
+def cookie_flags(reply: Response, source: str, same_site: str, secure: bool) -> None:
+    """Every cookie the auth route sets is HttpOnly, SameSite as declared, and Secure where
+    required (an auth library applies one policy: before sign-in, NextAuth sets its CSRF and
+    callback cookies with the options its session cookie gets). No cookie at all fails: there is
+    nothing to judge the policy by."""
+    expected = f"every cookie {source} sets: HttpOnly, SameSite={same_site}" + (", Secure" if secure else "")
+    morsels: list[Morsel[str]] = []
+    for header in reply.cookies:
+        jar = SimpleCookie()
+        jar.load(header)
+        morsels.extend(jar.values())
+    if not morsels:
+        raise CheckFailed(expected, f"{source} (status {reply.status}) sets no cookie",
+                          "check the auth route, its secret and its cookie configuration")
     problems = []
-    if not morsel["httponly"]:
-        problems.append("not HttpOnly (scripts can read it)")
-    if morsel["samesite"].lower() != same_site.lower():
-        problems.append(f"SameSite={morsel['samesite'] or 'unset'}")
-    if secure and not morsel["secure"]:
-        problems.append("not Secure")
+    for morsel in morsels:
+        found = []
+        if not morsel["httponly"]:
+            found.append("not HttpOnly (scripts can read it)")
+        if morsel["samesite"].lower() != same_site.lower():
+            found.append(f"SameSite={morsel['samesite'] or 'unset'}")
+        if secure and not morsel["secure"]:
+            found.append("not Secure")
+        if found:
+            problems.append(f"{morsel.key}: {', '.join(found)}")
     if problems:
-        raise CheckFailed(expected, "; ".join(problems), "set the cookie options in the auth configuration")
+        raise CheckFailed(expected, "; ".join(problems),
+                          "set the cookie options (httpOnly, sameSite, secure) in the auth configuration")
 
 
 def refused_unsigned(reply: Response, request: str) -> None:

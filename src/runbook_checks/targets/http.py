@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http.cookiejar import Cookie, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,14 @@ from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.base import address_of
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class _RefuseAllCookies(DefaultCookiePolicy):
+    def set_ok(self, cookie: Cookie, request: Any) -> bool:
+        return False
+
+
+_NO_COOKIES = _RefuseAllCookies()
 
 
 class StateChangeRefused(Exception):
@@ -33,6 +42,7 @@ class Response:
     headers: Mapping[str, str]
     body: str
     seconds: float
+    cookies: tuple[str, ...] = ()  # each Set-Cookie header as sent (a merged header splits badly)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "headers", CaseInsensitiveDict(self.headers))
@@ -65,12 +75,17 @@ class HttpTarget:
         self._allow_state_changes = allow_state_changes
         self._has_test_account = has_test_account
         self._session = requests.Session()
+        # every request stands alone: a cookie one check received never changes what the next sees
+        self._session.cookies.set_policy(_NO_COOKIES)
         # per request: a session's verify loses to REQUESTS_CA_BUNDLE from the environment
         self._verify: str | bool = str(ca_file) if ca_file else True
         self._failure: TargetUnreachable | None = None
 
-    def request(self, method: str, path: str, as_test_account: bool = False, **kwargs: Any) -> Response:
-        allowed = self._allow_state_changes or (as_test_account and self._has_test_account)
+    def request(self, method: str, path: str, as_test_account: bool = False, changes_nothing: bool = False,
+                **kwargs: Any) -> Response:
+        """Sends one request. `changes_nothing` is the caller's word that this POST only answers
+        (starting an OAuth sign-in answers a redirect and writes nothing): the guard lets it out."""
+        allowed = self._allow_state_changes or changes_nothing or (as_test_account and self._has_test_account)
         if method.upper() not in _SAFE_METHODS and not allowed:
             raise StateChangeRefused(
                 f"{method} {path} on {self.name} may change state; this environment allows it "
@@ -92,7 +107,8 @@ class HttpTarget:
             if not isinstance(error, requests.ReadTimeout):
                 self._failure = failure
             raise failure from None
-        return Response(raw.status_code, raw.headers, raw.text, time.monotonic() - started)
+        return Response(raw.status_code, raw.headers, raw.text, time.monotonic() - started,
+                        tuple(raw.raw.headers.getlist("Set-Cookie")))
 
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
