@@ -54,6 +54,7 @@ class Thresholds(_Strict):
     connections_percent: float = Field(80.0, gt=0, le=100)
     connection_slots_left: int = Field(5, ge=0)
     pool_use_percent: float = Field(80.0, gt=0, le=100)
+    pool_wait_seconds: float = Field(1.0, gt=0)  # the oldest client waiting in a PgBouncer pool
     connections_per_client: int = Field(50, ge=1)
     active_connections_percent: float = Field(50.0, gt=0, le=100)
     idle_session_seconds: float = Field(600.0, gt=0)

@@ -159,6 +159,10 @@ class TestConnectionPoolExhaustion:
     def test_no_client_waiting(self, targets: Targets) -> None:
         pgbouncer.no_waiting_clients(targets.pgbouncer(EXPECTED["pgbouncer"]).state())
 
+    def test_longest_wait_under_limit(self, targets: Targets, environment: Environment) -> None:
+        pgbouncer.longest_wait_under(targets.pgbouncer(EXPECTED["pgbouncer"]).state(),
+                                     environment.thresholds.pool_wait_seconds)
+
     def test_pool_use_under_limit(self, targets: Targets, environment: Environment) -> None:
         pgbouncer.pool_use_under(targets.pgbouncer(EXPECTED["pgbouncer"]).state(),
                                  environment.thresholds.pool_use_percent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.pgbouncer import PoolerState
+from runbook_checks.targets.pgbouncer import Pool, PoolerState
 
 
 def no_waiting_clients(state: PoolerState) -> None:
@@ -13,11 +13,26 @@ def no_waiting_clients(state: PoolerState) -> None:
     waiting = [p for p in state.pools if p.clients_waiting > 0]
     if waiting:
         raise CheckFailed("no client waiting for a server connection",
-                          "\n".join(f"{p.database}/{p.user}: {p.clients_waiting} waiting, longest "
-                                    f"{p.max_wait_seconds} s, {p.servers_active} of {p.pool_size} "
-                                    "servers busy" for p in waiting),
+                          "\n".join(_queue(p) for p in waiting),
                           "find what holds the connections (long transactions), then raise pool_size "
                           "or max_db_connections")
+
+
+def longest_wait_under(state: PoolerState, seconds: float) -> None:
+    """In no pool has the oldest waiting client waited `seconds` or more (check_postgres's
+    pgbouncer maxwait): a queue that long means requests time out behind a full pool."""
+    slow = [p for p in state.pools if p.max_wait_seconds >= seconds]
+    if slow:
+        raise CheckFailed(f"every pool's oldest waiting client waited under {seconds:g} s",
+                          "\n".join(_queue(p) for p in slow),
+                          "find what holds the server connections (long or idle transactions), then "
+                          "raise pool_size or max_db_connections")
+
+
+def _queue(pool: Pool) -> str:
+    """One pool's queue: who waits, for how long, and how busy its servers are."""
+    return (f"{pool.database}/{pool.user}: {pool.clients_waiting} waiting, longest "
+            f"{pool.max_wait_seconds:.1f} s, {pool.servers_active} of {pool.pool_size} servers busy")
 
 
 def pool_use_under(state: PoolerState, percent: float) -> None:

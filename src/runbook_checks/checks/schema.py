@@ -55,13 +55,20 @@ def functions_exist(catalog: Catalog, functions: list[str]) -> None:
 
 
 def rls_forced(catalog: Catalog, tables: list[str]) -> None:
-    """RLS also binds the tables' owner (FORCE ROW LEVEL SECURITY)."""
-    loose = [qualify(t) for t in tables
-             if qualify(t) in catalog.tables and not catalog.tables[qualify(t)].rls_forced]
-    if loose:
-        raise CheckFailed(f"row-level security forced on {len(tables)} table(s)",
-                          "not forced on " + ", ".join(loose),
-                          "ALTER TABLE <table> FORCE ROW LEVEL SECURITY for each")
+    """RLS also binds the tables' owner (FORCE ROW LEVEL SECURITY), and is on: a forced table
+    with row-level security disabled binds no one."""
+    problems = []
+    for name in (qualify(t) for t in tables):
+        table = catalog.tables.get(name)
+        if table is None:
+            continue  # a missing table is the table checks' finding
+        if not table.rls:
+            problems.append(f"{name}: row-level security is off, so forcing it binds no one")
+        elif not table.rls_forced:
+            problems.append(f"not forced on {name}")
+    if problems:
+        raise CheckFailed(f"row-level security on and forced on {len(tables)} table(s)", "; ".join(problems),
+                          "ALTER TABLE <table> ENABLE ROW LEVEL SECURITY, then FORCE ROW LEVEL SECURITY")
 
 
 def rls_consistent(catalog: Catalog, schema: str = "public") -> None:

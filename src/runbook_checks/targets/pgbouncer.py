@@ -21,7 +21,7 @@ class Pool:
     clients_waiting: int
     servers_active: int
     servers_idle: int
-    max_wait_seconds: int
+    max_wait_seconds: float  # how long the oldest waiting client has waited (0 when none waits)
     pool_size: int
 
 
@@ -57,6 +57,6 @@ class PgBouncerTarget:
                                     "(stats_users in pgbouncer.ini)") from None
         return PoolerState([
             Pool(p["database"], p["user"], p["cl_active"], p["cl_waiting"], p["sv_active"], p["sv_idle"],
-                 p["maxwait"], sizes.get(p["database"], 0))
+                 p["maxwait"] + p.get("maxwait_us", 0) / 1e6, sizes.get(p["database"], 0))
             for p in pools if p["database"] != "pgbouncer"
         ])
