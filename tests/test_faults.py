@@ -83,12 +83,17 @@ INDEPENDENT_OF_POSTGRES = {
     "TestUnauthorizedOnValidToken::test_tokens_refused_where_the_other_belongs",
 }
 # What the checks that see the outage through an app or the pooler report instead of the refusal.
+# While PostgreSQL is down the API's health calls queue in PgBouncer; whether the oldest has
+# waited past the limit when the pool is read depends on timing, so either verdict is right.
+QUEUE_AGE_DEPENDENT = {"TestConnectionPoolExhaustion::test_longest_wait_under_limit"}
+
 HEALTH_CAUSES = {
     "TestHealthMonitoring::test_health_reports_ok": ("db='error'",),
     # the API waits in PgBouncer's queue for a server that does not come
     "TestHealthCheckFailures::test_health_endpoint[check]": ("status='degraded'", "read timeout"),
     "TestSiteNotWorking::test_health_reports_database": ("status 503",),
     "TestConnectionPoolExhaustion::test_no_client_waiting": ("waiting",),
+    "TestConnectionPoolExhaustion::test_longest_wait_under_limit": ("waiting",),
 }
 
 
@@ -175,14 +180,9 @@ def provers(check: str, symptom: str) -> list[str]:
 
 # Checks that one breakage proves so far; each awaits a sibling fault. The list may only shrink.
 ONE_BREAKAGE_SO_FAR: frozenset[str] = frozenset({
-    "TestApiSlowResponseTimes::test_no_slow_statement",
     "TestDataLossDetected::test_data_floor_and_freshness[rows-in-play_events]",  # postgres-down only
     "TestDatabaseConnectionIssues::test_database_accepts_connections",  # postgres-down only
-    "TestDatabaseConnectionIssues::test_max_connections_as_declared",
     "TestDatabaseLocked::test_production_not_on_sqlite",  # a production rule: tests/test_prod_suite.py
-    "TestNotAuthenticated::test_session_endpoint_answers",
-    "TestPerformanceDegradation::test_no_slow_statement",
-    "TestPerformanceDegradation::test_pg_stat_statements_installed",
     "TestQStashSignature::test_unsigned_cron_call_refused",
     "TestSlowDatabaseQueries::test_api_latency",
     "TestValidationError::test_bad_input_gets_400",
@@ -237,7 +237,8 @@ def test_postgres_down_fails_fast_with_one_cause(stack: StackState, stack_env: d
     finally:
         fault("postgres-down").revert(current(stack))
     assert run.seconds < 15
-    assert run.failed == set(run.outcomes) - INDEPENDENT_OF_POSTGRES
+    always = set(run.outcomes) - INDEPENDENT_OF_POSTGRES - QUEUE_AGE_DEPENDENT
+    assert run.failed - QUEUE_AGE_DEPENDENT == always
     for check in run.failed:
         causes = HEALTH_CAUSES.get(check, ("Connection refused",))
         assert any(cause in run.failures[check] for cause in causes), run.failures[check]

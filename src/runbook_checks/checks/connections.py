@@ -212,6 +212,11 @@ def extension_installed(catalog: Catalog, name: str) -> None:
         if name not in loaded:
             raise CheckFailed(f"extension {name} installed and its library loaded",
                               f"shared_preload_libraries = {', '.join(loaded) or 'empty'}", fix)
+    if name == "pg_stat_statements" and _setting(catalog, "pg_stat_statements.track") == "none":
+        raise CheckFailed("pg_stat_statements installed and recording",
+                          "pg_stat_statements.track = none here: no statement is recorded, so slow "
+                          "ones cannot show", "set pg_stat_statements.track = top (postgresql.conf, or "
+                          "ALTER DATABASE ... RESET pg_stat_statements.track where a database overrides it)")
 
 
 def statements_mean_under(statements: list[Statement], database: str, limit_ms: float) -> None:
