@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from runbook_checks.assertions import ASSERTIONS
 from runbook_checks.expected import expected_state
 from runbook_checks.gate import GATE
-from runbook_checks.runbooks import SYMPTOM_ID
+from runbook_checks.runbooks import SYMPTOM_ID, Severity
 
 
 class Declaration(BaseModel):
@@ -23,7 +23,7 @@ class Declaration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     runbook: str = Field(pattern=r"^[^#\s]+#[^#\s]+$")  # <runbook>#<heading anchor>
-    severity: Literal["critical", "high", "medium", "low"]
+    severity: Severity
     symptom_id: str = Field(pattern=SYMPTOM_ID.pattern)
     symptom: str = Field(min_length=1)
     assertion: str = Field(alias="assert")

@@ -29,7 +29,7 @@ from runbook_checks.expected import use_overrides
 from runbook_checks.gate import GATE, Gate
 from runbook_checks.redaction import Redactor
 from runbook_checks.reporting import block, render
-from runbook_checks.runbooks import SYMPTOM_ID, RunbookIndex
+from runbook_checks.runbooks import SEVERITIES, SYMPTOM_ID, RunbookIndex
 from runbook_checks.selection import MARKER as NEEDS_MARKER
 from runbook_checks.selection import left_out, unknown_capabilities
 from runbook_checks.suites import (
@@ -44,7 +44,6 @@ from runbook_checks.targets.registry import Targets
 if TYPE_CHECKING:
     from runbook_harness.control import StackHandle
 
-SEVERITIES = ("critical", "high", "medium", "low")
 MARKERS = (
     "runbook(ref): the runbook section this check guards, as <runbook>#<anchor>",
     f"severity(level): how bad the symptom is: {', '.join(SEVERITIES)}",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 # A symptom id: the runbook's short name and the symptom's number in it (platform.4).
+Severity = Literal["critical", "high", "medium", "low"]  # how bad a symptom is, worst first
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 SYMPTOM_ID = re.compile(r"^([a-z0-9][a-z0-9_-]*)\.(\d+)$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
