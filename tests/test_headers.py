@@ -74,3 +74,14 @@ def test_every_cookie_of_the_auth_route_is_judged(app: HttpTarget, tmp_path: Pat
 def test_no_cookie_carries_over_between_requests(app: HttpTarget) -> None:
     assert app.get("/session").cookies
     assert app.get("/cookies").json() == {}  # the client kept nothing to send back
+
+
+def test_cookies_are_read_as_a_browser_reads_them(app: HttpTarget, tmp_path: Path) -> None:
+    reply = app.get("/cookies/browser-cases")
+    assert sorted(c.name for c in http.cookies_set(reply)) == ["csrf", "pkce", "state"]  # "gone" deletes
+    http.cookie_flags(reply, "GET /cookies/browser-cases", "Lax", secure=False)
+    with uvicorn_app("tests.apps.starlette_headers:app", tmp_path / "log", {"LAST_READABLE": "1"}) as url:
+        last = HttpTarget("api", url, FAST, allow_state_changes=False).get("/cookies/browser-cases")
+        with pytest.raises(CheckFailed, match=r"found +csrf: not HttpOnly") as failure:
+            http.cookie_flags(last, "GET /cookies/browser-cases", "Lax", secure=False)
+        assert "state" not in str(failure.value) and "pkce" not in str(failure.value)

@@ -45,3 +45,18 @@ def session(response: Response) -> dict[str, str]:
 def cookies(request: Request) -> dict[str, str]:
     """The cookies the client sent."""
     return dict(request.cookies)
+
+
+@app.get("/cookies/browser-cases")
+def browser_cases(response: Response) -> dict[str, str]:
+    """Set-Cookie lines a browser reads without trouble: an unknown attribute, Partitioned,
+    Priority, a JSON-like value, an expiry date with its comma; with LAST_READABLE=1 the same
+    name is set again, last, without HttpOnly (the browser keeps that one)."""
+    for line in ('state={"step":1,"ids":[1,2]}; Path=/; HttpOnly; SameSite=Lax; Priority=High',
+                 "pkce=v; Path=/; HttpOnly; SameSite=Lax; Partitioned; Secure; x-flag",
+                 "csrf=t; Path=/; HttpOnly; SameSite=Lax; Expires=Wed, 21 Oct 2099 07:28:00 GMT",
+                 "gone=; Path=/; Max-Age=0"):
+        response.headers.append("set-cookie", line)
+    if os.environ.get("LAST_READABLE") == "1":
+        response.headers.append("set-cookie", "csrf=u; Path=/; SameSite=Lax")
+    return {}

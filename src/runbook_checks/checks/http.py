@@ -5,8 +5,10 @@ from __future__ import annotations
 import email.utils
 import statistics
 import time
-from http.cookies import Morsel, SimpleCookie
+from datetime import UTC, datetime
 from typing import Any
+
+import setcookie
 
 from runbook_checks.errors import CheckFailed
 from runbook_checks.targets.http import Response
@@ -175,31 +177,47 @@ def validation_refused(reply: Response, request: str) -> None:
                           "answer 400 with an error body that names the field")
 
 
+def cookies_set(reply: Response) -> list[setcookie.Cookie]:
+    """The cookies an answer sets, each Set-Cookie header read as a browser reads it (RFC 6265bis):
+    for one name, path and domain the last header wins; a line a browser ignores, or one that
+    deletes its cookie (an expiry in the past), sets nothing."""
+    now = datetime.now(UTC)
+    kept: dict[tuple[str, str | None, str | None], setcookie.Cookie] = {}
+    for header in reply.cookies:
+        try:
+            cookie = setcookie.parse(header)
+        except setcookie.CookieError:
+            continue
+        key = (cookie.name, cookie.path, cookie.domain)
+        deleted = (cookie.max_age is not None and cookie.max_age <= 0) or (
+            cookie.max_age is None and cookie.expires is not None and cookie.expires <= now)
+        kept.pop(key, None)
+        if not deleted:
+            kept[key] = cookie
+    return list(kept.values())
+
+
 def cookie_flags(reply: Response, source: str, same_site: str, secure: bool) -> None:
     """Every cookie the auth route sets is HttpOnly, SameSite as declared, and Secure where
     required (an auth library applies one policy: before sign-in, NextAuth sets its CSRF and
     callback cookies with the options its session cookie gets). No cookie at all fails: there is
     nothing to judge the policy by."""
     expected = f"every cookie {source} sets: HttpOnly, SameSite={same_site}" + (", Secure" if secure else "")
-    morsels: list[Morsel[str]] = []
-    for header in reply.cookies:
-        jar = SimpleCookie()
-        jar.load(header)
-        morsels.extend(jar.values())
-    if not morsels:
+    cookies = cookies_set(reply)
+    if not cookies:
         raise CheckFailed(expected, f"{source} (status {reply.status}) sets no cookie",
                           "check the auth route, its secret and its cookie configuration")
     problems = []
-    for morsel in morsels:
+    for cookie in cookies:
         found = []
-        if not morsel["httponly"]:
+        if not cookie.http_only:
             found.append("not HttpOnly (scripts can read it)")
-        if morsel["samesite"].lower() != same_site.lower():
-            found.append(f"SameSite={morsel['samesite'] or 'unset'}")
-        if secure and not morsel["secure"]:
+        if (cookie.same_site or "").lower() != same_site.lower():
+            found.append(f"SameSite={cookie.same_site or 'unset'}")
+        if secure and not cookie.secure:
             found.append("not Secure")
         if found:
-            problems.append(f"{morsel.key}: {', '.join(found)}")
+            problems.append(f"{cookie.name}: {', '.join(found)}")
     if problems:
         raise CheckFailed(expected, "; ".join(problems),
                           "set the cookie options (httpOnly, sameSite, secure) in the auth configuration")
