@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -157,6 +158,25 @@ def test_health_fields_status_and_latency() -> None:
     slow = Response(200, {}, '{"status": "ok"}', 0.3)
     with pytest.raises(CheckFailed, match="median 300 ms"):
         http.health_reports([slow, slow, ok], "/health", {"status": "ok"}, 100)
+
+
+def test_a_flapping_health_endpoint_fails_whichever_answer_came_last() -> None:
+    ok = Response(200, {}, '{"status": "ok"}', 0.01)
+    down = Response(503, {}, "down", 0.01)
+    for sample in ([ok, down, ok], [down, ok, ok], [ok, ok, down]):
+        with pytest.raises(CheckFailed, match=r"status 503: down \(1 of 3 answers\)"):
+            http.health_reports(sample, "/health", {"status": "ok"}, 100)
+
+
+def test_a_preflight_must_answer_2xx() -> None:
+    origin = "https://web.example"
+    redirected = Response(307, {"Access-Control-Allow-Origin": origin, "Location": "/items/"}, "", 0.0)
+    with pytest.raises(CheckFailed, match="status 307: browsers fail a preflight that is not 2xx"):
+        http.cors_allows(redirected, origin, "/items")
+    http.cors_allows(Response(204, {"Access-Control-Allow-Origin": origin}, "", 0.0), origin, "/items")
+    with pytest.raises(CheckFailed, match="Access-Control-Allow-Origin: 'https://other.example'"):
+        http.cors_allows(Response(200, {"Access-Control-Allow-Origin": "https://other.example"}, "", 0.0),
+                         origin, "/items")
 
 
 def test_rls_consistency_count_markers_and_index_coverage() -> None:
@@ -327,6 +347,12 @@ def test_token_shape_and_refusal() -> None:
     stale = jwt.encode({"exp": now - 60}, "k" * 32, algorithm="HS256")
     with pytest.raises(CheckFailed, match="already expired"):
         tokens.token_shape(stale, "access", "HS256", 1800)
+    # a server clock 20 s ahead issues a 30-minute token: its lifetime is exp - iat, not exp - now
+    ahead = jwt.encode({"iat": now + 20, "exp": now + 20 + 1800}, "k" * 32, algorithm="HS256")
+    tokens.token_shape(ahead, "access", "HS256", 1800)
+    day = jwt.encode({"iat": now - 600, "exp": now - 600 + 86400}, "k" * 32, algorithm="HS256")
+    with pytest.raises(CheckFailed, match="expires in 1440 min"):
+        tokens.token_shape(day, "access", "HS256", 1800)
     tokens.refused(Response(401, {}, "{}", 0.0), "GET /me")
     with pytest.raises(CheckFailed, match="status 200"):
         tokens.refused(Response(200, {}, "{}", 0.0), "GET /me")
@@ -411,3 +437,14 @@ def test_a_role_with_an_expired_password_cannot_log_in() -> None:
         schema.role_is(catalog(roles=roles), "migrator")
     roles[0]["valid_seconds"] = 3600.0
     schema.role_is(catalog(roles=roles), "migrator")
+
+
+def test_issuers_are_compared_exactly() -> None:
+    def document(issuer: str) -> Response:
+        return Response(200, {}, json.dumps({"issuer": issuer, "authorization_endpoint": "a",
+                                             "token_endpoint": "t", "jwks_uri": "j"}), 0.0)
+
+    http.discovery_document(document("https://idp.example/"), "https://idp.example/")  # Auth0 style
+    http.discovery_document(document("https://idp.example"), "https://idp.example")
+    with pytest.raises(CheckFailed, match="issuer 'https://idp.example'"):
+        http.discovery_document(document("https://idp.example"), "https://idp.example/")

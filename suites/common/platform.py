@@ -110,11 +110,11 @@ class TestAuthenticationFailures(RequiredConfiguration):
 
     def test_oauth_discovery_answers(self, targets: Targets) -> None:
         variable = EXPECTED["oauth_issuer_variable"]
-        issuer = targets.app_config(EXPECTED["api"]).get(variable, "").rstrip("/")
-        if not issuer:
+        issuer = targets.app_config(EXPECTED["api"]).get(variable, "")
+        if not issuer.rstrip("/"):
             raise CheckFailed(f"{variable} set in {EXPECTED['api']}", "not set",
                               f"set {variable} to the OAuth provider's issuer URL")
-        reply = targets.url(issuer).eventually("/.well-known/openid-configuration")
+        reply = targets.url(issuer.rstrip("/")).eventually("/.well-known/openid-configuration")
         http.discovery_document(reply, issuer)
 
 

@@ -40,7 +40,9 @@ def _claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def token_shape(token: str, kind: str, algorithm: str, max_lifetime_seconds: float) -> None:
-    """The token uses the declared algorithm and expires, within the declared lifetime from now."""
+    """The token uses the declared algorithm and expires, within the declared lifetime: exp - iat
+    where it says when it was issued (a server clock ahead or behind ours does not change that),
+    else exp - now."""
     expected = f"{kind} token signed with {algorithm}, expiring within {max_lifetime_seconds / 60:g} min"
     try:
         header, claims = _claims(token)
@@ -49,15 +51,15 @@ def token_shape(token: str, kind: str, algorithm: str, max_lifetime_seconds: flo
     problems = []
     if header.get("alg") != algorithm:
         problems.append(f"alg {header.get('alg')!r}")
-    expiry = claims.get("exp")
+    expiry, issued, now = claims.get("exp"), claims.get("iat"), time.time()
     if not isinstance(expiry, (int, float)):
         problems.append("no exp claim: it never expires")
+    elif expiry <= now:
+        problems.append(f"already expired ({now - expiry:.0f} s ago): check the server clock")
     else:
-        left = expiry - time.time()
-        if left <= 0:
-            problems.append(f"already expired ({-left:.0f} s ago): check the server clock")
-        elif left > max_lifetime_seconds + 5:
-            problems.append(f"expires in {left / 60:.0f} min")
+        lifetime = expiry - issued if isinstance(issued, (int, float)) else expiry - now
+        if lifetime > max_lifetime_seconds + 5:
+            problems.append(f"expires in {lifetime / 60:.0f} min")
     if problems:
         raise CheckFailed(expected, "; ".join(problems),
                           "set the algorithm and lifetime in the API's token settings")
