@@ -448,3 +448,14 @@ def test_issuers_are_compared_exactly() -> None:
     http.discovery_document(document("https://idp.example"), "https://idp.example")
     with pytest.raises(CheckFailed, match="issuer 'https://idp.example'"):
         http.discovery_document(document("https://idp.example"), "https://idp.example/")
+
+
+def test_a_dsn_libpq_refuses_is_malformed_and_its_password_never_shown() -> None:
+    with pytest.raises(CheckFailed, match="invalid percent-encoded token") as caught:
+        config.url_well_formed("DATABASE_URL", "postgresql://app:50%off@db.example/app", ("postgresql",))
+    assert "50%off" not in str(caught.value) and "%25" in str(caught.value)
+    with pytest.raises(CheckFailed, match="invalid URI query parameter"):
+        config.url_well_formed("DATABASE_URL", "postgresql://app:pw@db.example/app?bogus=1", ("postgresql",))
+    config.url_well_formed("DATABASE_URL", "postgresql+asyncpg://app:50%25off@db.example:5432/app",
+                           ("postgresql+asyncpg",))
+    config.url_well_formed("REDIS_URL", "redis://:50%off@cache.example:6379/0", ("redis",))  # not libpq's

@@ -8,7 +8,11 @@ import re
 from collections import Counter
 from urllib.parse import urlsplit
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from runbook_checks.errors import CheckFailed
+from runbook_checks.targets.postgres import libpq_url
 
 
 def required_set(app: str, config: dict[str, str], names: list[str]) -> None:
@@ -96,12 +100,26 @@ def url_well_formed(name: str, url: str, schemes: tuple[str, ...]) -> None:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError:
         problems.append("the port is not a number")
+    if not problems and parts.scheme.split("+")[0] in ("postgresql", "postgres"):
+        problems += _libpq_refusal(url)
     if problems:
         raise CheckFailed(
             f"{name} a well-formed {schemes[0]} URL (scheme://user:password@host:port/db)",
             "\n".join(problems),
             f"rewrite {name}, percent-encoding special characters in the user and password",
         )
+
+
+def _libpq_refusal(url: str) -> list[str]:
+    """Why libpq's own parser refuses the URL (a stray '%' in a password, an unknown option),
+    with anything it quotes from the URL left out: it may be the password."""
+    try:
+        conninfo_to_dict(libpq_url(url))
+    except psycopg.ProgrammingError as error:
+        reason = re.sub(r'"[^"]*"', '"..."', str(error).strip().splitlines()[0])
+        return [f"libpq refuses it: {reason} (write a '%' in the user or password as %25)"
+                if "percent" in reason else f"libpq refuses it: {reason}"]
+    return []
 
 
 def base_url_exact(name: str, url: str, require_https: bool) -> None:
