@@ -315,8 +315,15 @@ def test_sqlite_allowed_only_outside_production() -> None:
 def test_entropy_sentry_log_level_and_mail() -> None:
     varied = {"S": "k2Jd9_xQz8LmP4vR7tYw1nBc6eHf3gAs5uVo0iZq"}
     config.secret_has_entropy("app", varied, "S", 128)
-    with pytest.raises(CheckFailed, match="about 0 bits over 40 characters"):
+    with pytest.raises(CheckFailed, match=r"bits over 40 characters \(guessable: repeat\)"):
         config.secret_has_entropy("app", {"S": "a" * 40}, "S", 128)
+    # long and varied in characters, yet trivially guessable: zxcvbn sees the pattern
+    for guessable in ("0123456789abcdef" * 2, "abcd" * 16, "qwertyuiopasdfghjklzxcvbnm" * 2):
+        assert config.entropy_bits(guessable) >= 64
+        with pytest.raises(CheckFailed, match=r"\(guessable: "):
+            config.secret_has_entropy("app", {"S": guessable}, "S", 128)
+    # random values keep their character entropy, a date-like run inside them notwithstanding
+    config.secret_has_entropy("app", {"S": "430716a473c956d59e545a600be67f1b"}, "S", 100)
     config.sentry_dsn_valid("DSN", "https://abc123@o1.ingest.sentry.io/42")
     with pytest.raises(CheckFailed, match="not set"):
         config.sentry_dsn_valid("DSN", "")

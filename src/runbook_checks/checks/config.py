@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from zxcvbn import zxcvbn
 
 from runbook_checks.errors import CheckFailed
 from runbook_checks.targets.postgres import libpq_url
@@ -193,20 +194,38 @@ def database_url_allowed(name: str, url: str, production: bool) -> None:
                           found, fix)
 
 
+_ZXCVBN_CHARACTERS = 128  # zxcvbn's matching grows fast with length; a pattern shows well before
+
+
 def entropy_bits(value: str) -> float:
-    """Shannon entropy of the value's characters times its length: a floor of how guessable it is."""
+    """Shannon entropy of the value's characters times its length: what a random value holds."""
     counts = Counter(value)
     bits = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values()) * len(value)
     return max(0.0, bits)  # one repeated character gives -0.0
 
 
+def strength_bits(value: str) -> tuple[float, str]:
+    """How many bits a guesser must try, and how that was judged. zxcvbn finds what makes a value
+    guessable (repeats, sequences, keyboard runs, words); where such patterns cover half of it or
+    more, its estimate counts. Otherwise the value looks random, and its character entropy counts
+    (zxcvbn prices a random character at ten guesses, far below what it holds)."""
+    sample = value[:_ZXCVBN_CHARACTERS]
+    estimate = zxcvbn(sample)
+    patterns = [m for m in estimate["sequence"] if m["pattern"] not in ("bruteforce", "date")]
+    covered = sum(len(m["token"]) for m in patterns)
+    if patterns and covered * 2 >= len(sample):
+        kinds = ", ".join(dict.fromkeys(m["pattern"] for m in patterns))
+        return float(estimate["guesses_log10"]) * math.log2(10), f"guessable: {kinds}"
+    return entropy_bits(value), "character entropy"
+
+
 def secret_has_entropy(app: str, config: dict[str, str], name: str, min_bits: float) -> None:
     """A secret is not only long but varied (a long run of one character is not a secret)."""
     value = config.get(name, "")
-    bits = entropy_bits(value) if value else 0.0
+    bits, judged = strength_bits(value) if value else (0.0, "empty")
     if bits < min_bits:
         raise CheckFailed(f"{name} in {app} with at least {min_bits:g} bits of entropy",
-                          f"about {bits:.0f} bits over {len(value)} characters",
+                          f"about {bits:.0f} bits over {len(value)} characters ({judged})",
                           f"generate it randomly (openssl rand -base64 32), set {name} and restart {app}")
 
 
