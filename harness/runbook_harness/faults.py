@@ -1145,6 +1145,18 @@ FAULTS += (
           restore_config("ghostworks-api"),
           fails=("test_secret_has_entropy",),
           phrase="(guessable: repeat)"),
+    Fault("platform-helper-acl-emptied", "platform.1",
+          "every privilege on the tenant helper revoked, its owner's too (an ACL of '{}')",
+          sql("platform", "REVOKE ALL ON FUNCTION get_current_tenant_id() FROM PUBLIC",
+              "DO $$ BEGIN EXECUTE format('REVOKE ALL ON FUNCTION get_current_tenant_id() FROM %I', "
+              "(SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'get_current_tenant_id')); "
+              "END $$"),
+          sql("platform", "GRANT EXECUTE ON FUNCTION get_current_tenant_id() TO PUBLIC",
+              "DO $$ BEGIN EXECUTE format('GRANT EXECUTE ON FUNCTION get_current_tenant_id() TO %I', "
+              "(SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'get_current_tenant_id')); "
+              "END $$"),
+          fails=("test_tenant_helper_function_exists",),
+          phrase="platform_app lacks EXECUTE on public.get_current_tenant_id"),
     Fault("ghostworks-connections-active", "ghostworks.3", "six ghostworks connections stuck active",
           hold_sessions("holder-ghostworks-active", "ghostworks_app", "ghostworks", 6, "active"),
           stop_holder("holder-ghostworks-active"),

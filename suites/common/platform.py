@@ -32,7 +32,9 @@ class TestHealthCheckFailures:
         health_answers(targets, environment, EXPECTED["api"], endpoint["path"], endpoint["fields"])
 
     def test_tenant_helper_function_exists(self, targets: Targets) -> None:
-        schema.functions_exist(targets.postgres(DATABASE).catalog(), [EXPECTED["tenant_helper"]])
+        catalog = targets.postgres(DATABASE).catalog()
+        schema.functions_exist(catalog, [EXPECTED["tenant_helper"]])
+        schema.functions_executable(catalog, [EXPECTED["tenant_helper"]], EXPECTED["app_role"])
 
 
 @pytest.mark.runbook("platform#database-connection-issues")

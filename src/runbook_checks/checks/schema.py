@@ -54,6 +54,17 @@ def functions_exist(catalog: Catalog, functions: list[str]) -> None:
                           "run the migration that creates them")
 
 
+def functions_executable(catalog: Catalog, functions: list[str], role: str) -> None:
+    """`role` may call each function (a policy that calls one it may not fails every query with
+    "permission denied for function")."""
+    denied = [qualify(f) for f in functions
+              if catalog.function(f) and not catalog.function_privileges(role, f)]
+    if denied:
+        raise CheckFailed(f"{role} may execute {', '.join(qualify(f) for f in functions)}",
+                          f"{role} lacks EXECUTE on " + ", ".join(denied),
+                          f"GRANT EXECUTE ON FUNCTION {denied[0]}() TO {role} (or to PUBLIC, the default)")
+
+
 def rls_forced(catalog: Catalog, tables: list[str]) -> None:
     """RLS also binds the tables' owner (FORCE ROW LEVEL SECURITY), and is on: a forced table
     with row-level security disabled binds no one."""

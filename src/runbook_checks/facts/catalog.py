@@ -269,13 +269,15 @@ class Catalog:
         return [f for f in self.functions if f.qualified == qualify(name)]
 
     def function_privileges(self, role: str, name: str) -> set[str]:
-        """EXECUTE when `role` may call some overload of `name` (PUBLIC may, unless revoked)."""
+        """EXECUTE when `role` may call some overload of `name`. The ACL read is the one in force:
+        the server's default (owner and PUBLIC) where none was set, and an emptied ACL ('{}',
+        everything revoked) grants no one, the owner included."""
         holders = self.memberships(role)
         current = self.roles.get(role)
         for function in self.function(name):
-            if (current is not None and current.superuser) or function.owner in holders:
+            if current is not None and current.superuser:
                 return {"EXECUTE"}
-            if not function.acl or any(g.grantee in holders for g in function.acl):
+            if any(g.grantee in holders and g.privilege == "EXECUTE" for g in function.acl):
                 return {"EXECUTE"}
         return set()
 

@@ -56,7 +56,8 @@ SELECT json_build_object(
       'arguments', pg_get_function_identity_arguments(p.oid),
       'acl', (SELECT coalesce(json_agg(json_build_object(
                   'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
-                  'privilege', a.privilege_type)), '[]') FROM aclexplode(p.proacl) a))), '[]')
+                  'privilege', a.privilege_type)), '[]')
+                  FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a))), '[]')
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')),
   'schemas', (SELECT coalesce(json_agg(json_build_object(
