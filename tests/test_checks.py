@@ -171,8 +171,13 @@ def test_a_flapping_health_endpoint_fails_whichever_answer_came_last() -> None:
 def test_a_preflight_must_answer_2xx() -> None:
     origin = "https://web.example"
     redirected = Response(307, {"Access-Control-Allow-Origin": origin, "Location": "/items/"}, "", 0.0)
-    with pytest.raises(CheckFailed, match="status 307: browsers fail a preflight that is not 2xx"):
+    with pytest.raises(CheckFailed, match="status 307: browsers fail a preflight that is not 2xx") as caught:
         http.cors_allows(redirected, origin, "/items")
+    assert "no redirect" in caught.value.fix
+    refused = Response(400, {}, "Disallowed CORS origin", 0.0)  # Starlette's answer to an unlisted origin
+    with pytest.raises(CheckFailed, match="status 400") as caught:
+        http.cors_allows(refused, origin, "/items")
+    assert "no trailing slash" in caught.value.fix
     http.cors_allows(Response(204, {"Access-Control-Allow-Origin": origin}, "", 0.0), origin, "/items")
     with pytest.raises(CheckFailed, match="Access-Control-Allow-Origin: 'https://other.example'"):
         http.cors_allows(Response(200, {"Access-Control-Allow-Origin": "https://other.example"}, "", 0.0),
@@ -466,3 +471,27 @@ def test_a_dsn_libpq_refuses_is_malformed_and_its_password_never_shown() -> None
     config.url_well_formed("DATABASE_URL", "postgresql+asyncpg://app:50%25off@db.example:5432/app",
                            ("postgresql+asyncpg",))
     config.url_well_formed("REDIS_URL", "redis://:50%off@cache.example:6379/0", ("redis",))  # not libpq's
+
+
+def test_settings_stored_for_a_role_win_over_its_database_and_the_server() -> None:
+    stored = [{"database": "shop", "role": None, "config": ["log_min_duration_statement=200"]},
+              {"database": None, "role": "app", "config": ["log_min_duration_statement=-1"]},
+              {"database": "other", "role": "app", "config": ["search_path=x"]}]
+    facts = catalog(database="shop", settings={"log_min_duration_statement": "500"}, role_settings=stored)
+    assert facts.setting_for("app", "log_min_duration_statement") == ("-1", "ALTER ROLE app")
+    assert facts.setting_for("web", "log_min_duration_statement") == ("200", "ALTER DATABASE shop")
+    assert facts.setting_for("app", "search_path")[1] == "the server's setting"  # stored for another database
+    connections.slow_query_logging(facts, 1000)  # the server's 500 ms: fine
+    with pytest.raises(CheckFailed, match=r"off \(-1\) for app's sessions \(ALTER ROLE app SET\)"):
+        connections.slow_query_logging(facts, 1000, "app")
+    inner = [{"database": "shop", "role": "app",
+              "config": ["log_min_duration_statement=100", 'search_path="$user", app']}, *stored]
+    connections.slow_query_logging(catalog(database="shop", role_settings=inner), 1000, "app")
+    table = {"name": "users", "kind": "r", "owner": "app", "rls": False, "rls_forced": False, "acl": []}
+    in_public = catalog(database="shop", role_settings=inner, tables=[{**table, "schema": "public"}])
+    with pytest.raises(CheckFailed, match=r'missing: users \(search_path "\$user", app of app'):
+        schema.tables_exist(in_public, ["users"], "app")
+    schema.tables_exist(in_public, ["users"])  # as the server's search_path has it
+    schema.tables_exist(catalog(database="shop", role_settings=inner, tables=[{**table, "schema": "app"}]),
+                        ["users"], "app")
+    assert in_public.planner_settings_for("app") == {"search_path": '"$user", app'}

@@ -8,7 +8,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from runbook_checks.checks import config, connections, data, http, migrations, schema, tokens
 from runbook_checks.checks import grants as grants_module
@@ -17,7 +17,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import Session
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
-from runbook_checks.targets.postgres import probe
+from runbook_checks.targets.postgres import libpq_url, probe
 from runbook_checks.targets.registry import Targets
 
 PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
@@ -71,6 +71,16 @@ def oauth_redirect_uri(targets: Targets, app: str, signin: dict[str, str]) -> tu
                            data={"csrfToken": token, "json": "true"})
     location = (reply.json_object() or {}).get("url") or reply.headers.get("Location", "")
     return redirect_uri_in(str(location)), f"POST {path} (status {reply.status}, to {str(location)[:120]!r})"
+
+
+def app_role(targets: Targets, app: str, variable: str = "DATABASE_URL") -> str:
+    """The database role an app connects as: the user of its own database URL (ground truth,
+    whatever role the environment's monitoring DSN names)."""
+    user = urlsplit(libpq_url(targets.app_config(app).get(variable, ""))).username
+    if not user:
+        raise CheckFailed(f"{app}'s {variable} names the role it connects as",
+                          f"no user in {variable}", f"set {variable} with the app's own role")
+    return unquote(user)
 
 
 def redirect_uri_in(location: str) -> str | None:

@@ -7,6 +7,7 @@ import pytest
 from runbook_checks.assertions import (
     api_latency,
     app_database_answers,
+    app_role,
     data_holds,
     health_answers,
     oauth_redirect_uri,
@@ -61,7 +62,8 @@ class TestRelationDoesNotExist:
         prisma_migrations_applied(targets, DATABASE, EXPECTED["app"])
 
     def test_expected_tables_exist(self, targets: Targets) -> None:
-        schema.tables_exist(targets.postgres(DATABASE).catalog(), EXPECTED["tables"])
+        schema.tables_exist(targets.postgres(DATABASE).catalog(), EXPECTED["tables"],
+                            app_role(targets, EXPECTED["app"]))
 
 
 @pytest.mark.runbook("audiospective#error-callback-url-mismatch")
@@ -120,8 +122,9 @@ class TestSlowDatabaseQueries:
         http.served_from_cache(client.get(path), f"GET {path}")
 
     def test_hot_query_uses_an_index(self, targets: Targets) -> None:
-        hot = EXPECTED["hot_query"]
-        schema.plan_uses_index(targets.postgres(DATABASE).explain(hot["sql"]), hot["name"])
+        hot, database = EXPECTED["hot_query"], targets.postgres(DATABASE)
+        settings = database.catalog().planner_settings_for(app_role(targets, EXPECTED["app"]))
+        schema.plan_uses_index(database.explain(hot["sql"], settings), hot["name"], settings)
 
 
 @pytest.mark.runbook("audiospective#critical-data-loss-detected")

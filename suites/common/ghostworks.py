@@ -6,6 +6,7 @@ from runbook_checks.assertions import (
     alembic_at_head,
     app_database_answers,
     app_redis_answers,
+    app_role,
     bearer,
     health_answers,
     login_tokens,
@@ -127,6 +128,10 @@ class TestApiReturns500Errors:
     def test_api_reaches_its_database(self, targets: Targets, environment: Environment) -> None:
         app_database_answers(targets, environment, EXPECTED["api"], EXPECTED["database_url_variable"])
 
+    def test_app_role_may_write(self, targets: Targets) -> None:
+        role = app_role(targets, EXPECTED["api"], EXPECTED["database_url_variable"])
+        connections.stored_settings_harmless(targets.postgres(DATABASE).catalog(), role)
+
 
 @pytest.mark.runbook("ghostworks#symptom-api-slow-response-times")
 @pytest.mark.severity("high")
@@ -166,7 +171,8 @@ class TestTooManyConnections:
 class TestSlowDatabaseQueries:
     def test_slow_queries_are_logged(self, targets: Targets, environment: Environment) -> None:
         connections.slow_query_logging(targets.postgres(DATABASE).catalog(),
-                                       environment.thresholds.slow_query_log_ms)
+                                       environment.thresholds.slow_query_log_ms,
+                                       app_role(targets, EXPECTED["api"], EXPECTED["database_url_variable"]))
 
     def test_tables_vacuumed_and_analyzed(self, targets: Targets, environment: Environment) -> None:
         hours = environment.thresholds.analyzed_within_hours * 3600

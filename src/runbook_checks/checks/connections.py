@@ -43,15 +43,32 @@ def setting_is(catalog: Catalog, name: str, expected: str) -> None:
                           f"set {name} = {expected} in postgresql.conf (ALTER SYSTEM) and restart or reload")
 
 
-def slow_query_logging(catalog: Catalog, at_most_ms: int) -> None:
-    """Statements slower than `at_most_ms` are logged (log_min_duration_statement on, not too high)."""
-    value = int(_setting(catalog, "log_min_duration_statement"))
+def slow_query_logging(catalog: Catalog, at_most_ms: int, role: str | None = None) -> None:
+    """Statements slower than `at_most_ms` are logged (log_min_duration_statement on, not too
+    high), as `role`'s sessions have it where given: a setting stored for the role or the
+    database overrides the server's."""
+    name = "log_min_duration_statement"
+    stored, source = catalog.setting_for(role, name) if role else (None, "the server's setting")
+    value = int(stored if stored is not None else _setting(catalog, name))
     if value < 0 or value > at_most_ms:
         found = "off (-1)" if value < 0 else f"{value} ms"
-        raise CheckFailed(f"log_min_duration_statement between 0 and {at_most_ms} ms",
-                          f"log_min_duration_statement is {found}",
-                          f"ALTER SYSTEM SET log_min_duration_statement = {at_most_ms}; "
-                          "SELECT pg_reload_conf();")
+        if source == "the server's setting":
+            raise CheckFailed(f"{name} between 0 and {at_most_ms} ms", f"{name} is {found}",
+                              f"ALTER SYSTEM SET {name} = {at_most_ms}; SELECT pg_reload_conf();")
+        raise CheckFailed(f"{name} between 0 and {at_most_ms} ms for {role}",
+                          f"{name} is {found} for {role}'s sessions ({source} SET)",
+                          f"{source} RESET {name}")
+
+
+def stored_settings_harmless(catalog: Catalog, role: str) -> None:
+    """No setting stored for the role or its database makes its sessions refuse the app's work:
+    a default read-only transaction fails every write ("cannot execute INSERT in a read-only
+    transaction")."""
+    value, source = catalog.setting_for(role, "default_transaction_read_only")
+    if source != "the server's setting" and value in ("on", "true", "1", "yes"):
+        raise CheckFailed(f"{role}'s sessions in {catalog.database} may write",
+                          f"default_transaction_read_only = {value} ({source} SET): every write fails",
+                          f"{source} RESET default_transaction_read_only")
 
 
 def client_sessions(catalog: Catalog) -> list[Session]:

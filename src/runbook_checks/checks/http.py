@@ -147,9 +147,12 @@ def cors_allows(reply: Response, origin: str, path: str) -> None:
         raise CheckFailed(expected, "Access-Control-Allow-Origin: * with credentials (browsers refuse it)",
                           f"list the exact origins in the API's CORS setting ({origin})")
     if not 200 <= reply.status < 300:
+        fix = ("answer OPTIONS on the API itself with 200 or 204 (no redirect, no auth)"
+               if 300 <= reply.status < 400 or reply.status in (401, 404, 405) else
+               f"add {origin} to the API's allowed origins (CORS_ORIGINS) exactly as browsers send it "
+               "(scheme, host, port, no trailing slash), then restart it")
         raise CheckFailed(expected, f"status {reply.status}: browsers fail a preflight that is not 2xx "
-                          f"(Access-Control-Allow-Origin: {allowed!r})",
-                          "answer OPTIONS on the API itself with 200 or 204 (no redirect, no auth)")
+                          f"(Access-Control-Allow-Origin: {allowed!r})", fix)
     if allowed != origin:
         raise CheckFailed(expected, f"status {reply.status}, Access-Control-Allow-Origin: {allowed!r}",
                           f"add {origin} to the API's allowed origins (CORS_ORIGINS) and restart it")

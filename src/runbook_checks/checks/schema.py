@@ -37,12 +37,29 @@ def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = F
         raise CheckFailed(expected, f"{role} is " + ", ".join(problems), " ".join(fixes))
 
 
-def tables_exist(catalog: Catalog, tables: list[str]) -> None:
-    """Every expected table (or view) exists."""
-    absent = [qualify(t) for t in tables if qualify(t) not in catalog.tables]
+def tables_exist(catalog: Catalog, tables: list[str], role: str | None = None) -> None:
+    """Every expected table (or view) exists, and an unqualified name resolves through `role`'s
+    search_path where one is stored for it (else the app's queries get "relation does not exist"
+    while the table is there)."""
+    path, source = catalog.setting_for(role, "search_path") if role else (None, "")
+    schemas = _search_path(path, role) if path is not None and source != "the server's setting" else None
+    absent = []
+    for table in tables:
+        if "." in table or schemas is None:
+            if qualify(table) not in catalog.tables:
+                absent.append(qualify(table))
+        elif not any(f"{schema}.{table}" in catalog.tables for schema in schemas):
+            absent.append(f"{table} (search_path {path} of {role}, {source} SET)")
     if absent:
         raise CheckFailed(f"{len(tables)} table(s) exist", "missing: " + ", ".join(absent),
-                          "run the pending migrations (relation does not exist until they ran)")
+                          "run the pending migrations (relation does not exist until they ran)"
+                          if schemas is None else f"check {role}'s search_path ({source} RESET search_path)")
+
+
+def _search_path(path: str, role: str | None) -> list[str]:
+    """The schemas a search_path names, $user as the role."""
+    names = [part.strip().strip('"') for part in path.split(",") if part.strip()]
+    return [role if name == "$user" and role else name for name in names]
 
 
 def functions_exist(catalog: Catalog, functions: list[str]) -> None:
@@ -221,11 +238,16 @@ def _why_not(index: Index, columns: list[str], unique: bool) -> str:
 _INDEX_NODE = re.compile(r"Index Scan|Index Only Scan|Bitmap Index Scan")
 
 
-def plan_uses_index(plan: list[str], query_name: str) -> None:
-    """The planner answers the hot query through an index, not a sequential scan."""
+def plan_uses_index(plan: list[str], query_name: str, settings: dict[str, str] | None = None) -> None:
+    """The planner answers the hot query through an index, not a sequential scan (planned under
+    the app role's own stored settings, where it has any)."""
     if not any(_INDEX_NODE.search(line) for line in plan):
-        raise CheckFailed(f"the plan of {query_name} uses an index", "plan:\n" + "\n".join(plan[:12]),
-                          "create the index the query filters and sorts by, then ANALYZE the table")
+        under = ", ".join(f"{k}={v}" for k, v in (settings or {}).items())
+        raise CheckFailed(f"the plan of {query_name} uses an index",
+                          (f"planned with the app role's settings {under}:\n" if under else "plan:\n")
+                          + "\n".join(plan[:12]),
+                          "reset the planner settings stored for the app role or database" if under
+                          else "create the index the query filters and sorts by, then ANALYZE the table")
 
 
 def foreign_keys_indexed(catalog: Catalog, schema: str = "public") -> None:

@@ -189,6 +189,21 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class RoleSetting:
+    """Settings stored for a role and/or a database (ALTER ROLE ... [IN DATABASE ...] SET,
+    ALTER DATABASE ... SET): a session of that role in that database starts with them."""
+
+    database: str | None  # None: every database
+    role: str | None  # None: every role
+    config: dict[str, str]
+
+
+# What the planner reads in a session, and so what an app role's own settings may change in its plans.
+PLANNER_SETTINGS = ("search_path", "random_page_cost", "seq_page_cost", "cpu_tuple_cost",
+                    "cpu_index_tuple_cost", "cpu_operator_cost", "effective_cache_size", "work_mem", "jit")
+
+
+@dataclass(frozen=True)
 class Visibility:
     """What the checks' own role may see: other roles' sessions and statements need
     pg_read_all_stats (pg_monitor has it), every setting pg_read_all_settings."""
@@ -212,6 +227,8 @@ class Catalog:
     table_stats: dict[str, TableStats] = field(default_factory=dict)
     visibility: Visibility = field(default_factory=lambda: Visibility("", True, True))
     foreign_keys: tuple[ForeignKey, ...] = ()
+    database: str = ""
+    role_settings: tuple[RoleSetting, ...] = ()
     _policies_by_table: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -261,8 +278,32 @@ class Catalog:
                                 bool(seen.get("read_all_settings")))
         foreign_keys = tuple(ForeignKey(k["schema"], k["table"], k["name"], tuple(k["columns"]))
                              for k in data.get("foreign_keys", []))
+        role_settings = tuple(
+            RoleSetting(r["database"], r["role"], dict(item.split("=", 1) for item in r["config"] or ()))
+            for r in data.get("role_settings", []))
         return cls(roles, tables, policies, indexes, functions, schemas, data.get("extensions", {}),
-                   data.get("settings") or {}, activity, stats, visibility, foreign_keys, by_table)
+                   data.get("settings") or {}, activity, stats, visibility, foreign_keys,
+                   data.get("database", ""), role_settings, by_table)
+
+    def setting_for(self, role: str, name: str) -> tuple[str | None, str]:
+        """The value `role`'s sessions in this database start with, and where it comes from: the
+        first of ALTER ROLE ... IN DATABASE, ALTER ROLE, ALTER DATABASE, else the server's."""
+        for database, who, source in ((self.database, role, f"ALTER ROLE {role} IN DATABASE {self.database}"),
+                                      (None, role, f"ALTER ROLE {role}"),
+                                      (self.database, None, f"ALTER DATABASE {self.database}")):
+            for stored in self.role_settings:
+                if stored.database == database and stored.role == who and name in stored.config:
+                    return stored.config[name], source
+        return self.settings.get(name), "the server's setting"
+
+    def planner_settings_for(self, role: str) -> dict[str, str]:
+        """The planner settings (and search_path) that `role`'s own or its database's stored
+        settings change: the ones under which its queries are planned."""
+        names = {name for stored in self.role_settings for name in stored.config
+                 if name.startswith("enable_") or name in PLANNER_SETTINGS}
+        found = {name: self.setting_for(role, name) for name in sorted(names)}
+        return {name: value for name, (value, source) in found.items()
+                if value is not None and source != "the server's setting"}
 
     def function(self, name: str) -> list[Function]:
         """Functions named `name` (schema-qualified or public), every overload."""

@@ -76,6 +76,11 @@ SELECT json_build_object(
       WHERE k.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema')),
   'extensions', (SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension),
   'settings', (SELECT json_object_agg(name, setting) FROM pg_settings),
+  'database', current_database(),
+  'role_settings', (SELECT coalesce(json_agg(json_build_object(
+      'database', d.datname, 'role', r.rolname, 'config', s.setconfig)), '[]')
+      FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
+      LEFT JOIN pg_roles r ON r.oid = s.setrole),
   'visibility', json_build_object(
       'role', current_user,
       'read_all_stats', pg_has_role('pg_read_all_stats', 'USAGE'),
@@ -206,9 +211,14 @@ class PostgresTarget:
             return []
         return self._statements.get()
 
-    def explain(self, sql: str) -> list[str]:
-        """The plan of a read-only query, without running it (EXPLAIN, no ANALYZE)."""
-        return [row[0] for row in self._execute(f"EXPLAIN {sql}").fetchall()]
+    def explain(self, sql: str, settings: dict[str, str] | None = None) -> list[str]:
+        """The plan of a read-only query, without running it (EXPLAIN, no ANALYZE), under
+        `settings` (an app role's own planner settings and search_path) for this transaction only."""
+        connection = self._session.get()
+        with connection.transaction():
+            for name, value in (settings or {}).items():
+                self._execute("SELECT set_config(%s, %s, true)", (name, value))
+            return [row[0] for row in self._execute(f"EXPLAIN {sql}").fetchall()]
 
     def tables_with_column(self, column: str) -> list[str]:
         """Every table (schema.name) that has a column of this name, read once per column: the
