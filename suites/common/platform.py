@@ -3,7 +3,7 @@
 import pytest
 
 from runbook_checks import assertions
-from runbook_checks.assertions import api_latency, health_answers
+from runbook_checks.assertions import api_latency, app_role, health_answers
 from runbook_checks.checks import connections, grants, http, pgbouncer, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
@@ -45,6 +45,11 @@ class TestDatabaseConnectionIssues:
         dsn = environment.postgres[DATABASE].dsn.get_secret_value()
         connections.answers_within(probe(dsn, environment.timeouts),
                                    environment.thresholds.db_answer_seconds, f"postgres '{DATABASE}'")
+
+    def test_app_role_can_log_in(self, targets: Targets) -> None:
+        pooled = EXPECTED["pooled_app"]
+        role = app_role(targets, pooled["app"], pooled["variable"])
+        schema.role_is(targets.postgres(DATABASE).catalog(), role, login=True, superuser=False)
 
     @pytest.mark.parametrize("source", EXPECTED["hba_sources"])
     def test_pg_hba_lets_the_app_in(self, targets: Targets, source: str) -> None:
@@ -160,6 +165,10 @@ class TestMemoryLeaks:
 class TestConnectionPoolExhaustion:
     def test_no_client_waiting(self, targets: Targets) -> None:
         pgbouncer.no_waiting_clients(targets.pgbouncer(EXPECTED["pgbouncer"]).state())
+
+    def test_pools_fit_server_limits(self, targets: Targets) -> None:
+        pgbouncer.pools_fit_server_limits(targets.pgbouncer(EXPECTED["pgbouncer"]).state(),
+                                          targets.postgres(DATABASE).catalog())
 
     def test_longest_wait_under_limit(self, targets: Targets, environment: Environment) -> None:
         pgbouncer.longest_wait_under(targets.pgbouncer(EXPECTED["pgbouncer"]).state(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.catalog import Catalog
 from runbook_checks.targets.pgbouncer import Pool, PoolerState
 
 
@@ -33,6 +34,24 @@ def _queue(pool: Pool) -> str:
     """One pool's queue: who waits, for how long, and how busy its servers are."""
     return (f"{pool.database}/{pool.user}: {pool.clients_waiting} waiting, longest "
             f"{pool.max_wait_seconds:.1f} s, {pool.servers_active} of {pool.pool_size} servers busy")
+
+
+def pools_fit_server_limits(state: PoolerState, catalog: Catalog) -> None:
+    """Each pool's size fits under the connection limits the server puts on its role and its
+    database: a pool larger than those leaves clients waiting while the pool looks half empty."""
+    problems = []
+    for pool in state.pools:
+        role = catalog.roles.get(pool.user)
+        limits = [(f"ALTER ROLE {pool.user} CONNECTION LIMIT", role.connection_limit if role else -1)]
+        if pool.database == catalog.database:
+            limits.append((f"ALTER DATABASE {pool.database} CONNECTION LIMIT",
+                           catalog.database_connection_limit))
+        problems += [f"{pool.database}/{pool.user}: a pool of {pool.pool_size}, but {source} {limit}"
+                     for source, limit in limits if 0 <= limit < pool.pool_size]
+    if problems:
+        raise CheckFailed("every pool fits under its role's and database's connection limits",
+                          "\n".join(problems),
+                          "raise the CONNECTION LIMIT to the pool size (or -1), or shrink pool_size")
 
 
 def pool_use_under(state: PoolerState, percent: float) -> None:

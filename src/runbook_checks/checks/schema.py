@@ -26,6 +26,9 @@ def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = F
         problems.append(f"expired (its password's VALID UNTIL passed {-found.valid_seconds / 86400:.0f} "
                         "day(s) ago): password authentication fails")
         fixes.append(f"ALTER ROLE {role} VALID UNTIL 'infinity'; (or a new date, with a new password)")
+    if login and found.connection_limit == 0:
+        problems.append("CONNECTION LIMIT 0: every login is refused (too many connections for role)")
+        fixes.append(f"ALTER ROLE {role} CONNECTION LIMIT -1; (or the pool size it needs)")
     if found.superuser != superuser:
         problems.append("SUPERUSER" if found.superuser else "not superuser")
         fixes.append(f"ALTER ROLE {role} {'SUPERUSER' if superuser else 'NOSUPERUSER'};")

@@ -17,6 +17,7 @@ class Role:
     member_of: tuple[str, ...]
     # seconds until its password expires (VALID UNTIL); None: never. Negative: expired.
     valid_seconds: float | None = None
+    connection_limit: int = -1  # CONNECTION LIMIT; -1: none
 
 
 @dataclass(frozen=True)
@@ -229,13 +230,14 @@ class Catalog:
     foreign_keys: tuple[ForeignKey, ...] = ()
     database: str = ""
     role_settings: tuple[RoleSetting, ...] = ()
+    database_connection_limit: int = -1  # this database's CONNECTION LIMIT; -1: none
     _policies_by_table: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Catalog:
         roles = {
             r["name"]: Role(r["name"], r["login"], r["superuser"], r["inherit"], tuple(r["member_of"]),
-                            r.get("valid_seconds"))
+                            r.get("valid_seconds"), r.get("connection_limit", -1))
             for r in data["roles"]
         }
         tables = {}
@@ -283,7 +285,8 @@ class Catalog:
             for r in data.get("role_settings", []))
         return cls(roles, tables, policies, indexes, functions, schemas, data.get("extensions", {}),
                    data.get("settings") or {}, activity, stats, visibility, foreign_keys,
-                   data.get("database", ""), role_settings, by_table)
+                   data.get("database", ""), role_settings, data.get("database_connection_limit", -1),
+                   by_table)
 
     def setting_for(self, role: str, name: str) -> tuple[str | None, str]:
         """The value `role`'s sessions in this database start with, and where it comes from: the

@@ -19,6 +19,7 @@ _CATALOG_SQL = """
 SELECT json_build_object(
   'roles', (SELECT coalesce(json_agg(json_build_object(
       'name', r.rolname, 'login', r.rolcanlogin, 'superuser', r.rolsuper, 'inherit', r.rolinherit,
+      'connection_limit', r.rolconnlimit,
       'valid_seconds', CASE WHEN r.rolvaliduntil = 'infinity' THEN NULL
                             ELSE extract(epoch FROM r.rolvaliduntil - now()) END,
       'member_of', (SELECT coalesce(json_agg(g.rolname), '[]') FROM pg_auth_members m
@@ -77,6 +78,7 @@ SELECT json_build_object(
   'extensions', (SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension),
   'settings', (SELECT json_object_agg(name, setting) FROM pg_settings),
   'database', current_database(),
+  'database_connection_limit', (SELECT datconnlimit FROM pg_database WHERE datname = current_database()),
   'role_settings', (SELECT coalesce(json_agg(json_build_object(
       'database', d.datname, 'role', r.rolname, 'config', s.setconfig)), '[]')
       FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
