@@ -11,7 +11,8 @@ from runbook_harness.faults import sql
 from runbook_harness.state import StackState
 from tests.gate_run import run_gate
 
-_READS = re.compile(r"^\s*(SELECT|EXPLAIN|SHOW|WITH)\b", re.IGNORECASE)
+# reads, and the transaction control around a plan read under an app role's settings
+_READS = re.compile(r"^\s*(SELECT|EXPLAIN|SHOW|WITH|BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
 # A logged statement runs to the next log entry (statements may span lines).
 _LOGGED = re.compile(r"app=runbook-checks db=\S* LOG:  statement: (.*?)(?=\n\d{4}-\d\d-\d\d |\Z)", re.DOTALL)
 

@@ -75,12 +75,18 @@ def oauth_redirect_uri(targets: Targets, app: str, signin: dict[str, str]) -> tu
 
 def app_role(targets: Targets, app: str, variable: str = "DATABASE_URL") -> str:
     """The database role an app connects as: the user of its own database URL (ground truth,
-    whatever role the environment's monitoring DSN names)."""
-    user = urlsplit(libpq_url(targets.app_config(app).get(variable, ""))).username
-    if not user:
+    whatever role the environment's monitoring DSN names); a URL without one fails the check."""
+    user = app_role_if_named(targets, app, variable)
+    if user is None:
         raise CheckFailed(f"{app}'s {variable} names the role it connects as",
                           f"no user in {variable}", f"set {variable} with the app's own role")
-    return unquote(user)
+    return user
+
+
+def app_role_if_named(targets: Targets, app: str, variable: str = "DATABASE_URL") -> str | None:
+    """The app's role where its URL names one, else None (the URL's own checks report that)."""
+    user = urlsplit(libpq_url(targets.app_config(app).get(variable, ""))).username
+    return unquote(user) if user else None
 
 
 def redirect_uri_in(location: str) -> str | None:

@@ -7,7 +7,7 @@ import pytest
 from runbook_checks.assertions import (
     api_latency,
     app_database_answers,
-    app_role,
+    app_role_if_named,
     data_holds,
     health_answers,
     oauth_redirect_uri,
@@ -63,7 +63,7 @@ class TestRelationDoesNotExist:
 
     def test_expected_tables_exist(self, targets: Targets) -> None:
         schema.tables_exist(targets.postgres(DATABASE).catalog(), EXPECTED["tables"],
-                            app_role(targets, EXPECTED["app"]))
+                            app_role_if_named(targets, EXPECTED["app"]))
 
 
 @pytest.mark.runbook("audiospective#error-callback-url-mismatch")
@@ -123,7 +123,7 @@ class TestSlowDatabaseQueries:
 
     def test_hot_query_uses_an_index(self, targets: Targets) -> None:
         hot, database = EXPECTED["hot_query"], targets.postgres(DATABASE)
-        settings = database.catalog().planner_settings_for(app_role(targets, EXPECTED["app"]))
+        settings = database.catalog().planner_settings_for(app_role_if_named(targets, EXPECTED["app"]))
         schema.plan_uses_index(database.explain(hot["sql"], settings), hot["name"], settings)
 
 

@@ -7,6 +7,7 @@ from runbook_checks.assertions import (
     app_database_answers,
     app_redis_answers,
     app_role,
+    app_role_if_named,
     bearer,
     health_answers,
     login_tokens,
@@ -172,7 +173,8 @@ class TestSlowDatabaseQueries:
     def test_slow_queries_are_logged(self, targets: Targets, environment: Environment) -> None:
         connections.slow_query_logging(targets.postgres(DATABASE).catalog(),
                                        environment.thresholds.slow_query_log_ms,
-                                       app_role(targets, EXPECTED["api"], EXPECTED["database_url_variable"]))
+                                       app_role_if_named(targets, EXPECTED["api"],
+                                                         EXPECTED["database_url_variable"]))
 
     def test_tables_vacuumed_and_analyzed(self, targets: Targets, environment: Environment) -> None:
         hours = environment.thresholds.analyzed_within_hours * 3600

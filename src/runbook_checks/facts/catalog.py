@@ -299,9 +299,11 @@ class Catalog:
                     return stored.config[name], source
         return self.settings.get(name), "the server's setting"
 
-    def planner_settings_for(self, role: str) -> dict[str, str]:
+    def planner_settings_for(self, role: str | None) -> dict[str, str]:
         """The planner settings (and search_path) that `role`'s own or its database's stored
-        settings change: the ones under which its queries are planned."""
+        settings change: the ones under which its queries are planned (none for no role)."""
+        if role is None:
+            return {}
         names = {name for stored in self.role_settings for name in stored.config
                  if name.startswith("enable_") or name in PLANNER_SETTINGS}
         found = {name: self.setting_for(role, name) for name in sorted(names)}
