@@ -495,3 +495,26 @@ def test_settings_stored_for_a_role_win_over_its_database_and_the_server() -> No
     schema.tables_exist(catalog(database="shop", role_settings=inner, tables=[{**table, "schema": "app"}]),
                         ["users"], "app")
     assert in_public.planner_settings_for("app") == {"search_path": '"$user", app'}
+
+
+def test_rls_binds_the_app_role_as_postgres_applies_it() -> None:
+    policies = [{"schema": "public", "table": "invoices", "name": f"p_{c.lower()}", "command": c,
+                 "roles": ["public"], "using": "(tenant_id = x)", "with_check": None, "permissive": True}
+                for c in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+    app = {"name": "app", "login": True, "superuser": False, "inherit": True, "member_of": ["writers"]}
+    roles = [app, {"name": "writers", "login": False, "superuser": False, "inherit": True, "member_of": []}]
+    schema.rls_binds_role(catalog(roles=roles, policies=policies), ["invoices"], "app")
+    with pytest.raises(CheckFailed, match="app is BYPASSRLS"):
+        schema.rls_binds_role(catalog(roles=[{**app, "bypass_rls": True}], policies=policies),
+                              ["invoices"], "app")
+    to_writers = [{**p, "roles": ["writers"]} if p["command"] == "INSERT" else p for p in policies]
+    schema.rls_binds_role(catalog(roles=roles, policies=to_writers), ["invoices"], "app")  # a membership
+    to_other = [{**p, "roles": ["auditor"]} if p["command"] == "INSERT" else p for p in policies]
+    with pytest.raises(CheckFailed, match="no permissive policy for app on INSERT$"):
+        schema.rls_binds_role(catalog(roles=roles, policies=to_other), ["invoices"], "app")
+    restrictive = [{**p, "permissive": False} if p["command"] in ("UPDATE", "DELETE") else p
+                   for p in policies]
+    with pytest.raises(CheckFailed, match="on UPDATE, DELETE"):
+        schema.rls_binds_role(catalog(roles=roles, policies=restrictive), ["invoices"], "app")
+    one_for_all = [{**policies[0], "command": "ALL"}]
+    schema.rls_binds_role(catalog(roles=roles, policies=one_for_all), ["invoices"], "app")

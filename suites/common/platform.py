@@ -80,6 +80,10 @@ class TestRlsPolicyViolations:
     def test_rls_enabled_on_tenant_tables(self, targets: Targets) -> None:
         schema.rls_enabled(targets.postgres(DATABASE).catalog(), tenant_tables(targets))
 
+    def test_rls_binds_the_app_role(self, targets: Targets) -> None:
+        schema.rls_binds_role(targets.postgres(DATABASE).catalog(), tenant_tables(targets),
+                              EXPECTED["app_role"])
+
     def test_rls_forced_where_declared(self, targets: Targets) -> None:
         schema.rls_forced(targets.postgres(DATABASE).catalog(), EXPECTED["forced_tables"])
 

@@ -85,6 +85,43 @@ def functions_executable(catalog: Catalog, functions: list[str], role: str) -> N
                           f"GRANT EXECUTE ON FUNCTION {denied[0]}() TO {role} (or to PUBLIC, the default)")
 
 
+_COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+def rls_binds_role(catalog: Catalog, tables: list[str], role: str) -> None:
+    """Row-level security applies to `role` as PostgreSQL applies it: not to a superuser or a
+    BYPASSRLS role, not to the table's owner unless FORCEd; and where it applies, each command
+    needs a PERMISSIVE policy for the role (TO it, a role it belongs to, or PUBLIC), or every row
+    is hidden and every insert refused ("new row violates row-level security policy")."""
+    found = catalog.roles.get(role)
+    expected = f"row-level security binds {role} and lets it work, on {len(tables)} tenant table(s)"
+    if found is None:
+        raise CheckFailed(expected, f"no role named {role}", f"CREATE ROLE {role} ... (the app's role)")
+    if found.superuser or found.bypass_rls:
+        attribute = "SUPERUSER" if found.superuser else "BYPASSRLS"
+        raise CheckFailed(expected, f"{role} is {attribute}: it sees and writes every tenant's rows",
+                          f"ALTER ROLE {role} NO{attribute};")
+    holders = {h.lower() for h in catalog.memberships(role)}
+    problems = []
+    for name in tables:
+        table = catalog.tables.get(qualify(name))
+        if table is None or not table.rls:
+            continue  # missing tables and RLS off are other checks' findings
+        if table.owner.lower() in holders and not table.rls_forced:
+            problems.append(f"{table.qualified}: owned by {table.owner}, which {role} is or belongs to, "
+                            "and not FORCEd: RLS does not apply")
+            continue
+        applying = [p for p in catalog.policies_on(table.qualified)
+                    if p.permissive and {r.lower() for r in p.roles} & holders]
+        missing = [c for c in _COMMANDS if not any(p.command in (c, "ALL") for p in applying)]
+        if missing:
+            problems.append(f"{table.qualified}: no permissive policy for {role} on {', '.join(missing)}")
+    if problems:
+        raise CheckFailed(expected, "\n".join(problems),
+                          "give the app's role a permissive policy per command (TO it or PUBLIC), and "
+                          "FORCE row-level security on tables it owns")
+
+
 def rls_forced(catalog: Catalog, tables: list[str]) -> None:
     """RLS also binds the tables' owner (FORCE ROW LEVEL SECURITY), and is on: a forced table
     with row-level security disabled binds no one."""

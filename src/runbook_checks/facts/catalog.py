@@ -18,6 +18,7 @@ class Role:
     # seconds until its password expires (VALID UNTIL); None: never. Negative: expired.
     valid_seconds: float | None = None
     connection_limit: int = -1  # CONNECTION LIMIT; -1: none
+    bypass_rls: bool = False  # BYPASSRLS: row-level security never applies to it
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Policy:
     roles: tuple[str, ...]
     using: str | None
     with_check: str | None
+    permissive: bool = True  # RESTRICTIVE policies only narrow what a permissive one grants
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ class Catalog:
     def from_json(cls, data: dict[str, Any]) -> Catalog:
         roles = {
             r["name"]: Role(r["name"], r["login"], r["superuser"], r["inherit"], tuple(r["member_of"]),
-                            r.get("valid_seconds"), r.get("connection_limit", -1))
+                            r.get("valid_seconds"), r.get("connection_limit", -1), bool(r.get("bypass_rls")))
             for r in data["roles"]
         }
         tables = {}
@@ -247,7 +249,7 @@ class Catalog:
             tables[table.qualified] = table
         policies = tuple(
             Policy(p["schema"], p["table"], p["name"], p["command"], tuple(p["roles"]),
-                   p["using"], p["with_check"])
+                   p["using"], p["with_check"], bool(p.get("permissive", True)))
             for p in data["policies"]
         )
         by_table: dict[str, list[Policy]] = {}

@@ -19,7 +19,7 @@ _CATALOG_SQL = """
 SELECT json_build_object(
   'roles', (SELECT coalesce(json_agg(json_build_object(
       'name', r.rolname, 'login', r.rolcanlogin, 'superuser', r.rolsuper, 'inherit', r.rolinherit,
-      'connection_limit', r.rolconnlimit,
+      'connection_limit', r.rolconnlimit, 'bypass_rls', r.rolbypassrls,
       'valid_seconds', CASE WHEN r.rolvaliduntil = 'infinity' THEN NULL
                             ELSE extract(epoch FROM r.rolvaliduntil - now()) END,
       'member_of', (SELECT coalesce(json_agg(g.rolname), '[]') FROM pg_auth_members m
@@ -38,7 +38,8 @@ SELECT json_build_object(
         AND n.nspname NOT LIKE 'pg_toast%'),
   'policies', (SELECT coalesce(json_agg(json_build_object(
       'schema', p.schemaname, 'table', p.tablename, 'name', p.policyname, 'command', p.cmd,
-      'roles', p.roles, 'using', p.qual, 'with_check', p.with_check)), '[]')
+      'roles', p.roles, 'using', p.qual, 'with_check', p.with_check,
+      'permissive', p.permissive = 'PERMISSIVE')), '[]')
       FROM pg_policies p),
   'indexes', (SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'table', t.relname, 'name', i.relname,
