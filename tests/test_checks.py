@@ -478,9 +478,9 @@ def test_settings_stored_for_a_role_win_over_its_database_and_the_server() -> No
               {"database": None, "role": "app", "config": ["log_min_duration_statement=-1"]},
               {"database": "other", "role": "app", "config": ["search_path=x"]}]
     facts = catalog(database="shop", settings={"log_min_duration_statement": "500"}, role_settings=stored)
-    assert facts.setting_for("app", "log_min_duration_statement") == ("-1", "ALTER ROLE app")
-    assert facts.setting_for("web", "log_min_duration_statement") == ("200", "ALTER DATABASE shop")
-    assert facts.setting_for("app", "search_path")[1] == "the server's setting"  # stored for another database
+    assert facts.stored_setting("app", "log_min_duration_statement") == ("-1", "ALTER ROLE app")
+    assert facts.stored_setting("web", "log_min_duration_statement") == ("200", "ALTER DATABASE shop")
+    assert facts.stored_setting("app", "search_path") is None  # stored for another database only
     connections.slow_query_logging(facts, 1000)  # the server's 500 ms: fine
     with pytest.raises(CheckFailed, match=r"off \(-1\) for app's sessions \(ALTER ROLE app SET\)"):
         connections.slow_query_logging(facts, 1000, "app")

@@ -1,6 +1,7 @@
-"""The stand-in HTTP apps of the five systems. Each takes its configuration from its process
-environment at start, where the stack put its env file's values (as compose's env_file does), and
-behaves from that configuration.
+"""The stack's Python apps: the FastAPI APIs (fastapi_apps), and two small servers of the harness's
+own for what needs no framework (platform's identity provider, author's web app, whose
+configuration alone the checks read). Each takes its configuration from its process environment
+at start, where the stack put its env file's values (as compose's env_file does).
 
 Run as: python -m runbook_harness.apps NAME --port PORT
 """
@@ -15,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from runbook_harness.fastapi_apps import FASTAPI_APPS, flag
+from runbook_harness.fastapi_apps import FASTAPI_APPS, security_headers
 from runbook_harness.fastapi_apps import serve as serve_fastapi
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -27,18 +28,14 @@ Reply = tuple[int, dict[str, str], bytes]
 class Request:
     method: str
     path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    client: str = ""
-    body: bytes = b""
 
 
 Handler = Callable[[Request], Reply]
 Routes = dict[tuple[str, str], Handler]
 
 
-def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Reply:
-    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+def _json(status: int, body: object) -> Reply:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
 def _identity_provider(config: dict[str, str]) -> Routes:
@@ -62,17 +59,6 @@ def routes(name: str, config: dict[str, str]) -> Routes:
     return index | (ROUTES[name](config) if name in ROUTES else {})
 
 
-def security_headers(config: dict[str, str]) -> dict[str, str]:
-    """What the app's proxy adds to every answer; HSTS where a max-age is configured."""
-    if not flag(config, "SECURITY_HEADERS"):
-        return {}
-    headers = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-               "Referrer-Policy": "strict-origin-when-cross-origin"}
-    if config.get("HSTS_MAX_AGE"):
-        headers["Strict-Transport-Security"] = f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
-    return headers
-
-
 def serve(table: Routes, config: dict[str, str], host: str, port: int) -> None:
     skew = float(config.get("CLOCK_SKEW_SECONDS", "0"))  # a server whose clock is off
     delay = float(config.get("RESPONSE_DELAY_MS", "0")) / 1000  # a server under load
@@ -80,13 +66,10 @@ def serve(table: Routes, config: dict[str, str], host: str, port: int) -> None:
 
     class RequestHandler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            request = Request(self.command, parts.path, parse_qs(parts.query),
-                              {k.lower(): v for k, v in self.headers.items()}, self.client_address[0],
-                              self.rfile.read(length) if length else b"")
-            route = table.get((self.command, parts.path))
-            status, headers, body = route(request) if route else _json(404, {"error": "not found"})
+            path = urlsplit(self.path).path
+            route = table.get((self.command, path))
+            reply = route(Request(self.command, path)) if route else _json(404, {"error": "not found"})
+            status, headers, body = reply
             time.sleep(delay)
             self.send_response(status)
             for key, value in {**added, **headers}.items():

@@ -80,7 +80,7 @@ def render() -> str:
             services[app.name] = _node_app(app)
             continue
         migrate = (f"python -m runbook_harness.migrate {app.system} && "
-                   if app.name == f"{app.system}-api" and app.system in MIGRATED else "")
+                   if MIGRATED.get(app.system) == app.name else "")
         services[app.name] = {
             "image": "python:3.11-slim",
             "working_dir": "/src",

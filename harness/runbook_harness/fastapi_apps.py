@@ -35,17 +35,23 @@ class Credentials(BaseModel):
     password: str
 
 
+def security_headers(config: dict[str, str]) -> dict[str, str]:
+    """What the app's proxy adds to every answer; HSTS where a max-age is configured."""
+    if not flag(config, "SECURITY_HEADERS"):
+        return {}
+    headers = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+               "Referrer-Policy": "strict-origin-when-cross-origin"}
+    if config.get("HSTS_MAX_AGE"):
+        headers["Strict-Transport-Security"] = f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
+    return headers
+
+
 def _proxy_behaviour(app: FastAPI, config: dict[str, str]) -> None:
     """What the app's proxy and host add: security headers (HSTS where a max-age is set), the
     Date header of its clock (skewed where configured), and a delay under load."""
     skew = float(config.get("CLOCK_SKEW_SECONDS", "0"))
     delay = float(config.get("RESPONSE_DELAY_MS", "0")) / 1000
-    headers = {}
-    if flag(config, "SECURITY_HEADERS"):
-        headers = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
-                   "referrer-policy": "strict-origin-when-cross-origin"}
-        if config.get("HSTS_MAX_AGE"):
-            headers["strict-transport-security"] = f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
+    headers = {name.lower(): value for name, value in security_headers(config).items()}  # Starlette's case
 
     @app.middleware("http")
     async def proxy(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

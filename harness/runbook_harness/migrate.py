@@ -15,7 +15,8 @@ from runbook_checks.targets.postgres import libpq_url
 from runbook_harness.processes import StackError
 from runbook_harness.services import APPS_SRC, SEED_DIR
 
-MIGRATED = ("ghostworks", "practiceops")  # the systems whose schema is their own app's migrations
+# the systems whose schema is their own app's migrations -> the app that ships and runs them
+MIGRATED = {"ghostworks": "ghostworks-api", "practiceops": "practiceops-api"}
 
 
 def migrate(system: str, database_url: str) -> None:

@@ -212,9 +212,8 @@ def up(directory: Path) -> StackState:
 def _migrate(state: StackState) -> None:
     """Each Alembic-managed system's schema from its app's own migrations, as its deploy makes it;
     then statistics start clean, so the seed's statements are not the workload judged."""
-    for system in MIGRATED:
-        url = app_environment(state, f"{system}-api")["DATABASE_URL"]
-        migrate(system, url)
+    for system, app_name in MIGRATED.items():
+        migrate(system, app_environment(state, app_name)["DATABASE_URL"])
     with postgres(state).admin("ghostworks") as admin:
         admin.execute("SELECT pg_stat_statements_reset()")
 

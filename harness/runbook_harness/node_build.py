@@ -62,8 +62,8 @@ def _locked(root: Path) -> Iterator[None]:
 
 def built(log: Path | None = None) -> Path:
     """The directory of the current sources' build, building it first if it is not there."""
-    root = cache_root()
-    target = root / f"node-{source_hash()}"
+    root, digest = cache_root(), source_hash()
+    target = root / f"node-{digest}"
     if (target / _BUILT_MARK).exists():
         return target
     with _locked(root):
@@ -78,7 +78,7 @@ def built(log: Path | None = None) -> Path:
             _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], work, log)
             for app in NEXT_APPS:
                 _run([str(work / "node_modules" / ".bin" / "next"), "build", app], work, log)
-            (work / _BUILT_MARK).write_text(source_hash() + "\n")
+            (work / _BUILT_MARK).write_text(digest + "\n")
             shutil.rmtree(target, ignore_errors=True)
             work.rename(target)
         finally:

@@ -48,24 +48,25 @@ def slow_query_logging(catalog: Catalog, at_most_ms: int, role: str | None = Non
     high), as `role`'s sessions have it where given: a setting stored for the role or the
     database overrides the server's."""
     name = "log_min_duration_statement"
-    stored, source = catalog.setting_for(role, name) if role else (None, "the server's setting")
-    value = int(stored if stored is not None else _setting(catalog, name))
+    stored = catalog.stored_setting(role, name) if role else None
+    value = int(stored[0] if stored else _setting(catalog, name))
     if value < 0 or value > at_most_ms:
         found = "off (-1)" if value < 0 else f"{value} ms"
-        if source == "the server's setting":
+        if stored is None:
             raise CheckFailed(f"{name} between 0 and {at_most_ms} ms", f"{name} is {found}",
                               f"ALTER SYSTEM SET {name} = {at_most_ms}; SELECT pg_reload_conf();")
         raise CheckFailed(f"{name} between 0 and {at_most_ms} ms for {role}",
-                          f"{name} is {found} for {role}'s sessions ({source} SET)",
-                          f"{source} RESET {name}")
+                          f"{name} is {found} for {role}'s sessions ({stored[1]} SET)",
+                          f"{stored[1]} RESET {name}")
 
 
 def stored_settings_harmless(catalog: Catalog, role: str) -> None:
     """No setting stored for the role or its database makes its sessions refuse the app's work:
     a default read-only transaction fails every write ("cannot execute INSERT in a read-only
     transaction")."""
-    value, source = catalog.setting_for(role, "default_transaction_read_only")
-    if source != "the server's setting" and value in ("on", "true", "1", "yes"):
+    stored = catalog.stored_setting(role, "default_transaction_read_only")
+    if stored and stored[0] in ("on", "true", "1", "yes"):
+        value, source = stored
         raise CheckFailed(f"{role}'s sessions in {catalog.database} may write",
                           f"default_transaction_read_only = {value} ({source} SET): every write fails",
                           f"{source} RESET default_transaction_read_only")

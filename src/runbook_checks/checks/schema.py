@@ -44,19 +44,19 @@ def tables_exist(catalog: Catalog, tables: list[str], role: str | None = None) -
     """Every expected table (or view) exists, and an unqualified name resolves through `role`'s
     search_path where one is stored for it (else the app's queries get "relation does not exist"
     while the table is there)."""
-    path, source = catalog.setting_for(role, "search_path") if role else (None, "")
-    schemas = _search_path(path, role) if path is not None and source != "the server's setting" else None
+    stored = catalog.stored_setting(role, "search_path") if role else None
+    schemas = _search_path(stored[0], role) if stored else []
     absent = []
     for table in tables:
-        if "." in table or schemas is None:
+        if "." in table or stored is None:
             if qualify(table) not in catalog.tables:
                 absent.append(qualify(table))
         elif not any(f"{schema}.{table}" in catalog.tables for schema in schemas):
-            absent.append(f"{table} (search_path {path} of {role}, {source} SET)")
+            absent.append(f"{table} (search_path {stored[0]} of {role}, {stored[1]} SET)")
     if absent:
         raise CheckFailed(f"{len(tables)} table(s) exist", "missing: " + ", ".join(absent),
-                          "run the pending migrations (relation does not exist until they ran)"
-                          if schemas is None else f"check {role}'s search_path ({source} RESET search_path)")
+                          f"check {role}'s search_path ({stored[1]} RESET search_path)" if stored
+                          else "run the pending migrations (relation does not exist until they ran)")
 
 
 def _search_path(path: str, role: str | None) -> list[str]:

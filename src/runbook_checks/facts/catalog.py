@@ -290,16 +290,17 @@ class Catalog:
                    data.get("database", ""), role_settings, data.get("database_connection_limit", -1),
                    by_table)
 
-    def setting_for(self, role: str, name: str) -> tuple[str | None, str]:
-        """The value `role`'s sessions in this database start with, and where it comes from: the
-        first of ALTER ROLE ... IN DATABASE, ALTER ROLE, ALTER DATABASE, else the server's."""
+    def stored_setting(self, role: str, name: str) -> tuple[str, str] | None:
+        """The value stored for `role`'s sessions in this database, and where: the first of ALTER
+        ROLE ... IN DATABASE, ALTER ROLE, ALTER DATABASE (the server's order). None when none is
+        stored, and the server's setting applies."""
         for database, who, source in ((self.database, role, f"ALTER ROLE {role} IN DATABASE {self.database}"),
                                       (None, role, f"ALTER ROLE {role}"),
                                       (self.database, None, f"ALTER DATABASE {self.database}")):
             for stored in self.role_settings:
                 if stored.database == database and stored.role == who and name in stored.config:
                     return stored.config[name], source
-        return self.settings.get(name), "the server's setting"
+        return None
 
     def planner_settings_for(self, role: str | None) -> dict[str, str]:
         """The planner settings (and search_path) that `role`'s own or its database's stored
@@ -308,9 +309,8 @@ class Catalog:
             return {}
         names = {name for stored in self.role_settings for name in stored.config
                  if name.startswith("enable_") or name in PLANNER_SETTINGS}
-        found = {name: self.setting_for(role, name) for name in sorted(names)}
-        return {name: value for name, (value, source) in found.items()
-                if value is not None and source != "the server's setting"}
+        found = {name: self.stored_setting(role, name) for name in sorted(names)}
+        return {name: stored[0] for name, stored in found.items() if stored is not None}
 
     def function(self, name: str) -> list[Function]:
         """Functions named `name` (schema-qualified or public), every overload."""

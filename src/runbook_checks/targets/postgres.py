@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -217,8 +218,7 @@ class PostgresTarget:
     def explain(self, sql: str, settings: dict[str, str] | None = None) -> list[str]:
         """The plan of a read-only query, without running it (EXPLAIN, no ANALYZE), under
         `settings` (an app role's own planner settings and search_path) for this transaction only."""
-        connection = self._session.get()
-        with connection.transaction():
+        with self._session.get().transaction() if settings else contextlib.nullcontext():
             for name, value in (settings or {}).items():
                 self._execute("SELECT set_config(%s, %s, true)", (name, value))
             return [row[0] for row in self._execute(f"EXPLAIN {sql}").fetchall()]
