@@ -9,7 +9,7 @@ import pytest
 
 from runbook_checks.checks import config, connections, grants, http, schema
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog
+from runbook_checks.facts.catalog import Catalog, RolePrivileges, qualify
 from runbook_checks.targets.http import Response
 from runbook_checks.targets.postgres import Probe
 
@@ -41,20 +41,31 @@ def catalog(**overrides: Any) -> Catalog:
     return Catalog.from_json(data)
 
 
-def test_privileges_count_grants_through_membership_and_ownership() -> None:
-    facts = catalog()
-    assert facts.effective_privileges("migrator", "migrations") == {"SELECT", "INSERT"}
-    assert facts.explicit_privileges("migrator", "migrations") == {"SELECT"}
-    assert "DELETE" in facts.effective_privileges("owner", "invoices")  # no ACL: owner defaults
-    grants.privileges_present(facts, [grants.Grant("migrator", "table", "migrations", p)
-                                      for p in ("SELECT", "INSERT")])
+def answers(role: str, **tables: list[str]) -> dict[str, RolePrivileges]:
+    """The server's answer for `role`: the privileges it holds on each table."""
+    return {role: RolePrivileges(role, {qualify(t): frozenset(p) for t, p in tables.items()},
+                                 {"public": frozenset({"USAGE"})}, {"public.get_tenant": True})}
+
+
+def test_privileges_are_judged_by_the_servers_answer() -> None:
+    held = answers("migrator", migrations=["SELECT", "INSERT"], invoices=[])
+    facts = catalog(schemas=[{"name": "public", "owner": "owner", "acl": []}])
+    grants.privileges_present(facts, held, [grants.Grant("migrator", "table", "migrations", p)
+                                                for p in ("SELECT", "INSERT")])
+    grants.privileges_present(facts, held, [grants.Grant("migrator", "schema", "public", "USAGE")],
+                              exact=True)
+    with pytest.raises(CheckFailed, match="missing:\nmigrator: CREATE on schema public"):
+        grants.privileges_present(facts, held, [grants.Grant("migrator", "schema", "public", "CREATE")])
+    with pytest.raises(CheckFailed, match="found role nobody does not exist"):
+        grants.privileges_present(facts, held, [grants.Grant("nobody", "table", "migrations", "SELECT")])
 
 
 def test_missing_and_extra_privileges_are_listed_one_per_line_with_the_statement() -> None:
     declared = [grants.Grant("migrator", "table", "migrations", p) for p in ("SELECT", "UPDATE", "DELETE")]
     declared.append(grants.Grant("migrator", "table", "ghost", "SELECT"))
     with pytest.raises(CheckFailed) as caught:
-        grants.privileges_present(catalog(), declared, exact=True)
+        grants.privileges_present(catalog(), answers("migrator", migrations=["SELECT", "INSERT"]),
+                                  declared, exact=True)
     assert caught.value.found.splitlines() == [
         "table public.ghost does not exist", "missing:",
         "migrator: DELETE on table public.migrations", "migrator: UPDATE on table public.migrations",
@@ -233,20 +244,6 @@ def test_connection_limits_idle_long_queries_and_clients() -> None:
         connections.slow_query_logging(facts, 1000)
     with pytest.raises(CheckFailed, match="max_connections = 10"):
         connections.setting_is(facts, "max_connections", "100")
-
-
-def test_pg_hba_first_matching_line_decides() -> None:
-    from runbook_checks.facts.catalog import HbaRule
-
-    accept_v6 = HbaRule(3, "host", ("all",), ("all",), "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-                        "scram-sha-256", None)
-    reject_v4 = HbaRule(1, "host", ("platform",), ("platform_app",), "127.0.0.1", "255.255.255.255",
-                        "reject", None)
-    connections.hba_accepts([accept_v6], "platform", "platform_app", "::1")
-    with pytest.raises(CheckFailed, match="line 1 rejects it"):
-        connections.hba_accepts([reject_v4, accept_v6], "platform", "platform_app", "127.0.0.1")
-    with pytest.raises(CheckFailed, match="no line matches"):
-        connections.hba_accepts([accept_v6], "platform", "platform_app", "127.0.0.1")
 
 
 def test_statistics_and_statements() -> None:

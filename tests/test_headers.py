@@ -56,6 +56,12 @@ def test_headers_are_matched_without_regard_to_case() -> None:
     http.served_from_cache(reply, "GET /stats")
 
 
+def test_an_error_answer_is_not_taken_for_a_cache_miss() -> None:
+    reply = Response(503, {"X-Cache": "MISS"}, '{"error": "Stats unavailable"}', 0.0)
+    with pytest.raises(CheckFailed, match="status 503: .*Stats unavailable"):
+        http.served_from_cache(reply, "GET /stats")
+
+
 def test_every_cookie_of_the_auth_route_is_judged(app: HttpTarget, tmp_path: Path) -> None:
     healthy = app.get("/session")
     assert len(healthy.cookies) == 2

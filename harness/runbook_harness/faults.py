@@ -21,10 +21,11 @@ class Fault:
     """One way to break the stack so that a symptom shows, and the checks that must then fail.
 
     The checks are named by their symptom id (the one the checks' `symptom` marker carries) and
-    their function name: with the fault injected, exactly the checks of `symptom` and `also`
-    named in `fails` fail, one of them saying `phrase`. A fault with `shown_in="prod"` breaks a
-    production rule: the local gate holds, and the prod suite fails those checks (which the stack,
-    set up for local work, otherwise passes but for its known production gaps)."""
+    their function name (or whole id, see named_by): with the fault injected, exactly the checks
+    of `symptom` and `also` named in `fails` fail, one of them saying `phrase`. A fault with
+    `shown_in="prod"` breaks a production rule: the local gate holds, and the prod suite fails
+    those checks (which the stack, set up for local work, otherwise passes but for its known
+    production gaps)."""
 
     name: str
     symptom: str  # the SYMPTOMS.md id it reproduces
@@ -37,10 +38,22 @@ class Fault:
     phrase: str = ""
     also: tuple[str, ...] = ()  # other symptoms the same breakage shows (a health check, say)
     shown_in: str = "local"
+    # Production rules that the prod suite also fails on this fault, one saying `prod_phrase`.
+    prod_fails: tuple[str, ...] = ()
+    prod_phrase: str = ""
 
     @property
     def symptoms(self) -> set[str]:
         return {self.symptom, *self.also}
+
+
+def named_by(check: str, names: tuple[str, ...]) -> str | None:
+    """The entry of `names` that names `check` ("Class::function[param]"): the function with its
+    parameter, or the whole id where two systems' checks share a function name."""
+    for candidate in (check, check.split("::", 1)[1]):
+        if candidate in names:
+            return candidate
+    return None
 
 
 def sql(database: str, *statements: str) -> Callable[[StackState], None]:
@@ -95,15 +108,15 @@ def steps(*actions: Callable[[StackState], None]) -> Callable[[StackState], None
 
 def hold_sessions(name: str, role: str, database: str, count: int, mode: str,
                   settle_seconds: float = 0.0, via: str = "postgres",
-                  expect: int | None = None) -> Callable[[StackState], None]:
-    """Starts a holder keeping `count` sessions of `role` in `mode`, connected `via` the server
-    or the pooler; waits `settle_seconds` more so that a shortened time threshold is already
-    exceeded when the gate looks."""
+                  expect: int | None = None, table: str = "") -> Callable[[StackState], None]:
+    """Starts a holder keeping `count` sessions of `role` in `mode` (locking `table` in mode
+    lock), connected `via` the server or the pooler; waits `settle_seconds` more so that a
+    shortened time threshold is already exceeded when the gate looks."""
 
     def run(state: StackState) -> None:
         dsn = (f"postgresql://{role}:{quote(state.secrets[role], safe='')}@{state.host}:"
                f"{state.ports[via]}/{database}")
-        native.start_holder(state, name, dsn, count, mode, expect)
+        native.start_holder(state, name, dsn, count, mode, expect, table)
         time.sleep(settle_seconds)
 
     return run
@@ -152,6 +165,19 @@ def restart_without_env_file(app_name: str) -> Callable[[StackState], None]:
 
 def restart_postgres(state: StackState) -> None:
     native.restart_process(state, "postgres")
+
+
+def on_sqlite(name: str, url: str) -> Fault:
+    """audiospective's DATABASE_URL pointed at a SQLite file: allowed locally, where the app then
+    cannot reach its data, and refused by production's rule."""
+    scheme = url.partition(":")[0]
+    return Fault(name, "audiospective.4", f"the app runs on a SQLite URL ({scheme}:)",
+                 set_config("audiospective-web", DATABASE_URL=url), restore_config("audiospective-web"),
+                 fails=("test_database_answers_within_limit", "test_database_url_well_formed",
+                        "test_health_reports_database", "test_stats_cached"),
+                 phrase=f"scheme '{scheme}', not postgresql or postgres",
+                 also=("audiospective.16", "audiospective.5", "audiospective.14"),
+                 prod_fails=("test_production_not_on_sqlite",), prod_phrase=f"DATABASE_URL uses '{scheme}'")
 
 
 _ROTATED_REDIS_PASSWORD = "rotated-but-not-deployed"
@@ -257,9 +283,9 @@ FAULTS: tuple[Fault, ...] = (
               "postgresql://audiospective_app:{s_audiospective_app}@{pg_host}:{pg_port}/audiospective")),
           restore_config("audiospective-web"),
           fails=("test_database_answers_within_limit", "test_database_url_well_formed",
-                 "test_health_reports_database"),
+                 "test_health_reports_database", "test_stats_cached"),
           phrase="must be percent-encoded",
-          also=("audiospective.16",)),
+          also=("audiospective.16", "audiospective.14")),
     Fault("audiospective-trailing-slash", "audiospective.7",
           "NEXTAUTH_URL ends with a slash, so the OAuth redirect URI no longer matches",
           set_config("audiospective-web", NEXTAUTH_URL="{url_audiospective_web}/"),
@@ -326,13 +352,7 @@ FAULTS += (
           sql("author", "GRANT UPDATE ON recordings TO author_app"),
           fails=("test_grants_file_in_force",),
           phrase="author_app: UPDATE on table public.recordings"),
-    Fault("audiospective-sqlite", "audiospective.4", "the app runs on a SQLite file",
-          set_config("audiospective-web", DATABASE_URL="file:./prisma/dev.db"),
-          restore_config("audiospective-web"),
-          fails=("test_database_answers_within_limit", "test_database_url_well_formed",
-                 "test_health_reports_database"),
-          phrase="scheme 'file', not postgresql or postgres",
-          also=("audiospective.16", "audiospective.5")),
+    on_sqlite("audiospective-sqlite", "file:./prisma/dev.db"),
     Fault("audiospective-unique-dropped", "audiospective.14", "users.spotifyId no longer unique",
           sql("audiospective", 'ALTER TABLE users DROP CONSTRAINT "users_spotifyId_key"'),
           sql("audiospective",
@@ -562,9 +582,9 @@ FAULTS += (
           "the app's database role cannot log in: the site is up but broken",
           sql("audiospective", "ALTER ROLE audiospective_app NOLOGIN"),
           sql("audiospective", "ALTER ROLE audiospective_app LOGIN"),
-          fails=("test_database_answers_within_limit", "test_health_reports_database"),
+          fails=("test_database_answers_within_limit", "test_health_reports_database", "test_stats_cached"),
           phrase='"database":"unreachable"',
-          also=("audiospective.5",)),
+          also=("audiospective.5", "audiospective.14")),
     Fault("ghostworks-web-down", "ghostworks.1", "the web app stopped",
           stop_service("ghostworks-web"), start_service("ghostworks-web"),
           fails=("test_public_api_url_set", "test_web_answers", "test_web_reaches_the_api",
@@ -1151,9 +1171,9 @@ FAULTS += (
               "postgresql://audiospective_app:50%off@{pg_host}:{pg_port}/audiospective")),
           restore_config("audiospective-web"),
           fails=("test_database_url_well_formed", "test_database_answers_within_limit",
-                 "test_health_reports_database"),
+                 "test_health_reports_database", "test_stats_cached"),
           phrase="invalid percent-encoded token",
-          also=("audiospective.16",)),
+          also=("audiospective.16", "audiospective.14")),
     Fault("ghostworks-secret-patterned", "ghostworks.4",
           "JWT_SECRET_KEY is 48 varied characters that repeat one hex run (long, yet guessable)",
           set_config("ghostworks-api", JWT_SECRET_KEY="0123456789abcdef" * 3),
@@ -1280,6 +1300,71 @@ FAULTS += (
           stop_holder("holder-author-query"), gate_env=_SHORT_QUERY,
           fails=("no_long_running_query",),
           phrase="author_app@author from 127.0.0.1: active for"),
+)
+
+# Every check that reads the platform database, activity checks included: when the database
+# takes no connections, each fails closed.
+_PLATFORM_DATABASE_READERS = ("test_database_accepts_connections", "test_app_role_can_log_in",
+    "test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in[::1]",
+    "test_max_connections_as_declared", "TestDatabaseConnectionIssues::test_connections_under_limit",
+    "test_no_long_idle_connection", "test_no_long_idle_transaction", "no_long_running_query",
+    "test_tenant_helper_function_exists", "test_rls_enabled_on_tenant_tables",
+    "test_rls_binds_the_app_role", "test_rls_forced_where_declared",
+    "test_tenant_tables_have_policies", "test_rls_and_policies_agree", "test_enough_policies",
+    "test_no_always_true_write_policy", "test_tenant_helper_pins_search_path",
+    "test_app_role_holds_exact_privileges", "test_policies_read_the_tenant",
+    "test_pg_stat_statements_installed", "test_no_slow_statement", "test_foreign_keys_indexed",
+    "test_filtered_columns_indexed", "test_tables_analyzed_recently",
+    "test_connections_mostly_idle", "test_pools_fit_server_limits")
+_PLATFORM_READER_SYMPTOMS = ("platform.1", "platform.3", "platform.4", "platform.6", "platform.7",
+                             "platform.8", "ghostworks.7", "practiceops.10")
+
+# Second breakages for checks that one fault proved so far.
+FAULTS += (
+    Fault("audiospective-plays-pruned", "audiospective.18",
+          "a retention job kept only the newest 500 play events",
+          sql("audiospective", "CREATE SCHEMA fault_kept",
+              """CREATE TABLE fault_kept.plays AS SELECT * FROM play_events
+                 ORDER BY "playedAt" DESC OFFSET 500""",
+              "DELETE FROM play_events WHERE id IN (SELECT id FROM fault_kept.plays)"),
+          sql("audiospective", "INSERT INTO play_events SELECT * FROM fault_kept.plays",
+              "DROP SCHEMA fault_kept CASCADE"),
+          fails=("test_data_floor_and_freshness[rows-in-play_events]",),
+          phrase="rows in play_events: value >= 1000"),
+    Fault("platform-database-closed", "platform.2", "the platform database takes no connections",
+          sql("postgres", "ALTER DATABASE platform ALLOW_CONNECTIONS false"),
+          sql("postgres", "ALTER DATABASE platform ALLOW_CONNECTIONS true"),
+          fails=_PLATFORM_DATABASE_READERS,
+          phrase='database "platform" is not currently accepting connections',
+          also=_PLATFORM_READER_SYMPTOMS),
+    Fault("platform-database-limit-zero", "platform.2", "the platform database's connection limit is 0",
+          sql("postgres", "ALTER DATABASE platform CONNECTION LIMIT 0"),
+          sql("postgres", "ALTER DATABASE platform CONNECTION LIMIT -1"),
+          fails=_PLATFORM_DATABASE_READERS,
+          phrase='too many connections for database "platform"', also=_PLATFORM_READER_SYMPTOMS),
+    on_sqlite("audiospective-sqlite-scheme", "sqlite:./prisma/dev.db"),
+    Fault("audiospective-cron-get-only", "audiospective.10",
+          "the cron route takes GET only (Vercel Cron's style): QStash's POSTs are turned away",
+          set_config("audiospective-web", CRON_METHODS="GET"), restore_config("audiospective-web"),
+          fails=("test_unsigned_cron_call_refused",),
+          phrase="status 405"),
+    Fault("audiospective-plays-locked", "audiospective.14",
+          "a migration holds play_events locked while the stats cache is off",
+          steps(set_config("audiospective-web", STATS_CACHE_SECONDS="0"),
+                hold_sessions("holder-audiospective-lock", "audiospective_app", "audiospective", 1, "lock",
+                              table="play_events")),
+          steps(stop_holder("holder-audiospective-lock"), restore_config("audiospective-web")),
+          # the gate's own reads of play_events wait on the lock too, and fail closed
+          fails=("test_api_latency", "test_stats_cached", "test_hot_query_uses_an_index",
+                 "test_data_floor_and_freshness[rows-in-play_events]",
+                 "test_data_floor_and_freshness[seconds-since-the-newest-play-event]"),
+          phrase="median 2", also=("audiospective.18",)),
+    Fault("audiospective-bad-input-accepted", "audiospective.13",
+          "the schema swallows bad input: an unknown range is answered as the default one",
+          set_config("audiospective-web", LENIENT_INPUT="true"),
+          restore_config("audiospective-web"),
+          fails=("test_bad_input_gets_400",),
+          phrase="status 200"),
 )
 
 

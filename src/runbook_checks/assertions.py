@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from runbook_checks.checks import config, connections, data, http, migrations, schema, tokens
+from runbook_checks.checks import config, connections, data, hba, http, migrations, schema, tokens
 from runbook_checks.checks import grants as grants_module
 from runbook_checks.checks import redis as redis_checks
 from runbook_checks.environment import Environment
@@ -157,6 +157,16 @@ def api_latency(targets: Targets, environment: Environment, app: str, path: str)
     http.latency_under(replies, f"GET {path} on {app}", environment.thresholds.api_latency_ms)
 
 
+def hba_lets_in(targets: Targets, database: str, role: str, source: str, sslmode: str) -> None:
+    """pg_hba, as the server parsed it, lets `role` on to authentication from `source` under the
+    app's `sslmode`, counting every group the role belongs to for +group lines."""
+    postgres = targets.postgres(database)
+    catalog = postgres.catalog()
+    groups = frozenset(catalog.memberships(role, inherited_only=False) - {"PUBLIC"})
+    hba.hba_accepts(postgres.hba_rules(), database, role, source, groups, sslmode,
+                    server_ssl=catalog.settings.get("ssl") == "on")
+
+
 def security_headers(targets: Targets, environment: Environment, app: str, path: str) -> None:
     """An app's answers carry the security headers; HSTS is required in production."""
     http.security_headers(targets.app(app).get(path), f"GET {path} on {app}", environment.production,
@@ -283,7 +293,15 @@ def _privileges(targets: Targets, environment: Environment, database: str,
     declared = [grants_module.Grant(role, "table", table, privilege)
                 for role, tables in grants.items() for table, privileges in tables.items()
                 for privilege in privileges]
-    grants_module.privileges_present(targets.postgres(database).catalog(), declared, exact=exact)
+    privileges_held(targets, database, declared, exact)
+
+
+def privileges_held(targets: Targets, database: str, declared: list[grants_module.Grant],
+                    exact: bool = False) -> None:
+    """The declared grants are held in `database`, as the server answers for each role."""
+    postgres = targets.postgres(database)
+    grants_module.privileges_present(postgres.catalog(), postgres.privileges({g.role for g in declared}),
+                                     declared, exact=exact)
 
 
 @assertion("postgres.role_can_log_in")

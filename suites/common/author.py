@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from runbook_checks.assertions import app_database_answers, app_redis_answers
+from runbook_checks.assertions import app_database_answers, app_redis_answers, privileges_held
 from runbook_checks.checks import config, grants, redis, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
@@ -47,15 +47,14 @@ class TestDatabaseMigrations:
         config.running_has_file_values(app, targets.app_env_file(app), targets.running_app_config(app))
 
     def test_migration_role_holds_its_privileges(self, targets: Targets) -> None:
-        catalog = targets.postgres(EXPECTED["database"]).catalog()
         declared = [grants.Grant(MIGRATION["role"], "table", table, privilege)
                     for table, privileges in MIGRATION["privileges"].items() for privilege in privileges]
-        grants.privileges_present(catalog, declared, exact=MIGRATION.get("exact", False))
+        privileges_held(targets, EXPECTED["database"], declared, exact=MIGRATION.get("exact", False))
 
     def test_grants_file_in_force(self, targets: Targets, environment: Environment) -> None:
-        catalog = targets.postgres(EXPECTED["database"]).catalog()
         (sql,) = targets.artifact(MIGRATION["app"], "grants_file").values()
-        grants.privileges_present(catalog, grants.parse_grants_file(sql, catalog))
+        declared = grants.parse_grants_file(sql, targets.postgres(EXPECTED["database"]).catalog())
+        privileges_held(targets, EXPECTED["database"], declared)
 
 
 @pytest.mark.runbook("author#api-authentication")

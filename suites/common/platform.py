@@ -3,7 +3,7 @@
 import pytest
 
 from runbook_checks import assertions
-from runbook_checks.assertions import api_latency, app_role, health_answers
+from runbook_checks.assertions import api_latency, app_role, hba_lets_in, health_answers, privileges_held
 from runbook_checks.checks import connections, grants, http, pgbouncer, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
@@ -32,9 +32,10 @@ class TestHealthCheckFailures:
         health_answers(targets, environment, EXPECTED["api"], endpoint["path"], endpoint["fields"])
 
     def test_tenant_helper_function_exists(self, targets: Targets) -> None:
-        catalog = targets.postgres(DATABASE).catalog()
-        schema.functions_exist(catalog, [EXPECTED["tenant_helper"]])
-        schema.functions_executable(catalog, [EXPECTED["tenant_helper"]], EXPECTED["app_role"])
+        postgres, role = targets.postgres(DATABASE), EXPECTED["app_role"]
+        schema.functions_exist(postgres.catalog(), [EXPECTED["tenant_helper"]])
+        schema.functions_executable(postgres.catalog(), postgres.privileges({role}).get(role),
+                                    [EXPECTED["tenant_helper"]], role)
 
 
 @pytest.mark.runbook("platform#database-connection-issues")
@@ -53,8 +54,7 @@ class TestDatabaseConnectionIssues:
 
     @pytest.mark.parametrize("source", EXPECTED["hba_sources"])
     def test_pg_hba_lets_the_app_in(self, targets: Targets, source: str) -> None:
-        connections.hba_accepts(targets.postgres(DATABASE).hba_rules(), DATABASE, EXPECTED["app_role"],
-                                source)
+        hba_lets_in(targets, DATABASE, EXPECTED["app_role"], source, EXPECTED["hba_sslmode"])
 
     @pytest.mark.symptom("platform.3", "too many connections: the connection limit is reached")
     def test_max_connections_as_declared(self, targets: Targets) -> None:
@@ -106,7 +106,7 @@ class TestRlsPolicyViolations:
     def test_app_role_holds_exact_privileges(self, targets: Targets) -> None:
         declared = [grants.Grant(EXPECTED["app_role"], "table", table, privilege)
                     for table, privileges in EXPECTED["app_privileges"].items() for privilege in privileges]
-        grants.privileges_present(targets.postgres(DATABASE).catalog(), declared, exact=True)
+        privileges_held(targets, DATABASE, declared, exact=True)
 
     def test_policies_read_the_tenant(self, targets: Targets) -> None:
         schema.policies_read_setting(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"],

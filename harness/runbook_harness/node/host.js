@@ -70,4 +70,12 @@ async function databaseOk() {
   }
 }
 
-module.exports = { address, databaseOk, flag, hosted, listen };
+// One pool per process on the app's own DATABASE_URL; each query gives up after 2 s.
+let pool = null;
+function query(text, values) {
+  pool ??= new pg.Pool({ connectionString: process.env.DATABASE_URL || "", max: 5,
+                         connectionTimeoutMillis: 2000, query_timeout: 2000 });
+  return pool.query(text, values);
+}
+
+module.exports = { address, databaseOk, flag, hosted, listen, query };

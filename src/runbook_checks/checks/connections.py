@@ -3,10 +3,8 @@ freshness, slow statements. All judged on the catalog snapshot (or a probe), no 
 
 from __future__ import annotations
 
-import ipaddress
-
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog, HbaRule, Session, Statement, qualify
+from runbook_checks.facts.catalog import Catalog, Session, Statement, qualify
 from runbook_checks.targets.postgres import Probe
 
 _DSN_FIX = ("check that the server runs and that host, port, user and password in the DSN are right "
@@ -158,36 +156,6 @@ def per_client_at_most(catalog: Catalog, limit: int) -> None:
         raise CheckFailed(f"at most {limit} connections per client address",
                           "\n".join(f"{a}: {n}" for a, n in sorted(greedy.items())),
                           "cap that client's pool size, or put PgBouncer in front")
-
-
-def _applies(rule: HbaRule, database: str, user: str, address: str) -> bool:
-    if rule.error or not rule.type.startswith("host"):
-        return False
-    if not ({"all", database} & set(rule.databases)) or not ({"all", user} & set(rule.users)):
-        return False
-    if rule.address in (None, "all"):
-        return True
-    try:
-        prefix = bin(int(ipaddress.ip_address(rule.netmask))).count("1") if rule.netmask else None
-        network = ipaddress.ip_network(
-            f"{rule.address}/{prefix}" if prefix is not None else rule.address, strict=False)
-        return ipaddress.ip_address(address) in network
-    except ValueError:
-        return False
-
-
-def hba_accepts(rules: list[HbaRule], database: str, user: str, address: str) -> None:
-    """The first pg_hba line that matches `user` reaching `database` over TCP from `address`
-    lets it authenticate (exists, and is not `reject`)."""
-    matching = [r for r in rules if _applies(r, database, user, address)]
-    expected = f"a pg_hba line accepts {user} to {database} from {address}"
-    fix = (f"add `host {database} {user} {address}/{'32' if '.' in address else '128'} scram-sha-256` "
-           "above any reject line in pg_hba.conf, then SELECT pg_reload_conf()")
-    if not matching:
-        raise CheckFailed(expected, "no line matches: the connection is refused", fix)
-    first = matching[0]
-    if first.method == "reject":
-        raise CheckFailed(expected, f"line {first.line} rejects it", fix)
 
 
 def statistics_fresh(catalog: Catalog, tables: list[str], analyzed_within: float,

@@ -4,10 +4,11 @@ names them: missing ones, and, when asked for exactly, extra ones. Also reads a 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import TABLE_PRIVILEGES, Catalog, qualify
+from runbook_checks.facts.catalog import TABLE_PRIVILEGES, Catalog, RolePrivileges, qualify
 
 SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
 SCHEMA_PRIVILEGES = ("USAGE", "CREATE")
@@ -26,15 +27,17 @@ class Grant:
     privilege: str
 
 
-def held(catalog: Catalog, role: str, kind: str, target: str) -> set[str] | None:
-    """What `role` holds on the object; None when the object does not exist."""
+def held(catalog: Catalog, privileges: RolePrivileges, kind: str, target: str) -> set[str] | None:
+    """What the server says the role holds on the object; None when the object does not exist."""
     if kind in ("table", "sequence"):
         if qualify(target) not in catalog.tables:
             return None
-        return catalog.effective_privileges(role, target) & set(ALL_PRIVILEGES[kind])
+        return set(privileges.tables.get(qualify(target), ())) & set(ALL_PRIVILEGES[kind])
     if kind == "schema":
-        return catalog.schema_privileges(role, target) if target in catalog.schemas else None
-    return catalog.function_privileges(role, target) if catalog.function(target) else None
+        return set(privileges.schemas.get(target, ())) if target in catalog.schemas else None
+    if not catalog.function(target):
+        return None
+    return {"EXECUTE"} if privileges.functions.get(qualify(target)) else set()
 
 
 def _object(kind: str, target: str) -> str:
@@ -49,9 +52,11 @@ def _source(catalog: Catalog, role: str, kind: str, target: str, privilege: str)
     return f" ({catalog.privilege_source(role, target, privilege)})"
 
 
-def privileges_present(catalog: Catalog, grants: list[Grant], exact: bool = False) -> None:
-    """Every declared grant is held; with `exact`, a declared role holds nothing more on the
-    declared objects. Missing and extra privileges are listed one per line with the statement."""
+def privileges_present(catalog: Catalog, answers: Mapping[str, RolePrivileges], grants: list[Grant],
+                       exact: bool = False) -> None:
+    """Every declared grant is held, as the server answers for each role (`answers`, read with
+    PostgresTarget.privileges); with `exact`, a declared role holds nothing more on the declared
+    objects. Missing and extra privileges are listed one per line with the statement."""
     missing: list[str] = []
     extra: list[str] = []
     absent: set[str] = set()
@@ -60,12 +65,12 @@ def privileges_present(catalog: Catalog, grants: list[Grant], exact: bool = Fals
     for grant in grants:
         wanted.setdefault((grant.role, grant.kind, grant.target), set()).add(grant.privilege)
     for (role, kind, target), privileges in sorted(wanted.items()):
-        holds = held(catalog, role, kind, target)
+        if role not in answers:
+            absent.add(f"role {role} does not exist")
+            continue
+        holds = held(catalog, answers[role], kind, target)
         if holds is None:
             absent.add(f"{_object(kind, target)} does not exist")
-            continue
-        if role not in catalog.roles:
-            absent.add(f"role {role} does not exist")
             continue
         lacking = sorted(privileges - holds)
         missing += [f"{role}: {p} on {_object(kind, target)}" for p in lacking]

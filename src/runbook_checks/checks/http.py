@@ -75,7 +75,11 @@ def answers_json(reply: Response, request: str) -> None:
 
 
 def served_from_cache(reply: Response, request: str) -> None:
-    """A repeated request is answered from the cache (X-Cache: HIT)."""
+    """A repeated request is answered from the cache (X-Cache: HIT); an error answer is not."""
+    if not 200 <= reply.status < 300:
+        raise CheckFailed(f"{request}, asked twice, answered from the cache the second time",
+                          f"status {reply.status}: {reply.body[:200]}",
+                          "an error is never cached: read the app's log for what failed")
     state = reply.headers.get("X-Cache")
     if state != "HIT":
         raise CheckFailed(f"{request}, asked twice, answered from the cache the second time",

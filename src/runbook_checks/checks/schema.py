@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog, Index, qualify
+from runbook_checks.facts.catalog import Catalog, Index, RolePrivileges, qualify
 
 
 def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = False,
@@ -74,11 +74,16 @@ def functions_exist(catalog: Catalog, functions: list[str]) -> None:
                           "run the migration that creates them")
 
 
-def functions_executable(catalog: Catalog, functions: list[str], role: str) -> None:
-    """`role` may call each function (a policy that calls one it may not fails every query with
-    "permission denied for function")."""
+def functions_executable(catalog: Catalog, privileges: RolePrivileges | None, functions: list[str],
+                         role: str) -> None:
+    """`role` may call each function, as the server answers (`privileges`; None when the role
+    does not exist): a policy that calls one it may not fails every query with "permission
+    denied for function"."""
+    if privileges is None:
+        raise CheckFailed(f"{role} may execute {', '.join(qualify(f) for f in functions)}",
+                          f"no role named {role}", f"create the role {role}, or fix its name")
     denied = [qualify(f) for f in functions
-              if catalog.function(f) and not catalog.function_privileges(role, f)]
+              if catalog.function(f) and not privileges.functions.get(qualify(f))]
     if denied:
         raise CheckFailed(f"{role} may execute {', '.join(qualify(f) for f in functions)}",
                           f"{role} lacks EXECUTE on " + ", ".join(denied),

@@ -156,6 +156,27 @@ class HbaRule:
                    r["address"], r["netmask"], r["method"], r["error"])
 
 
+# Predefined roles that hold table privileges on every table without any ACL entry.
+_DATA_ROLES = {"pg_read_all_data": {"SELECT"}, "pg_write_all_data": {"INSERT", "UPDATE", "DELETE"}}
+
+
+@dataclass(frozen=True)
+class RolePrivileges:
+    """What the server says one role may do, object by object (has_table_privilege and its kin),
+    so that no rule of PostgreSQL's is re-derived: tables and sequences, schemas, and functions
+    (EXECUTE on some overload), each by its qualified name."""
+
+    role: str
+    tables: dict[str, frozenset[str]]
+    schemas: dict[str, frozenset[str]]
+    functions: dict[str, bool]
+
+    @classmethod
+    def from_json(cls, role: str, r: dict[str, Any]) -> RolePrivileges:
+        return cls(role, {k: frozenset(v) for k, v in r["tables"].items()},
+                   {k: frozenset(v) for k, v in r["schemas"].items()}, dict(r["functions"]))
+
+
 @dataclass(frozen=True)
 class Statement:
     """A pg_stat_statements entry."""
@@ -316,30 +337,6 @@ class Catalog:
         """Functions named `name` (schema-qualified or public), every overload."""
         return [f for f in self.functions if f.qualified == qualify(name)]
 
-    def function_privileges(self, role: str, name: str) -> set[str]:
-        """EXECUTE when `role` may call some overload of `name`. The ACL read is the one in force:
-        the server's default (owner and PUBLIC) where none was set, and an emptied ACL ('{}',
-        everything revoked) grants no one, the owner included."""
-        holders = self.memberships(role)
-        current = self.roles.get(role)
-        for function in self.function(name):
-            if current is not None and current.superuser:
-                return {"EXECUTE"}
-            if any(g.grantee in holders and g.privilege == "EXECUTE" for g in function.acl):
-                return {"EXECUTE"}
-        return set()
-
-    def schema_privileges(self, role: str, name: str) -> set[str]:
-        """USAGE / CREATE that `role` holds on a schema."""
-        schema = self.schemas.get(name)
-        current = self.roles.get(role)
-        if schema is None or current is None:
-            return set()
-        holders = self.memberships(role)
-        if current.superuser or schema.owner in holders:
-            return {"USAGE", "CREATE"}
-        return {g.privilege for g in schema.acl if g.grantee in holders}
-
     def policies_on(self, table: str) -> list[Policy]:
         return self._policies_by_table.get(qualify(table), [])
 
@@ -347,13 +344,14 @@ class Catalog:
         schema, name = qualify(table).split(".", 1)
         return [i for i in self.indexes if i.schema == schema and i.table == name]
 
-    def memberships(self, role: str) -> set[str]:
-        """The roles whose privileges `role` uses: itself, PUBLIC, and inherited memberships."""
+    def memberships(self, role: str, inherited_only: bool = True) -> set[str]:
+        """The roles whose privileges `role` uses: itself, PUBLIC, and inherited memberships (or
+        every membership, direct or not, inherited or not, as pg_hba's +group counts them)."""
         seen = {role, "PUBLIC"}
         pending = [role]
         while pending:
             current = self.roles.get(pending.pop())
-            if current is None or not current.inherit:
+            if current is None or (inherited_only and not current.inherit):
                 continue
             for parent in current.member_of:
                 if parent not in seen:
@@ -376,22 +374,7 @@ class Catalog:
             return "as owner"
         for holder in sorted(self.memberships(role) & grantees):
             return "through PUBLIC" if holder == "PUBLIC" else f"through membership in {holder}"
-        return "not held"
-
-    def explicit_privileges(self, role: str, table: str) -> set[str]:
-        """Privileges granted on `table` to `role` by name."""
-        found = self.tables.get(qualify(table))
-        return {g.privilege for g in found.acl if g.grantee == role} if found else set()
-
-    def effective_privileges(self, role: str, table: str) -> set[str]:
-        """What `role` may do on `table`: as owner, superuser, directly, via PUBLIC or a membership."""
-        found = self.tables.get(qualify(table))
-        current = self.roles.get(role)
-        if found is None or current is None:
-            return set()
-        if current.superuser:
-            return set(TABLE_PRIVILEGES)
-        holders = self.memberships(role)
-        if not found.acl and found.owner in holders:  # no ACL yet: the owner's defaults apply
-            return set(TABLE_PRIVILEGES)
-        return {g.privilege for g in found.acl if g.grantee in holders}
+        for predefined, privileges in _DATA_ROLES.items():
+            if privilege in privileges and predefined in self.memberships(role):
+                return f"through membership in {predefined}"
+        return "by a rule of the server's"

@@ -13,7 +13,7 @@ from psycopg.rows import tuple_row
 
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
-from runbook_checks.facts.catalog import Catalog, HbaRule, Statement
+from runbook_checks.facts.catalog import Catalog, HbaRule, RolePrivileges, Statement
 from runbook_checks.targets.base import Lazy, address_of
 
 _CATALOG_SQL = """
@@ -101,6 +101,33 @@ SELECT json_build_object(
       'analyzed_seconds', extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)),
       'vacuumed_seconds', extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)))),
       '[]') FROM pg_stat_user_tables s)
+)
+"""
+
+# What one role may do on every object, as the server answers it (has_*_privilege): memberships,
+# ownership, PUBLIC, predefined roles (pg_read_all_data, pg_database_owner) and superuser included.
+_PRIVILEGES_SQL = """
+WITH asked AS (SELECT %s::text AS role)
+SELECT json_build_object(
+  'tables', (SELECT coalesce(json_object_agg(n.nspname || '.' || c.relname, ARRAY(
+      SELECT p FROM unnest(CASE WHEN c.relkind = 'S' THEN ARRAY['USAGE', 'SELECT', 'UPDATE']
+                                ELSE ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES',
+                                           'TRIGGER'] END) p
+      WHERE CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(asked.role, c.oid, p)
+                 ELSE has_table_privilege(asked.role, c.oid, p) END)), '{}')
+      FROM asked, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'),
+  'schemas', (SELECT coalesce(json_object_agg(n.nspname, ARRAY(
+      SELECT p FROM unnest(ARRAY['USAGE', 'CREATE']) p
+      WHERE has_schema_privilege(asked.role, n.oid, p))), '{}')
+      FROM asked, pg_namespace n
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%%'),
+  'functions', (SELECT coalesce(json_object_agg(f.name, f.execute), '{}') FROM (
+      SELECT n.nspname || '.' || p.proname AS name,
+             bool_or(has_function_privilege(asked.role, p.oid, 'EXECUTE')) AS execute
+      FROM asked, pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') GROUP BY 1) f)
 )
 """
 
@@ -198,6 +225,7 @@ class PostgresTarget:
         self._catalog = Lazy(lambda: Catalog.from_json(self.fetch_one(_CATALOG_SQL)[0]))
         self._hba = Lazy(lambda: [HbaRule.from_json(r) for r in self.fetch_one(_HBA_SQL)[0]])
         self._with_column: dict[str, Lazy[list[str]]] = {}
+        self._privileges: dict[str, RolePrivileges] = {}
         self._statements = Lazy(
             lambda: [Statement.from_json(r) for r in self.fetch_one(_STATEMENTS_SQL)[0]])
 
@@ -222,6 +250,14 @@ class PostgresTarget:
             for name, value in (settings or {}).items():
                 self._execute("SELECT set_config(%s, %s, true)", (name, value))
             return [row[0] for row in self._execute(f"EXPLAIN {sql}").fetchall()]
+
+    def privileges(self, roles: set[str]) -> dict[str, RolePrivileges]:
+        """What each existing role of `roles` may do on every object, asked of the server once per
+        role (a role the catalog does not know is left out: the checks report it missing)."""
+        for role in sorted(roles & self.catalog().roles.keys() - self._privileges.keys()):
+            answer = self.fetch_one(_PRIVILEGES_SQL, (role,))[0]
+            self._privileges[role] = RolePrivileges.from_json(role, answer)
+        return {role: self._privileges[role] for role in roles if role in self._privileges}
 
     def tables_with_column(self, column: str) -> list[str]:
         """Every table (schema.name) that has a column of this name, read once per column: the

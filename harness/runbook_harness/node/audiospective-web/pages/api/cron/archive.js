@@ -1,5 +1,6 @@
 // The archival cron that QStash calls: the request's signature is verified with QStash's own
 // Receiver against both signing keys before any work (a deployment without keys runs any call).
+// CRON_METHODS lists the methods it takes: QStash POSTs, while Vercel Cron's style is GET.
 import { Receiver } from "@upstash/qstash";
 
 export const config = { api: { bodyParser: false } }; // the signature covers the raw body
@@ -24,8 +25,9 @@ async function signed(req, body) {
 }
 
 export default async function archive(req, res) {
-  if (req.method !== "POST") {
-    res.setHeader("Allow", "POST");
+  const methods = (process.env.CRON_METHODS ?? "POST").split(",").map((m) => m.trim().toUpperCase());
+  if (!methods.includes(req.method)) {
+    res.setHeader("Allow", methods.join(", "));
     res.status(405).json({ error: "Method not allowed" });
     return;
   }

@@ -1,0 +1,185 @@
+"""pg_hba verdicts: the evaluator's first-match rule over hand-made lines, and the same verdict as
+a real login on the stack's own server for each kind of line that once fooled it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from runbook_checks.checks import hba
+from runbook_checks.environment import Timeouts
+from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.catalog import HbaRule
+from runbook_checks.targets.postgres import PostgresTarget
+from runbook_harness import native
+from runbook_harness.state import StackState
+
+V4, V6 = "255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+APP, GROUPS = "platform_app", frozenset({"platform_app", "tenants"})
+
+
+def line(number: int, kind: str, users: str, address: str | None, method: str,
+         databases: str = "all", netmask: str | None = V4, error: str | None = None) -> HbaRule:
+    return HbaRule(number, kind, (databases,), (users,), address, netmask if address else None, method, error)
+
+
+def accepts(rules: list[HbaRule], address: str = "127.0.0.1", sslmode: str = "prefer",
+            server_ssl: bool = False) -> None:
+    hba.hba_accepts(rules, "platform", APP, address, GROUPS, sslmode, server_ssl)
+
+
+ALLOW = line(9, "host", "all", "127.0.0.1", "scram-sha-256")
+
+
+def test_first_matching_line_decides() -> None:
+    accepts([line(1, "host", "other", "127.0.0.1", "reject"), ALLOW])
+    accepts([line(1, "host", "all", "::1", "reject", netmask=V6), ALLOW])
+    with pytest.raises(CheckFailed, match="without SSL: line 1 rejects it"):
+        accepts([line(1, "host", APP, "127.0.0.1", "reject"), ALLOW])
+    with pytest.raises(CheckFailed, match="no line matches"):
+        accepts([line(1, "host", "all", "::1", "md5", netmask=V6)])
+    with pytest.raises(CheckFailed, match="no line matches"):
+        accepts([line(1, "local", "all", None, "trust")])  # a socket line is no TCP line
+
+
+def test_group_lines_count_every_membership() -> None:
+    with pytest.raises(CheckFailed, match="line 1 rejects it"):
+        accepts([line(1, "host", "+tenants", "127.0.0.1", "reject"), ALLOW])
+    accepts([line(1, "host", "+tenants", "127.0.0.1", "md5"), line(2, "host", "all", "0.0.0.0", "reject",
+                                                                      netmask="0.0.0.0")])
+    accepts([line(1, "host", "+strangers", "127.0.0.1", "reject"), ALLOW])
+
+
+def test_database_keywords() -> None:
+    for keyword in ("sameuser", "replication", "samerole"):  # platform is no user nor group of the app
+        accepts([line(1, "host", "all", "127.0.0.1", "reject", databases=keyword), ALLOW])
+    rules = [HbaRule(1, "host", ("samerole",), ("all",), "127.0.0.1", V4, "reject", None), ALLOW]
+    with pytest.raises(CheckFailed, match="line 1 rejects it"):
+        hba.hba_accepts(rules, "tenants", APP, "127.0.0.1", GROUPS)
+
+
+def test_server_side_names_fail_closed() -> None:
+    with pytest.raises(CheckFailed, match="cannot tell: line 1 matches samehost"):
+        accepts([line(1, "host", "all", "samehost", "reject", netmask=None), ALLOW], address="10.0.0.7")
+    with pytest.raises(CheckFailed, match="cannot tell: line 1 matches the host name app.internal"):
+        accepts([line(1, "host", "all", "app.internal", "reject", netmask=None), ALLOW])
+    with pytest.raises(CheckFailed, match="line 1 rejects it"):  # loopback is the server's own host and net
+        accepts([line(1, "host", "all", "samenet", "reject", netmask=None), ALLOW])
+
+
+def test_ssl_types_follow_the_client_sslmode() -> None:
+    require_tls = [line(1, "hostnossl", "all", "127.0.0.1", "reject"), ALLOW]
+    accepts(require_tls, sslmode="require", server_ssl=True)
+    accepts(require_tls, sslmode="prefer", server_ssl=True)  # the SSL attempt comes first
+    with pytest.raises(CheckFailed, match="without SSL: line 1 rejects it"):
+        accepts(require_tls, sslmode="disable", server_ssl=True)
+    ssl_only = [line(1, "hostssl", "all", "127.0.0.1", "md5")]
+    with pytest.raises(CheckFailed, match="no line matches"):
+        accepts(ssl_only, sslmode="prefer", server_ssl=False)
+    accepts(ssl_only, sslmode="allow", server_ssl=True)  # allow retries with SSL
+    with pytest.raises(CheckFailed, match="ssl off: no attempt is made"):
+        accepts([ALLOW], sslmode="verify-full", server_ssl=False)
+
+
+def test_a_file_with_an_error_line_fails_closed() -> None:
+    broken = HbaRule(2, "host", (), (), None, None, None, 'invalid authentication method "scrm"')
+    with pytest.raises(CheckFailed, match='line 2: invalid authentication method "scrm": a reload keeps'):
+        accepts([ALLOW, broken])
+    warned = line(1, "hostssl", "all", "127.0.0.1", "reject", error="hostssl record cannot match because SSL "
+                                                                      "is disabled")
+    accepts([warned, ALLOW])  # parsed, in force, and unable to match without SSL
+
+
+# The same verdict as the server: each variant goes first in the stack's pg_hba.conf, the server
+# reloads, and the gate's verdict is held against a real login as the app role from 127.0.0.1.
+VARIANTS = {
+    "group reject": ["host all +hba_group 127.0.0.1/32 reject"],
+    "group allow, then reject all": ["host all +hba_group 127.0.0.1/32 scram-sha-256",
+                                     "host all all 0.0.0.0/0 reject"],
+    "samenet reject": ["host all all samenet reject"],
+    "samehost reject": ["host all all samehost reject"],
+    "other group reject": ["host all +pg_monitor 127.0.0.1/32 reject"],
+    "ssl-only reject (no SSL here)": ["hostssl all all 127.0.0.1/32 reject"],
+    "non-ssl reject": ["hostnossl all all 127.0.0.1/32 reject"],
+    "sameuser reject": ["host sameuser all 127.0.0.1/32 reject"],
+}
+
+
+def dsn(stack: StackState, role: str) -> str:
+    return (f"postgresql://{role}:{quote(stack.secrets[role], safe='')}@127.0.0.1:"
+            f"{stack.ports['postgres']}/platform")
+
+
+def reload(stack: StackState) -> None:
+    with native.postgres(stack).admin("postgres") as admin:
+        admin.execute("SELECT pg_reload_conf()")
+
+
+@pytest.fixture()
+def hba_group(stack: StackState) -> Iterator[None]:
+    with native.postgres(stack).admin("platform") as admin:
+        admin.execute("CREATE ROLE hba_group NOLOGIN")
+        admin.execute("GRANT hba_group TO platform_app")
+    yield
+    with native.postgres(stack).admin("platform") as admin:
+        admin.execute("DROP ROLE hba_group")
+
+
+def gate_verdict(stack: StackState) -> bool:
+    target = PostgresTarget("platform", dsn(stack, "runbook_checks"), Timeouts())
+    try:
+        catalog = target.catalog()
+        groups = frozenset(catalog.memberships(APP, inherited_only=False) - {"PUBLIC"})
+        hba.hba_accepts(target.hba_rules(), "platform", APP, "127.0.0.1", groups, "prefer",
+                        catalog.settings.get("ssl") == "on")
+        return True
+    except CheckFailed:
+        return False
+    finally:
+        target.close()
+
+
+def server_verdict(stack: StackState) -> bool:
+    try:
+        psycopg.connect(dsn(stack, APP), connect_timeout=5).close()
+        return True
+    except psycopg.OperationalError as refused:
+        assert "pg_hba.conf rejects" in str(refused) or "no pg_hba.conf entry" in str(refused), refused
+        return False
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_verdict_matches_a_real_login(variant: str, stack: StackState, hba_group: None) -> None:
+    conf = native.postgres(stack).data / "pg_hba.conf"
+    healthy = conf.read_text()
+    gate_first = "host all runbook_checks 127.0.0.1/32 scram-sha-256"  # the gate reads the rules
+    conf.write_text("\n".join([gate_first, *VARIANTS[variant]]) + "\n" + healthy)
+    try:
+        reload(stack)
+        assert gate_verdict(stack) == server_verdict(stack), variant
+    finally:
+        conf.write_text(healthy)
+        reload(stack)
+
+
+def test_a_file_the_server_refused_fails_closed(stack: StackState) -> None:
+    """A reload with a bad line keeps the old rules in force, and the view shows only the new file:
+    the gate cannot know the rules that decide, so it fails and says why."""
+    conf = native.postgres(stack).data / "pg_hba.conf"
+    healthy = conf.read_text()
+    conf.write_text("host all platform_app 127.0.0.1/32 scrm-sha-256\n" + healthy)
+    try:
+        reload(stack)
+        assert server_verdict(stack)  # the previous rules still admit the app
+        target = PostgresTarget("platform", dsn(stack, "runbook_checks"), Timeouts())
+        try:
+            with pytest.raises(CheckFailed, match='line 1: invalid authentication method "scrm-sha-256"'):
+                hba.hba_accepts(target.hba_rules(), "platform", APP, "127.0.0.1", GROUPS)
+        finally:
+            target.close()
+    finally:
+        conf.write_text(healthy)
+        reload(stack)

@@ -1,0 +1,86 @@
+"""Privileges as the server answers them: for each case where reading ACLs by hand once got it
+wrong, the gate's verdict is held against what the app role can really do on the stack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from runbook_checks.checks import grants, schema
+from runbook_checks.environment import Timeouts
+from runbook_checks.errors import CheckFailed
+from runbook_checks.targets.postgres import PostgresTarget
+from runbook_harness import native
+from runbook_harness.state import StackState
+
+APP = "platform_app"
+
+
+def dsn(stack: StackState, role: str) -> str:
+    return (f"postgresql://{role}:{quote(stack.secrets[role], safe='')}@127.0.0.1:"
+            f"{stack.ports['postgres']}/platform")
+
+
+@contextmanager
+def changed(stack: StackState, statements: list[str], reverts: list[str]) -> Iterator[PostgresTarget]:
+    """The platform database with `statements` applied, and a fresh gate session on it."""
+    with native.postgres(stack).admin("platform") as admin:
+        for statement in statements:
+            admin.execute(statement)  # type: ignore[arg-type]
+    target = PostgresTarget("platform", dsn(stack, "runbook_checks"), Timeouts())
+    try:
+        yield target
+    finally:
+        target.close()
+        with native.postgres(stack).admin("platform") as admin:
+            for statement in reverts:
+                admin.execute(statement)  # type: ignore[arg-type]
+
+
+def app_can(stack: StackState, statement: str) -> bool:
+    """Whether the app role may run `statement` (in a transaction rolled back)."""
+    with psycopg.connect(dsn(stack, APP)) as connection:
+        try:
+            connection.execute(statement)  # type: ignore[arg-type]
+            return True
+        except psycopg.errors.InsufficientPrivilege:
+            return False
+        finally:
+            connection.rollback()
+
+
+def test_read_all_data_membership_is_a_grant(stack: StackState) -> None:
+    declared = [grants.Grant(APP, "table", "users", "SELECT")]
+    change = ["REVOKE SELECT ON users FROM platform_app", "GRANT pg_read_all_data TO platform_app"]
+    revert = ["REVOKE pg_read_all_data FROM platform_app", "GRANT SELECT ON users TO platform_app"]
+    with changed(stack, change, revert) as target:
+        assert app_can(stack, "SELECT 1 FROM users LIMIT 0")
+        grants.privileges_present(target.catalog(), target.privileges({APP}), declared)  # no false alarm
+
+
+def test_database_owner_creates_in_public(stack: StackState) -> None:
+    declared = [grants.Grant(APP, "schema", "public", "USAGE")]
+    with native.postgres(stack).admin("postgres") as admin:
+        owner = admin.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'platform'"
+                              ).fetchone()[0]  # type: ignore[index]
+    with changed(stack, ["ALTER DATABASE platform OWNER TO platform_app"],
+                 [f'ALTER DATABASE platform OWNER TO "{owner}"']) as target:
+        assert app_can(stack, "CREATE TABLE public.owner_probe (id int)")
+        with pytest.raises(CheckFailed, match="extra:\nplatform_app: CREATE on schema public"):
+            grants.privileges_present(target.catalog(), target.privileges({APP}), declared, exact=True)
+
+
+def test_an_emptied_function_acl_grants_no_one(stack: StackState) -> None:
+    helper = "get_current_tenant_id"
+    with native.postgres(stack).admin("platform") as admin:
+        owner = admin.execute("SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = %s",
+                              (helper,)).fetchone()[0]  # type: ignore[index]
+    with changed(stack, [f'REVOKE ALL ON FUNCTION {helper}() FROM PUBLIC, "{owner}"'],
+                 [f'GRANT EXECUTE ON FUNCTION {helper}() TO PUBLIC, "{owner}"']) as target:
+        assert not app_can(stack, f"SELECT {helper}()")
+        with pytest.raises(CheckFailed, match=f"platform_app lacks EXECUTE on public.{helper}"):
+            schema.functions_executable(target.catalog(), target.privileges({APP}).get(APP), [helper], APP)
