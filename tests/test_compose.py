@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from runbook_harness.compose import COMPOSE_FILE, engine_answers, render
@@ -43,7 +44,7 @@ def included(entry: Path) -> set[Path]:
 
 def test_compose_without_engine_is_one_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
     if engine_answers() is None:
-        return  # an engine answers here: the compose path is the real one
+        pytest.skip("a Docker engine answers here: the no-engine message cannot be shown")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "suites/local", "-p", "no:cacheprovider"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,

@@ -6,7 +6,10 @@ others it shows) and the check functions; the checks carry their symptom id in t
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,7 +18,7 @@ import pytest
 from runbook_checks.redaction import credential_pieces
 from runbook_harness.faults import FAULTS, Fault, fault, named_by
 from runbook_harness.state import StackState
-from tests.gate_run import GateRun, run_gate
+from tests.gate_run import ROOT, GateRun, run_gate
 
 # Checks that read configuration, files, Redis or apps that do not need the database: they hold
 # while PostgreSQL is down.
@@ -156,7 +159,7 @@ def test_healthy_stack_passes_with_properties(stack: StackState, stack_env: dict
                                               tmp_path: Path) -> None:
     run = run_gate("local", tmp_path / "junit.xml", stack_env)
     assert run.returncode == 0, run.output
-    assert len(run.outcomes) >= 100 and not run.failed
+    assert len(run.outcomes) == collected(stack_env) and not run.failed
     for name, props in run.properties.items():
         assert re.fullmatch(r"[a-z]+#[a-z0-9-]+", props.get("runbook", "")), name
         assert props.get("severity") in ("critical", "high", "medium", "low"), name
@@ -169,6 +172,14 @@ def test_healthy_stack_passes_with_properties(stack: StackState, stack_env: dict
     guarded = set(symptom_ids(run).values())
     assert guarded - {f.symptom for f in FAULTS} == set(), "symptoms no fault reproduces"
     assert set().union(*(f.symptoms for f in FAULTS)) - guarded == set(), "faults no check guards"
+
+
+def collected(stack_env: dict[str, str]) -> int:
+    """How many checks the local gate collects: the count a whole report must hold."""
+    listing = subprocess.run([sys.executable, "-m", "pytest", "suites/local", "--collect-only", "-q",
+                              "-p", "no:cacheprovider"], cwd=ROOT, env={**os.environ, **stack_env},
+                             capture_output=True, text=True, timeout=120)
+    return sum(1 for line in listing.stdout.splitlines() if "::" in line)
 
 
 def provers(check: str, symptom: str) -> list[str]:
@@ -192,12 +203,18 @@ def test_every_check_is_proven_by_two_breakages(stack: StackState, stack_env: di
 
 
 def run_with_fault(item: Fault, stack: StackState, stack_env: dict[str, str], tmp_path: Path) -> GateRun:
-    """The local gate run with `item` injected (and reverted after, whatever happens)."""
+    """The local gate run with `item` injected (and reverted after, whatever happens); the checks
+    it failed must pass again once it is reverted, so that a broken revert is blamed on its fault."""
     item.inject(current(stack))
     try:
-        return run_gate("local", tmp_path / "junit.xml", {**stack_env, **item.gate_env})
+        run = run_gate("local", tmp_path / "junit.xml", {**stack_env, **item.gate_env})
     finally:
         item.revert(current(stack))
+    names = sorted({check.split("::", 1)[1].split("[", 1)[0] for check in run.failed})
+    if names:
+        after = run_gate("local", tmp_path / "reverted.xml", stack_env, ("-k", " or ".join(names)))
+        assert after.returncode == 0 and not after.failed, f"{item.name}: reverted, yet {after.failed}"
+    return run
 
 
 @pytest.mark.parametrize("name", LOCAL_FAULTS)
@@ -229,6 +246,7 @@ def test_postgres_down_fails_fast_with_one_cause(stack: StackState, stack_env: d
         run = run_gate("local", tmp_path / "junit.xml", stack_env)
     finally:
         fault("postgres-down").revert(current(stack))
+    assert run.returncode == 1 and len(run.outcomes) == collected(stack_env), run.output  # a whole report
     assert run.seconds < 15
     always = set(run.outcomes) - INDEPENDENT_OF_POSTGRES - QUEUE_AGE_DEPENDENT
     assert run.failed - QUEUE_AGE_DEPENDENT == always

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from runbook_checks.assertions import app_database_answers, app_redis_answers, privileges_held
-from runbook_checks.checks import config, grants, redis, schema
+from runbook_checks.checks import config, grants, grants_file, redis, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
@@ -53,7 +53,7 @@ class TestDatabaseMigrations:
 
     def test_grants_file_in_force(self, targets: Targets, environment: Environment) -> None:
         (sql,) = targets.artifact(MIGRATION["app"], "grants_file").values()
-        declared = grants.parse_grants_file(sql, targets.postgres(EXPECTED["database"]).catalog())
+        declared = grants_file.parse_grants_file(sql, targets.postgres(EXPECTED["database"]).catalog())
         privileges_held(targets, EXPECTED["database"], declared)
 
 

@@ -110,7 +110,7 @@ class TestRlsPolicyViolations:
 
     def test_policies_read_the_tenant(self, targets: Targets) -> None:
         schema.policies_read_setting(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"],
-                                     EXPECTED["tenant_markers"])
+                                     EXPECTED["tenant_column"], EXPECTED["tenant_markers"])
 
 
 @pytest.mark.runbook("platform#authentication-failures")

@@ -4,7 +4,7 @@ freshness, slow statements. All judged on the catalog snapshot (or a probe), no 
 from __future__ import annotations
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog, Session, Statement, qualify
+from runbook_checks.facts.catalog import Catalog, Session, Statement, TableStats, qualify
 from runbook_checks.targets.postgres import Probe
 
 _DSN_FIX = ("check that the server runs and that host, port, user and password in the DSN are right "
@@ -160,26 +160,59 @@ def per_client_at_most(catalog: Catalog, limit: int) -> None:
 
 def statistics_fresh(catalog: Catalog, tables: list[str], analyzed_within: float,
                      vacuumed_within: float | None = None) -> None:
-    """Each table was analyzed (and vacuumed, where asked) within the given seconds."""
+    """Each table was analyzed (and vacuumed, where asked) within the given seconds, and where
+    autovacuum is off for it, it has not changed past the point where autovacuum would have acted.
+    A table never analyzed (or vacuumed) is stale only past that point too: a smaller one is left
+    alone by design, and its estimates barely matter."""
     stale = []
     for table in tables:
         stats = catalog.table_stats.get(qualify(table))
         if stats is None:
             stale.append(f"{qualify(table)}: no statistics (table missing?)")
             continue
-        for label, age, limit in (("analyzed", stats.analyzed_seconds, analyzed_within),
-                                  ("vacuumed", stats.vacuumed_seconds, vacuumed_within)):
-            if limit is None:
-                continue
-            if age is None:
-                stale.append(f"{stats.qualified}: never {label}")
-            elif age > limit:
-                stale.append(f"{stats.qualified}: {label} {age / 3600:.1f} h ago")
+        stale += _analyze_problems(stats, analyzed_within)
+        if vacuumed_within is not None:
+            stale += _vacuum_problems(stats, vacuumed_within)
     if stale:
         raise CheckFailed(f"{len(tables)} table(s) analyzed within {analyzed_within / 3600:g} h"
                           + (f" and vacuumed within {vacuumed_within / 3600:g} h" if vacuumed_within else ""),
                           "\n".join(stale),
-                          "VACUUM (ANALYZE) the tables, and check that autovacuum runs")
+                          "VACUUM (ANALYZE) the tables, and check that autovacuum runs (and is on for them)")
+
+
+def _off(stats: TableStats) -> str:
+    return "" if stats.autovacuum else ", and autovacuum is off for it"
+
+
+def _analyze_problems(stats: TableStats, limit: float) -> list[str]:
+    name, due = stats.qualified, stats.analyze_at_rows
+    if stats.analyzed_seconds is None:
+        if stats.rows > due:
+            return [f"{name}: never analyzed, with {stats.rows:.0f} rows (autovacuum acts past {due:.0f})"
+                    + _off(stats)]
+        return []
+    if stats.analyzed_seconds > limit:
+        return [f"{name}: analyzed {stats.analyzed_seconds / 3600:.1f} h ago"]
+    if not stats.autovacuum and stats.changed_since_analyze > due:
+        return [f"{name}: {stats.changed_since_analyze} rows changed since it was last analyzed "
+                f"(autovacuum acts past {due:.0f}){_off(stats)}"]
+    return []
+
+
+def _vacuum_problems(stats: TableStats, limit: float) -> list[str]:
+    name, due, due_inserts = stats.qualified, stats.vacuum_at_rows, stats.insert_vacuum_at_rows
+    if stats.vacuumed_seconds is None and due_inserts is not None and stats.rows > due_inserts:
+        # every row was inserted once: past the insert threshold autovacuum would have vacuumed
+        return [f"{name}: never vacuumed, with {stats.rows:.0f} rows (autovacuum acts past "
+                f"{due_inserts:.0f} inserted){_off(stats)}"]
+    if stats.vacuumed_seconds is not None and stats.vacuumed_seconds > limit:
+        return [f"{name}: vacuumed {stats.vacuumed_seconds / 3600:.1f} h ago"]
+    if not stats.autovacuum and (stats.dead_rows > due
+                                 or (due_inserts is not None and stats.inserted_since_vacuum > due_inserts)):
+        return [f"{name}: {stats.dead_rows} dead and {stats.inserted_since_vacuum} new rows since it was "
+                f"last vacuumed (autovacuum acts past {due:.0f} dead"
+                + (f" or {due_inserts:.0f} inserted" if due_inserts is not None else "") + f"){_off(stats)}"]
+    return []
 
 
 # Extensions that work only when the server loads their library at start.

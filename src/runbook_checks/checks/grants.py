@@ -1,11 +1,11 @@
-"""Privileges: what a role must hold on tables, sequences, schemas and functions, the way pgTAP
-names them: missing ones, and, when asked for exactly, extra ones. Also reads a grants file."""
+"""Privileges: what a role must hold on tables, columns, sequences, schemas, functions, the
+database and through default privileges, the way pgTAP names them: missing ones, and, when asked
+for exactly, extra ones. What is held is what the server answers (has_*_privilege)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import TABLE_PRIVILEGES, Catalog, RolePrivileges, qualify
@@ -13,43 +13,90 @@ from runbook_checks.facts.catalog import TABLE_PRIVILEGES, Catalog, RolePrivileg
 SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
 SCHEMA_PRIVILEGES = ("USAGE", "CREATE")
 FUNCTION_PRIVILEGES = ("EXECUTE",)
-ALL_PRIVILEGES = {"table": TABLE_PRIVILEGES, "sequence": SEQUENCE_PRIVILEGES,
-                  "schema": SCHEMA_PRIVILEGES, "function": FUNCTION_PRIVILEGES}
+COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
+DATABASE_PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
+TYPE_PRIVILEGES = ("USAGE",)
+ALL_PRIVILEGES = {"table": TABLE_PRIVILEGES, "sequence": SEQUENCE_PRIVILEGES, "schema": SCHEMA_PRIVILEGES,
+                  "function": FUNCTION_PRIVILEGES, "column": COLUMN_PRIVILEGES,
+                  "database": DATABASE_PRIVILEGES, "type": TYPE_PRIVILEGES}
+# pg_default_acl's letter for each kind of object default privileges apply to
+DEFAULT_KINDS = {"table": "r", "sequence": "S", "function": "f", "type": "T", "schema": "n"}
 
 
 @dataclass(frozen=True)
 class Grant:
-    """One privilege on one object for one role, as a grants file or expected state declares it."""
+    """One privilege on one object for one role, as a grants file or expected state declares it.
+
+    kind is table, sequence, schema, function, database, column (target the table, `column` the
+    column) or "default <kind>" (ALTER DEFAULT PRIVILEGES: target the schema, "" for every
+    schema, `owner` the FOR ROLE, None when the file leaves it to whoever runs it)."""
 
     role: str
-    kind: str  # table, sequence, schema, function
+    kind: str
     target: str
     privilege: str
+    column: str | None = None
+    owner: str | None = None
 
 
-def held(catalog: Catalog, privileges: RolePrivileges, kind: str, target: str) -> set[str] | None:
-    """What the server says the role holds on the object; None when the object does not exist."""
-    if kind in ("table", "sequence"):
+def held(catalog: Catalog, answer: RolePrivileges, item: Grant) -> set[str] | None:
+    """What the server says the role holds on `item`'s object; None when it does not exist."""
+    kind, target = item.kind, item.target
+    if kind.startswith("default "):
+        if target and target not in catalog.schemas:
+            return None
+        letter = DEFAULT_KINDS[kind.split(" ", 1)[1]]
+        return {d.privilege for d in catalog.default_acls
+                if d.kind == letter and (d.schema or "") == target and d.grantee == item.role
+                and item.owner in (None, d.owner)}
+    if kind in ("table", "sequence", "column"):
         if qualify(target) not in catalog.tables:
             return None
-        return set(privileges.tables.get(qualify(target), ())) & set(ALL_PRIVILEGES[kind])
+        table = set(answer.tables.get(qualify(target), ())) & set(ALL_PRIVILEGES[kind])
+        if kind == "column":  # a table privilege covers every column; a column ACL adds to it
+            return table | set(answer.columns.get(f"{qualify(target)}.{item.column}", ()))
+        return table
     if kind == "schema":
-        return set(privileges.schemas.get(target, ())) if target in catalog.schemas else None
+        return set(answer.schemas.get(target, ())) if target in catalog.schemas else None
+    if kind == "database":
+        return set(answer.database) if target == catalog.database else None
     if not catalog.function(target):
         return None
-    return {"EXECUTE"} if privileges.functions.get(qualify(target)) else set()
+    return {"EXECUTE"} if answer.functions.get(qualify(target)) else set()
 
 
-def _object(kind: str, target: str) -> str:
-    name = target if kind == "schema" else qualify(target)
-    return f"{kind} {name}"
+def describe(item: Grant) -> str:
+    """The object a grant is on, as a person reads it."""
+    if item.kind.startswith("default "):
+        where = f"in schema {item.target}" if item.target else "in every schema"
+        whose = f" created by {item.owner}" if item.owner else ""
+        return f"default privileges on new {item.kind.split(' ', 1)[1]}s {where}{whose}"
+    if item.kind == "column":
+        return f"column {qualify(item.target)}.{item.column}"
+    name = item.target if item.kind in ("schema", "database") else qualify(item.target)
+    return f"{item.kind} {name}"
 
 
-def _source(catalog: Catalog, role: str, kind: str, target: str, privilege: str) -> str:
+def statement(item: Grant, privileges: list[str], revoke: bool = False) -> str:
+    """The GRANT (or REVOKE) that gives (or takes back) `privileges` on `item`'s object."""
+    verb, to = ("REVOKE", "FROM") if revoke else ("GRANT", "TO")
+    listed = ", ".join(privileges)
+    if item.kind.startswith("default "):
+        owner = f" FOR ROLE {item.owner}" if item.owner else ""
+        schema = f" IN SCHEMA {item.target}" if item.target else ""
+        plural = item.kind.split(" ", 1)[1].upper() + "S"
+        return f"ALTER DEFAULT PRIVILEGES{owner}{schema} {verb} {listed} ON {plural} {to} {item.role};"
+    if item.kind == "column":
+        listed = ", ".join(f"{p} ({item.column})" for p in privileges)
+        return f"{verb} {listed} ON TABLE {item.target} {to} {item.role};"
+    return f"{verb} {listed} ON {item.kind.upper()} {item.target} {to} {item.role};"
+
+
+def _source(catalog: Catalog, item: Grant, privilege: str) -> str:
     """How an extra table privilege is held, so that the right grant gets revoked."""
-    if kind not in ("table", "sequence"):
+    if item.kind not in ("table", "sequence"):
         return ""
-    return f" ({catalog.privilege_source(role, target, privilege)})"
+    return f" ({catalog.privilege_source(item.role, item.target, privilege)})"
 
 
 def privileges_present(catalog: Catalog, answers: Mapping[str, RolePrivileges], grants: list[Grant],
@@ -61,27 +108,26 @@ def privileges_present(catalog: Catalog, answers: Mapping[str, RolePrivileges], 
     extra: list[str] = []
     absent: set[str] = set()
     fixes: list[str] = []
-    wanted: dict[tuple[str, str, str], set[str]] = {}
+    wanted: dict[Grant, set[str]] = {}
     for grant in grants:
-        wanted.setdefault((grant.role, grant.kind, grant.target), set()).add(grant.privilege)
-    for (role, kind, target), privileges in sorted(wanted.items()):
-        if role not in answers:
-            absent.add(f"role {role} does not exist")
+        wanted.setdefault(replace(grant, privilege=""), set()).add(grant.privilege)
+    for item, privileges in sorted(wanted.items(), key=lambda pair: repr(pair[0])):
+        if item.role not in answers:
+            absent.add(f"role {item.role} does not exist")
             continue
-        holds = held(catalog, answers[role], kind, target)
+        holds = held(catalog, answers[item.role], item)
         if holds is None:
-            absent.add(f"{_object(kind, target)} does not exist")
+            absent.add(f"{describe(item)} does not exist")
             continue
         lacking = sorted(privileges - holds)
-        missing += [f"{role}: {p} on {_object(kind, target)}" for p in lacking]
+        missing += [f"{item.role}: {p} on {describe(item)}" for p in lacking]
         if lacking:
-            fixes.append(f"GRANT {', '.join(lacking)} ON {kind.upper()} {target} TO {role};")
+            fixes.append(statement(item, lacking))
         if exact:
             surplus = sorted(holds - privileges)
-            extra += [f"{role}: {p} on {_object(kind, target)}{_source(catalog, role, kind, target, p)}"
-                      for p in surplus]
+            extra += [f"{item.role}: {p} on {describe(item)}{_source(catalog, item, p)}" for p in surplus]
             if surplus:
-                fixes.append(f"REVOKE {', '.join(surplus)} ON {kind.upper()} {target} FROM {role};")
+                fixes.append(statement(item, surplus, revoke=True))
     if missing or extra or absent:
         found = sorted(absent)
         if missing:
@@ -93,35 +139,3 @@ def privileges_present(catalog: Catalog, answers: Mapping[str, RolePrivileges], 
             "\n".join(found),
             " ".join(fixes) or "create the missing objects and roles, then apply the grants file",
         )
-
-
-_STATEMENT = re.compile(  # one statement: no part of a match crosses a semicolon
-    r"GRANT\s+(?P<privs>[^;]+?)\s+ON\s+(?:(?P<kind>TABLE|SEQUENCE|SCHEMA|FUNCTION)\s+)?"
-    r"(?P<objects>[^;]+?)\s+TO\s+(?P<roles>[^;]+?)(?:\s+WITH\s+GRANT\s+OPTION)?\s*;",
-    re.IGNORECASE,
-)
-
-
-def parse_grants_file(sql: str, catalog: Catalog | None = None) -> list[Grant]:
-    """The object grants of a SQL file (GRANT ... ON [TABLE|SEQUENCE|SCHEMA|FUNCTION] ... TO ...).
-    `ALL TABLES|SEQUENCES IN SCHEMA s` expands over `catalog`; role memberships are skipped."""
-    text = re.sub(r"--[^\n]*", "", sql)
-    grants = []
-    for match in _STATEMENT.finditer(text):
-        kind = (match.group("kind") or "table").lower()
-        objects = match.group("objects").strip()
-        bulk = re.fullmatch(r"ALL\s+(TABLES|SEQUENCES)\s+IN\s+SCHEMA\s+(\w+)", objects, re.IGNORECASE)
-        if bulk:
-            kind = "table" if bulk.group(1).upper() == "TABLES" else "sequence"
-            relkinds = ("S",) if kind == "sequence" else ("r", "p", "v", "m", "f")
-            targets = [t.qualified for t in (catalog.tables.values() if catalog else ())
-                       if t.schema == bulk.group(2) and t.kind in relkinds]
-        else:
-            targets = [re.sub(r"\(.*\)$", "", o.strip()).replace('"', "") for o in objects.split(",")]
-        privileges = [p.strip().upper() for p in match.group("privs").split(",")]
-        if privileges in (["ALL"], ["ALL PRIVILEGES"]):
-            privileges = list(ALL_PRIVILEGES[kind])
-        roles = [r.strip().strip('"') for r in match.group("roles").split(",")]
-        grants += [Grant(role, kind, target, privilege)
-                   for role in roles for target in targets for privilege in privileges]
-    return grants

@@ -33,14 +33,19 @@ def longest_wait_under(state: PoolerState, seconds: float) -> None:
 def _queue(pool: Pool) -> str:
     """One pool's queue: who waits, for how long, and how busy its servers are."""
     return (f"{pool.database}/{pool.user}: {pool.clients_waiting} waiting, longest "
-            f"{pool.max_wait_seconds:.1f} s, {pool.servers_active} of {pool.pool_size} servers busy")
+            f"{pool.max_wait_seconds:.1f} s, {pool.servers_active} of {pool.capacity} servers busy")
 
 
 def pools_fit_server_limits(state: PoolerState, catalog: Catalog) -> None:
     """Each pool's size fits under the connection limits the server puts on its role and its
-    database: a pool larger than those leaves clients waiting while the pool looks half empty."""
+    database, and under the pooler's own max_db_connections and max_user_connections: a pool
+    larger than those leaves clients waiting while the pool looks half empty."""
     problems = []
     for pool in state.pools:
+        problems += [f"{pool.database}/{pool.user}: a pool of {pool.pool_size}, but PgBouncer's {name} {cap}"
+                     for name, cap in (("max_db_connections", pool.max_db_connections),
+                                       ("max_user_connections", pool.max_user_connections))
+                     if 0 < cap < pool.pool_size]
         role = catalog.roles.get(pool.user)
         limits = [(f"ALTER ROLE {pool.user} CONNECTION LIMIT", role.connection_limit if role else -1)]
         if pool.database == catalog.database:
@@ -51,17 +56,23 @@ def pools_fit_server_limits(state: PoolerState, catalog: Catalog) -> None:
     if problems:
         raise CheckFailed("every pool fits under its role's and database's connection limits",
                           "\n".join(problems),
-                          "raise the CONNECTION LIMIT to the pool size (or -1), or shrink pool_size")
+                          "raise the CONNECTION LIMIT (or PgBouncer's cap) to the pool size, or shrink "
+                          "pool_size")
 
 
 def pool_use_under(state: PoolerState, percent: float) -> None:
-    """Each pool keeps its busy server connections under `percent` of its size."""
-    full = [p for p in state.pools if p.pool_size and p.servers_active * 100 > percent * p.pool_size]
+    """Each pool keeps its busy server connections under `percent` of what it can really open (its
+    size, or PgBouncer's lower cap)."""
+    full = [p for p in state.pools if p.capacity and p.servers_active * 100 > percent * p.capacity]
     if full:
         raise CheckFailed(f"every pool under {percent:g}% busy",
-                          "\n".join(f"{p.database}/{p.user}: {p.servers_active} of {p.pool_size} busy"
-                                    for p in full),
+                          "\n".join(_busy(p) for p in full),
                           "shorten transactions, or raise the pool size with the server's max_connections")
+
+
+def _busy(pool: Pool) -> str:
+    capped = f" (a pool of {pool.pool_size}, capped)" if pool.capacity < pool.pool_size else ""
+    return f"{pool.database}/{pool.user}: {pool.servers_active} of {pool.capacity} busy{capped}"
 
 
 def goes_through_pooler(name: str, url: str, pooler_address: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from runbook_checks.checks.policy_expressions import pins_tenant
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import Catalog, Index, RolePrivileges, qualify
 
@@ -169,19 +170,22 @@ def policy_count_at_least(catalog: Catalog, schema: str, minimum: int) -> None:
                           "re-run the migrations that create the policies")
 
 
-def policies_read_setting(catalog: Catalog, tables: list[str], markers: list[str]) -> None:
-    """Every policy on the tables filters on the request's tenant: its USING / WITH CHECK
-    expression names one of `markers` (the tenant setting or its helper function)."""
+def policies_read_setting(catalog: Catalog, tables: list[str], column: str, markers: list[str]) -> None:
+    """Every policy on the tables pins rows to the request's tenant: each of its USING and WITH
+    CHECK expressions implies `column` = the tenant read through one of `markers` (the tenant
+    setting or its helper function), as PostgreSQL's parser reads the expression."""
     blind = []
     for table in tables:
         for policy in catalog.policies_on(table):
-            text = " ".join(filter(None, (policy.using, policy.with_check)))
-            if not any(marker in text for marker in markers):
-                blind.append(f"{qualify(table)}.{policy.name}: {text or 'no expression'}")
+            expressions = [e for e in (policy.using, policy.with_check) if e]
+            loose = [e for e in expressions if not pins_tenant(e, column, markers)]
+            if loose or not expressions:
+                blind.append(f"{qualify(table)}.{policy.name}: {' / '.join(loose) or 'no expression'}")
     if blind:
-        raise CheckFailed(f"every tenant policy reads one of: {', '.join(markers)}",
+        raise CheckFailed(f"every tenant policy compares {column} with one of: {', '.join(markers)}",
                           "\n".join(blind),
-                          "rewrite the policy to compare tenant_id with the tenant setting")
+                          f"rewrite the policy as {column} = <the tenant>, with nothing that widens it "
+                          "(OR, IS NOT NULL)")
 
 
 def indexes_cover(catalog: Catalog, expected: dict[str, list[list[str]]], unique: bool = False) -> None:

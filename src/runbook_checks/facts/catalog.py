@@ -131,6 +131,17 @@ class TableStats:
     live_rows: int
     analyzed_seconds: float | None  # since the last (auto)analyze; None: never
     vacuumed_seconds: float | None
+    # Rows it holds (pg_class.reltuples, which a statistics reset keeps, or the live count), the
+    # counts autovacuum acts on, and the sizes past which it analyzes, vacuums for dead rows and
+    # vacuums for inserted rows (per-table reloptions applied; None: never for inserts).
+    rows: float = 0.0
+    changed_since_analyze: int = 0
+    dead_rows: int = 0
+    inserted_since_vacuum: int = 0
+    analyze_at_rows: float = 0.0
+    vacuum_at_rows: float = 0.0
+    insert_vacuum_at_rows: float | None = None
+    autovacuum: bool = True  # on for the server and for this table
 
     @property
     def qualified(self) -> str:
@@ -156,6 +167,19 @@ class HbaRule:
                    r["address"], r["netmask"], r["method"], r["error"])
 
 
+@dataclass(frozen=True)
+class DefaultAcl:
+    """One privilege that ALTER DEFAULT PRIVILEGES gives on objects `owner` creates later: in
+    `schema` (None: every schema), of `kind` (r tables, S sequences, f functions, T types, n
+    schemas), to `grantee`."""
+
+    owner: str
+    schema: str | None
+    kind: str
+    grantee: str
+    privilege: str
+
+
 # Predefined roles that hold table privileges on every table without any ACL entry.
 _DATA_ROLES = {"pg_read_all_data": {"SELECT"}, "pg_write_all_data": {"INSERT", "UPDATE", "DELETE"}}
 
@@ -170,11 +194,15 @@ class RolePrivileges:
     tables: dict[str, frozenset[str]]
     schemas: dict[str, frozenset[str]]
     functions: dict[str, bool]
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)  # schema.table.column, with a column ACL
+    database: frozenset[str] = frozenset()  # on the database read
 
     @classmethod
     def from_json(cls, role: str, r: dict[str, Any]) -> RolePrivileges:
         return cls(role, {k: frozenset(v) for k, v in r["tables"].items()},
-                   {k: frozenset(v) for k, v in r["schemas"].items()}, dict(r["functions"]))
+                   {k: frozenset(v) for k, v in r["schemas"].items()}, dict(r["functions"]),
+                   {k: frozenset(v) for k, v in (r.get("columns") or {}).items()},
+                   frozenset(r.get("database") or ()))
 
 
 @dataclass(frozen=True)
@@ -254,6 +282,7 @@ class Catalog:
     database: str = ""
     role_settings: tuple[RoleSetting, ...] = ()
     database_connection_limit: int = -1  # this database's CONNECTION LIMIT; -1: none
+    default_acls: tuple[DefaultAcl, ...] = ()
     _policies_by_table: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -296,7 +325,11 @@ class Catalog:
         stats = {}
         for t in data.get("table_stats", []):
             entry = TableStats(t["schema"], t["name"], t["live_rows"], t["analyzed_seconds"],
-                               t["vacuumed_seconds"])
+                               t["vacuumed_seconds"], t.get("rows", t["live_rows"]),
+                               t.get("changed_since_analyze", 0), t.get("dead_rows", 0),
+                               t.get("inserted_since_vacuum", 0), t.get("analyze_at_rows", 0.0),
+                               t.get("vacuum_at_rows", 0.0), t.get("insert_vacuum_at_rows"),
+                               t.get("autovacuum", True))
             stats[entry.qualified] = entry
         seen = data.get("visibility") or {}
         visibility = Visibility(seen.get("role", ""), bool(seen.get("read_all_stats")),
@@ -309,7 +342,7 @@ class Catalog:
         return cls(roles, tables, policies, indexes, functions, schemas, data.get("extensions", {}),
                    data.get("settings") or {}, activity, stats, visibility, foreign_keys,
                    data.get("database", ""), role_settings, data.get("database_connection_limit", -1),
-                   by_table)
+                   tuple(DefaultAcl(**d) for d in data.get("default_acls", [])), by_table)
 
     def stored_setting(self, role: str, name: str) -> tuple[str, str] | None:
         """The value stored for `role`'s sessions in this database, and where: the first of ALTER

@@ -1,4 +1,5 @@
-"""PgBouncer's admin console (the `pgbouncer` database): SHOW POOLS and SHOW DATABASES, read once."""
+"""PgBouncer's admin console (the `pgbouncer` database): SHOW POOLS, SHOW DATABASES and SHOW CONFIG,
+read once."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ class Pool:
     servers_idle: int
     max_wait_seconds: float  # how long the oldest waiting client has waited (0 when none waits)
     pool_size: int
+    max_db_connections: int = 0  # the pooler's cap on the database's server connections; 0: none
+    max_user_connections: int = 0  # its cap per user; 0: none
+
+    @property
+    def capacity(self) -> int:
+        """How many server connections the pool can really open: its size, or a lower cap."""
+        return min([self.pool_size, *(cap for cap in (self.max_db_connections, self.max_user_connections)
+                                      if cap > 0)])
 
 
 @dataclass(frozen=True)
@@ -49,14 +58,19 @@ class PgBouncerTarget:
             with psycopg.connect(self._dsn, autocommit=True, row_factory=dict_row,
                                  connect_timeout=max(1, round(self._timeouts.connect_seconds))) as console:
                 pools: list[dict[str, Any]] = console.execute("SHOW POOLS").fetchall()
-                sizes = {d["name"]: d["pool_size"] for d in console.execute("SHOW DATABASES").fetchall()}
+                databases = {d["name"]: d for d in console.execute("SHOW DATABASES").fetchall()}
+                config = {c["key"]: c["value"] for c in console.execute("SHOW CONFIG").fetchall()}
         except psycopg.Error as error:
             raise TargetUnreachable(f"pgbouncer '{self.name}'", self.address,
                                     str(error).strip().splitlines()[0],
                                     "start PgBouncer, or let the checks' role read its console "
                                     "(stats_users in pgbouncer.ini)") from None
+        per_user = int(config.get("max_user_connections") or 0)
         return PoolerState([
             Pool(p["database"], p["user"], p["cl_active"], p["cl_waiting"], p["sv_active"], p["sv_idle"],
-                 p["maxwait"] + p.get("maxwait_us", 0) / 1e6, sizes.get(p["database"], 0))
+                 p["maxwait"] + p.get("maxwait_us", 0) / 1e6,
+                 databases.get(p["database"], {}).get("pool_size", 0),
+                 # SHOW DATABASES' max_connections: the database's max_db_connections, or the global
+                 int(databases.get(p["database"], {}).get("max_connections") or 0), per_user)
             for p in pools if p["database"] != "pgbouncer"
         ])

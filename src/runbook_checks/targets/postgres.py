@@ -81,6 +81,12 @@ SELECT json_build_object(
   'settings', (SELECT json_object_agg(name, setting) FROM pg_settings),
   'database', current_database(),
   'database_connection_limit', (SELECT datconnlimit FROM pg_database WHERE datname = current_database()),
+  'default_acls', (SELECT coalesce(json_agg(json_build_object(
+      'owner', pg_get_userbyid(d.defaclrole), 'schema', n.nspname, 'kind', d.defaclobjtype,
+      'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+      'privilege', a.privilege_type)), '[]')
+      FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace,
+           aclexplode(d.defaclacl) a),
   'role_settings', (SELECT coalesce(json_agg(json_build_object(
       'database', d.datname, 'role', r.rolname, 'config', s.setconfig)), '[]')
       FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
@@ -99,8 +105,32 @@ SELECT json_build_object(
   'table_stats', (SELECT coalesce(json_agg(json_build_object(
       'schema', s.schemaname, 'name', s.relname, 'live_rows', s.n_live_tup,
       'analyzed_seconds', extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)),
-      'vacuumed_seconds', extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)))),
-      '[]') FROM pg_stat_user_tables s)
+      'vacuumed_seconds', extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)),
+      'rows', greatest(c.reltuples, s.n_live_tup), 'changed_since_analyze', s.n_mod_since_analyze,
+      'dead_rows', s.n_dead_tup, 'inserted_since_vacuum', s.n_ins_since_vacuum, 'autovacuum', o.enabled,
+      'analyze_at_rows', o.analyze_base + o.analyze_scale * o.tuples,
+      'vacuum_at_rows', o.vacuum_base + o.vacuum_scale * o.tuples,
+      'insert_vacuum_at_rows', CASE WHEN o.insert_base >= 0
+                                    THEN o.insert_base + o.insert_scale * o.tuples END)),
+      '[]')
+      FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid,
+      LATERAL (SELECT greatest(c.reltuples, 0) AS tuples,
+        current_setting('autovacuum') = 'on'
+          AND coalesce(opt.v ->> 'autovacuum_enabled', 'true')::bool AS enabled,
+        coalesce(opt.v ->> 'autovacuum_vacuum_threshold',
+                 current_setting('autovacuum_vacuum_threshold'))::float AS vacuum_base,
+        coalesce(opt.v ->> 'autovacuum_vacuum_scale_factor',
+                 current_setting('autovacuum_vacuum_scale_factor'))::float AS vacuum_scale,
+        coalesce(opt.v ->> 'autovacuum_analyze_threshold',
+                 current_setting('autovacuum_analyze_threshold'))::float AS analyze_base,
+        coalesce(opt.v ->> 'autovacuum_analyze_scale_factor',
+                 current_setting('autovacuum_analyze_scale_factor'))::float AS analyze_scale,
+        coalesce(opt.v ->> 'autovacuum_vacuum_insert_threshold',
+                 current_setting('autovacuum_vacuum_insert_threshold'))::float AS insert_base,
+        coalesce(opt.v ->> 'autovacuum_vacuum_insert_scale_factor',
+                 current_setting('autovacuum_vacuum_insert_scale_factor'))::float AS insert_scale
+        FROM (SELECT coalesce(json_object_agg(split_part(r, '=', 1), split_part(r, '=', 2)), '{}') AS v
+              FROM unnest(c.reloptions) r) opt) o)
 )
 """
 
@@ -127,7 +157,15 @@ SELECT json_build_object(
       SELECT n.nspname || '.' || p.proname AS name,
              bool_or(has_function_privilege(asked.role, p.oid, 'EXECUTE')) AS execute
       FROM asked, pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') GROUP BY 1) f)
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') GROUP BY 1) f),
+  'columns', (SELECT coalesce(json_object_agg(n.nspname || '.' || c.relname || '.' || a.attname, ARRAY(
+      SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'REFERENCES']) p
+      WHERE has_column_privilege(asked.role, c.oid, a.attnum, p))), '{}')
+      FROM asked, pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE a.attacl IS NOT NULL AND NOT a.attisdropped AND a.attnum > 0),
+  'database', ARRAY(SELECT p FROM asked, unnest(ARRAY['CONNECT', 'CREATE', 'TEMPORARY']) p
+                    WHERE has_database_privilege(asked.role, current_database(), p))
 )
 """
 
@@ -252,10 +290,11 @@ class PostgresTarget:
             return [row[0] for row in self._execute(f"EXPLAIN {sql}").fetchall()]
 
     def privileges(self, roles: set[str]) -> dict[str, RolePrivileges]:
-        """What each existing role of `roles` may do on every object, asked of the server once per
-        role (a role the catalog does not know is left out: the checks report it missing)."""
-        for role in sorted(roles & self.catalog().roles.keys() - self._privileges.keys()):
-            answer = self.fetch_one(_PRIVILEGES_SQL, (role,))[0]
+        """What each existing role of `roles` (PUBLIC included) may do on every object, asked of
+        the server once per role (a role the catalog does not know is left out: the checks report
+        it missing)."""
+        for role in sorted(roles & {*self.catalog().roles, "PUBLIC"} - self._privileges.keys()):
+            answer = self.fetch_one(_PRIVILEGES_SQL, ("public" if role == "PUBLIC" else role,))[0]
             self._privileges[role] = RolePrivileges.from_json(role, answer)
         return {role: self._privileges[role] for role in roles if role in self._privileges}
 

@@ -1,5 +1,6 @@
-"""Privileges as the server answers them: for each case where reading ACLs by hand once got it
-wrong, the gate's verdict is held against what the app role can really do on the stack."""
+"""Verdicts over the stack's real server where reading its catalogs by hand once got them wrong:
+privileges held against what the app role can really do, and statistics against the sizes at
+which autovacuum acts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from runbook_checks.checks import grants, schema
+from runbook_checks.checks import connections, grants, schema
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed
 from runbook_checks.targets.postgres import PostgresTarget
@@ -84,3 +85,14 @@ def test_an_emptied_function_acl_grants_no_one(stack: StackState) -> None:
         assert not app_can(stack, f"SELECT {helper}()")
         with pytest.raises(CheckFailed, match=f"platform_app lacks EXECUTE on public.{helper}"):
             schema.functions_executable(target.catalog(), target.privileges({APP}).get(APP), [helper], APP)
+
+
+def test_a_small_table_never_analyzed_is_left_alone_by_design(stack: StackState) -> None:
+    create = ["CREATE TABLE flags (id int)", "INSERT INTO flags SELECT generate_series(1, 40)"]
+    with changed(stack, create, ["DROP TABLE flags"]) as target:
+        assert target.catalog().table_stats["public.flags"].analyzed_seconds is None
+        connections.statistics_fresh(target.catalog(), ["flags"], 3600)
+    grown = [*create, "INSERT INTO flags SELECT generate_series(41, 100)"]
+    stale = "public.flags: never analyzed, with 100 rows .autovacuum acts past 50."
+    with changed(stack, grown, ["DROP TABLE flags"]) as target, pytest.raises(CheckFailed, match=stale):
+        connections.statistics_fresh(target.catalog(), ["flags"], 3600)

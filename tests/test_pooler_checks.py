@@ -1,0 +1,70 @@
+"""PgBouncer checks over hand-made pool states: each passes on a healthy pool and fails, with its
+message, on the breakage it is for, caps of the pooler and the server included."""
+
+from __future__ import annotations
+
+import pytest
+
+from runbook_checks.checks import pgbouncer
+from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.catalog import Catalog
+from runbook_checks.targets.pgbouncer import Pool, PoolerState
+
+
+def pool(**changes: object) -> Pool:
+    fields: dict[str, object] = {"database": "platform", "user": "app", "clients_active": 2,
+                                 "clients_waiting": 0, "servers_active": 2, "servers_idle": 3,
+                                 "max_wait_seconds": 0.0, "pool_size": 5}
+    fields.update(changes)
+    return Pool(**fields)  # type: ignore[arg-type]
+
+
+def catalog(role_limit: int = -1, database_limit: int = -1) -> Catalog:
+    return Catalog.from_json({
+        "roles": [{"name": "app", "login": True, "superuser": False, "inherit": True, "member_of": [],
+                   "connection_limit": role_limit}],
+        "tables": [], "policies": [], "indexes": [], "functions": [], "database": "platform",
+        "database_connection_limit": database_limit})
+
+
+def test_waiting_clients_and_their_wait() -> None:
+    pgbouncer.no_waiting_clients(PoolerState([pool()]))
+    queued = PoolerState([pool(clients_waiting=3, max_wait_seconds=1.25, servers_active=5)])
+    with pytest.raises(CheckFailed, match="platform/app: 3 waiting, longest 1.2 s, 5 of 5 servers busy"):
+        pgbouncer.no_waiting_clients(queued)
+    pgbouncer.longest_wait_under(queued, 1.3)
+    with pytest.raises(CheckFailed, match="oldest waiting client waited under 1.25 s"):
+        pgbouncer.longest_wait_under(queued, 1.25)  # at the limit is too long
+
+
+def test_pool_use_counts_what_the_pool_can_really_open() -> None:
+    pgbouncer.pool_use_under(PoolerState([pool(servers_active=4)]), 80)  # 80 % exactly
+    with pytest.raises(CheckFailed, match="platform/app: 5 of 5 busy$"):
+        pgbouncer.pool_use_under(PoolerState([pool(servers_active=5)]), 80)
+    capped = PoolerState([pool(servers_active=2, max_db_connections=2)])
+    with pytest.raises(CheckFailed, match=r"2 of 2 busy \(a pool of 5, capped\)"):
+        pgbouncer.pool_use_under(capped, 80)
+    with pytest.raises(CheckFailed, match="2 of 2 busy"):
+        pgbouncer.pool_use_under(PoolerState([pool(servers_active=2, max_user_connections=2)]), 80)
+
+
+def test_pools_fit_every_limit_in_their_way() -> None:
+    pgbouncer.pools_fit_server_limits(PoolerState([pool(max_db_connections=5)]), catalog(5, 5))
+    cases = {
+        "a pool of 5, but PgBouncer's max_db_connections 2": (pool(max_db_connections=2), catalog()),
+        "a pool of 5, but PgBouncer's max_user_connections 4": (pool(max_user_connections=4), catalog()),
+        "a pool of 5, but ALTER ROLE app CONNECTION LIMIT 3": (pool(), catalog(role_limit=3)),
+        "a pool of 5, but ALTER DATABASE platform CONNECTION LIMIT 0": (pool(), catalog(database_limit=0)),
+    }
+    for message, (one, facts) in cases.items():
+        with pytest.raises(CheckFailed, match=message):
+            pgbouncer.pools_fit_server_limits(PoolerState([one]), facts)
+
+
+def test_the_app_goes_through_the_pooler() -> None:
+    bouncer = "127.0.0.1:6432"
+    pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@127.0.0.1:6432/platform", bouncer)
+    with pytest.raises(CheckFailed, match="it points at 127.0.0.1:5432"):
+        pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@127.0.0.1/platform", bouncer)
+    with pytest.raises(CheckFailed, match="an address that does not parse"):
+        pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@[::1/platform", bouncer)
