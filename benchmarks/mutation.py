@@ -63,9 +63,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rc-mutation-") as scratch:
         copy = scratch_copy(Path(scratch))
-        env = {**os.environ, "PYTHONPATH": f"{copy / 'src'}:{copy / 'harness'}"}
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
-                       cwd=copy, env=env, check=False, stdout=subprocess.DEVNULL)
+                       cwd=copy, check=False, stdout=subprocess.DEVNULL)
         found = outcomes(copy)
     counts = Counter(found.values())
     judged = sum(n for outcome, n in counts.items() if outcome != "no tests")
@@ -74,6 +73,11 @@ def main() -> int:
         print(f"{outcome:>12}: {n}")
     print(f"survival rate: {survived}/{judged} = {100 * survived / max(judged, 1):.1f} % "
           f"(mutants no test runs: {counts.get('no tests', 0)})")
+    by_module: dict[str, Counter[str]] = {}
+    for name, outcome in found.items():
+        by_module.setdefault(name.split(".x_", 1)[0], Counter())[outcome] += 1
+    for module, seen in sorted(by_module.items()):
+        print(f"  {module}: {seen.get('survived', 0)} of {seen.total() - seen.get('no tests', 0)} survived")
     for name, outcome in sorted(found.items()):
         if outcome == "survived":
             print(f"  survived: {name}")
