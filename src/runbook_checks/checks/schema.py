@@ -24,7 +24,7 @@ def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = F
         problems.append("LOGIN" if found.login else "NOLOGIN")
         fixes.append(f"ALTER ROLE {role} {'LOGIN' if login else 'NOLOGIN'};")
     if login and found.valid_seconds is not None and found.valid_seconds <= 0:
-        problems.append(f"expired (its password's VALID UNTIL passed {-found.valid_seconds / 86400:.0f} "
+        problems.append(f"expired (its password's VALID UNTIL passed {int(-found.valid_seconds) // 86400} "
                         "day(s) ago): password authentication fails")
         fixes.append(f"ALTER ROLE {role} VALID UNTIL 'infinity'; (or a new date, with a new password)")
     if login and found.connection_limit == 0:

@@ -1,0 +1,92 @@
+"""Row-level security checks over hand-made catalogs, each failure read whole (what was expected,
+what was found, the fix), for each way PostgreSQL would let a tenant's rows out or keep the app
+from its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runbook_checks.checks import schema
+from runbook_checks.facts.catalog import Catalog
+from tests.failures import failure
+
+APP = {"name": "app", "login": True, "superuser": False, "inherit": True, "member_of": ["writers"]}
+WRITERS = {"name": "writers", "login": False, "superuser": False, "inherit": True, "member_of": []}
+COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+def table(name: str, rls: bool = True, forced: bool = False, owner: str = "owner") -> dict[str, Any]:
+    return {"schema": "public", "name": name, "kind": "r", "owner": owner, "rls": rls, "rls_forced": forced,
+            "acl": []}
+
+
+def policy(table_name: str, command: str, roles: tuple[str, ...] = ("public",)) -> dict[str, Any]:
+    return {"schema": "public", "table": table_name, "name": f"{table_name}_{command.lower()}",
+            "command": command, "roles": list(roles), "using": "(tenant_id = x)", "with_check": None,
+            "permissive": True}
+
+
+def facts(tables: list[dict[str, Any]], policies: list[dict[str, Any]],
+          app: dict[str, Any] | None = None) -> Catalog:
+    return Catalog.from_json({"roles": [app or APP, WRITERS], "tables": tables, "policies": policies,
+                              "indexes": [], "functions": []})
+
+
+
+BIND_FIX = ("give the app's role a permissive policy per command (TO it or PUBLIC), and FORCE row-level "
+            "security on tables it owns")
+
+
+def test_rls_binds_the_role_or_says_why_not() -> None:
+    every = [policy("invoices", c) for c in COMMANDS]
+    healthy = facts([table("invoices"), table("notes", rls=False)], every)
+    schema.rls_binds_role(healthy, ["invoices", "notes", "absent"], "app")  # off or missing: other checks
+    expected = "row-level security binds app and lets it work, on 1 tenant table(s)"
+    assert failure(schema.rls_binds_role, healthy, ["invoices"], "nobody") == (
+        "row-level security binds nobody and lets it work, on 1 tenant table(s)", "no role named nobody",
+        "CREATE ROLE nobody ... (the app's role)")
+    assert failure(schema.rls_binds_role, facts([table("invoices")], every, {**APP, "superuser": True}),
+                   ["invoices"], "app") == (
+        expected, "app is SUPERUSER: it sees and writes every tenant's rows", "ALTER ROLE app NOSUPERUSER;")
+    for owner in ("app", "writers", "APP"):
+        owned = facts([table("invoices", owner=owner)], every)
+        assert failure(schema.rls_binds_role, owned, ["invoices"], "app") == (
+            expected, f"public.invoices: owned by {owner}, which app is or belongs to, and not FORCEd: RLS "
+            "does not apply", BIND_FIX)
+        forced = facts([table("invoices", owner=owner, forced=True)], every)
+        schema.rls_binds_role(forced, ["invoices"], "app")
+    only_reads = facts([table("invoices"), table("notes")], [policy("invoices", "SELECT"),
+                                                             policy("notes", "ALL", ("WRITERS",))])
+    assert failure(schema.rls_binds_role, only_reads, ["invoices", "notes"], "app") == (
+        "row-level security binds app and lets it work, on 2 tenant table(s)",
+        "public.invoices: no permissive policy for app on INSERT, UPDATE, DELETE", BIND_FIX)
+
+
+def test_rls_on_and_forced() -> None:
+    schema.rls_forced(facts([table("invoices", forced=True)], []), ["invoices", "absent"])
+    assert failure(schema.rls_forced, facts([table("invoices"), table("notes", rls=False, forced=True)], []),
+                   ["invoices", "notes"]) == (
+        "row-level security on and forced on 2 table(s)",
+        "not forced on public.invoices; public.notes: row-level security is off, so forcing it binds no one",
+        "ALTER TABLE <table> ENABLE ROW LEVEL SECURITY, then FORCE ROW LEVEL SECURITY")
+
+
+def test_rls_enabled_and_policies_present() -> None:
+    catalog = facts([table("invoices"), table("notes", rls=False)], [policy("invoices", "ALL")])
+    schema.rls_enabled(catalog, ["invoices"])
+    assert failure(schema.rls_enabled, catalog, ["invoices", "notes", "absent"]) == (
+        "row-level security enabled on 3 tenant table(s)",
+        "disabled on public.notes\ntable missing: public.absent",
+        "ALTER TABLE <table> ENABLE ROW LEVEL SECURITY for each, then re-run the migrations")
+    assert failure(schema.rls_enabled, catalog, ["absent"])[1] == "table missing: public.absent"
+    schema.tables_have_policies(catalog, ["invoices"])
+    expected, found, fix = failure(schema.tables_have_policies, catalog, ["invoices", "notes", "other"])
+    assert (expected, found) == ("at least one policy on each of 3 tenant table(s)",
+                                 "no policy on public.notes, public.other")
+    assert fix.startswith("re-run the migrations that create the tenant policies")
+    found_tables = ["public.notes", "public.invoices", "audit.log"]
+    assert schema.tenant_tables(["invoices"], found_tables, ["audit.log"]) == \
+        ["public.invoices", "public.notes"]
+    schema.policy_count_at_least(catalog, "public", 1)
+    assert failure(schema.policy_count_at_least, catalog, "public", 2) == (
+        "at least 2 policies in schema public", "1", "re-run the migrations that create the policies")
