@@ -4,7 +4,6 @@ a real login on the stack's own server for each kind of line that once fooled it
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -15,6 +14,7 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import HbaRule
 from runbook_checks.targets.postgres import PostgresTarget
 from runbook_harness import native
+from runbook_harness.faults import sql
 from runbook_harness.state import StackState
 
 V4, V6 = "255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
@@ -108,32 +108,21 @@ VARIANTS = {
 }
 
 
-def dsn(stack: StackState, role: str) -> str:
-    return (f"postgresql://{role}:{quote(stack.secrets[role], safe='')}@127.0.0.1:"
-            f"{stack.ports['postgres']}/platform")
-
-
-def reload(stack: StackState) -> None:
-    with native.postgres(stack).admin("postgres") as admin:
-        admin.execute("SELECT pg_reload_conf()")
+reload = sql("postgres", "SELECT pg_reload_conf()")
 
 
 @pytest.fixture()
 def hba_group(stack: StackState) -> Iterator[None]:
-    with native.postgres(stack).admin("platform") as admin:
-        admin.execute("CREATE ROLE hba_group NOLOGIN")
-        admin.execute("GRANT hba_group TO platform_app")
+    sql("platform", "CREATE ROLE hba_group NOLOGIN", "GRANT hba_group TO platform_app")(stack)
     yield
-    with native.postgres(stack).admin("platform") as admin:
-        admin.execute("DROP ROLE hba_group")
+    sql("platform", "DROP ROLE hba_group")(stack)
 
 
 def gate_verdict(stack: StackState) -> bool:
-    target = PostgresTarget("platform", dsn(stack, "runbook_checks"), Timeouts())
+    target = PostgresTarget("platform", stack.role_dsn("runbook_checks", "platform"), Timeouts())
     try:
         catalog = target.catalog()
-        groups = frozenset(catalog.memberships(APP, inherited_only=False) - {"PUBLIC"})
-        hba.hba_accepts(target.hba_rules(), "platform", APP, "127.0.0.1", groups, "prefer",
+        hba.hba_accepts(target.hba_rules(), "platform", APP, "127.0.0.1", catalog.groups_of(APP), "prefer",
                         catalog.settings.get("ssl") == "on")
         return True
     except CheckFailed:
@@ -144,7 +133,7 @@ def gate_verdict(stack: StackState) -> bool:
 
 def server_verdict(stack: StackState) -> bool:
     try:
-        psycopg.connect(dsn(stack, APP), connect_timeout=5).close()
+        psycopg.connect(stack.role_dsn(APP, "platform"), connect_timeout=5).close()
         return True
     except psycopg.OperationalError as refused:
         assert "pg_hba.conf rejects" in str(refused) or "no pg_hba.conf entry" in str(refused), refused
@@ -174,7 +163,7 @@ def test_a_file_the_server_refused_fails_closed(stack: StackState) -> None:
     try:
         reload(stack)
         assert server_verdict(stack)  # the previous rules still admit the app
-        target = PostgresTarget("platform", dsn(stack, "runbook_checks"), Timeouts())
+        target = PostgresTarget("platform", stack.role_dsn("runbook_checks", "platform"), Timeouts())
         try:
             with pytest.raises(CheckFailed, match='line 1: invalid authentication method "scrm-sha-256"'):
                 hba.hba_accepts(target.hba_rules(), "platform", APP, "127.0.0.1", GROUPS)

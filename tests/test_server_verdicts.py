@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -16,35 +15,27 @@ from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed
 from runbook_checks.targets.postgres import PostgresTarget
 from runbook_harness import native
+from runbook_harness.faults import sql
 from runbook_harness.state import StackState
 
 APP = "platform_app"
 
 
-def dsn(stack: StackState, role: str) -> str:
-    return (f"postgresql://{role}:{quote(stack.secrets[role], safe='')}@127.0.0.1:"
-            f"{stack.ports['postgres']}/platform")
-
-
 @contextmanager
 def changed(stack: StackState, statements: list[str], reverts: list[str]) -> Iterator[PostgresTarget]:
     """The platform database with `statements` applied, and a fresh gate session on it."""
-    with native.postgres(stack).admin("platform") as admin:
-        for statement in statements:
-            admin.execute(statement)  # type: ignore[arg-type]
-    target = PostgresTarget("platform", dsn(stack, "runbook_checks"), Timeouts())
+    sql("platform", *statements)(stack)
+    target = PostgresTarget("platform", stack.role_dsn("runbook_checks", "platform"), Timeouts())
     try:
         yield target
     finally:
         target.close()
-        with native.postgres(stack).admin("platform") as admin:
-            for statement in reverts:
-                admin.execute(statement)  # type: ignore[arg-type]
+        sql("platform", *reverts)(stack)
 
 
 def app_can(stack: StackState, statement: str) -> bool:
     """Whether the app role may run `statement` (in a transaction rolled back)."""
-    with psycopg.connect(dsn(stack, APP)) as connection:
+    with psycopg.connect(stack.role_dsn(APP, "platform")) as connection:
         try:
             connection.execute(statement)  # type: ignore[arg-type]
             return True

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from dotenv import dotenv_values
 
@@ -114,9 +113,7 @@ def hold_sessions(name: str, role: str, database: str, count: int, mode: str,
     shortened time threshold is already exceeded when the gate looks."""
 
     def run(state: StackState) -> None:
-        dsn = (f"postgresql://{role}:{quote(state.secrets[role], safe='')}@{state.host}:"
-               f"{state.ports[via]}/{database}")
-        native.start_holder(state, name, dsn, count, mode, expect, table)
+        native.start_holder(state, name, state.role_dsn(role, database, via), count, mode, expect, table)
         time.sleep(settle_seconds)
 
     return run

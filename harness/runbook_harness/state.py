@@ -66,6 +66,12 @@ class StackState:
     def url(self, app_name: str) -> str:
         return f"http://{self.host}:{self.ports[app_name]}"
 
+    def role_dsn(self, role: str, database: str, via: str = "postgres") -> str:
+        """A URL that logs `role` in to `database` with its own password, through the server or
+        the pooler (`via`)."""
+        return (f"postgresql://{role}:{quote(self.secrets[role], safe='')}@{self.host}:"
+                f"{self.ports[via]}/{database}")
+
     def _address(self, name: str, inside: bool) -> tuple[str, int]:
         """Where `name` is seen from the host, or from inside the compose network."""
         if inside:

@@ -162,8 +162,7 @@ def hba_lets_in(targets: Targets, database: str, role: str, source: str, sslmode
     app's `sslmode`, counting every group the role belongs to for +group lines."""
     postgres = targets.postgres(database)
     catalog = postgres.catalog()
-    groups = frozenset(catalog.memberships(role, inherited_only=False) - {"PUBLIC"})
-    hba.hba_accepts(postgres.hba_rules(), database, role, source, groups, sslmode,
+    hba.hba_accepts(postgres.hba_rules(), database, role, source, catalog.groups_of(role), sslmode,
                     server_ssl=catalog.settings.get("ssl") == "on")
 
 

@@ -392,6 +392,11 @@ class Catalog:
                     pending.append(parent)
         return seen
 
+    def groups_of(self, role: str) -> frozenset[str]:
+        """Every role `role` is a member of, directly or not, itself included: what pg_hba's
+        +group and samerole count (inheritance plays no part there)."""
+        return frozenset(self.memberships(role, inherited_only=False) - {"PUBLIC"})
+
     def privilege_source(self, role: str, table: str, privilege: str) -> str:
         """How `role` comes to hold `privilege` on `table`: the answer a person needs to revoke it."""
         found = self.tables.get(qualify(table))

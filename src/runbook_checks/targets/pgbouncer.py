@@ -66,11 +66,13 @@ class PgBouncerTarget:
                                     "start PgBouncer, or let the checks' role read its console "
                                     "(stats_users in pgbouncer.ini)") from None
         per_user = int(config.get("max_user_connections") or 0)
-        return PoolerState([
-            Pool(p["database"], p["user"], p["cl_active"], p["cl_waiting"], p["sv_active"], p["sv_idle"],
-                 p["maxwait"] + p.get("maxwait_us", 0) / 1e6,
-                 databases.get(p["database"], {}).get("pool_size", 0),
-                 # SHOW DATABASES' max_connections: the database's max_db_connections, or the global
-                 int(databases.get(p["database"], {}).get("max_connections") or 0), per_user)
-            for p in pools if p["database"] != "pgbouncer"
-        ])
+        return PoolerState([_pool(p, databases.get(p["database"], {}), per_user)
+                            for p in pools if p["database"] != "pgbouncer"])
+
+
+def _pool(row: dict[str, Any], database: dict[str, Any], max_user_connections: int) -> Pool:
+    """One SHOW POOLS row, with its database's SHOW DATABASES line (size and caps)."""
+    return Pool(row["database"], row["user"], row["cl_active"], row["cl_waiting"], row["sv_active"],
+                row["sv_idle"], row["maxwait"] + row.get("maxwait_us", 0) / 1e6, database.get("pool_size", 0),
+                # SHOW DATABASES' max_connections: the database's max_db_connections, or the global
+                int(database.get("max_connections") or 0), max_user_connections)
