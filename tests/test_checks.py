@@ -256,10 +256,15 @@ def test_rls_consistency_count_markers_and_index_coverage() -> None:
     facts = catalog(policies=[{"schema": "public", "table": "migrations", "name": "loose", "command": "ALL",
                                "roles": ["public"], "using": "true", "with_check": None}])
     with pytest.raises(CheckFailed) as caught:
-        schema.rls_consistent(facts)
+        schema.rls_consistent({"author": catalog(policies=[], tables=[
+            {"schema": "ledger", "name": "entries", "kind": "r", "owner": "owner", "rls": True,
+             "rls_forced": True, "acl": []}]), "platform": facts})
+    assert caught.value.expected == "RLS and policies agree on every table of 2 database(s)"
     assert caught.value.found.splitlines() == [
-        "RLS on, no policy (every row denied): public.invoices",
-        "policies present but RLS off (policies ignored): public.migrations"]
+        "author: ledger.entries: RLS on, no policy (every row denied)",
+        "platform: public.invoices: RLS on, no policy (every row denied)",
+        "platform: public.migrations: policies present but RLS off (policies ignored)"]
+    schema.rls_consistent({"author": catalog(), "platform": catalog()})
     with pytest.raises(CheckFailed, match="^expected at least 2 policies"):
         schema.policy_count_at_least(facts, "public", 2)
     with pytest.raises(CheckFailed, match="public.migrations.loose: true"):

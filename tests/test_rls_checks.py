@@ -90,3 +90,32 @@ def test_rls_enabled_and_policies_present() -> None:
     schema.policy_count_at_least(catalog, "public", 1)
     assert failure(schema.policy_count_at_least, catalog, "public", 2) == (
         "at least 2 policies in schema public", "1", "re-run the migrations that create the policies")
+
+
+def test_rls_lets_a_role_run_what_it_needs() -> None:
+    needs = {"migrations": ["select", "INSERT"], "ledger": ["DELETE"], "absent": ["SELECT"]}
+    expected = "row-level security lets app run what it needs on 3 table(s)"
+    fix = ("CREATE POLICY ... ON <table> TO app USING (...) WITH CHECK (...), or DISABLE ROW LEVEL SECURITY "
+           "where the table needs none")
+    off = facts([table("migrations", rls=False), table("ledger", rls=False)], [])
+    schema.rls_lets_role_work(off, needs, "app")
+    owned = facts([table("migrations", owner="writers"), table("ledger", owner="app")], [])
+    schema.rls_lets_role_work(owned, needs, "app")  # the owner's own tables, not forced: RLS is not applied
+    for attribute in ("superuser", "bypass_rls"):
+        schema.rls_lets_role_work(facts([table("migrations")], [], {**APP, attribute: True}), needs, "app")
+    assert failure(schema.rls_lets_role_work, off, needs, "nobody") == (
+        "row-level security lets nobody run what it needs on 3 table(s)", "no role named nobody",
+        "CREATE ROLE nobody ...")
+    bare = facts([table("migrations"), table("ledger", owner="app", forced=True)], [])
+    assert failure(schema.rls_lets_role_work, bare, needs, "app") == (
+        expected, "public.migrations: row-level security on, no permissive policy for app on SELECT, INSERT\n"
+        "public.ledger: row-level security on, no permissive policy for app on DELETE", fix)
+    elsewhere = facts([table("migrations"), table("ledger", rls=False)],
+                      [policy("migrations", "ALL", ("someone_else",)),
+                       {**policy("migrations", "INSERT"), "permissive": False},
+                       policy("migrations", "SELECT", ("WRITERS",))])
+    assert failure(schema.rls_lets_role_work, elsewhere, needs, "app")[1] == (
+        "public.migrations: row-level security on, no permissive policy for app on INSERT")
+    granted = facts([table("migrations"), table("ledger")],
+                    [policy("migrations", "ALL", ("app",)), policy("ledger", "DELETE")])
+    schema.rls_lets_role_work(granted, needs, "app")

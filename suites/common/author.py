@@ -51,6 +51,10 @@ class TestDatabaseMigrations:
                     for table, privileges in MIGRATION["privileges"].items() for privilege in privileges]
         privileges_held(targets, EXPECTED["database"], declared, exact=MIGRATION.get("exact", False))
 
+    def test_rls_lets_the_migrator_work(self, targets: Targets) -> None:
+        schema.rls_lets_role_work(targets.postgres(EXPECTED["database"]).catalog(), MIGRATION["privileges"],
+                                  MIGRATION["role"])
+
     def test_grants_file_in_force(self, targets: Targets, environment: Environment) -> None:
         (sql,) = targets.artifact(MIGRATION["app"], "grants_file").values()
         declared = grants_file.parse_grants_file(sql, targets.postgres(EXPECTED["database"]).catalog())

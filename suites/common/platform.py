@@ -90,8 +90,8 @@ class TestRlsPolicyViolations:
     def test_tenant_tables_have_policies(self, targets: Targets) -> None:
         schema.tables_have_policies(targets.postgres(DATABASE).catalog(), tenant_tables(targets))
 
-    def test_rls_and_policies_agree(self, targets: Targets) -> None:
-        schema.rls_consistent(targets.postgres(DATABASE).catalog(), "public")
+    def test_rls_and_policies_agree(self, targets: Targets, environment: Environment) -> None:
+        schema.rls_consistent({name: targets.postgres(name).catalog() for name in environment.postgres})
 
     def test_enough_policies(self, targets: Targets) -> None:
         schema.policy_count_at_least(targets.postgres(DATABASE).catalog(), "public",

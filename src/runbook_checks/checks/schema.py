@@ -117,15 +117,50 @@ def rls_binds_role(catalog: Catalog, tables: list[str], role: str) -> None:
             problems.append(f"{table.qualified}: owned by {table.owner}, which {role} is or belongs to, "
                             "and not FORCEd: RLS does not apply")
             continue
-        applying = [p for p in catalog.policies_on(table.qualified)
-                    if p.permissive and {r.lower() for r in p.roles} & holders]
-        missing = [c for c in _COMMANDS if not any(p.command in (c, "ALL") for p in applying)]
+        missing = _commands_without_policy(catalog, table.qualified, holders, _COMMANDS)
         if missing:
             problems.append(f"{table.qualified}: no permissive policy for {role} on {', '.join(missing)}")
     if problems:
         raise CheckFailed(expected, "\n".join(problems),
                           "give the app's role a permissive policy per command (TO it or PUBLIC), and "
                           "FORCE row-level security on tables it owns")
+
+
+def _commands_without_policy(catalog: Catalog, table: str, holders: set[str],
+                             commands: tuple[str, ...]) -> list[str]:
+    """The commands no PERMISSIVE policy on `table` lets the role (known by `holders`, the roles
+    it is or belongs to, lower-cased, PUBLIC among them) run: with RLS in force they see no row."""
+    applying = [p for p in catalog.policies_on(table)
+                if p.permissive and {r.lower() for r in p.roles} & holders]
+    return [c for c in commands if not any(p.command in (c, "ALL") for p in applying)]
+
+
+def rls_lets_role_work(catalog: Catalog, needs: dict[str, list[str]], role: str) -> None:
+    """Where row-level security is on and applies to `role` (not a superuser, not BYPASSRLS, not
+    the owner of an unforced table), every command it needs on a table (`needs`: table to
+    commands) has a PERMISSIVE policy for it; otherwise its rows are hidden and its writes fail
+    with "new row violates row-level security policy", though every grant is in place."""
+    found = catalog.roles.get(role)
+    expected = f"row-level security lets {role} run what it needs on {len(needs)} table(s)"
+    if found is None:
+        raise CheckFailed(expected, f"no role named {role}", f"CREATE ROLE {role} ...")
+    if found.superuser or found.bypass_rls:
+        return
+    holders = {h.lower() for h in catalog.memberships(role)}
+    problems = []
+    for name, commands in needs.items():
+        table = catalog.tables.get(qualify(name))
+        if table is None or not table.rls or (table.owner.lower() in holders and not table.rls_forced):
+            continue  # a missing table is the grants' finding; here RLS does not apply
+        missing = _commands_without_policy(catalog, table.qualified, holders,
+                                           tuple(c.upper() for c in commands if c.upper() in _COMMANDS))
+        if missing:
+            problems.append(f"{table.qualified}: row-level security on, no permissive policy for {role} "
+                            f"on {', '.join(missing)}")
+    if problems:
+        raise CheckFailed(expected, "\n".join(problems),
+                          f"CREATE POLICY ... ON <table> TO {role} USING (...) WITH CHECK (...), or "
+                          "DISABLE ROW LEVEL SECURITY where the table needs none")
 
 
 def rls_forced(catalog: Catalog, tables: list[str]) -> None:
@@ -145,21 +180,27 @@ def rls_forced(catalog: Catalog, tables: list[str]) -> None:
                           "ALTER TABLE <table> ENABLE ROW LEVEL SECURITY, then FORCE ROW LEVEL SECURITY")
 
 
-def rls_consistent(catalog: Catalog, schema: str = "public") -> None:
-    """In `schema`, every table with RLS on has policies (else it denies all rows), and no table
-    has policies while RLS is off (they would be ignored)."""
-    tables = [t for t in catalog.tables.values() if t.schema == schema and t.kind in ("r", "p")]
-    denying = [t.qualified for t in tables if t.rls and not catalog.policies_on(t.qualified)]
-    ignored = [t.qualified for t in tables if not t.rls and catalog.policies_on(t.qualified)]
-    if denying or ignored:
-        found = []
-        if denying:
-            found.append("RLS on, no policy (every row denied): " + ", ".join(denying))
-        if ignored:
-            found.append("policies present but RLS off (policies ignored): " + ", ".join(ignored))
-        raise CheckFailed(f"RLS and policies agree on every table of schema {schema}", "\n".join(found),
+def rls_disagreements(catalog: Catalog) -> list[str]:
+    """The tables, in every schema, with RLS on and no policy (every row denied to whom it binds)
+    or with policies while RLS is off (the policies ignored), one line each."""
+    tables = [t for t in catalog.tables.values() if t.kind in ("r", "p")]
+    found = [f"{t.qualified}: RLS on, no policy (every row denied)"
+             for t in tables if t.rls and not catalog.policies_on(t.qualified)]
+    found += [f"{t.qualified}: policies present but RLS off (policies ignored)"
+              for t in tables if not t.rls and catalog.policies_on(t.qualified)]
+    return found
+
+
+def rls_consistent(catalogs: dict[str, Catalog]) -> None:
+    """In every database (`catalogs`, by name) and schema, RLS and policies agree: no table has RLS
+    on without a policy, none has policies while RLS is off."""
+    found = [f"{database}: {line}"
+             for database, catalog in catalogs.items() for line in rls_disagreements(catalog)]
+    if found:
+        raise CheckFailed(f"RLS and policies agree on every table of {len(catalogs)} database(s)",
+                          "\n".join(found),
                           "ENABLE ROW LEVEL SECURITY where policies exist; create the policies where "
-                          "RLS is on")
+                          "RLS is on (or disable it where the table needs none)")
 
 
 def policy_count_at_least(catalog: Catalog, schema: str, minimum: int) -> None:
