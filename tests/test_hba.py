@@ -16,6 +16,7 @@ from runbook_checks.targets.postgres import PostgresTarget
 from runbook_harness import native
 from runbook_harness.faults import sql
 from runbook_harness.state import StackState
+from tests.failures import failure
 
 V4, V6 = "255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 APP, GROUPS = "platform_app", frozenset({"platform_app", "tenants"})
@@ -172,3 +173,16 @@ def test_a_file_the_server_refused_fails_closed(stack: StackState) -> None:
     finally:
         conf.write_text(healthy)
         reload(stack)
+
+
+def test_the_sslmode_is_the_clients() -> None:
+    assert hba.client_sslmode("postgresql://app@db/platform", {}) == "prefer"  # libpq's default
+    assert hba.client_sslmode("postgresql://app@db/platform", {"PGSSLMODE": "require"}) == "require"
+    assert hba.client_sslmode("postgresql://app@db/platform?sslmode=disable", {"PGSSLMODE": "require"}) \
+        == "disable"
+    assert hba.client_sslmode("host=db dbname=platform sslmode=verify-full", {}) == "verify-full"
+    assert failure(hba.client_sslmode, "postgresql://app@db/platform?sslmode=required", {}) == (
+        "an sslmode libpq knows (disable, allow, prefer, require, verify-ca, verify-full)",
+        "sslmode=required", "set sslmode to one of them: libpq refuses the connection")
+    assert failure(hba.client_sslmode, "postgresql://app@db/platform?sslmod=require", {})[1] == (
+        "it does not parse, so its sslmode is unknown")

@@ -181,13 +181,29 @@ def pgbouncer_db_cap(cap: int | None) -> Callable[[StackState], None]:
     """Sets (or, with None, removes) max_db_connections on PgBouncer's platform database, then
     restarts PgBouncer to read it."""
 
+    def edit(lines: list[str]) -> list[str]:
+        lines = [line.split(" max_db_connections=")[0] for line in lines]
+        return [f"{line} max_db_connections={cap}" if cap is not None and line.startswith("platform = ")
+                else line for line in lines]
+
+    return _edit_pgbouncer_ini(edit)
+
+
+def pgbouncer_server_sslmode(mode: str | None) -> Callable[[StackState], None]:
+    """Sets (or, with None, removes) PgBouncer's server_tls_sslmode, how it connects to the server,
+    then restarts PgBouncer to read it."""
+
+    def edit(lines: list[str]) -> list[str]:
+        lines = [line for line in lines if not line.startswith("server_tls_sslmode")]
+        return lines + [f"server_tls_sslmode = {mode}"] if mode else lines  # the [pgbouncer] section is last
+
+    return _edit_pgbouncer_ini(edit)
+
+
+def _edit_pgbouncer_ini(edit: Callable[[list[str]], list[str]]) -> Callable[[StackState], None]:
     def run(state: StackState) -> None:
         path = native.pgbouncer_dir(state) / "pgbouncer.ini"
-        lines = [line.split(" max_db_connections=")[0] for line in path.read_text().splitlines()]
-        if cap is not None:
-            lines = [f"{line} max_db_connections={cap}" if line.startswith("platform = ") else line
-                     for line in lines]
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
         native.restart_process(state, "pgbouncer")
 
     return run
@@ -501,9 +517,11 @@ FAULTS += (
     Fault("pgbouncer-down", "platform.8", "PgBouncer stopped",
           stop_service("pgbouncer"), start_service("pgbouncer"),
           fails=("test_no_client_waiting", "test_longest_wait_under_limit", "test_pool_use_under_limit",
-                 "test_pools_fit_server_limits", "test_health_endpoint[check]"),
+                 "test_pools_fit_server_limits", "test_health_endpoint[check]",
+                 # how PgBouncer reaches the server, which pg_hba judges, cannot be read
+                 "test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in[::1]"),
           phrase="unreachable",
-          also=("platform.1",)),
+          also=("platform.1", "platform.2")),
     Fault("pgbouncer-clients-waiting", "platform.8",
           "eight open transactions through a pool of five: three clients wait",
           hold_sessions("holder-pooled", "platform_app", "platform", 8, "transaction", via="pgbouncer",
@@ -534,6 +552,15 @@ FAULTS += (
                  "test_pools_fit_server_limits", "test_pool_use_under_limit"),
           phrase="a pool of 5, but PgBouncer's max_db_connections 2",
           also=("platform.1",)),
+    Fault("pgbouncer-server-tls-required", "platform.2",
+          "PgBouncer must reach the server over TLS (server_tls_sslmode = require), and the server has "
+          "ssl off: every pooled query fails",
+          pgbouncer_server_sslmode("require"), pgbouncer_server_sslmode(None),
+          gate_env={"RC_POOL_WAIT_SECONDS": "60"},  # the queue is the finding, not how long it is yet
+          fails=("test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in[::1]",
+                 "test_health_endpoint[check]", "test_no_client_waiting"),
+          phrase="sslmode=require, and the server has ssl off: no attempt is made",
+          also=("platform.1", "platform.8")),
     Fault("pgbouncer-app-bypass", "platform.8", "the API's DATABASE_URL skips PgBouncer",
           set_config("platform-api", DATABASE_URL=(
               "postgresql://platform_app:{q_platform_app}@{pg_host}:{pg_port}/platform")),

@@ -17,6 +17,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import Session
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
+from runbook_checks.targets.base import address_of
 from runbook_checks.targets.postgres import libpq_url, probe
 from runbook_checks.targets.registry import Targets
 
@@ -157,13 +158,34 @@ def api_latency(targets: Targets, environment: Environment, app: str, path: str)
     http.latency_under(replies, f"GET {path} on {app}", environment.thresholds.api_latency_ms)
 
 
-def hba_lets_in(targets: Targets, database: str, role: str, source: str, sslmode: str) -> None:
-    """pg_hba, as the server parsed it, lets `role` on to authentication from `source` under the
-    app's `sslmode`, counting every group the role belongs to for +group lines."""
+def hba_lets_in(targets: Targets, database: str, role: str, source: str, app: str, variable: str,
+                pooler: str | None = None) -> None:
+    """pg_hba, as the server parsed it, lets `role` on to authentication from `source`, over the
+    transports the connection to the server tries: the sslmode of the app's own URL (`variable`),
+    or, where that URL points at the pooler, PgBouncer's server_tls_sslmode. Every group the role
+    belongs to counts for +group lines."""
     postgres = targets.postgres(database)
     catalog = postgres.catalog()
-    hba.hba_accepts(postgres.hba_rules(), database, role, source, catalog.groups_of(role), sslmode,
+    hba.hba_accepts(postgres.hba_rules(), database, role, source, catalog.groups_of(role),
+                    server_sslmode(targets, app, variable, pooler),
                     server_ssl=catalog.settings.get("ssl") == "on")
+
+
+def server_sslmode(targets: Targets, app: str, variable: str, pooler: str | None) -> str:
+    """The sslmode of the connection that reaches the server for `app`: its URL's, or the pooler's
+    when the URL points at it (where the pooler does not say, the check cannot tell, and fails)."""
+    config = targets.app_config(app)
+    url = config.get(variable, "")
+    if not url:
+        raise CheckFailed(f"{app}'s {variable} set", f"not set: {variable}", f"set {variable} in {app}")
+    if pooler is not None and address_of(url) == targets.pgbouncer(pooler).address:
+        sslmode = targets.pgbouncer(pooler).state().server_sslmode
+        if sslmode is None:
+            raise CheckFailed(f"PgBouncer '{pooler}' shows its server_tls_sslmode",
+                              "SHOW CONFIG has no such key",
+                              "upgrade PgBouncer, or let the checks' role read SHOW CONFIG")
+        return sslmode
+    return hba.client_sslmode(url, config)
 
 
 def security_headers(targets: Targets, environment: Environment, app: str, path: str) -> None:

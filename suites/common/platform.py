@@ -54,7 +54,9 @@ class TestDatabaseConnectionIssues:
 
     @pytest.mark.parametrize("source", EXPECTED["hba_sources"])
     def test_pg_hba_lets_the_app_in(self, targets: Targets, source: str) -> None:
-        hba_lets_in(targets, DATABASE, EXPECTED["app_role"], source, EXPECTED["hba_sslmode"])
+        pooled = EXPECTED["pooled_app"]
+        hba_lets_in(targets, DATABASE, EXPECTED["app_role"], source, pooled["app"], pooled["variable"],
+                    EXPECTED["pgbouncer"])
 
     @pytest.mark.symptom("platform.3", "too many connections: the connection limit is reached")
     def test_max_connections_as_declared(self, targets: Targets) -> None:

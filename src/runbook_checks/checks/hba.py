@@ -9,6 +9,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import HbaRule
 
@@ -38,6 +41,24 @@ def ssl_attempts(sslmode: str, server_ssl: bool) -> tuple[bool, ...]:
     if sslmode == "prefer":
         return (True, False) if server_ssl else (False,)
     return (True,) if server_ssl else ()  # require, verify-ca, verify-full
+
+
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def client_sslmode(dsn: str, config: dict[str, str]) -> str:
+    """The sslmode libpq uses for `dsn` (a URL or key=value string): its own sslmode, else the
+    app's PGSSLMODE, else libpq's default, prefer."""
+    try:
+        declared = conninfo_to_dict(dsn).get("sslmode")
+    except psycopg.ProgrammingError:
+        raise CheckFailed("a database URL libpq parses", "it does not parse, so its sslmode is unknown",
+                          "fix the URL (see the URL checks)") from None
+    sslmode = str(declared or config.get("PGSSLMODE") or "prefer")
+    if sslmode not in SSLMODES:
+        raise CheckFailed(f"an sslmode libpq knows ({', '.join(SSLMODES)})", f"sslmode={sslmode}",
+                          "set sslmode to one of them: libpq refuses the connection")
+    return sslmode
 
 
 def _type_matches(kind: str, attempt: Attempt) -> bool:

@@ -37,6 +37,8 @@ class Pool:
 @dataclass(frozen=True)
 class PoolerState:
     pools: list[Pool]
+    # how PgBouncer connects to the server (server_tls_sslmode); None where its console does not say
+    server_sslmode: str | None = None
 
 
 class PgBouncerTarget:
@@ -67,7 +69,8 @@ class PgBouncerTarget:
                                     "(stats_users in pgbouncer.ini)") from None
         per_user = int(config.get("max_user_connections") or 0)
         return PoolerState([_pool(p, databases.get(p["database"], {}), per_user)
-                            for p in pools if p["database"] != "pgbouncer"])
+                            for p in pools if p["database"] != "pgbouncer"],
+                           config.get("server_tls_sslmode") or None)
 
 
 def _pool(row: dict[str, Any], database: dict[str, Any], max_user_connections: int) -> Pool:
