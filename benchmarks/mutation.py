@@ -5,8 +5,9 @@ flipped comparison, a boundary off by one, a changed message) the fast unit test
 
 Runs mutmut (configured under [tool.mutmut] in pyproject.toml: what it mutates and which unit
 tests judge each mutant) in a scratch copy of the checkout, then prints the count of each outcome
-and the survival rate: surviving mutants over the mutants some test ran against. The surviving
-ones are listed so that each gets a test, or a line in the README when it is equivalent.
+and the survival rate: surviving mutants over the mutants some test ran against, and, stricter,
+surviving or unreached (no unit test calls the function) over all. The surviving ones are listed
+so that each gets a test, or a line in the README when it is equivalent; the unreached by function.
 """
 
 from __future__ import annotations
@@ -71,13 +72,21 @@ def main() -> int:
     survived = counts.get("survived", 0)
     for outcome, n in counts.most_common():
         print(f"{outcome:>12}: {n}")
+    unreached = counts.get("no tests", 0)
     print(f"survival rate: {survived}/{judged} = {100 * survived / max(judged, 1):.1f} % "
-          f"(mutants no test runs: {counts.get('no tests', 0)})")
+          f"(mutants no test runs: {unreached})")
+    print(f"survived or unreached: {survived + unreached}/{judged + unreached} = "
+          f"{100 * (survived + unreached) / max(judged + unreached, 1):.1f} %")
     by_module: dict[str, Counter[str]] = {}
     for name, outcome in found.items():
         by_module.setdefault(name.split(".x_", 1)[0], Counter())[outcome] += 1
     for module, seen in sorted(by_module.items()):
-        print(f"  {module}: {seen.get('survived', 0)} of {seen.total() - seen.get('no tests', 0)} survived")
+        print(f"  {module}: {seen.get('survived', 0)} of {seen.total() - seen.get('no tests', 0)} survived, "
+              f"{seen.get('no tests', 0)} unreached")
+    unreached_by_function = Counter(re.sub(r"__mutmut_\d+$", "", name) for name, outcome in found.items()
+                                    if outcome == "no tests")
+    for function, n in unreached_by_function.most_common():
+        print(f"  unreached: {function} ({n})")
     for name, outcome in sorted(found.items()):
         if outcome == "survived":
             print(f"  survived: {name}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from runbook_checks.checks import connections
-from runbook_checks.facts.catalog import Catalog
+from runbook_checks.checks import connections, redis
+from runbook_checks.facts.catalog import Catalog, Statement
 from runbook_checks.targets.postgres import Probe
+from runbook_checks.targets.redis import Ping
 from tests.failures import failure
 
 
@@ -156,3 +157,94 @@ def test_extensions_and_their_libraries() -> None:
                                    facts(settings={"pg_stat_statements.track": "none"}), "pg_stat_statements")
     assert expected == "pg_stat_statements installed and recording"
     assert found.startswith("pg_stat_statements.track = none here") and "track = top" in fix
+
+
+def stats(name: str, **values: Any) -> dict[str, Any]:
+    return {"schema": "public", "name": name, "live_rows": 100, "analyzed_seconds": 60.0,
+            "vacuumed_seconds": 60.0, "rows": 100, "changed_since_analyze": 0, "dead_rows": 0,
+            "inserted_since_vacuum": 0, "analyze_at_rows": 60.0, "vacuum_at_rows": 70.0,
+            "insert_vacuum_at_rows": 1100.0, "autovacuum": True, **values}
+
+
+def with_stats(*tables: dict[str, Any]) -> Catalog:
+    return Catalog.from_json({"roles": [], "tables": [], "policies": [], "indexes": [], "functions": [],
+                              "table_stats": list(tables)})
+
+
+STATS_FIX = "VACUUM (ANALYZE) the tables, and check that autovacuum runs (and is on for them)"
+
+
+def test_statistics_fresh_whole_failures() -> None:
+    names = ["a", "b", "c", "d", "e", "f", "g"]
+    connections.statistics_fresh(with_stats(stats("a", analyzed_seconds=7200.0, vacuumed_seconds=7200.0)),
+                                 ["a"], 7200, 7200)  # the limits themselves pass
+    catalog = with_stats(
+        stats("a", analyzed_seconds=7201.0, vacuumed_seconds=10800.0),
+        stats("b", analyzed_seconds=None, vacuumed_seconds=None, rows=61, autovacuum=False),
+        stats("c", analyzed_seconds=None, vacuumed_seconds=None, rows=60, insert_vacuum_at_rows=None),
+        stats("d", autovacuum=False, changed_since_analyze=61, dead_rows=71, inserted_since_vacuum=5),
+        stats("e", autovacuum=False, changed_since_analyze=60, dead_rows=70, inserted_since_vacuum=1101),
+        stats("f", autovacuum=False, dead_rows=71, insert_vacuum_at_rows=None),
+        stats("g", vacuumed_seconds=None, rows=1101))
+    assert failure(connections.statistics_fresh, catalog, [*names, "gone"], 7200, 7200) == (
+        "8 table(s) analyzed within 2 h and vacuumed within 2 h",
+        "public.a: analyzed 2.0 h ago\npublic.a: vacuumed 3.0 h ago\n"
+        "public.b: never analyzed, with 61 rows (autovacuum acts past 60), and autovacuum is off for it\n"
+        "public.d: 61 rows changed since it was last analyzed (autovacuum acts past 60), and "
+        "autovacuum is off "
+        "for it\n"
+        "public.d: 71 dead and 5 new rows since it was last vacuumed (autovacuum acts past 70 dead or 1100 "
+        "inserted), and autovacuum is off for it\n"
+        "public.e: 70 dead and 1101 new rows since it was last vacuumed (autovacuum acts past 70 "
+        "dead or 1100 "
+        "inserted), and autovacuum is off for it\n"
+        "public.f: 71 dead and 0 new rows since it was last vacuumed (autovacuum acts past 70 dead), and "
+        "autovacuum is off for it\n"
+        "public.g: never vacuumed, with 1101 rows (autovacuum acts past 1100 inserted)\n"
+        "public.gone: no statistics (table missing?)", STATS_FIX)
+    assert failure(connections.statistics_fresh, catalog, ["a", "g"], 5400) == (
+        "2 table(s) analyzed within 1.5 h", "public.a: analyzed 2.0 h ago", STATS_FIX)
+    assert failure(connections.statistics_fresh, with_stats(
+        stats("a", analyzed_seconds=None, rows=61)), ["a"], 60)[1] == (
+        "public.a: never analyzed, with 61 rows (autovacuum acts past 60)")
+
+
+def test_session_limits_at_their_edges() -> None:
+    unknown = facts([{"state_seconds": None, "query_seconds": None, "state": "active"},
+                     {"state_seconds": None, "state": "idle"}])
+    connections.no_session_idle_among(connections.client_sessions(unknown), "idle", 0)
+    connections.no_query_longer_among(connections.client_sessions(unknown), 0)
+    many = facts([{"state": "idle", "state_seconds": 100.0, "query": "x" * 100, "pid": n} for n in range(25)])
+    found = failure(connections.no_idle_session_older, many, "idle", 10)[1].splitlines()
+    assert len(found) == 20 and found[0] == f"pid 0 app_user@app from 10.0.0.1: idle for 100 s: {'x' * 80!r}"
+    slow = facts([{"state": "active", "query_seconds": 100.0, "pid": n, "user": None, "database": None,
+                   "client": None} for n in range(25)])
+    found = failure(connections.no_query_running_longer, slow, 10)[1].splitlines()
+    assert len(found) == 20 and found[0] == "pid 0 ?@? from local: active for 100 s: 'SELECT 1'"
+    assert failure(connections.no_session_idle_among, connections.client_sessions(facts([
+        {"state": "idle", "state_seconds": None, "query_seconds": 5.0}])), "idle", -1)[1] == (
+        "pid 100 app_user@app from 10.0.0.1: idle for 0 s: 'SELECT 1'")
+    five = facts([{"state": "active"}] * 3 + [{"state": "idle"}] * 2)
+    connections.active_share_at_most(five, "app", 60)
+    assert failure(connections.active_share_at_most, five, "app", 59) == (
+        "at most 59% of connections to app active", "3 of 5 active",
+        "a pool whose connections stay active leaks them or runs long queries")
+    connections.active_share_at_most(five, "app", 10, minimum=6)
+    assert failure(connections.active_share_at_most, five, "app", 10, minimum=5)[1] == "3 of 5 active"
+    connections.active_share_at_most(five, "other", 0)
+
+
+def test_slow_statements_and_redis_whole_failures() -> None:
+    statements = [Statement("SELECT " + "x" * 100, 7, 250.4, "app"), Statement("SELECT 2", 1, 250.0, "app"),
+                  Statement("SELECT 3", 1, 900.0, "other"), Statement("SELECT 4", 3, 251.0, None)]
+    connections.statements_mean_under(statements[1:2], "app", 250)  # the limit itself passes
+    many = statements + [Statement(f"SELECT {n}", 1, 300.0, "app") for n in range(12)]
+    assert failure(connections.statements_mean_under, many, "app", 250) == (
+        "every statement on app under 250 ms on average",
+        f"250 ms x 7: {('SELECT ' + 'x' * 100)[:80]!r}\n"
+        + "\n".join(f"300 ms x 1: 'SELECT {n}'" for n in range(9)),
+        "EXPLAIN the statement; add the index it needs or rewrite it")
+    redis.answers_ping(Ping(True, 0.01))
+    assert failure(redis.answers_ping, Ping(False, 0.01)) == (
+        "PING answered with PONG", "an unexpected reply",
+        "check that the URL points at Redis and not another service")

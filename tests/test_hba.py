@@ -186,3 +186,70 @@ def test_the_sslmode_is_the_clients() -> None:
         "sslmode=required", "set sslmode to one of them: libpq refuses the connection")
     assert failure(hba.client_sslmode, "postgresql://app@db/platform?sslmod=require", {})[1] == (
         "it does not parse, so its sslmode is unknown")
+
+
+def test_libpq_attempts_per_sslmode() -> None:
+    assert [hba.ssl_attempts(mode, True) for mode in hba.SSLMODES] == [
+        (False,), (False, True), (True, False), (True,), (True,), (True,)]
+    assert [hba.ssl_attempts(mode, False) for mode in hba.SSLMODES] == [
+        (False,), (False,), (False,), (), (), ()]
+
+
+def test_connection_types_gss_and_netmasks() -> None:
+    accepts([line(1, "hostgssenc", "all", "127.0.0.1", "reject"), ALLOW])  # no GSS encryption is tried
+    with pytest.raises(CheckFailed, match="line 1 rejects it"):
+        accepts([line(1, "hostnogssenc", "all", "127.0.0.1", "reject"), ALLOW])
+    with pytest.raises(CheckFailed, match="line 1 rejects it"):
+        accepts([line(1, "host", "all", "all", "reject", netmask=None), ALLOW])
+    wide = line(1, "host", "all", "10.1.2.3", "reject", netmask="255.0.0.0")  # host bits set, as people write
+    with pytest.raises(CheckFailed, match="line 1 rejects it"):
+        accepts([wide, line(2, "host", "all", "0.0.0.0", "md5", netmask="0.0.0.0")], address="10.9.9.9")
+    accepts([wide, line(2, "host", "all", "0.0.0.0", "md5", netmask="0.0.0.0")], address="11.0.0.1")
+    with pytest.raises(CheckFailed, match="no line matches"):  # an IPv4 client never matches an IPv6 line
+        accepts([line(1, "host", "all", "::", "md5", netmask="::")], address="127.0.0.1")
+
+
+def test_same_user_and_group_databases() -> None:
+    for keyword in ("sameuser", "samerole", "samegroup"):
+        database = APP if keyword == "sameuser" else "tenants"
+        with pytest.raises(CheckFailed, match="line 1 rejects it"):
+            hba.hba_accepts([line(1, "host", "all", "127.0.0.1", "reject", databases=keyword), ALLOW],
+                            database, APP, "127.0.0.1", GROUPS)
+        hba.hba_accepts([line(1, "host", "all", "127.0.0.1", "reject", databases=keyword), ALLOW],
+                        "elsewhere", APP, "127.0.0.1", GROUPS)
+
+
+def test_hba_whole_failures() -> None:
+    expected = "a pg_hba line accepts platform_app to platform from 127.0.0.1"
+    add = ("add `host platform platform_app {}/{} scram-sha-256` above any reject line in pg_hba.conf, then "
+           "SELECT pg_reload_conf()")
+    assert failure(accepts, [line(3, "host", "all", "127.0.0.1", "reject")], sslmode="prefer",
+                   server_ssl=True) == (
+        expected, "with SSL: line 3 rejects it; without SSL: line 3 rejects it", add.format("127.0.0.1", 32))
+    assert failure(accepts, [], address="::1") == (
+        "a pg_hba line accepts platform_app to platform from ::1",
+        "without SSL: no line matches, so the connection is refused", add.format("::1", 128))
+    assert failure(accepts, [ALLOW], sslmode="require") == (
+        expected, "sslmode=require, and the server has ssl off: no attempt is made",
+        "turn ssl on in the server, or lower the client's sslmode")
+    assert failure(accepts, [line(1, "host", "all", "samehost", "reject", netmask=None)],
+                   address="10.0.0.7") == (
+        "a pg_hba line accepts platform_app to platform from 10.0.0.7",
+        "cannot tell: line 1 matches samehost, and whether 10.0.0.7 is on the server's host or network only "
+        "the server knows", "match this client by address in pg_hba.conf, above that line")
+    broken = [line(4, "host", "all", None, None, error="invalid IP mask"),
+              line(5, "hostssl", "all", "127.0.0.1", "md5", error="hostssl record cannot match"),
+              line(6, "host", "all", None, None, error="unknown method")]
+    assert failure(accepts, broken) == (
+        expected, "line 4: invalid IP mask; line 6: unknown method: a reload keeps the previous rules, which "
+        "the server does not show",
+        "fix those lines, then SELECT pg_reload_conf() and read pg_hba_file_rules again")
+    accepts([line(5, "hostssl", "all", "127.0.0.1", "reject", error="hostssl record cannot match"), ALLOW])
+    assert failure(hba.client_sslmode, "postgresql://app@db/platform?sslmod=require", {}) == (
+        "a database URL libpq parses", "it does not parse, so its sslmode is unknown",
+        "fix the URL (see the URL checks)")
+    with pytest.raises(CheckFailed, match="sslmode=require, and the server has ssl off"):
+        hba.hba_accepts([ALLOW], "platform", APP, "127.0.0.1", GROUPS, "require")  # ssl is off unless said
+    with pytest.raises(CheckFailed, match="; found without SSL: line 1 rejects it$"):
+        hba.hba_accepts([line(1, "hostnossl", "all", "127.0.0.1", "reject")], "platform", APP, "127.0.0.1",
+                        GROUPS)  # prefer, the default, tries no SSL on a server without it

@@ -72,10 +72,11 @@ def _privileges(stmt: ast.GrantStmt, kind: str) -> list[tuple[str, str | None]]:
 def _targets(stmt: ast.GrantStmt, kind: str, catalog: Catalog | None) -> list[str]:
     if stmt.targtype == GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
         schemas = {_name(o) for o in stmt.objects or ()}
+        if catalog is None:  # nothing to expand over: the grants would silently be none
+            raise _unsupported("ALL ... IN SCHEMA without the database's catalog")
         if kind == "function":
-            functions = catalog.functions if catalog else ()
-            return sorted({f.qualified for f in functions if f.schema in schemas})
-        return sorted(t.qualified for t in (catalog.tables.values() if catalog else ())
+            return sorted({f.qualified for f in catalog.functions if f.schema in schemas})
+        return sorted(t.qualified for t in catalog.tables.values()
                       if t.schema in schemas and t.kind in _RELKINDS[kind])
     return [_name(o) for o in stmt.objects or ()]
 
@@ -136,7 +137,7 @@ def parse_grants_file(sql: str, catalog: Catalog | None = None) -> list[Grant]:
         else:
             continue
         if is_grant:
-            grants += [g for g in given if g not in grants]
+            grants += [g for g in given if not any(_same(g, kept) for kept in grants)]
         else:
             grants = [g for g in grants if not any(_same(g, taken) for taken in given)]
     return grants
