@@ -308,5 +308,6 @@ def test_functions_exist_and_executable_whole_failures() -> None:
     assert failure(schema.functions_executable, catalog, held, ["tenant", "app.audit"], "app") == (
         "app may execute public.tenant, app.audit", "app lacks EXECUTE on app.audit",
         "GRANT EXECUTE ON FUNCTION app.audit() TO app (or to PUBLIC, the default)")
-    assert failure(schema.functions_executable, catalog, None, ["tenant"], "ghost") == (
-        "ghost may execute public.tenant", "no role named ghost", "create the role ghost, or fix its name")
+    assert failure(schema.functions_executable, catalog, None, ["tenant", "app.audit"], "ghost") == (
+        "ghost may execute public.tenant, app.audit", "no role named ghost",
+        "create the role ghost, or fix its name")

@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as error:
         print(f"runbook-stack: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("runbook-stack: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 from runbook_harness import node_build
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
+from runbook_harness.postgres import bindir as postgres_bindir
 from runbook_harness.processes import StackError, alive, free_ports, port_open, spawn, stop, wait_port
 from runbook_harness.services import APPS, PASSWORDS_SQL, SERVICES, app
 from runbook_harness.state import StackState, new_secrets
@@ -184,6 +185,7 @@ def up(directory: Path) -> StackState:
         if all(status(existing).values()):
             return existing
         down(directory)
+    _require_binaries()
     _prepare(directory)
     names = ["postgres", *process_names()]
     state = StackState(directory, "native", HOST, dict(zip(names, free_ports(len(names)), strict=True)),
@@ -203,11 +205,27 @@ def up(directory: Path) -> StackState:
             pg.seed(directory / PASSWORDS_SQL)
             _migrate(state)
             list(started)
-    except Exception:
+    except BaseException as error:  # an interrupt too: nothing it started is left behind
         down(directory)
+        if isinstance(error, KeyboardInterrupt):
+            print(f"runbook-stack: interrupted while starting; stopped what had started in {directory}",
+                  file=sys.stderr)
         raise
     state.save()
     return state
+
+
+# The system programs the stack runs, and where they come from (scripts/install.sh installs them).
+_BINARIES = {"redis-server": "apt-get install redis-server", "pgbouncer": "apt-get install pgbouncer",
+             "psql": "apt-get install postgresql-client", "node": "apt-get install nodejs"}
+
+
+def _require_binaries() -> None:
+    """Every program the stack starts is installed, or one line names the first missing one."""
+    postgres_bindir()  # initdb and pg_ctl, with their own message
+    for binary, install in _BINARIES.items():
+        if shutil.which(binary) is None:
+            raise StackError(f"{binary} is not installed: {install} (or run scripts/install.sh)")
 
 
 def _migrate(state: StackState) -> None:

@@ -81,10 +81,12 @@ def pytest_configure(config: pytest.Config) -> None:
             stack = _start_stack(spec, root, keep=bool(config.option.rc_keep_stack))
         env, variables = load_environment(path, root)
         known_systems(env, path, root / CHECKS_DIR)
-    except ConfigurationError as error:
+    except BaseException as error:  # an interrupt too: the stack this run started does not outlive it
         if stack is not None:
             stack.release()
-        raise pytest.UsageError(str(error)) from None
+        if isinstance(error, ConfigurationError):
+            raise pytest.UsageError(str(error)) from None
+        raise
     redactor = Redactor()
     for value in env.secret_values():
         redactor.add(value)

@@ -110,10 +110,11 @@ def _action(stmt: ast.AlterDefaultPrivilegesStmt) -> ast.GrantStmt:
 
 
 def _same(a: Grant, b: Grant) -> bool:
-    """Whether a REVOKE's grant takes back `a` (names compared as the catalog qualifies them)."""
+    """Whether two grants name the same privilege (a REVOKE's taking back a GRANT's): targets
+    compared as the catalog qualifies them, `t` as `public.t` (a schema's or database's name gets
+    the same prefix on both sides, so it is compared as it is)."""
     def key(g: Grant) -> tuple[Any, ...]:
-        named = g.kind in ("schema", "database") or g.kind.startswith("default")
-        return g.role, g.kind, g.target if named else qualify(g.target), g.privilege, g.column, g.owner
+        return g.role, g.kind, qualify(g.target), g.privilege, g.column, g.owner
     return key(a) == key(b)
 
 

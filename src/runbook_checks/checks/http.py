@@ -171,11 +171,12 @@ def cors_refuses(reply: Response, origin: str, path: str) -> None:
                           "allow only the declared origins, never a wildcard or the request's echo")
 
 
-def clock_within(reply: Response, tolerance_seconds: float, app: str) -> None:
-    """The server's clock (its Date header) agrees with ours within the tolerance."""
+def clock_within(reply: Response, tolerance_seconds: float, app: str, received: float | None = None) -> None:
+    """The server's clock (its Date header) agrees with ours (`received`: when the answer came,
+    now by default) within the tolerance."""
     header = reply.headers.get("Date")
     parsed = email.utils.parsedate_to_datetime(header).timestamp() if header else None
-    received = time.time()
+    received = time.time() if received is None else received
     expected = f"{app}'s clock within {tolerance_seconds:g} s of ours"
     if parsed is None:
         raise CheckFailed(expected, "no Date header", "let the server send a Date header")

@@ -1,0 +1,73 @@
+"""A run interrupted while it starts the reference stack leaves nothing behind (no process, no
+cluster directory), and a missing system program stops the stack with one line naming it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.gate_run import ROOT
+
+
+def processes() -> set[int]:
+    return {int(entry) for entry in os.listdir("/proc") if entry.isdigit()}
+
+
+def cluster_directories() -> set[str]:
+    return {str(p) for p in Path("/tmp").glob("runbook-checks-pg-*")}
+
+
+def survivors(before: set[int], run: subprocess.Popen[str]) -> list[str]:
+    """Processes started since `before` that are still running, with their command lines."""
+    found = []
+    for pid in sorted(processes() - before - {run.pid}):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if command and state != "Z":
+            found.append(f"{pid}: {command[:120]}")
+    return found
+
+
+@pytest.mark.parametrize("after_seconds", [0.5, 1.5, 2.5])
+def test_an_interrupt_while_the_stack_starts_leaves_nothing(after_seconds: float, tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    environ["RUNBOOK_CHECKS_STACK_DIR"] = str(tmp_path / "stack")
+    before, clusters = processes(), cluster_directories()
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "suites/local", "-q", "-p", "no:cacheprovider",
+                            f"--junitxml={tmp_path / 'junit.xml'}"], cwd=ROOT, env=environ, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    time.sleep(after_seconds)
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground process group
+    output, _ = run.communicate(timeout=120)
+    deadline = time.monotonic() + 10
+    while survivors(before, run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert survivors(before, run) == [], output
+    assert cluster_directories() == clusters, output
+
+
+def test_a_missing_program_is_named_in_one_line(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for program in ("initdb", "pg_ctl", "postgres", "psql", "pgbouncer", "node", "npm"):
+        found = shutil.which(program)
+        if found:
+            (bin_dir / program).symlink_to(found)
+    environ = {**os.environ, "PATH": str(bin_dir)}  # no redis-server on it
+    result = subprocess.run([sys.executable, "-m", "runbook_harness.cli", "--dir", str(tmp_path / "stack"),
+                             "up"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "runbook-stack: redis-server is not installed: apt-get install redis-server "
+        "(or run scripts/install.sh)"]
+    assert not (tmp_path / "stack").exists()
