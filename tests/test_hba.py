@@ -3,6 +3,7 @@ a real login on the stack's own server for each kind of line that once fooled it
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -245,6 +246,11 @@ def test_hba_whole_failures() -> None:
         "the server does not show",
         "fix those lines, then SELECT pg_reload_conf() and read pg_hba_file_rules again")
     accepts([line(5, "hostssl", "all", "127.0.0.1", "reject", error="hostssl record cannot match"), ALLOW])
+    edited = failure(hba.hba_accepts, [ALLOW], "platform", APP, "127.0.0.1", GROUPS, changed_since_load=True)
+    assert edited == (
+        expected, "pg_hba.conf was written after the server last loaded it: the rules in force are the "
+        "previous ones, which the server does not show",
+        "check the file, then SELECT pg_reload_conf() (or revert the edit)")
     assert failure(hba.client_sslmode, "postgresql://app@db/platform?sslmod=require", {}) == (
         "a database URL libpq parses", "it does not parse, so its sslmode is unknown",
         "fix the URL (see the URL checks)")
@@ -253,3 +259,29 @@ def test_hba_whole_failures() -> None:
     with pytest.raises(CheckFailed, match="; found without SSL: line 1 rejects it$"):
         hba.hba_accepts([line(1, "hostnossl", "all", "127.0.0.1", "reject")], "platform", APP, "127.0.0.1",
                         GROUPS)  # prefer, the default, tries no SSL on a server without it
+
+
+def test_an_unloaded_edit_is_seen_on_a_real_server(stack: StackState) -> None:
+    """An edit the server has not loaded shows in pg_hba_file_rules while the old rules decide: the
+    gate sees that the file changed after the load, and fails instead of judging the file."""
+    conf = native.postgres(stack).data / "pg_hba.conf"
+    healthy = conf.read_text()
+    time.sleep(1.1)  # a second after the last load: the file's time has whole seconds
+    conf.write_text(f"host all {APP} 127.0.0.1/32 reject\n" + healthy)
+    target = PostgresTarget("platform", stack.role_dsn("runbook_checks", "platform"), Timeouts())
+    try:
+        assert server_verdict(stack)  # the rules in force still admit the app
+        assert target.hba_changed_since_load()
+        with pytest.raises(CheckFailed, match="pg_hba.conf was written after the server last loaded it"):
+            hba.hba_accepts(target.hba_rules(), "platform", APP, "127.0.0.1", GROUPS,
+                            changed_since_load=target.hba_changed_since_load())
+    finally:
+        target.close()
+        conf.write_text(healthy)
+        reload(stack)
+    time.sleep(0.2)  # the postmaster takes the reload signal
+    loaded = PostgresTarget("platform", stack.role_dsn("runbook_checks", "platform"), Timeouts())
+    try:
+        assert not loaded.hba_changed_since_load()
+    finally:
+        loaded.close()

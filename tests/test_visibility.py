@@ -23,6 +23,7 @@ EVERY_GRANT = {
     "pg_read_all_settings": ["GRANT pg_read_all_settings TO {role}"],
     "pg_read_all_data": ["GRANT pg_read_all_data TO {role}"],
     "pg_hba_file_rules": HBA,
+    "pg_stat_file": ["GRANT EXECUTE ON FUNCTION pg_stat_file(text, boolean) TO {role}"],
 }
 DATABASES = ("platform", "practiceops")
 
@@ -31,13 +32,16 @@ EXPECTED = {
     "pg_read_all_stats": ({"test_connections_under_limit", "test_no_long_idle_connection",
                            "test_connections_mostly_idle", "no_long_running_query"},
                           "lacks pg_read_all_stats"),
-    "pg_read_all_settings": ({"test_pg_stat_statements_installed"}, "lacks pg_read_all_settings"),
+    "pg_read_all_settings": ({"test_pg_stat_statements_installed", "test_pg_hba_lets_the_app_in[127.0.0.1]",
+                              "test_pg_hba_lets_the_app_in[::1]"}, "GRANT pg_read_all_settings TO rc_weak"),
     "pg_read_all_data": ({"test_memberships_valid[memberships-whose-user-or-team-does-not-exist]",
                           "test_memberships_valid[memberships-with-a-role-the-app-does-not-know]",
                           "test_recipients_valid[users-without-an-email-address]", "database_at_head"},
                          "GRANT pg_read_all_data TO rc_weak"),
     "pg_hba_file_rules": ({"test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in[::1]"},
                           "GRANT SELECT ON pg_hba_file_rules TO rc_weak"),
+    "pg_stat_file": ({"test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in[::1]"},
+                     "GRANT EXECUTE ON FUNCTION pg_stat_file(text, boolean) TO rc_weak"),
 }
 
 

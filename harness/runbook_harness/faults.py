@@ -127,16 +127,21 @@ def stop_holder(name: str) -> Callable[[StackState], None]:
 _HBA_MARK = "# fault: hba-reject"
 
 
-def hba_reject(database: str, user: str,
-               addresses: tuple[str, ...] = ("127.0.0.1/32", "::1/128")) -> Callable[[StackState], None]:
+def hba_reject(database: str, user: str, addresses: tuple[str, ...] = ("127.0.0.1/32", "::1/128"),
+               reload: bool = True) -> Callable[[StackState], None]:
     """Puts reject lines for `user` on `database` from the addresses (loopback v4 and v6) first in
-    pg_hba.conf."""
+    pg_hba.conf, and reloads; without `reload`, the server keeps the rules it loaded and only the
+    file (and pg_hba_file_rules) shows the edit, written a second after the last load, as the
+    file's time has whole seconds."""
 
     def run(state: StackState) -> None:
+        if not reload:
+            time.sleep(1.1)
         path = native.postgres(state).data / "pg_hba.conf"
         lines = [f"host {database} {user} {address} reject {_HBA_MARK}" for address in addresses]
         path.write_text("\n".join(lines) + "\n" + path.read_text())
-        sql("postgres", "SELECT pg_reload_conf()")(state)
+        if reload:
+            sql("postgres", "SELECT pg_reload_conf()")(state)
 
     return run
 
@@ -1026,6 +1031,11 @@ FAULTS += (
     Fault("practiceops-clock-behind", "practiceops.4", "the API's clock runs ten minutes behind",
           set_config("practiceops-api", CLOCK_SKEW_SECONDS="-600"), restore_config("practiceops-api"),
           fails={"test_server_clock_agrees": "found     -6"}),
+    Fault("platform-hba-edited-not-loaded", "platform.2",
+          "pg_hba.conf edited to reject the app, and not reloaded: the server still admits it",
+          hba_reject("platform", "platform_app", reload=False), hba_restore,
+          fails=dict.fromkeys(("test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in[::1]"),
+                              "pg_hba.conf was written after the server last loaded it")),
     Fault("platform-hba-reject-v6", "platform.2", "pg_hba rejects the app role from ::1 only",
           hba_reject("platform", "platform_app", ("::1/128",)), hba_restore,
           fails={"test_pg_hba_lets_the_app_in[::1]": "line 1 rejects it"}),

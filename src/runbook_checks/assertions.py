@@ -168,7 +168,8 @@ def hba_lets_in(targets: Targets, database: str, role: str, source: str, app: st
     catalog = postgres.catalog()
     hba.hba_accepts(postgres.hba_rules(), database, role, source, catalog.groups_of(role),
                     server_sslmode(targets, app, variable, pooler),
-                    server_ssl=catalog.settings.get("ssl") == "on")
+                    server_ssl=catalog.settings.get("ssl") == "on",
+                    changed_since_load=postgres.hba_changed_since_load())
 
 
 def server_sslmode(targets: Targets, app: str, variable: str, pooler: str | None) -> str:

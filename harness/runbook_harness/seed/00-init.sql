@@ -10,6 +10,8 @@ GRANT pg_monitor, pg_read_all_settings, pg_read_all_data TO runbook_checks;
 \connect template1
 GRANT SELECT ON pg_hba_file_rules TO runbook_checks;
 GRANT EXECUTE ON FUNCTION pg_hba_file_rules() TO runbook_checks;
+-- whether pg_hba.conf changed since the server loaded it (the file's time; it is in the data directory)
+GRANT EXECUTE ON FUNCTION pg_stat_file(text, boolean) TO runbook_checks;
 \connect postgres
 
 CREATE ROLE author_app LOGIN;

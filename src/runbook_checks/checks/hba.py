@@ -113,12 +113,18 @@ def first_match(rules: list[HbaRule], attempt: Attempt) -> HbaRule | None:
 
 
 def hba_accepts(rules: list[HbaRule], database: str, user: str, address: str, groups: frozenset[str],
-                sslmode: str = "prefer", server_ssl: bool = False) -> None:
+                sslmode: str = "prefer", server_ssl: bool = False, changed_since_load: bool = False) -> None:
     """`user` reaching `database` over TCP from `address` is let on to authentication by some
-    attempt libpq makes under `sslmode`: its first matching line exists and is not `reject`."""
+    attempt libpq makes under `sslmode`: its first matching line exists and is not `reject`. The
+    rules are the file's; a file written after the server last loaded it fails the check, since
+    the rules in force are then the old ones, which no view shows."""
     expected = f"a pg_hba line accepts {user} to {database} from {address}"
     fix = (f"add `host {database} {user} {address}/{'32' if '.' in address else '128'} scram-sha-256` "
            "above any reject line in pg_hba.conf, then SELECT pg_reload_conf()")
+    if changed_since_load:
+        raise CheckFailed(expected, "pg_hba.conf was written after the server last loaded it: the rules in "
+                          "force are the previous ones, which the server does not show",
+                          "check the file, then SELECT pg_reload_conf() (or revert the edit)")
     # a line the server could not parse has no method; one with a method and an error is a
     # warning (hostssl while ssl is off) and stays in force
     broken = [r for r in rules if r.error and r.method is None]

@@ -275,6 +275,26 @@ class PostgresTarget:
         """pg_hba.conf as the server parsed it (the role needs SELECT on pg_hba_file_rules)."""
         return self._hba.get()
 
+    def hba_changed_since_load(self) -> bool:
+        """Whether pg_hba.conf was written after the server last loaded its configuration (its
+        modification time, in whole seconds, past the load's second): then pg_hba_file_rules shows
+        the edited file, not the rules in force. Without pg_stat_file this fails, naming the grant."""
+        allowed, path = self.fetch_one(
+            "SELECT has_function_privilege('pg_catalog.pg_stat_file(text, boolean)', 'EXECUTE'), "
+            "current_setting('hba_file')")
+        if not allowed:
+            raise PermissionMissing(f"postgres '{self.name}'",
+                                    "cannot tell whether pg_hba.conf changed since the server loaded it: "
+                                    f"{self.role} may not execute pg_stat_file",
+                                    grant_for("pg_stat_file", self.role))
+        (changed,) = self.fetch_one(
+            "SELECT (pg_stat_file(%s, true)).modification > date_trunc('second', pg_conf_load_time())",
+            (path,))
+        if changed is None:
+            raise PermissionMissing(f"postgres '{self.name}'", f"no file at hba_file ({path})",
+                                    "check the server's hba_file setting")
+        return bool(changed)
+
     def statements(self) -> list[Statement]:
         """The 50 statements with the highest mean time (needs the pg_stat_statements extension)."""
         if "pg_stat_statements" not in self.catalog().extensions:
@@ -350,6 +370,11 @@ def _user_of(dsn: str) -> str:
 
 def grant_for(denied: str, role: str) -> str:
     """The grant that lets the checks' role read what the server refused."""
+    if "pg_read_all_settings" in denied:
+        return f"GRANT pg_read_all_settings TO {role}"
+    if "pg_stat_file" in denied or "absolute path" in denied:
+        return (f"GRANT EXECUTE ON FUNCTION pg_stat_file(text, boolean) TO {role} (in this database); "
+                f"where hba_file is outside the data directory, GRANT pg_read_server_files TO {role}")
     if "pg_hba_file_rules" in denied:
         return (f"GRANT SELECT ON pg_hba_file_rules TO {role}; GRANT EXECUTE ON FUNCTION "
                 f"pg_hba_file_rules() TO {role} (in this database)")
