@@ -262,6 +262,7 @@ class PostgresTarget:
         self._session = Lazy(lambda: connect(dsn, timeouts, f"postgres '{name}'"))
         self._catalog = Lazy(lambda: Catalog.from_json(self.fetch_one(_CATALOG_SQL)[0]))
         self._hba = Lazy(lambda: [HbaRule.from_json(r) for r in self.fetch_one(_HBA_SQL)[0]])
+        self._hba_changed = Lazy(self._read_hba_changed)
         self._with_column: dict[str, Lazy[list[str]]] = {}
         self._privileges: dict[str, RolePrivileges] = {}
         self._statements = Lazy(
@@ -278,7 +279,11 @@ class PostgresTarget:
     def hba_changed_since_load(self) -> bool:
         """Whether pg_hba.conf was written after the server last loaded its configuration (its
         modification time, in whole seconds, past the load's second): then pg_hba_file_rules shows
-        the edited file, not the rules in force. Without pg_stat_file this fails, naming the grant."""
+        the edited file, not the rules in force. Read once per run, like the rules; without
+        pg_stat_file this fails, naming the grant."""
+        return self._hba_changed.get()
+
+    def _read_hba_changed(self) -> bool:
         allowed, path = self.fetch_one(
             "SELECT has_function_privilege('pg_catalog.pg_stat_file(text, boolean)', 'EXECUTE'), "
             "current_setting('hba_file')")
