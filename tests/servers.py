@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-# (method, path) -> (status, JSON body)
+# (method, path) -> (status, JSON body, or a text document as a str)
 Answer = Callable[[str, str], tuple[int, object]]
 
 
@@ -32,9 +32,10 @@ def serving(answer: Answer, tls: tuple[Path, Path] | None = None) -> Iterator[st
     class Handler(BaseHTTPRequestHandler):
         def _reply(self) -> None:
             status, body = answer(self.command, self.path)
-            data = json.dumps(body).encode()
+            text = isinstance(body, str)  # a document as it is (Markdown, say); anything else as JSON
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/plain" if text else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,28 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.gate_run import ROOT
-
-
-def processes() -> set[int]:
-    return {int(entry) for entry in os.listdir("/proc") if entry.isdigit()}
-
-
-def cluster_directories() -> set[str]:
-    return {str(p) for p in Path("/tmp").glob("runbook-checks-pg-*")}
-
-
-def survivors(before: set[int], run: subprocess.Popen[str]) -> list[str]:
-    """Processes started since `before` that are still running, with their command lines."""
-    found = []
-    for pid in sorted(processes() - before - {run.pid}):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if command and state != "Z":
-            found.append(f"{pid}: {command[:120]}")
-    return found
+from tests.leftovers import cluster_directories, processes, survivors
 
 
 @pytest.mark.parametrize("after_seconds", [0.5, 1.5, 2.5])
@@ -50,9 +30,9 @@ def test_an_interrupt_while_the_stack_starts_leaves_nothing(after_seconds: float
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground process group
     output, _ = run.communicate(timeout=120)
     deadline = time.monotonic() + 10
-    while survivors(before, run) and time.monotonic() < deadline:
+    while survivors(before, run.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert survivors(before, run) == [], output
+    assert survivors(before, run.pid) == [], output
     assert cluster_directories() == clusters, output
 
 
@@ -71,3 +51,33 @@ def test_a_missing_program_is_named_in_one_line(tmp_path: Path) -> None:
         "runbook-stack: redis-server is not installed: apt-get install redis-server "
         "(or run scripts/install.sh)"]
     assert not (tmp_path / "stack").exists()
+
+
+def test_an_interrupt_while_checks_run_stops_the_stack_and_says_so(tmp_path: Path) -> None:
+    silent = socket.socket()  # connections queue in its backlog and are never answered: checks wait
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    environ |= {"RUNBOOK_CHECKS_STACK_DIR": str(tmp_path / "stack"), "PYTHONUNBUFFERED": "1",
+                "RC_URL_PRACTICEOPS_API": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+    before, clusters = processes(), cluster_directories()
+    argv = [sys.executable, "-m", "pytest", "suites/local", "-v", "-p", "no:cacheprovider",
+            "-k", "practiceops", f"--junitxml={tmp_path / 'junit.xml'}"]
+    run = subprocess.Popen(argv, cwd=ROOT, env=environ, text=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        assert run.stdout is not None
+        lines = [run.stdout.readline()]
+        while "PASSED" not in lines[-1] and "FAILED" not in lines[-1]:  # until a check has run
+            lines.append(run.stdout.readline())
+            assert lines[-1], "".join(lines)
+        os.killpg(run.pid, signal.SIGINT)  # a check is running: the stack has started
+        output = "".join(lines) + run.communicate(timeout=120)[0]
+    finally:
+        silent.close()
+    assert f"interrupted; stopped the reference stack in {tmp_path / 'stack'}" in output, output
+    deadline = time.monotonic() + 10
+    while survivors(before, run.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert survivors(before, run.pid) == [], output
+    assert cluster_directories() == clusters, output

@@ -62,3 +62,35 @@ def test_full_gate_run_sends_only_reads(stack: StackState, stack_env: dict[str, 
     # the gate's count is its catalog sessions'; connection probes (SELECT 1) come on top
     assert len(statements) >= sent > 0, "every statement the gate sent is logged, and read here"
     assert [s for s in statements if not is_read(s)] == []
+
+
+# Everything in a database that the checks' role could change, were its session's read-only mode
+# switched off with SET (a session may do that): none of it may be granted to the role.
+_WRITABLE = """
+SELECT 'table ' || c.oid::regclass || ': ' || p.privilege_type
+  FROM pg_class c, unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'])
+       AS p(privilege_type)
+ WHERE CASE WHEN c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            THEN has_table_privilege(%(role)s, c.oid, p.privilege_type) END
+   AND c.oid <> 'pg_catalog.pg_settings'::regclass  -- PUBLIC may UPDATE it: that is SET, for the session
+UNION ALL
+SELECT 'sequence ' || c.oid::regclass || ': UPDATE' FROM pg_class c
+ WHERE CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(%(role)s, c.oid, 'UPDATE') END
+UNION ALL
+SELECT 'schema ' || n.nspname || ': CREATE' FROM pg_namespace n
+ WHERE has_schema_privilege(%(role)s, n.oid, 'CREATE')
+UNION ALL
+SELECT 'database ' || current_database() || ': CREATE'
+ WHERE has_database_privilege(%(role)s, current_database(), 'CREATE')
+UNION ALL
+SELECT 'role attribute' WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s
+                                         AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls))
+"""
+
+
+def test_the_checks_role_could_write_nothing_even_out_of_read_only_mode(stack: StackState) -> None:
+    found = {}
+    for database in ("author", "audiospective", "platform", "ghostworks", "practiceops", "postgres"):
+        with native.postgres(stack).admin(database) as admin:
+            found[database] = [row[0] for row in admin.execute(_WRITABLE, {"role": "runbook_checks"})]
+    assert found == dict.fromkeys(found, [])

@@ -1,6 +1,22 @@
 """Secrets are masked wherever they appear, including the pieces of a malformed URL."""
 
-from runbook_checks.redaction import MASK, Redactor
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus
+from xml.sax.saxutils import escape
+
+import pytest
+
+from runbook_checks.log_redaction import RedactedLogs
+from runbook_checks.redaction import MASK, Redactor, UnsafeSecret, without_credentials
+from tests.gate_run import run_gate
+
+if TYPE_CHECKING:
+    from runbook_harness.state import StackState
 
 
 def test_named_secrets_are_masked_and_plain_urls_kept() -> None:
@@ -26,3 +42,103 @@ def test_pieces_of_an_unencoded_password_are_masked() -> None:
     redactor.add_variable("DATABASE_URL", "postgresql://app:first@secondpart/thirdpart#@db:5432/x")
     text = redactor("failed to resolve host 'secondpart'; first; thirdpart")
     assert "secondpart" not in text and "first" not in text and "thirdpart" not in text
+
+
+def test_a_secret_is_masked_only_where_it_stands_whole() -> None:
+    redactor = Redactor()
+    redactor.add_variable("APP_PASSWORD", "database")  # read from an app at run time: not strict
+    assert redactor("test_database_status databases database") == f"test_database_status databases {MASK}"
+    assert redactor.unmaskable == {"APP_PASSWORD"}
+
+
+def test_a_secret_edged_with_punctuation_is_masked_beside_anything() -> None:
+    redactor = Redactor()
+    redactor.add("#Kq8-zV2m!x!")
+    assert redactor("a#Kq8-zV2m!x!b") == f"a{MASK}b"
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("Zq7", "3 characters, fewer than 8"),
+    ("k9Lm2Xp", "7 characters, fewer than 8"),
+    ("postgres", "letters only and fewer than 16 characters"),
+    ("password1", "a common password"),
+    ("admin123", "a common password"),
+])
+def test_a_declared_secret_too_weak_to_mask_is_refused_by_name(value: str, problem: str) -> None:
+    with pytest.raises(UnsafeSecret) as caught:
+        Redactor().add_variable("SHOP_DB_PASSWORD", value, strict=True)
+    assert str(caught.value).startswith(f"SHOP_DB_PASSWORD: {problem}")
+    assert value not in str(caught.value)
+
+
+def test_safe_secrets_pass_the_strict_test() -> None:
+    redactor = Redactor()
+    redactor.add_variable("DATABASE_URL", "postgresql://app:demo-password@db:5432/x", strict=True)
+    redactor.add_variable("WORDS_SECRET", "correcthorsebatterystaple", strict=True)  # 16+ letters
+    assert redactor("demo-password correcthorsebatterystaple") == f"{MASK} {MASK}"
+    assert not redactor.unmaskable
+
+
+def test_every_printed_form_of_a_secret_is_masked() -> None:
+    secret = 'p@ss/w"o<r&d\\9Qz'
+    redactor = Redactor()
+    redactor.add_variable("API_TOKEN", secret)
+    forms = [secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret), repr(secret),
+             escape(secret, {'"': "&quot;"})]
+    text = redactor(" | ".join(forms))
+    assert "9Qz" not in text, text
+
+
+def test_credentials_of_any_url_are_hidden_undeclared() -> None:
+    text = "got 'https://admin:hunter-two@example.com/x' and redis://:s3@cache:6379/0"
+    assert Redactor()(text) == (f"got 'https://admin:{MASK}@example.com/x' and redis://:{MASK}@cache:6379/0")
+    assert without_credentials("https://host:443/path?e=a@b") == "https://host:443/path?e=a@b"
+
+
+def test_log_records_are_masked_and_host_command_output_kept_out(caplog: pytest.LogCaptureFixture) -> None:
+    redactor = Redactor()
+    redactor.add_variable("JWT_SECRET", "Xv8-long-jwt-signing-value")
+    logs = RedactedLogs(redactor)
+    logs.install()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            logging.getLogger("urllib3").debug("sent %s", "Bearer Xv8-long-jwt-signing-value")
+            logging.getLogger("testinfra").debug("RUN cat /proc/1/environ: JWT_SECRET=other")
+            try:
+                raise ValueError("Xv8-long-jwt-signing-value")
+            except ValueError:
+                logging.getLogger("app").exception("failed")
+    finally:
+        logs.uninstall()
+    assert [r.getMessage() for r in caplog.records] == [f"sent Bearer {MASK}", "failed"]
+    assert "Xv8" not in caplog.text and MASK in caplog.text
+    assert logging.getLogger("testinfra").level == logging.NOTSET  # restored
+
+
+def printed_forms(secret: str) -> set[str]:
+    return {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1],
+            repr(secret)[1:-1], escape(secret, {'"': "&quot;"})}
+
+
+def test_no_secret_in_any_output_at_debug_level(stack: StackState, stack_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    # the redis URL's password wrong: a failure that prints its target, beside debug logs of every library
+    redis_url = stack.stack_env()["RC_REDIS_URL"]
+    wrong = redis_url.replace(quote(stack.secrets["redis"], safe=""), "Wr0ng-pass-4242")
+    run = run_gate("local", tmp_path / "junit.xml", {**stack_env, "RC_REDIS_URL": wrong},
+                   ("--log-cli-level=DEBUG", "-rA", "-l", "--log-level=DEBUG"))
+    assert run.failed and "DEBUG" in run.output, run.output[-3000:]
+    for secret in [*stack.secrets.values(), "Wr0ng-pass-4242"]:
+        for form in printed_forms(secret):
+            assert form not in run.output, "a secret reached the console"
+            assert form not in run.junit, "a secret reached the JUnit report"
+
+
+def test_a_weak_declared_secret_stops_the_run_naming_its_variable(tmp_path: Path) -> None:
+    path = tmp_path / "weak.yaml"
+    path.write_text('name: weak\nproduction: false\nsystems: [platform]\npostgres:\n'
+                    '  platform: {dsn: "postgresql://runbook_checks:${WEAK_PW}@127.0.0.1:5432/platform"}\n')
+    run = run_gate("weak", tmp_path / "junit.xml", {"WEAK_PW": "Zq7-x"}, (f"--env={path}",))
+    assert run.returncode == 4, run.output
+    assert "WEAK_PW: 5 characters, fewer than 8" in run.output
+    assert "Zq7-x" not in run.output

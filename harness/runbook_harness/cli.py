@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from runbook_harness import compose, native, node_build
 from runbook_harness.faults import FAULTS, fault
+from runbook_harness.locking import StackLock
 from runbook_harness.processes import StackError
 from runbook_harness.state import StackState
 
@@ -17,6 +20,17 @@ DEFAULT_DIR = ".stack"
 
 def _directory(args: argparse.Namespace) -> Path:
     return Path(args.dir or os.environ.get("RUNBOOK_CHECKS_STACK_DIR") or DEFAULT_DIR).resolve()
+
+
+@contextlib.contextmanager
+def _turn(directory: Path) -> Iterator[StackLock]:
+    """Starting or stopping waits for a gate run that is doing either in the same directory."""
+    lock = StackLock(directory)
+    try:
+        lock.begin()
+        yield lock
+    finally:
+        lock.close()
 
 
 def _state(directory: Path) -> StackState:
@@ -45,14 +59,21 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"compose configuration written to {directory}; start it with:\n  docker compose "
               f"--env-file {directory / 'stack.env'} -f {compose.COMPOSE_FILE} up -d --wait")
         return 0
-    state = native.up(directory)
+    with _turn(directory):
+        state = native.up(directory)
     print(f"stack up in {directory}")
     return 0 if _print_status(state) else 1
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     directory = _directory(args)
-    print("stack stopped" if native.down(directory) else f"no stack in {directory}")
+    if not directory.is_dir():
+        print(f"no stack in {directory}")
+        return 0
+    with _turn(directory) as lock:
+        stopped = native.down(directory)
+        lock.mark_autostarted(False)
+    print("stack stopped" if stopped else f"no stack in {directory}")
     return 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from runbook_harness import node_build
+from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
 from runbook_harness.postgres import bindir as postgres_bindir
@@ -165,15 +166,18 @@ def status(state: StackState) -> dict[str, bool]:
 
 
 def _prepare(directory: Path) -> None:
-    """An empty stack directory; only a previous stack's directory (or an empty one) is wiped."""
-    if directory.exists() and any(directory.iterdir()):
+    """An empty stack directory; only a previous stack's files (or none) are wiped. The runs' lock
+    files stay: other runs may be waiting on them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    contents = [path for path in directory.iterdir() if path.name not in LOCKS]
+    if contents:
         previous = StackState.load(directory)
         if previous is None:
             raise StackError(f"{directory} is not empty and holds no stack: refusing to use it")
         if previous.pg_root:
             postgres(previous).remove()
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+        for path in contents:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
     (directory / "logs").mkdir()
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from runbook_harness.processes import StackError
 from runbook_harness.services import (
     APP_SECRETS,
     APPS,
@@ -52,16 +53,19 @@ class StackState:
         path = directory / STATE_FILE
         if not path.is_file():
             return None
-        data = json.loads(path.read_text())
-        data["directory"] = Path(data["directory"])
-        return cls(**data)
+        try:
+            data = json.loads(path.read_text())
+            data["directory"] = Path(data["directory"])
+            return cls(**data)
+        except (ValueError, TypeError, KeyError) as error:
+            raise StackError(f"{path} is not a stack's state ({type(error).__name__}): remove the "
+                             "directory, or run `runbook-stack down` first") from None
 
     def save(self) -> None:
         path = self.directory / STATE_FILE
         data = asdict(self)
         data["directory"] = str(self.directory)
-        path.write_text(json.dumps(data, indent=2))
-        path.chmod(0o600)
+        _write_private(path, json.dumps(data, indent=2))
 
     def url(self, app_name: str) -> str:
         return f"http://{self.host}:{self.ports[app_name]}"
@@ -110,9 +114,9 @@ class StackState:
             write_env_file(self.directory / app.env_file, self.app_config(app.name))
         write_env_file(self.directory / STACK_ENV, self.stack_env())
         lines = [f"ALTER ROLE {role} PASSWORD '{self.secrets[role]}';" for role in ROLE_PASSWORDS]
-        sql = self.directory / PASSWORDS_SQL
-        sql.write_text("\n".join(lines) + "\n")
-        sql.chmod(0o644)  # read by the database server's user in compose
+        # compose's database server reads it as its own user, from a mount; natively psql runs as us
+        _write_private(self.directory / PASSWORDS_SQL, "\n".join(lines) + "\n",
+                       0o644 if self.kind == "compose" else 0o600)
 
     def stack_env(self) -> dict[str, str]:
         """Variables that environments/local.yaml reads (its dotenv)."""
@@ -142,13 +146,22 @@ class StackState:
         (directory / "pgbouncer.ini").write_text(pgbouncer_ini(
             conf_dir, "*" if inside else self.host, values["pg_host"], values["pg_port"],
             values["pgbouncer_port"]))
-        users = directory / "userlist.txt"
-        users.write_text("".join(f'"{u}" "{self.secrets[u]}"\n' for u in PGBOUNCER_USERS))
-        users.chmod(0o600)
+        _write_private(directory / "userlist.txt",
+                       "".join(f'"{u}" "{self.secrets[u]}"\n' for u in PGBOUNCER_USERS))
 
 
 def write_env_file(path: Path, values: dict[str, str]) -> None:
     """A dotenv file, values single-quoted so that any character survives; mode 0600."""
     lines = [f"{key}='{value}'" for key, value in values.items()]
-    path.write_text("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)
+    _write_private(path, "\n".join(lines) + "\n")
+
+
+def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """Writes `path` whole or not at all (a reader never sees half a file), readable only by
+    its owner (or with `mode`) from the first byte."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    os.chmod(temporary, mode)
+    os.replace(temporary, path)

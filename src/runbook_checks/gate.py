@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from runbook_checks.environment import Environment
+from runbook_checks.log_redaction import RedactedLogs
 from runbook_checks.redaction import Redactor
 from runbook_checks.runbooks import RunbookIndex
 from runbook_checks.targets.registry import Targets
@@ -27,8 +28,10 @@ class Gate:
     redactor: Redactor
     runbooks: RunbookIndex
     stack: StackHandle | None
+    logs: RedactedLogs
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     left_out: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    interrupted: bool = False
 
 
 GATE = pytest.StashKey[Gate]()

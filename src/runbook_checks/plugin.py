@@ -9,9 +9,11 @@ leaves out, with the reason, each check that needs what the environment does not
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -27,7 +29,8 @@ from runbook_checks.environment import (
 from runbook_checks.errors import ConfigurationError
 from runbook_checks.expected import use_overrides
 from runbook_checks.gate import GATE, Gate
-from runbook_checks.redaction import Redactor
+from runbook_checks.log_redaction import RedactedLogs
+from runbook_checks.redaction import Redactor, UnsafeSecret, url_password, without_credentials
 from runbook_checks.reporting import block, render
 from runbook_checks.runbooks import SEVERITIES, SYMPTOM_ID, RunbookIndex
 from runbook_checks.selection import MARKER as NEEDS_MARKER
@@ -60,6 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "file; default: the NAME of suites/<NAME>")
     group.addoption("--keep-stack", dest="rc_keep_stack", action="store_true",
                     help="leave a reference stack this run started running afterwards")
+    group.addoption("--strict-runbooks", dest="rc_strict_runbooks", action="store_true",
+                    help="stop the run when a configured runbook cannot be read (default: a warning)")
     parser.addini("runbooks", type="linelist", default=[],
                   help="where each runbook lives: lines of NAME=PATH-OR-URL")
 
@@ -76,28 +81,44 @@ def pytest_configure(config: pytest.Config) -> None:
     stack = None
     try:
         raw = read_raw(path)
+        runbooks = RunbookIndex.from_lines(config.getini("runbooks"), root)
+        if config.option.rc_strict_runbooks and runbooks.unreadable():
+            raise ConfigurationError("\n".join(runbooks.unreadable()))
         spec = stack_spec(raw, path, root)
         if spec is not None and spec.autostart:
-            stack = _start_stack(spec, root, keep=bool(config.option.rc_keep_stack))
+            stack = _start_stack(spec, root, bool(config.option.rc_keep_stack), config.option.collectonly)
         env, variables = load_environment(path, root)
         known_systems(env, path, root / CHECKS_DIR)
+        redactor = _redactor(env, variables)
     except BaseException as error:  # an interrupt too: the stack this run started does not outlive it
         if stack is not None:
             stack.release()
         if isinstance(error, ConfigurationError):
-            raise pytest.UsageError(str(error)) from None
+            raise pytest.UsageError(without_credentials(str(error))) from None
         raise
-    redactor = Redactor()
-    for value in env.secret_values():
-        redactor.add(value)
-    for key, value in variables.items():
-        redactor.add_variable(key, value)
-    runbooks = RunbookIndex.from_lines(config.getini("runbooks"), root)
-    config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack)
+    logs = RedactedLogs(redactor)
+    logs.install()
+    config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs)
     use_overrides(env.expected)
     config.args = suite_arguments(config, name, env.systems)
     if not config.option.xmlpath:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
+
+
+def _redactor(env: Environment, variables: dict[str, str]) -> Redactor:
+    """A redactor of every secret the environment declares or reads; one too weak to mask safely
+    is a configuration error naming where it is declared."""
+    redactor = Redactor()
+    try:
+        for key, value in variables.items():
+            redactor.add_variable(key, value, strict=True)
+        for value in env.secret_values():
+            secret = url_password(value) or value
+            sources = [key for key, variable in variables.items() if variable in (secret, unquote(secret))]
+            redactor.add(value, " or ".join(sources) or "a secret written in the file", strict=True)
+    except UnsafeSecret as error:
+        raise ConfigurationError(f"{env.source}: {error}") from None
+    return redactor
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -108,7 +129,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-def _start_stack(spec: StackSpec, root: Path, keep: bool) -> StackHandle:
+def _start_stack(spec: StackSpec, root: Path, keep: bool, collect_only: bool) -> StackHandle:
     """The reference stack an environment declares; the harness is imported only here."""
     try:
         from runbook_harness.control import ensure_stack
@@ -116,7 +137,7 @@ def _start_stack(spec: StackSpec, root: Path, keep: bool) -> StackHandle:
         raise ConfigurationError(
             "this environment declares a reference stack, but the harness is not installed: "
             "pip install -e ./harness (a production install does not need it)") from None
-    return ensure_stack(spec, root, keep)
+    return ensure_stack(spec, root, keep, collect_only)
 
 
 def _gate(config: pytest.Config) -> Gate | None:
@@ -128,8 +149,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if gate is None:
         return
     gate.targets.close()
-    if gate.stack is not None:
-        gate.stack.release()
+    gate.logs.uninstall()
+    if gate.stack is not None and gate.stack.release() and gate.interrupted:
+        print(f"runbook-checks: interrupted; stopped the reference stack in {gate.stack.directory}",
+              file=sys.stderr)
 
 
 def _marker_value(item: pytest.Item, name: str) -> str | None:
@@ -211,12 +234,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed:
         gate.failures.append((_marker_value(item, "severity") or "?",
                               _marker_value(item, "runbook") or "?", item.nodeid))
+    _mask(report, gate.redactor)
+
+
+def _mask(report: pytest.TestReport | pytest.CollectReport, redactor: Redactor) -> None:
+    """The report's failure text, skip reason and captured sections, with secrets masked."""
     if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason)
         path, line, reason = report.longrepr
-        report.longrepr = (path, line, gate.redactor(reason))
+        report.longrepr = (path, line, redactor(reason))
     elif report.longrepr is not None:
-        report.longrepr = gate.redactor(str(report.longrepr))
-    report.sections = [(title, gate.redactor(text)) for title, text in report.sections]
+        report.longrepr = redactor(str(report.longrepr))
+    report.sections = [(title, redactor(text)) for title, text in report.sections]
 
 
 def _severity_rank(failure: tuple[str, str, str]) -> int:
@@ -234,6 +262,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         write(f"left out: {len(nodeids)} check(s): {reason}")
         for nodeid in nodeids:
             write(f"  {nodeid}")
+    for line in gate.runbooks.unreadable():
+        write(f"warning: {line}")
+    for name in sorted(gate.redactor.unmaskable):
+        write(f"warning: {name} holds a secret too short or common to mask safely; output may show it")
     if terminalreporter._session.testscollected == 0:
         errors = len(terminalreporter.stats.get("error", []))
         write(f"gate FAILED: {errors} error(s) before any check ran; see above" if errors
@@ -256,10 +288,19 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Masks secrets in the JUnit file once more, after it is written."""
+    """Masks every report once more with all the secrets the run came to know (some are read only
+    as checks run), before the summary prints them; and the JUnit file, after it is written."""
     gate = _gate(session.config)
+    if gate is None:
+        return
+    gate.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for reports in (reporter.stats.values() if reporter is not None else ()):
+        for report in reports:
+            if isinstance(report, (pytest.TestReport, pytest.CollectReport)):
+                _mask(report, gate.redactor)
     xmlpath = session.config.option.xmlpath
-    if gate is None or not xmlpath or not os.path.isfile(xmlpath):
+    if not xmlpath or not os.path.isfile(xmlpath):
         return
     text = Path(xmlpath).read_text()
     masked = gate.redactor(text)

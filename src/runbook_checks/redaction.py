@@ -1,15 +1,29 @@
-"""Keeps secret values out of everything a run writes: they are replaced wherever they appear."""
+"""Keeps secret values out of everything a run writes: each is replaced, in every form a program
+may print it (URL-, JSON-, repr- and XML-escaped), wherever it stands as a whole value; and any
+URL's password is hidden whether or not it was declared."""
 
 from __future__ import annotations
 
+import json
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
+from xml.sax.saxutils import escape
+
+from zxcvbn import zxcvbn
 
 MASK = "[redacted]"
 # A name holds a secret when it says so: ACCESS_TOKEN_MINUTES does not, QSTASH_TOKEN does.
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|_PASS$|TOKEN$|_KEY$|_KEY_|APIKEY", re.IGNORECASE)
 _URL_NAME = re.compile(r"_URL$|_DSN$|^DSN$|_URI$", re.IGNORECASE)
-_MIN_LENGTH = 4
+_MIN_LENGTH = 4  # a piece shorter than this is never masked: it would hide ordinary text
+# What a declared secret must be so that masking it hides it and nothing else (see unsafe_to_mask).
+SAFE_LENGTH = 8
+_WORD_LENGTH = 16
+_COMMON_GUESSES = 1_000_000
+_ZXCVBN_CHARACTERS = 72  # the most zxcvbn takes
+# A URL's user information: scheme://user:password@ (the password up to the last @ before a path).
+_URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.-]*://[^\s/@:'\"<>]*):[^\s/'\"<>]*@", re.IGNORECASE)
+_WORD = re.compile(r"\w")
 
 
 def url_password(value: str) -> str | None:
@@ -19,6 +33,11 @@ def url_password(value: str) -> str | None:
         return urlsplit(value).password
     except ValueError:
         return None
+
+
+def without_credentials(text: str) -> str:
+    """`text` with the password of every URL in it hidden (user and host kept, for the reader)."""
+    return _URL_CREDENTIALS.sub(rf"\1:{MASK}@", text)
 
 
 def credential_pieces(value: str) -> set[str]:
@@ -36,27 +55,66 @@ def credential_pieces(value: str) -> set[str]:
     return pieces
 
 
+def unsafe_to_mask(value: str) -> str | None:
+    """Why masking `value` would not keep it secret, or would hide ordinary text too: too short, a
+    word, or a password guessers try first. None when it is safe."""
+    if len(value) < SAFE_LENGTH:
+        return f"{len(value)} characters, fewer than {SAFE_LENGTH}"
+    if value.isalpha() and len(value) < _WORD_LENGTH:
+        return f"letters only and fewer than {_WORD_LENGTH} characters: a word"
+    if zxcvbn(value[:_ZXCVBN_CHARACTERS])["guesses"] < _COMMON_GUESSES:
+        return "a common password"
+    return None
+
+
+def encodings(value: str) -> set[str]:
+    """The forms in which a program may print `value`."""
+    return {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1], repr(value)[1:-1],
+            escape(value, {'"': "&quot;", "'": "&apos;"}), escape(value, {'"': "&quot;"})}
+
+
+def _whole(value: str) -> str:
+    """A pattern for `value` standing alone: not inside a longer word on a side where it starts or
+    ends with a word character (so a secret never masks part of an identifier)."""
+    before = r"(?<!\w)" if _WORD.match(value[0]) else ""
+    after = r"(?!\w)" if _WORD.match(value[-1]) else ""
+    return before + re.escape(value) + after
+
+
+class UnsafeSecret(ValueError):
+    """A declared secret that masking cannot keep out of the output: too short or too common."""
+
+
 class Redactor:
     """A set of secret strings, and the text with each of them masked."""
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self.unmaskable: set[str] = set()  # names of values read at run time too weak to mask safely
 
-    def add(self, value: str | None) -> None:
-        """Registers a secret; a URL's password is registered on its own too (raw and decoded)."""
-        if not value or len(value) < _MIN_LENGTH:
+    def add(self, value: str | None, name: str | None = None, strict: bool = False) -> None:
+        """Registers a secret (a URL's password on its own too) in each of its forms. With `strict`,
+        one that is unsafe to mask raises UnsafeSecret naming `name`; otherwise `name` is noted in
+        `unmaskable` and the value masked as well as it can be."""
+        if not value:
             return
-        new = {value} | credential_pieces(value)
         password = url_password(value)
-        if password:
-            new |= {password, unquote(password)}
-        new = {v for v in new if len(v) >= _MIN_LENGTH} - self._secrets
+        whole = unquote(password) if password else value
+        problem = unsafe_to_mask(whole)
+        if problem and strict:
+            raise UnsafeSecret(f"{name or 'a secret'}: {problem}: too weak to keep out of the output; "
+                               "give it a long random value")
+        if problem and name:
+            self.unmaskable.add(name)
+        new = {value} | credential_pieces(value) | ({password, unquote(password)} if password else set())
+        new = {form for piece in new if len(piece) >= _MIN_LENGTH for form in encodings(piece)}
+        new -= self._secrets
         if new:
             self._secrets |= new
             self._pattern = None
 
-    def add_variable(self, name: str, value: str | None) -> None:
+    def add_variable(self, name: str, value: str | None, strict: bool = False) -> None:
         """A variable by its name: secrets whole; URLs and DSNs only when they carry a password."""
         if not value:
             return
@@ -64,12 +122,15 @@ class Redactor:
         url_with_password = bool(_URL_NAME.search(name) and url_password(value))
         unparsed_credentials = "@" in value and "://" in value
         if named_secret or url_with_password or unparsed_credentials:
-            self.add(value)
+            self.add(value, name, strict)
 
     def __call__(self, text: str) -> str:
-        if not self._secrets or not text:
+        if not text:
+            return text
+        text = without_credentials(text)
+        if not self._secrets:
             return text
         if self._pattern is None:
             ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            self._pattern = re.compile("|".join(_whole(s) for s in ordered))
         return self._pattern.sub(MASK, text)

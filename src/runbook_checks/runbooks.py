@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
+import requests
+
 # A symptom id: the runbook's short name and the symptom's number in it (platform.4).
 Severity = Literal["critical", "high", "medium", "low"]  # how bad a symptom is, worst first
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
@@ -44,7 +46,36 @@ class Runbook:
     name: str
     location: str
     sections: dict[str, str] = field(default_factory=dict)
-    readable: bool = False
+    unreadable: str | None = None  # why it could not be read: its references go unverified
+
+    @property
+    def readable(self) -> bool:
+        return self.unreadable is None
+
+
+_FETCH_SECONDS = 10.0
+_MAX_BYTES = 5 * 1024 * 1024
+
+
+def read_runbook(location: str, root: Path) -> str:
+    """A runbook's Markdown from a path (relative to the project's root) or an http(s) URL;
+    OSError saying why when it cannot be read."""
+    if location.startswith(("http://", "https://")):
+        try:
+            answer = requests.get(location, timeout=_FETCH_SECONDS)
+        except requests.RequestException as error:
+            raise OSError(f"not fetched: {type(error).__name__}") from None
+        if answer.status_code != 200:
+            raise OSError(f"HTTP {answer.status_code}")
+        return answer.text[:_MAX_BYTES]
+    path = Path(location) if Path(location).is_absolute() else root / location
+    try:
+        with open(path, "rb") as file:
+            return file.read(_MAX_BYTES).decode(errors="replace")
+    except FileNotFoundError:
+        raise OSError(f"no such file: {path}") from None
+    except OSError as error:
+        raise OSError(f"{error.strerror or type(error).__name__}: {path}") from None
 
 
 @dataclass
@@ -60,12 +91,17 @@ class RunbookIndex:
             name, _, location = line.partition("=")
             name, location = name.strip(), location.strip()
             book = Runbook(name, location)
-            path = Path(location) if Path(location).is_absolute() else root / location
-            if "://" not in location and path.is_file():
-                book.sections = headings(path.read_text(errors="replace"))
-                book.readable = True
+            try:
+                book.sections = headings(read_runbook(location, root))
+            except OSError as error:
+                book.unreadable = str(error)
             runbooks[name] = book
         return cls(runbooks)
+
+    def unreadable(self) -> list[str]:
+        """One line for each configured runbook that could not be read."""
+        return [f"runbook {book.name!r} could not be read ({book.unreadable}): the sections its checks "
+                "name go unverified" for book in self.runbooks.values() if book.unreadable]
 
     def describe(self, ref: str) -> str:
         """`platform#rls-policy-violations` -> `platform runbook > RLS Policy Violations`."""
