@@ -36,20 +36,26 @@ def test_an_interrupt_while_the_stack_starts_leaves_nothing(after_seconds: float
     assert cluster_directories() == clusters, output
 
 
-def test_a_missing_program_is_named_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("missing", "line"), [
+    (("initdb", "pg_ctl", "postgres"), "postgres (initdb, pg_ctl) is not installed: apt-get install "
+     "postgresql-15 (or run scripts/install.sh), or put its bin directory on PATH"),
+    (("redis-server",), "redis-server is not installed: apt-get install redis-server "
+     "(or run scripts/install.sh)"),
+    (("pgbouncer",), "pgbouncer is not installed: apt-get install pgbouncer (or run scripts/install.sh)"),
+    (("node",), "node is not installed: apt-get install nodejs (or run scripts/install.sh)"),
+])
+def test_a_missing_program_is_named_in_one_line(missing: tuple[str, ...], line: str, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for program in ("initdb", "pg_ctl", "postgres", "psql", "pgbouncer", "node", "npm"):
+    for program in ("initdb", "pg_ctl", "postgres", "psql", "redis-server", "pgbouncer", "node", "npm"):
         found = shutil.which(program)
-        if found:
+        if found and program not in missing:
             (bin_dir / program).symlink_to(found)
-    environ = {**os.environ, "PATH": str(bin_dir)}  # no redis-server on it
+    environ = {**os.environ, "PATH": str(bin_dir)}
     result = subprocess.run([sys.executable, "-m", "runbook_harness.cli", "--dir", str(tmp_path / "stack"),
                              "up"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "runbook-stack: redis-server is not installed: apt-get install redis-server "
-        "(or run scripts/install.sh)"]
+    assert result.stderr.strip().splitlines() == [f"runbook-stack: {line}"]
     assert not (tmp_path / "stack").exists()
 
 
@@ -81,3 +87,19 @@ def test_an_interrupt_while_checks_run_stops_the_stack_and_says_so(tmp_path: Pat
         time.sleep(0.2)
     assert survivors(before, run.pid) == [], output
     assert cluster_directories() == clusters, output
+
+
+def test_a_gate_run_without_a_program_stops_in_one_line(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for program in ("initdb", "pg_ctl", "postgres", "psql", "pgbouncer", "node"):
+        (bin_dir / program).symlink_to(shutil.which(program) or "/nonexistent")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    environ |= {"PATH": str(bin_dir), "RUNBOOK_CHECKS_STACK_DIR": str(tmp_path / "stack")}
+    result = subprocess.run([sys.executable, "-m", "pytest", "suites/local", "-q", "-p", "no:cacheprovider"],
+                            cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 4
+    assert result.stderr.strip().splitlines() == [
+        "ERROR: the reference stack cannot start: redis-server is not installed: apt-get install "
+        "redis-server (or run scripts/install.sh)"]
+    assert not (tmp_path / "stack").exists()

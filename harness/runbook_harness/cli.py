@@ -59,6 +59,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"compose configuration written to {directory}; start it with:\n  docker compose "
               f"--env-file {directory / 'stack.env'} -f {compose.COMPOSE_FILE} up -d --wait")
         return 0
+    native.require_binaries()  # before the directory (and its lock files) is made
     with _turn(directory):
         state = native.up(directory)
     print(f"stack up in {directory}")

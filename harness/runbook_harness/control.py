@@ -61,8 +61,11 @@ class StackHandle:
 def ensure_stack(spec: StackSpec, root: Path, keep: bool, collect_only: bool = False) -> StackHandle:
     """The stack of `spec`, started now if nothing of it runs (only planned, for a run that collects
     checks and runs none). Failures become ConfigurationErrors."""
-    if collect_only and not _running(spec):
-        return _planned(spec, root)
+    if not _running(spec):
+        if collect_only:
+            return _planned(spec, root)
+        if spec.kind == "native":
+            _require_binaries()  # before the directory (and its lock files) is made
     lock = StackLock(spec.dir)
     try:
         lock.begin()
@@ -74,6 +77,13 @@ def ensure_stack(spec: StackSpec, root: Path, keep: bool, collect_only: bool = F
         lock.close()
         raise
     return StackHandle(spec.dir, root, spec.kind, started, keep, lock)
+
+
+def _require_binaries() -> None:
+    try:
+        native.require_binaries()
+    except StackError as error:
+        raise ConfigurationError(f"the reference stack cannot start: {error}") from None
 
 
 def _running(spec: StackSpec) -> bool:

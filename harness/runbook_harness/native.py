@@ -189,7 +189,7 @@ def up(directory: Path) -> StackState:
         if all(status(existing).values()):
             return existing
         down(directory)
-    _require_binaries()
+    require_binaries()
     _prepare(directory)
     names = ["postgres", *process_names()]
     state = StackState(directory, "native", HOST, dict(zip(names, free_ports(len(names)), strict=True)),
@@ -224,7 +224,7 @@ _BINARIES = {"redis-server": "apt-get install redis-server", "pgbouncer": "apt-g
              "psql": "apt-get install postgresql-client", "node": "apt-get install nodejs"}
 
 
-def _require_binaries() -> None:
+def require_binaries() -> None:
     """Every program the stack starts is installed, or one line names the first missing one."""
     postgres_bindir()  # initdb and pg_ctl, with their own message
     for binary, install in _BINARIES.items():

@@ -36,8 +36,8 @@ def bindir() -> Path:
     try:
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
-        raise StackError("PostgreSQL server binaries not found: put initdb on PATH or install "
-                         "postgresql (pg_config --bindir tells where they are)") from None
+        raise StackError("postgres (initdb, pg_ctl) is not installed: apt-get install postgresql-15 "
+                         "(or run scripts/install.sh), or put its bin directory on PATH") from None
     return Path(out.stdout.strip())
 
 
