@@ -20,7 +20,9 @@ _MIN_LENGTH = 4  # a piece shorter than this is never masked: it would hide ordi
 SAFE_LENGTH = 8
 _WORD_LENGTH = 16
 _COMMON_GUESSES = 1_000_000
-_ZXCVBN_CHARACTERS = 72  # the most zxcvbn takes
+# Longer values are not among the passwords guessers try first, nor ordinary text; and zxcvbn's cost
+# grows fast with the length (over 50 ms for a 48-character random value).
+_COMMON_LENGTH = 24
 # A URL's user information: scheme://user:password@ (the password up to the last @ before a path).
 _URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.-]*://[^\s/@:'\"<>]*):[^\s/'\"<>]*@", re.IGNORECASE)
 _WORD = re.compile(r"\w")
@@ -62,7 +64,7 @@ def unsafe_to_mask(value: str) -> str | None:
         return f"{len(value)} characters, fewer than {SAFE_LENGTH}"
     if value.isalpha() and len(value) < _WORD_LENGTH:
         return f"letters only and fewer than {_WORD_LENGTH} characters: a word"
-    if zxcvbn(value[:_ZXCVBN_CHARACTERS])["guesses"] < _COMMON_GUESSES:
+    if len(value) < _COMMON_LENGTH and zxcvbn(value)["guesses"] < _COMMON_GUESSES:
         return "a common password"
     return None
 
