@@ -1,10 +1,13 @@
 """The HTTP target and the config sources against real servers and processes on loopback: bounded
-retries, TLS verification, the state-change guard, and an app's configuration read from its env
-file, its process, its container (through an engine's API) and a live endpoint."""
+retries, TLS verification, the state-change guard, an app's configuration read from its env file,
+its process, its container (through an engine's API) and a live endpoint, and dead addresses
+(refused, black-holed, silent, unresolved, untrusted, no engine) paid for once, in plain words."""
 
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,10 +27,13 @@ from runbook_checks.environment import (
 )
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.redaction import Redactor
+from runbook_checks.targets.config import read_container_environment
 from runbook_checks.targets.http import HttpTarget, StateChangeRefused
+from runbook_checks.targets.redis import RedisTarget
 from runbook_checks.targets.registry import Targets
 from runbook_harness.native import pid_file
 from runbook_harness.state import StackState
+from tests.dead_ends import black_hole, closed_port, silent, untrusted_tls
 from tests.servers import engine_answer, self_signed, serving
 
 FAST = Timeouts(connect_seconds=1, http_seconds=2, http_retries=2, http_retry_delay_seconds=0)
@@ -172,3 +178,94 @@ def test_a_declared_test_account_may_log_in(stack: StackState, tmp_path: Path) -
     assert reply.status == 200
     with pytest.raises(StateChangeRefused):
         targets.app("api").request("POST", "/api/v1/auth/login")
+
+
+def test_one_slow_route_is_remembered_alone() -> None:
+    """A read timeout where the app still answers HEAD / belongs to that route: the app's other
+    routes still answer, and the slow one fails at once the next time (its query never shown)."""
+    def answer(method: str, path: str) -> tuple[int, object]:
+        if path.startswith("/slow"):
+            time.sleep(FAST.http_seconds + 0.5)
+        return 200, {"status": "ok"}
+
+    with serving(answer) as url:
+        target = HttpTarget("app", url, FAST, allow_state_changes=False)
+        with pytest.raises(TargetUnreachable) as failure:
+            target.get("/slow?token=abc")
+        assert failure.value.cause == "GET /slow: no answer within the 2 s read timeout"
+        assert target.get("/health").status == 200
+        started = time.monotonic()
+        with pytest.raises(TargetUnreachable, match="GET /slow: no answer within the 2 s read timeout"):
+            target.get("/slow")
+        assert time.monotonic() - started < 0.5
+
+
+def test_a_silent_app_costs_one_read_timeout() -> None:
+    with silent() as host:
+        target = HttpTarget("app", f"http://{host.address}", FAST, allow_state_changes=False)
+        started = time.monotonic()
+        for path in ("/health", "/api/time", "/api/config"):
+            with pytest.raises(TargetUnreachable) as failure:
+                target.get(path)
+            assert failure.value.cause == "no answer within the 2 s read timeout"
+        assert time.monotonic() - started < FAST.http_seconds + FAST.connect_seconds + 0.5
+        assert len(host.accepted) == 2  # the request, and the HEAD / that found the app silent
+
+
+def test_databases_on_one_dead_server_cost_one_connect_timeout(tmp_path: Path) -> None:
+    """Every database and the pooler's console at one black-holed address: one wait, one cause."""
+    with black_hole() as dead:
+        dsn = f"postgresql://monitor:pw@{dead.address}/"
+        env = Environment(name="test", timeouts=FAST, source=tmp_path / "test.yaml", root=tmp_path,
+                          postgres={db: {"dsn": dsn + db} for db in ("a", "b", "c")},  # type: ignore[misc]
+                          pgbouncer={"pool": {"dsn": dsn + "pgbouncer"}})  # type: ignore[dict-item]
+        targets = Targets(env, Redactor())
+        started = time.monotonic()
+        failures = []
+        reads = [targets.postgres(db).catalog for db in ("a", "b", "c")] + [targets.pgbouncer("pool").state]
+        for read in reads:
+            with pytest.raises(TargetUnreachable) as failure:
+                read()
+            failures.append(failure.value)
+    assert {f.cause for f in failures} == {"no answer within the 2 s connect timeout"}  # libpq's least
+    assert [f.target for f in failures] == ["postgres 'a'", "postgres 'b'", "postgres 'c'",
+                                            "pgbouncer 'pool'"]
+    assert time.monotonic() - started < 2 + 0.5
+
+
+def test_a_silent_engine_is_asked_once_for_every_app(tmp_path: Path) -> None:
+    with silent() as engine:
+        source = ConfigSource(container=ContainerSource(name="c", engine=f"tcp://{engine.address}"))
+        apps = {name: AppSpec(url="http://127.0.0.1:9", config=source) for name in ("a", "b")}
+        env = Environment(name="test", timeouts=Timeouts(command_seconds=1), apps=apps,
+                          source=tmp_path / "test.yaml", root=tmp_path)
+        targets = Targets(env, Redactor())
+        started = time.monotonic()
+        for app in ("a", "b"):
+            with pytest.raises(TargetUnreachable) as failure:
+                targets.running_app_config(app)
+            assert (failure.value.target, failure.value.cause) == (
+                f"container engine for '{app}'", "no answer within the 1 s read timeout")
+        assert time.monotonic() - started < 1 + 0.5
+        assert len(engine.accepted) == 1
+
+
+def test_each_cause_in_plain_words(tmp_path: Path) -> None:
+    with closed_port() as closed, untrusted_tls(tmp_path) as tls:
+        engine = ContainerSource(name="c", engine=f"unix://{tmp_path}/no-engine.sock")
+        attempts: list[tuple[str, Callable[[], object]]] = [
+            ("connection refused", lambda: HttpTarget("a", f"http://{closed.address}", FAST, False).get("/")),
+            ("name nonexistent.invalid does not resolve",
+             lambda: HttpTarget("a", "http://nonexistent.invalid:8080", FAST, False).get("/")),
+            ("TLS handshake failed: certificate verify failed: self-signed certificate",
+             lambda: HttpTarget("a", f"https://{tls.address}", FAST, False).get("/")),
+            ("no such socket", lambda: read_container_environment("a", engine, 1)),
+            ("name nonexistent.invalid does not resolve",
+             lambda: RedisTarget("r", "redis://:pw@nonexistent.invalid:6379/0", FAST).ping()),
+        ]
+        for cause, attempt in attempts:
+            with pytest.raises(TargetUnreachable) as failure:
+                attempt()
+            assert failure.value.cause == cause
+            assert ".py" not in str(failure.value) and "Error(" not in str(failure.value)
+        assert len(tls.accepted) == 1

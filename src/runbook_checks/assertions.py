@@ -18,7 +18,7 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import Session
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
 from runbook_checks.targets.base import address_of
-from runbook_checks.targets.postgres import libpq_url, probe
+from runbook_checks.targets.postgres import libpq_url
 from runbook_checks.targets.registry import Targets
 
 PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
@@ -39,7 +39,7 @@ def app_database_answers(targets: Targets, environment: Environment, app: str,
                           f"set {', '.join(missing)} in {app}'s configuration")
     what = f"the database at {app}'s {', '.join(shape.names)}"
     limit = environment.thresholds.db_answer_seconds
-    answer = probe(shape.conninfo(config), environment.timeouts)
+    answer = targets.probe(shape.conninfo(config))
     if shape.parts:
         connections.answers_within(answer, limit, what, "check that the server runs and that "
                                    f"{', '.join(shape.names)} in {app}'s configuration are right")

@@ -8,7 +8,6 @@ from runbook_checks.checks import connections, grants, http, pgbouncer, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
-from runbook_checks.targets.postgres import probe
 from runbook_checks.targets.registry import Targets
 from suites.common._shared import RequiredConfiguration
 
@@ -44,7 +43,7 @@ class TestHealthCheckFailures:
 class TestDatabaseConnectionIssues:
     def test_database_accepts_connections(self, targets: Targets, environment: Environment) -> None:
         dsn = environment.postgres[DATABASE].dsn.get_secret_value()
-        connections.answers_within(probe(dsn, environment.timeouts),
+        connections.answers_within(targets.probe(dsn),
                                    environment.thresholds.db_answer_seconds, f"postgres '{DATABASE}'")
 
     def test_app_role_can_log_in(self, targets: Targets) -> None:

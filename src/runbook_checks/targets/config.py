@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import docker
 import requests
@@ -16,6 +17,7 @@ from dotenv import dotenv_values
 from runbook_checks.environment import ContainerSource, EndpointSource, ProcessSource
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.http import HttpTarget
+from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer
 
 # The engine API version asked for; pinned so that no extra round trip negotiates it.
 _ENGINE_API_VERSION = "1.41"
@@ -81,11 +83,16 @@ def _find_pid(host: testinfra.host.Host, source: ProcessSource, seconds: float,
     return int(pids[0])
 
 
-def read_container_environment(app: str, source: ContainerSource, seconds: float) -> dict[str, str]:
-    """The environment the app's container was created with, from the engine's API."""
+def read_container_environment(app: str, source: ContainerSource, seconds: float,
+                               unanswered: Unanswered | None = None) -> dict[str, str]:
+    """The environment the app's container was created with, from the engine's API. An engine that
+    gives no answer is remembered for the run: other apps' containers on it fail at once."""
+    memory, key = unanswered or Unanswered(), f"engine {source.engine}"
+    label = f"container engine for '{app}'"
+    memory.check(key, label)
+    timeout = max(1, round(seconds))
     try:
-        client = docker.DockerClient(base_url=source.engine, version=_ENGINE_API_VERSION,
-                                     timeout=int(max(1, seconds)))
+        client = docker.DockerClient(base_url=source.engine, version=_ENGINE_API_VERSION, timeout=timeout)
         try:
             attributes = client.containers.get(source.name).attrs
         finally:
@@ -93,19 +100,12 @@ def read_container_environment(app: str, source: ContainerSource, seconds: float
     except NotFound:
         raise TargetUnreachable(f"container of '{app}'", source.name, "no such container",
                                 "start it, or correct config.container.name") from None
-    except (DockerException, requests.RequestException) as error:
-        raise TargetUnreachable(f"container of '{app}'", source.engine, _engine_reason(error),
-                                "check config.container.engine and that the engine runs") from None
+    except (DockerException, requests.RequestException, ValueError) as error:
+        found = no_answer(error, urlsplit(source.engine).hostname or "?", timeout, timeout)
+        failure = TargetUnreachable(label, source.engine, found.cause if found else first_line(error),
+                                    "check config.container.engine and that the engine runs")
+        raise (memory.remember(key, failure) if found else failure) from None
     return parse_env_list(attributes.get("Config", {}).get("Env") or [])
-
-
-def _engine_reason(error: Exception) -> str:
-    """Why the engine did not answer, in plain words (no library paths or pool internals)."""
-    if isinstance(error, requests.ConnectionError) or "Connection refused" in str(error):
-        return "connection refused" if "refused" in str(error).lower() else "no connection"
-    if isinstance(error, requests.Timeout):
-        return "no answer within the timeout"
-    return str(error).splitlines()[0][:200]
 
 
 def read_endpoint(app: str, source: EndpointSource, client: HttpTarget) -> dict[str, str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from http.cookiejar import Cookie, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -17,8 +18,10 @@ from requests.structures import CaseInsensitiveDict
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.base import address_of
+from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer, url_key
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_START = "start the app or correct its URL in the environment file"
 
 
 class _RefuseAllCookies(DefaultCookiePolicy):
@@ -60,13 +63,15 @@ class Response:
 
 
 class HttpTarget:
-    """An app at a base URL. A connection failure is remembered: later requests fail at once.
+    """An app at a base URL. An app that gives no answer (refused, timed out, unresolved, TLS
+    failed) is remembered for the run: later requests to its address fail at once, with that cause.
 
     Requests other than GET, HEAD and OPTIONS go out only where the environment allows state
     changes, or, for a request made as the app's declared test account, where one is declared."""
 
     def __init__(self, name: str, base_url: str, timeouts: Timeouts, allow_state_changes: bool,
-                 has_test_account: bool = False, ca_file: Path | None = None) -> None:
+                 has_test_account: bool = False, ca_file: Path | None = None,
+                 unanswered: Unanswered | None = None) -> None:
         self.name = name
         self.base_url = base_url
         self._timeouts = (timeouts.connect_seconds, timeouts.http_seconds)
@@ -79,7 +84,9 @@ class HttpTarget:
         self._session.cookies.set_policy(_NO_COOKIES)
         # per request: a session's verify loses to REQUESTS_CA_BUNDLE from the environment
         self._verify: str | bool = str(ca_file) if ca_file else True
-        self._failure: TargetUnreachable | None = None
+        self._unanswered = unanswered or Unanswered()
+        base = url_key(base_url)
+        self._key = f"{base} ca={ca_file}" if base and ca_file else base
 
     def request(self, method: str, path: str, as_test_account: bool = False, changes_nothing: bool = False,
                 **kwargs: Any) -> Response:
@@ -91,22 +98,15 @@ class HttpTarget:
                 f"{method} {path} on {self.name} may change state; this environment allows it "
                 "neither in general nor for a declared test account"
             )
-        if self._failure is not None:
-            raise self._failure.with_traceback(None)
+        self._unanswered.check(self._key, f"app '{self.name}'")
+        self._unanswered.check(self._route(method, path), f"app '{self.name}'")
         kwargs.setdefault("allow_redirects", False)
         kwargs["verify"] = self._verify
         started = time.monotonic()
         try:
             raw = self._session.request(method, self.base_url + path, timeout=self._timeouts, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as error:
-            fix = ("serve a certificate that chains to a trusted root and names the host, or declare "
-                   f"the private CA as apps.{self.name}.ca_file"
-                   if isinstance(error, requests.exceptions.SSLError)
-                   else "start the app or correct its URL in the environment file")
-            failure = TargetUnreachable(f"app '{self.name}'", address_of(self.base_url), _reason(error), fix)
-            if not isinstance(error, requests.ReadTimeout):
-                self._failure = failure
-            raise failure from None
+        except requests.RequestException as error:
+            raise self._failed(error, method, path) from None
         return Response(raw.status_code, raw.headers, raw.text, time.monotonic() - started,
                         tuple(raw.raw.headers.getlist("Set-Cookie")))
 
@@ -127,20 +127,43 @@ class HttpTarget:
     def close(self) -> None:
         self._session.close()
 
+    def _route(self, method: str, path: str) -> str | None:
+        return f"{self._key} {_route(method, path)}" if self._key else None
 
-def _reason(error: Exception) -> str:
-    if isinstance(error, requests.ReadTimeout):
-        return "no answer within the read timeout"
-    if isinstance(error, requests.ConnectTimeout):
-        return "connect timed out"
-    text = str(error)
-    if "Connection refused" in text:
-        return "connection refused"
-    if isinstance(error, requests.exceptions.SSLError):
-        detail = "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in text else text[:160]
-        return f"TLS: {detail}"
-    if "RemoteDisconnected" in text or "Connection aborted" in text or "Connection reset" in text:
-        return "the server closed the connection without an answer (it crashed or was restarted)"
-    if "Name or service not known" in text or "Failed to resolve" in text:
-        return "the host name does not resolve"
-    return text.splitlines()[0][:200]
+    def _unreachable(self, cause: str, fix: str = _START) -> TargetUnreachable:
+        return TargetUnreachable(f"app '{self.name}'", address_of(self.base_url), cause, fix)
+
+    def _failed(self, error: requests.RequestException, method: str, path: str) -> TargetUnreachable:
+        """The failure of one request. One that means no answer is remembered for the whole app, but
+        a read timeout where the app still answers HEAD / is remembered for this route only."""
+        found = no_answer(error, urlsplit(self.base_url).hostname or "?", *self._timeouts)
+        if found is None:
+            return self._unreachable(first_line(error))
+        if found.kind == "read timeout" and self._answers_at_all():
+            return self._unanswered.remember(self._route(method, path), self._unreachable(
+                f"{_route(method, path)}: {found.cause}",
+                "find what this request waits for (the database, an upstream): the app answers others"))
+        return self._unanswered.remember(self._key, self._unreachable(found.cause, self._fix(found.kind)))
+
+    def _fix(self, kind: str) -> str:
+        if kind == "tls":
+            return ("serve a certificate that chains to a trusted root and names the host, or declare "
+                    f"the private CA as apps.{self.name}.ca_file")
+        if kind == "read timeout":
+            return "the app takes connections and sends nothing: read its log, or restart it"
+        return _START
+
+    def _answers_at_all(self) -> bool:
+        """Whether the app answers HEAD / at all within the connect timeout: after a read timeout,
+        this tells one slow route from an app that sends nothing."""
+        try:
+            self._session.head(self.base_url + "/", timeout=(self._timeouts[0],) * 2, verify=self._verify,
+                               allow_redirects=False)
+        except requests.RequestException:
+            return False
+        return True
+
+
+def _route(method: str, path: str) -> str:
+    """A request's method and path, its query left out (it may carry a token)."""
+    return f"{method.upper()} {path.split('?')[0]}"

@@ -12,6 +12,8 @@ from psycopg.rows import dict_row
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.base import Lazy, address_of
+from runbook_checks.targets.postgres import connect_failure, connect_timeout, server_key
+from runbook_checks.targets.unanswered import Unanswered
 
 
 @dataclass(frozen=True)
@@ -44,29 +46,35 @@ class PoolerState:
 class PgBouncerTarget:
     """The console of one PgBouncer; the checks' role needs to be one of its stats_users."""
 
-    def __init__(self, name: str, dsn: str, timeouts: Timeouts) -> None:
+    def __init__(self, name: str, dsn: str, timeouts: Timeouts, unanswered: Unanswered | None = None) -> None:
         self.name = name
         self.address = address_of(dsn)
         self._dsn = dsn
         self._timeouts = timeouts
+        self._unanswered = unanswered or Unanswered()
         self._state = Lazy(self._read)
 
     def state(self) -> PoolerState:
         return self._state.get()
 
     def _read(self) -> PoolerState:
+        """SHOW POOLS, DATABASES and CONFIG on one console session; a console that gives no answer
+        is remembered for the run, as a server is."""
+        target, key = f"pgbouncer '{self.name}'", server_key(self._dsn)
+        self._unanswered.check(key, target)
         try:
             # No session options: the console takes only simple queries and no startup extras.
             with psycopg.connect(self._dsn, autocommit=True, row_factory=dict_row,
-                                 connect_timeout=max(1, round(self._timeouts.connect_seconds))) as console:
+                                 connect_timeout=connect_timeout(self._timeouts)) as console:
                 pools: list[dict[str, Any]] = console.execute("SHOW POOLS").fetchall()
                 databases = {d["name"]: d for d in console.execute("SHOW DATABASES").fetchall()}
                 config = {c["key"]: c["value"] for c in console.execute("SHOW CONFIG").fetchall()}
         except psycopg.Error as error:
-            raise TargetUnreachable(f"pgbouncer '{self.name}'", self.address,
-                                    str(error).strip().splitlines()[0],
-                                    "start PgBouncer, or let the checks' role read its console "
-                                    "(stats_users in pgbouncer.ini)") from None
+            cause, silent = connect_failure(error, self._timeouts)
+            failure = TargetUnreachable(target, self.address, cause,
+                                        "start PgBouncer, or let the checks' role read its console "
+                                        "(stats_users in pgbouncer.ini)")
+            raise (self._unanswered.remember(key, failure) if silent else failure) from None
         per_user = int(config.get("max_user_connections") or 0)
         return PoolerState([_pool(p, databases.get(p["database"], {}), per_user)
                             for p in pools if p["database"] != "pgbouncer"],

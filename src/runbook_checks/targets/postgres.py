@@ -15,6 +15,10 @@ from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
 from runbook_checks.facts.catalog import Catalog, HbaRule, RolePrivileges, Statement
 from runbook_checks.targets.base import Lazy, address_of
+from runbook_checks.targets.unanswered import Unanswered, no_answer
+
+# what decides where and how a connection goes: databases on one server share its silence
+_SERVER_PARAMS = ("host", "hostaddr", "port", "sslmode", "sslrootcert")
 
 _CATALOG_SQL = """
 SELECT json_build_object(
@@ -210,24 +214,50 @@ def session_options(timeouts: Timeouts) -> str:
     )
 
 
-def connect(dsn: str, timeouts: Timeouts, target: str) -> psycopg.Connection[Any]:
-    """A read-only, autocommit session with connect, statement and lock timeouts."""
+def connect(dsn: str, timeouts: Timeouts, target: str,
+            unanswered: Unanswered | None = None) -> psycopg.Connection[Any]:
+    """A read-only, autocommit session with connect, statement and lock timeouts. With `unanswered`,
+    a server that gave no answer before fails at once, and one that gives none now is remembered."""
+    memory, key = unanswered or Unanswered(), server_key(dsn)
+    memory.check(key, target)
     try:
         return psycopg.connect(
             dsn,
             autocommit=True,
-            connect_timeout=max(1, round(timeouts.connect_seconds)),
+            connect_timeout=connect_timeout(timeouts),
             options=session_options(timeouts),
             application_name="runbook-checks",
             row_factory=tuple_row,
         )
     except (psycopg.Error, ValueError) as error:
-        raise TargetUnreachable(
-            target,
-            address_of(dsn),
-            _first_line(error),
-            "start the database or correct its DSN in the environment file",
-        ) from None
+        cause, silent = connect_failure(error, timeouts)
+        failure = TargetUnreachable(target, address_of(dsn), cause,
+                                    "start the database or correct its DSN in the environment file")
+        raise (memory.remember(key, failure) if silent else failure) from None
+
+
+def connect_timeout(timeouts: Timeouts) -> int:
+    """libpq's connect_timeout: whole seconds, 2 at least (it takes no less)."""
+    return max(2, round(timeouts.connect_seconds))
+
+
+def connect_failure(error: Exception, timeouts: Timeouts) -> tuple[str, bool]:
+    """Why a connection failed, and whether the server gave no answer at all (then it is remembered
+    for the run). libpq's own words where they name the address (refused, not resolved)."""
+    found = no_answer(error, "", connect_timeout(timeouts), timeouts.statement_seconds)
+    if found is None or found.kind in ("refused", "unresolved"):
+        return _first_line(error), found is not None
+    return found.cause, True
+
+
+def server_key(dsn: str) -> str | None:
+    """Where and how a DSN reaches its server (hosts, port, TLS settings), never its credentials;
+    None when it does not parse."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return None
+    return "postgresql " + " ".join(f"{name}={params[name]}" for name in _SERVER_PARAMS if params.get(name))
 
 
 @dataclass(frozen=True)
@@ -238,11 +268,12 @@ class Probe:
     error: str | None
 
 
-def probe(dsn: str, timeouts: Timeouts) -> Probe:
-    """Connects with `dsn` and runs SELECT 1, timing the whole exchange."""
+def probe(dsn: str, timeouts: Timeouts, unanswered: Unanswered | None = None) -> Probe:
+    """Connects with `dsn` and runs SELECT 1, timing the whole exchange (an address already found
+    dead this run, in `unanswered`, is not waited on again)."""
     started = time.monotonic()
     try:
-        with connect(dsn, timeouts, "probe") as connection:
+        with connect(dsn, timeouts, "probe", unanswered) as connection:
             connection.execute("SELECT 1")
     except TargetUnreachable as failure:
         return Probe(time.monotonic() - started, failure.cause)
@@ -254,12 +285,12 @@ def probe(dsn: str, timeouts: Timeouts) -> Probe:
 class PostgresTarget:
     """One database: a lazily opened session, the catalog snapshot, and a count of queries sent."""
 
-    def __init__(self, name: str, dsn: str, timeouts: Timeouts) -> None:
+    def __init__(self, name: str, dsn: str, timeouts: Timeouts, unanswered: Unanswered | None = None) -> None:
         self.name = name
         self.address = address_of(dsn)
         self.role = _user_of(dsn)
         self.queries_sent = 0
-        self._session = Lazy(lambda: connect(dsn, timeouts, f"postgres '{name}'"))
+        self._session = Lazy(lambda: connect(dsn, timeouts, f"postgres '{name}'", unanswered))
         self._catalog = Lazy(lambda: Catalog.from_json(self.fetch_one(_CATALOG_SQL)[0]))
         self._hba = Lazy(lambda: [HbaRule.from_json(r) for r in self.fetch_one(_HBA_SQL)[0]])
         self._hba_changed = Lazy(self._read_hba_changed)

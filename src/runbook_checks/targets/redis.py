@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import redis
 
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.base import Lazy, address_of
+from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer, url_key
 
 
 @dataclass(frozen=True)
@@ -19,13 +21,16 @@ class Ping:
 
 
 class RedisTarget:
-    """A Redis server reached at its URL; unreachable once means unreachable for the run."""
+    """A Redis server reached at its URL; unreachable once means unreachable for the run, for every
+    target at the same address."""
 
-    def __init__(self, name: str, url: str, timeouts: Timeouts) -> None:
+    def __init__(self, name: str, url: str, timeouts: Timeouts, unanswered: Unanswered | None = None) -> None:
         self.name = name
         self.address = address_of(url)
         self._url = url
         self._timeouts = timeouts
+        self._unanswered = unanswered or Unanswered()
+        self._key = url_key(url)
         self._client = Lazy(self._open)
 
     def _open(self) -> redis.Redis:
@@ -39,20 +44,29 @@ class RedisTarget:
             raise TargetUnreachable(
                 f"redis '{self.name}'", self.address, f"not a Redis URL: {error}",
                 "write it as redis://[:password@]host:port/db (rediss:// for TLS)") from None
-        try:
-            client.ping()
-        except (redis.RedisError, OSError) as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise TargetUnreachable(
-                f"redis '{self.name}'", self.address, reason,
-                "start Redis or correct its URL (host, port, password) in the environment file",
-            ) from None
+        self._ping(client)
         return client
+
+    def _ping(self, client: redis.Redis) -> bool:
+        """PING; a server that gives no answer is remembered for the run, one that refuses the
+        password only for this target."""
+        self._unanswered.check(self._key, f"redis '{self.name}'")
+        try:
+            return client.ping() is True
+        except (redis.RedisError, OSError) as error:
+            found = no_answer(error, urlsplit(self._url).hostname or "?", self._timeouts.connect_seconds,
+                              self._timeouts.statement_seconds)
+            # redis-py's own words for a refusal name the address
+            cause = first_line(error) if found is None or found.kind == "refused" else found.cause
+            failure = TargetUnreachable(f"redis '{self.name}'", self.address, cause,
+                                        "start Redis or correct its URL (host, port, password) in the "
+                                        "environment file")
+            raise (self._unanswered.remember(self._key, failure) if found else failure) from None
 
     def ping(self) -> Ping:
         client = self._client.get()
         started = time.monotonic()
-        answered = client.ping() is True
+        answered = self._ping(client)
         return Ping(answered, time.monotonic() - started)
 
     def close(self) -> None:

@@ -15,8 +15,9 @@ from runbook_checks.targets.config import (
 )
 from runbook_checks.targets.http import HttpTarget
 from runbook_checks.targets.pgbouncer import PgBouncerTarget
-from runbook_checks.targets.postgres import PostgresTarget
+from runbook_checks.targets.postgres import PostgresTarget, Probe, probe
 from runbook_checks.targets.redis import RedisTarget
+from runbook_checks.targets.unanswered import Unanswered
 
 
 def _undeclared(kind: str, name: str, env: Environment) -> NotDeclared:
@@ -36,14 +37,16 @@ class Targets:
         self._configs: dict[str, Lazy[dict[str, str]]] = {}
         self._env_files: dict[str, Lazy[dict[str, str]]] = {}
         self._artifacts: dict[tuple[str, str], Lazy[dict[str, str]]] = {}
+        # addresses that gave no answer this run: each costs its timeout once, shared by all targets
+        self._unanswered = Unanswered()
 
     def postgres(self, name: str) -> PostgresTarget:
         if name not in self._postgres:
             spec = self.env.postgres.get(name)
             if spec is None:
                 raise _undeclared("postgres", name, self.env)
-            self._postgres[name] = PostgresTarget(name, spec.dsn.get_secret_value(),
-                                                  self.env.timeouts)
+            self._postgres[name] = PostgresTarget(name, spec.dsn.get_secret_value(), self.env.timeouts,
+                                                  self._unanswered)
         return self._postgres[name]
 
     def pgbouncer(self, name: str) -> PgBouncerTarget:
@@ -51,7 +54,8 @@ class Targets:
             spec = self.env.pgbouncer.get(name)
             if spec is None:
                 raise _undeclared("pgbouncer", name, self.env)
-            self._pgbouncer[name] = PgBouncerTarget(name, spec.dsn.get_secret_value(), self.env.timeouts)
+            self._pgbouncer[name] = PgBouncerTarget(name, spec.dsn.get_secret_value(), self.env.timeouts,
+                                                    self._unanswered)
         return self._pgbouncer[name]
 
     def redis(self, name: str) -> RedisTarget:
@@ -59,14 +63,15 @@ class Targets:
             spec = self.env.redis.get(name)
             if spec is None:
                 raise _undeclared("redis", name, self.env)
-            self._redis[name] = RedisTarget(name, spec.url.get_secret_value(), self.env.timeouts)
+            self._redis[name] = RedisTarget(name, spec.url.get_secret_value(), self.env.timeouts,
+                                            self._unanswered)
         return self._redis[name]
 
     def redis_at(self, url: str, label: str) -> RedisTarget:
         """A Redis an app's own configuration names, reached with that app's credentials."""
         key = f"url:{url}"
         if key not in self._redis:
-            self._redis[key] = RedisTarget(label, url, self.env.timeouts)
+            self._redis[key] = RedisTarget(label, url, self.env.timeouts, self._unanswered)
         return self._redis[key]
 
     def app(self, name: str) -> HttpTarget:
@@ -77,13 +82,14 @@ class Targets:
             self._apps[name] = HttpTarget(
                 name, spec.url, self.env.timeouts, self.env.allow_state_changes,
                 has_test_account=name in self.env.test_accounts,
-                ca_file=self.env.resolve(spec.ca_file) if spec.ca_file else None)
+                ca_file=self.env.resolve(spec.ca_file) if spec.ca_file else None, unanswered=self._unanswered)
         return self._apps[name]
 
     def url(self, url: str) -> HttpTarget:
         """A client for a URL no app declares (an OAuth provider's): reads only."""
         if url not in self._apps:
-            self._apps[url] = HttpTarget(url, url.rstrip("/"), self.env.timeouts, allow_state_changes=False)
+            self._apps[url] = HttpTarget(url, url.rstrip("/"), self.env.timeouts, allow_state_changes=False,
+                                         unanswered=self._unanswered)
         return self._apps[url]
 
     def _config_source(self, name: str) -> ConfigSource:
@@ -114,7 +120,7 @@ class Targets:
         if isinstance(running, ProcessSource):
             return read_process_environment(name, running, seconds)
         if isinstance(running, ContainerSource):
-            return read_container_environment(name, running, seconds)
+            return read_container_environment(name, running, seconds, self._unanswered)
         if running is not None:
             return read_endpoint(name, running, self.app(name))
         raise _undeclared("apps", f"{name}.config.process (or .container, .endpoint)", self.env)
@@ -149,6 +155,11 @@ class Targets:
         for key, value in values.items():
             self._redactor.add_variable(key, value)
         return values
+
+    def probe(self, dsn: str) -> Probe:
+        """A timed connect and SELECT 1 with `dsn` (an app's own credentials, say), paying the wait
+        of an address already found dead this run only once."""
+        return probe(dsn, self.env.timeouts, self._unanswered)
 
     def queries_sent(self) -> int:
         return sum(t.queries_sent for t in self._postgres.values())

@@ -1,0 +1,145 @@
+"""Every target of the local gate dead at once: the wall time of `pytest suites/local` against the
+bound, which is each dead address's timeout paid once, plus 2 s per target kind.
+
+    python benchmarks/unreachable.py [--kind blackhole|silent]
+
+blackhole: each address drops every connection attempt (a listener whose accept queue is full), so
+connecting times out. silent: each takes connections and never answers, so reading times out (an
+app then also waits out one HEAD / that tells a silent app from one slow route). PostgreSQL,
+PgBouncer, Redis and every app get a dead address of their own; what the apps' own configuration
+names (their databases) stays alive. Uses the stack in $RUNBOOK_CHECKS_STACK_DIR (or .stack), starting
+one if none runs. Exits 1 when the run takes longer than the bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from runbook_checks.environment import ContainerSource, Environment, load_environment
+from runbook_harness import native
+from runbook_harness.state import StackState
+
+ROOT = Path(__file__).resolve().parent.parent
+SLACK_PER_KIND = 2.0
+
+
+@contextmanager
+def black_hole() -> Iterator[int]:
+    """A loopback port whose one-place accept queue is full: the kernel drops every new SYN."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        with socket.create_connection(server.getsockname()):
+            yield server.getsockname()[1]
+
+
+@contextmanager
+def silent() -> Iterator[int]:
+    """A loopback port that takes every connection and never sends a byte."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        held: list[socket.socket] = []
+
+        def accept() -> None:
+            with contextlib.suppress(OSError):  # the listener closed: the run is over
+                while True:
+                    held.append(server.accept()[0])
+
+        threading.Thread(target=accept, daemon=True).start()
+        yield server.getsockname()[1]
+
+
+def costs(env: Environment, kind: str) -> dict[str, float]:
+    """Target kind -> what one dead address of that kind costs: its timeout, paid once."""
+    timeouts = env.timeouts
+    libpq = max(2, round(timeouts.connect_seconds))  # libpq waits whole seconds, 2 at least
+    if kind == "blackhole":
+        return {"postgres": libpq, "pgbouncer": libpq, "redis": timeouts.connect_seconds,
+                "app": timeouts.connect_seconds}
+    # a silent PostgreSQL never finishes the startup: the connect timeout
+    return {"postgres": libpq, "pgbouncer": libpq, "redis": timeouts.statement_seconds,
+            "app": timeouts.http_seconds + timeouts.connect_seconds}
+
+
+def dead_variables(env: Environment, stack_env: dict[str, str], ports: Iterator[int]) -> dict[str, list[str]]:
+    """Target kind -> the variables that now point its targets at dead addresses (set in os.environ)."""
+    variables = {"postgres": {"RC_PG_PORT": str(next(ports))},
+                 "pgbouncer": {"RC_PGBOUNCER_PORT": str(next(ports))},
+                 "redis": {"RC_REDIS_URL": re.sub(r":\d+/", f":{next(ports)}/", stack_env["RC_REDIS_URL"])},
+                 "app": {f"RC_URL_{app.upper().replace('-', '_')}": f"http://127.0.0.1:{next(ports)}"
+                         for app in env.apps}}
+    for values in variables.values():
+        os.environ.update(values)
+    return {kind: sorted(values) for kind, values in variables.items()}
+
+
+def dead_ports(stack: ExitStack, kind: str) -> Iterator[int]:
+    while True:
+        yield stack.enter_context(black_hole() if kind == "blackhole" else silent())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kind", choices=("blackhole", "silent"), default="blackhole")
+    args = parser.parse_args()
+    directory = Path(os.environ.get("RUNBOOK_CHECKS_STACK_DIR", ROOT / ".stack")).resolve()
+    state = StackState.load(directory)
+    started_here = state is None or not any(native.status(state).values())
+    if started_here:
+        state = native.up(directory)
+    assert state is not None
+    os.environ["RUNBOOK_CHECKS_STACK_DIR"] = str(directory)
+    try:
+        with ExitStack() as listeners:
+            env = load_environment(ROOT / "environments" / "local.yaml", ROOT)[0]
+            engines = [name for name, app in env.apps.items()
+                       if app.config is not None and isinstance(app.config.running, ContainerSource)]
+            overridden = dead_variables(env, state.stack_env(), dead_ports(listeners, args.kind))
+            seconds, summary = run_gate()
+        print_report(args.kind, env, overridden, engines, seconds, summary)
+    finally:
+        if started_here:
+            native.down(directory)
+
+
+def run_gate() -> tuple[float, str]:
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "pytest", "suites/local", "-q", "-p", "no:cacheprovider",
+                             "--junitxml", os.devnull], cwd=ROOT, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-500:]
+    return seconds, summary
+
+
+def print_report(kind: str, env: Environment, overridden: dict[str, list[str]], engines: list[str],
+                 seconds: float, summary: str) -> None:
+    cost = costs(env, kind)
+    bound = 0.0
+    for target_kind, variables in overridden.items():
+        share = len(variables) * cost[target_kind] + SLACK_PER_KIND
+        bound += share
+        print(f"{target_kind:<10} {len(variables)} dead address(es) x {cost[target_kind]:g} s "
+              f"+ {SLACK_PER_KIND:g} s = {share:g} s  ({', '.join(variables)})")
+    if not engines:
+        print("engine     none: environments/local.yaml reads no container through an engine")
+    print(f"gate: {summary}")
+    print(f"{kind}: every target dead, pytest suites/local took {seconds:.1f} s; bound {bound:g} s")
+    if seconds > bound:
+        raise SystemExit(f"over the bound by {seconds - bound:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
