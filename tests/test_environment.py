@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,129 @@ def test_environment_overrides_merge_over_the_expected_state(tmp_path: Path) -> 
     finally:
         use_overrides({})
     assert expected_state(str(tmp_path / "shop.py"))["cors"]["stranger"] == "https://a"
+
+
+def refusal(path: Path, root: Path) -> str:
+    """The ConfigurationError's message loading `path` gives; it must name the file."""
+    with pytest.raises(ConfigurationError) as caught:
+        load_environment(path, root)
+    message = str(caught.value)
+    assert str(path) in message
+    return message
+
+
+def test_a_file_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    path.write_bytes(b"name: t\xe9st\n")
+    assert "not UTF-8 text: byte 7 (0xe9)" in refusal(path, tmp_path)
+
+
+def test_an_oversized_file_is_refused_unread(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\n" + "# padding\n" * 30_000)
+    assert "larger than 256 KiB" in refusal(path, tmp_path)
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\nexpected: {a: " + "[" * 2000 + "]" * 2000 + "}\n")
+    assert "nested deeper than 64 levels" in refusal(path, tmp_path)
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 7)]
+    path = write(tmp_path, "name: test\n" + "\n".join(lines) + "\n")
+    started = time.monotonic()
+    message = refusal(path, tmp_path)
+    assert time.monotonic() - started < 0.5
+    assert "more than 5000 values with its aliases expanded" in message
+
+
+def test_an_alias_inside_its_own_node_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\nexpected: {a: &loop [1, *loop]}\n")
+    assert "an alias inside the node it names" in refusal(path, tmp_path)
+
+
+@pytest.mark.parametrize(("scalar", "problem"), [("2001-13-45", "month must be in 1..12"),
+                                                 ("1" * 5000, "Exceeds the limit")], ids=["date", "int"])
+def test_scalars_python_cannot_build_are_refused_with_their_line(tmp_path: Path, scalar: str,
+                                                                  problem: str) -> None:
+    path = write(tmp_path, f"name: test\nexpected: {{a: {{b: {scalar}}}}}\n")
+    message = refusal(path, tmp_path)
+    assert "not valid YAML: line 2, column 19" in message and problem in message
+
+
+@pytest.mark.parametrize("dotenv", ["a" * 5000, "nowhere.env", ".", "bad.env"],
+                         ids=["too-long", "missing", "directory", "not-utf8"])
+def test_a_dotenv_file_that_cannot_be_read_is_named(tmp_path: Path, dotenv: str) -> None:
+    (tmp_path / "bad.env").write_bytes(b"A=\xff\n")
+    message = refusal(write(tmp_path, f"name: test\ndotenv: {dotenv}\n"), tmp_path)
+    assert "dotenv:" in message
+    assert any(reason in message for reason in ("longer than a path may be", "no such file",
+                                                "not a regular file", "not UTF-8 text: byte 2"))
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("apps: {a: {url: 'http://h:abc'}}", "apps.a.url: Value error, its port must be a number from 1 to 6553"),
+    ("apps: {a: {url: 'http://h:99999'}}", "apps.a.url: Value error, its port must be a number from 1 to"),
+    ("apps: {a: {url: 'http://h/base?x=1'}}", "apps.a.url: Value error, must be a base URL without a query"),
+    ("redis: {r: {url: 'redis://h:abc/0'}}", "redis.r.url: Value error, its port must be a number from 1"),
+    ("redis: {r: {url: 'redis:///0'}}", "redis.r.url: Value error, must name a host"),
+    ("redis: {r: {url: 'redis://h/zero'}}", "redis.r.url: Value error, its path must be a database number"),
+    ("postgres: {a: {dsn: 'postgresql://u:pw@/db'}}", "postgres.a.dsn: Value error, must name a host"),
+    ("postgres: {a: {dsn: 'postgresql://u:pw@h:0/db'}}", "postgres.a.dsn: Value error, its port must be"),
+    ("pgbouncer: {a: {dsn: 'postgresql://h/db?nope=1'}}",
+     "pgbouncer.a.dsn: Value error, libpq cannot read it: invalid URI query parameter"),
+    ("thresholds: {db_answer_seconds: .inf}", "thresholds.db_answer_seconds: Input should be a finite"),
+    ("thresholds: {pool_wait_seconds: .nan}", "thresholds.pool_wait_seconds: Input should be"),
+    ("thresholds: {db_answer_seconds: true}", "thresholds.db_answer_seconds: Input should be a valid number"),
+    ("thresholds: {health_samples: '3'}", "thresholds.health_samples: Input should be a valid integer"),
+    ("timeouts: {http_retries: 2.5}", "timeouts.http_retries: Input should be a valid integer"),
+    ("thresholds: {long_query_seconds: '${RC_TEST_UNSET_SECONDS:-inf}'}",
+     "thresholds.long_query_seconds: Input should be a finite number"),
+    ("test_accounts: {a: {email: e@x, password: '${RC_TEST_UNSET_PASSWORD:-}'}}",
+     "test_accounts.a.password: Value error, is empty"),
+    ("test_accounts: {a: {username: '', password: pw}}", "test_accounts.a.username: String should have at"),
+    ("hosts: {api1: 'api1.internal'}", "hosts.api1: Value error, must be a testinfra host URL"),
+    ("hosts: {api1: 'telnet://api1'}", "hosts.api1: Value error, must be a testinfra host URL"),
+    ("apps: {a: {url: 'http://h', config: {process: {command: 'api(['}}}}",
+     "apps.a.config.process.command: Value error, not a regular expression"),
+    ("apps: {a: {url: 'http://h', config: {container: {name: a, engine: 'tcp://h:abc'}}}}",
+     "apps.a.config.container.engine: Value error, is not an address the Docker client can use"),
+    ("apps: {a: {url: 'http://h', config: {env_file: \"a\\0b\"}}}",
+     "apps.a.config.env_file: Value error, holds a NUL character"),
+])
+def test_values_are_valid_as_they_will_be_used(tmp_path: Path, text: str, problem: str) -> None:
+    assert problem in refusal(write(tmp_path, f"name: test\n{text}\n"), tmp_path)
+
+
+def test_numbers_may_come_from_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RC_TEST_SECONDS", "90")
+    path = write(tmp_path, "name: test\nthresholds:\n  long_query_seconds: '${RC_TEST_SECONDS}'\n"
+                           "  health_samples: ${RC_TEST_UNSET_SAMPLES:-4}\n  api_latency_ms: 250\n")
+    thresholds = load_environment(path, tmp_path)[0].thresholds
+    assert thresholds.long_query_seconds == 90 and thresholds.health_samples == 4
+    assert thresholds.api_latency_ms == 250
+
+
+def test_a_dsn_may_name_a_socket_directory(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\npostgres: {a: {dsn: 'postgresql://u@/db?host=/run/postgresql'}}\n")
+    assert load_environment(path, tmp_path)[0].postgres["a"].dsn.get_secret_value().endswith("postgresql")
+
+
+@pytest.mark.parametrize("value", ["https://admin:s3cr3t-pw@", "postgresql://admin:s3cr3t-pw/db",
+                                   "postgresql://admin:s3cr3t-pw%zz@h/db", "redis://:s3cr3t-pw@h:x/0"])
+def test_refusals_never_echo_a_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("RC_TEST_URL", value)
+    monkeypatch.setenv("RC_TEST_PASSWORD", "s3cr3t-pw")
+    path = write(tmp_path, "name: test\npostgres: {a: {dsn: '${RC_TEST_URL}'}}\n"
+                           "redis: {a: {url: '${RC_TEST_URL}'}}\napps: {a: {url: '${RC_TEST_URL}'}}\n")
+    message = refusal(path, tmp_path)
+    assert "s3cr3t" not in message
+    assert all(f"{key}: Value error" in message for key in ("postgres.a.dsn", "redis.a.url", "apps.a.url"))
+
+
+def test_a_secret_a_path_is_built_from_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RC_TEST_PASSWORD", "s3cr3t-pw")
+    path = write(tmp_path, "name: test\napps: {a: {url: 'http://h', artifacts: "
+                           "{grants_file: '/no/${RC_TEST_PASSWORD}'}}}\n")
+    assert "apps.a.artifacts.grants_file: /no/[redacted]: no such file" in refusal(path, tmp_path)

@@ -140,5 +140,5 @@ def test_a_weak_declared_secret_stops_the_run_naming_its_variable(tmp_path: Path
                     '  platform: {dsn: "postgresql://runbook_checks:${WEAK_PW}@127.0.0.1:5432/platform"}\n')
     run = run_gate("weak", tmp_path / "junit.xml", {"WEAK_PW": "Zq7-x"}, (f"--env={path}",))
     assert run.returncode == 4, run.output
-    assert "WEAK_PW: 5 characters, fewer than 8" in run.output
+    assert "postgres.platform.dsn (from WEAK_PW): 5 characters, fewer than 8" in run.output
     assert "Zq7-x" not in run.output

@@ -2,20 +2,29 @@
 
 Values may reference `${VAR}` or `${VAR:-default}` from the process environment and an optional
 dotenv file named by the environment. Every mistake becomes one ConfigurationError naming the file,
-the key path and what is wrong.
+the key path and what is wrong, never a secret; every value is checked as the code that uses it reads
+it (a port, a host, a finite number of the right type), so a load that passes cannot break later.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import SplitResult, urlsplit
 
+import psycopg
 import yaml
+from docker.errors import DockerException
+from docker.utils import parse_host
 from dotenv import dotenv_values
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -23,83 +32,206 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from redis.connection import parse_url as redis_url_arguments
+from testinfra.backend import BACKENDS as TESTINFRA_BACKENDS
 
 from runbook_checks.errors import ConfigurationError
-from runbook_checks.interpolation import Interpolator
+from runbook_checks.interpolation import Interpolator, Substituted
+from runbook_checks.redaction import Redactor
+
+# What an environment file may be: a few KiB in practice, so these only stop a wrong or hostile file
+# before it costs time: its size, its nesting and its values counted with every alias expanded.
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 64
+MAX_VALUES = 5_000
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _spelled_number(value: Any) -> Any:
+    """A variable's text as the number it spells (`${IDLE_SECONDS:-600}`); anything else is left as
+    it is for the strict check, which refuses a bool, text written as text ("3") and inf or nan."""
+    if not isinstance(value, Substituted):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+# Numbers as the checks compute with them: finite, and never a bool or text that looks like one.
+Number = Annotated[float, BeforeValidator(_spelled_number), Field(strict=True, allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(_spelled_number), Field(strict=True)]
+
+
 class Timeouts(_Strict):
-    connect_seconds: float = Field(3.0, gt=0, le=60)
-    statement_seconds: float = Field(5.0, gt=0, le=300)
-    http_seconds: float = Field(5.0, gt=0, le=120)
+    connect_seconds: Number = Field(3.0, gt=0, le=60)
+    statement_seconds: Number = Field(5.0, gt=0, le=300)
+    http_seconds: Number = Field(5.0, gt=0, le=120)
     # An HTTP answer that is not yet what a check waits for (a 503 while a deploy settles) is asked
     # again, at most this many more times, this far apart. Unreachable hosts are never retried.
-    http_retries: int = Field(2, ge=0, le=10)
-    http_retry_delay_seconds: float = Field(1.0, ge=0, le=30)
+    http_retries: Count = Field(2, ge=0, le=10)
+    http_retry_delay_seconds: Number = Field(1.0, ge=0, le=30)
     # Reading a process's or container's environment on a host (testinfra) or an engine.
-    command_seconds: float = Field(10.0, gt=0, le=120)
+    command_seconds: Number = Field(10.0, gt=0, le=120)
 
 
 class Thresholds(_Strict):
-    db_answer_seconds: float = Field(2.0, gt=0)
-    health_latency_ms: float = Field(100.0, gt=0)
-    health_samples: int = Field(3, ge=1, le=20)
-    clock_skew_seconds: float = Field(30.0, gt=0)
-    api_latency_ms: float = Field(500.0, gt=0)  # the median of health_samples calls of an API route
-    hsts_min_seconds: int = Field(15_552_000, ge=0)  # 180 days
-    connections_percent: float = Field(80.0, gt=0, le=100)
-    connection_slots_left: int = Field(5, ge=0)
-    pool_use_percent: float = Field(80.0, gt=0, le=100)
-    pool_wait_seconds: float = Field(1.0, gt=0)  # the oldest client waiting in a PgBouncer pool
-    connections_per_client: int = Field(50, ge=1)
-    active_connections_percent: float = Field(50.0, gt=0, le=100)
-    idle_session_seconds: float = Field(600.0, gt=0)
-    idle_in_transaction_seconds: float = Field(60.0, gt=0)
-    long_query_seconds: float = Field(300.0, gt=0)
-    statement_mean_ms: float = Field(500.0, gt=0)
-    slow_query_log_ms: int = Field(1000, ge=0)
-    analyzed_within_hours: float = Field(168.0, gt=0)
+    db_answer_seconds: Number = Field(2.0, gt=0)
+    health_latency_ms: Number = Field(100.0, gt=0)
+    health_samples: Count = Field(3, ge=1, le=20)
+    clock_skew_seconds: Number = Field(30.0, gt=0)
+    api_latency_ms: Number = Field(500.0, gt=0)  # the median of health_samples calls of an API route
+    hsts_min_seconds: Count = Field(15_552_000, ge=0)  # 180 days
+    connections_percent: Number = Field(80.0, gt=0, le=100)
+    connection_slots_left: Count = Field(5, ge=0)
+    pool_use_percent: Number = Field(80.0, gt=0, le=100)
+    pool_wait_seconds: Number = Field(1.0, gt=0)  # the oldest client waiting in a PgBouncer pool
+    connections_per_client: Count = Field(50, ge=1)
+    active_connections_percent: Number = Field(50.0, gt=0, le=100)
+    idle_session_seconds: Number = Field(600.0, gt=0)
+    idle_in_transaction_seconds: Number = Field(60.0, gt=0)
+    long_query_seconds: Number = Field(300.0, gt=0)
+    statement_mean_ms: Number = Field(500.0, gt=0)
+    slow_query_log_ms: Count = Field(1000, ge=0)
+    analyzed_within_hours: Number = Field(168.0, gt=0)
 
 
-def _require_scheme(value: SecretStr, schemes: tuple[str, ...]) -> SecretStr:
-    scheme = urlsplit(value.get_secret_value()).scheme
-    if scheme not in schemes:
-        raise ValueError(f"must be a URL with scheme {' or '.join(schemes)}, got {scheme or 'none'!r}")
+# The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
+# password can sit where a parser expects a port or a host.
+_PORTS = "its port must be a number from 1 to 65535"
+
+
+def _split_url(value: str, schemes: tuple[str, ...]) -> SplitResult:
+    """A URL with one of `schemes`, a host and a port (if any) in range; ValueError otherwise."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError("does not parse as a URL (a bracket of an IPv6 host?)") from None
+    if parts.scheme not in schemes:
+        raise ValueError(f"must be a URL with scheme {' or '.join(schemes)}")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(_PORTS) from None
+    if port == 0:
+        raise ValueError(_PORTS)
+    return parts
+
+
+def _port_list(text: str) -> bool:
+    """libpq's comma-separated ports (an empty one takes the default), each from 1 to 65535."""
+    return all(not port or (port.isdigit() and 1 <= int(port) <= 65535) for port in text.split(","))
+
+
+def _libpq_dsn(value: SecretStr) -> SecretStr:
+    """A postgresql:// URL as libpq reads it, naming its host(s): a DSN without one would quietly
+    reach the local socket. A socket directory is named explicitly: `postgresql://u@/db?host=/run/pg`."""
+    dsn = value.get_secret_value()
+    if not dsn.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a URL with scheme postgresql or postgres")
+    try:
+        settings = conninfo_to_dict(dsn)
+    except psycopg.Error as error:
+        reason = str(error).split('"')[0].strip(" :")  # libpq quotes the piece it stopped at: a password?
+        raise ValueError(f"libpq cannot read it: {reason}") from None
+    hosts = str(settings.get("host") or settings.get("hostaddr") or "").split(",")
+    if not all(hosts):
+        raise ValueError("must name a host (or a socket directory: ?host=/run/postgresql)")
+    ports = str(settings.get("port") or "")
+    if not _port_list(ports) or len(ports.split(",")) not in (1, len(hosts)):
+        raise ValueError(f"{_PORTS}, one for all hosts or one per host")
+    return value
+
+
+def _redis_url(value: SecretStr) -> SecretStr:
+    """A redis(s):// URL as redis-py reads it: a host (else it quietly tries localhost), a port in
+    range, a database number as the path (else it quietly uses 0) and query arguments it parses."""
+    url = value.get_secret_value()
+    database = _split_url(url, ("redis", "rediss")).path.strip("/")
+    if database and not database.isdigit():
+        raise ValueError("its path must be a database number (/0)")
+    try:
+        redis_url_arguments(url)
+    except ValueError:
+        raise ValueError("a query argument is not one redis-py can read") from None
     return value
 
 
 class PostgresSpec(_Strict):
-    dsn: SecretStr
-
-    @field_validator("dsn")
-    @classmethod
-    def _postgres_url(cls, value: SecretStr) -> SecretStr:
-        return _require_scheme(value, ("postgresql", "postgres"))
+    dsn: Annotated[SecretStr, AfterValidator(_libpq_dsn)]
 
 
 class RedisSpec(_Strict):
-    url: SecretStr
-
-    @field_validator("url")
-    @classmethod
-    def _redis_url(cls, value: SecretStr) -> SecretStr:
-        return _require_scheme(value, ("redis", "rediss"))
+    url: Annotated[SecretStr, AfterValidator(_redis_url)]
 
 
 class PgBouncerSpec(PostgresSpec):
     """The admin console, a PostgreSQL DSN: postgresql://<stats user>:...@host:port/pgbouncer"""
 
 
+def _testinfra_host(value: str) -> str:
+    """A testinfra backend URL (`ssh://deploy@api1`, `docker://api`, `local://`): a bare name would
+    be taken for a paramiko host, an unknown scheme fails only when a check runs."""
+    scheme, separator, rest = value.partition("://")
+    if not separator or scheme not in TESTINFRA_BACKENDS:
+        raise ValueError(f"must be a testinfra host URL ({', '.join(sorted(TESTINFRA_BACKENDS))}://...)")
+    if scheme != "local" and not rest:
+        raise ValueError("must name a host after the scheme")
+    try:
+        port = urlsplit(value).port  # testinfra reads host:port the same way
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError(_PORTS)
+    return value
+
+
+TestinfraHost = Annotated[str, AfterValidator(_testinfra_host)]
+
+PathT = TypeVar("PathT", str, Path)
+
+
+def _usable_path(value: PathT) -> PathT:
+    """A path the system can open: encodable, no NUL, no part longer than a file name may be."""
+    try:
+        encoded = os.fsencode(value)
+    except UnicodeError:
+        raise ValueError("is not a path this system can encode") from None
+    if b"\0" in encoded:
+        raise ValueError("holds a NUL character")
+    if len(encoded) >= 4096 or any(len(part) > 255 for part in encoded.split(b"/")):
+        raise ValueError("is longer than a path may be")
+    return value
+
+
+FilePath = Annotated[Path, AfterValidator(_usable_path)]
+
+
+def _regular_expression(value: str) -> str:
+    """A command-line pattern that compiles, as the process lookup will compile it."""
+    try:
+        re.compile(value)
+    except (re.error, RecursionError, OverflowError) as error:
+        raise ValueError(f"not a regular expression: {error}") from None
+    return value
+
+
 class ProcessSource(_Strict):
     """A running process on a host (testinfra backend URL), found by pid file or command line."""
 
-    host: str = "local://"
-    pid_file: str | None = None
-    command: str | None = None  # a regular expression over the full command line
+    host: TestinfraHost = "local://"
+    pid_file: Annotated[str, AfterValidator(_usable_path), Field(min_length=1)] | None = None
+    # a regular expression over the full command line
+    command: Annotated[str, AfterValidator(_regular_expression), Field(min_length=1)] | None = None
     sudo: bool = False
 
     @model_validator(mode="after")
@@ -109,11 +241,21 @@ class ProcessSource(_Strict):
         return self
 
 
+def _engine_address(value: str) -> str:
+    """An address the Docker client reads as it will when a check asks the engine."""
+    try:
+        parse_host(value)
+    except (DockerException, ValueError):
+        raise ValueError("is not an address the Docker client can use (unix:///path, tcp://host:port, "
+                         "ssh://user@host)") from None
+    return value
+
+
 class ContainerSource(_Strict):
     """A container, asked of its engine's API (the DOCKER_HOST form: unix:// or tcp://)."""
 
-    name: str
-    engine: str = "unix:///var/run/docker.sock"
+    name: str = Field(min_length=1)
+    engine: Annotated[str, Field(min_length=1), AfterValidator(_engine_address)] = "unix:///var/run/docker.sock"
 
 
 class EndpointSource(_Strict):
@@ -127,7 +269,7 @@ class ConfigSource(_Strict):
     (its process, its container or a live endpoint: at most one). Checks read the running one
     when declared; the env file is then compared with it."""
 
-    env_file: Path | None = None
+    env_file: FilePath | None = None
     process: ProcessSource | None = None
     container: ContainerSource | None = None
     endpoint: EndpointSource | None = None
@@ -156,8 +298,8 @@ class ArtifactLocation(_Strict):
     that runs the gate (a checkout), or on a host or in a container named by a testinfra backend
     URL (`ssh://deploy@api1`, `docker://author-api`). A bare string is a local path."""
 
-    path: str = Field(min_length=1)
-    host: str | None = None
+    path: Annotated[str, Field(min_length=1), AfterValidator(_usable_path)]
+    host: TestinfraHost | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -186,14 +328,15 @@ class AppSpec(_Strict):
     config: ConfigSource | None = None
     artifacts: Artifacts = Artifacts()
     # A CA bundle for an app whose certificate a private CA signed; verification is never off.
-    ca_file: Path | None = None
+    ca_file: FilePath | None = None
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be an http(s) URL with a host, got {value!r}")
+        """The base URL the checks append paths to: http(s), a host, a port in range, no query."""
+        parts = _split_url(value, ("http", "https"))
+        if parts.query or parts.fragment:
+            raise ValueError("must be a base URL without a query or fragment (the checks append paths)")
         return value.rstrip("/")
 
 
@@ -207,16 +350,21 @@ class TestAccount(_Strict):
     """An account the gate may log in with (local, or a dedicated one in staging): an email or a
     username (whichever the app's login takes), and a password."""
 
-    email: str | None = None
-    username: str | None = None
+    email: str | None = Field(None, min_length=1)
+    username: str | None = Field(None, min_length=1)
     password: SecretStr
+
+    @field_validator("password")
+    @classmethod
+    def _not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("is empty")
+        return value
 
     @model_validator(mode="after")
     def _one_name(self) -> TestAccount:
         if (self.email is None) == (self.username is None):
             raise ValueError("give exactly one of email, username")
-        if not self.password.get_secret_value():
-            raise ValueError("the password is empty")
         return self
 
     @property
@@ -227,18 +375,18 @@ class TestAccount(_Strict):
 
 class StackSpec(_Strict):
     kind: Literal["native", "compose"] = "native"
-    dir: Path
+    dir: FilePath
     autostart: bool = True
 
 
 class Environment(_Strict):
-    name: str
+    name: str = Field(min_length=1)
     # The systems this environment gates (suites/common/<system>.*); all of them when not given.
     systems: list[str] | None = None
     production: bool = False
     allow_state_changes: bool = False
     stack: StackSpec | None = None
-    dotenv: Path | None = None
+    dotenv: FilePath | None = None
     timeouts: Timeouts = Timeouts()
     thresholds: Thresholds = Thresholds()
     postgres: dict[str, PostgresSpec] = {}
@@ -249,7 +397,7 @@ class Environment(_Strict):
     test_accounts: dict[str, TestAccount] = {}
     # Hosts the checks may reach through testinfra: name -> backend URL (ssh://deploy@api1,
     # docker://api, local://). A check that needs one is left out where it is not declared.
-    hosts: dict[str, str] = {}
+    hosts: dict[str, TestinfraHost] = {}
     # Expected state that differs in this environment, by system: merged over (and replacing
     # the same keys of) suites/common/<system>.yaml, e.g. {ghostworks: {cors: {stranger: ...}}}.
     expected: dict[str, dict[str, Any]] = {}
@@ -261,12 +409,13 @@ class Environment(_Strict):
         return path if path.is_absolute() else self.root / path
 
 
-    def secret_values(self) -> list[str]:
-        """Every secret this environment holds, for redaction."""
-        values = [spec.dsn.get_secret_value() for spec in self.postgres.values()]
-        values += [spec.dsn.get_secret_value() for spec in self.pgbouncer.values()]
-        values += [account.password.get_secret_value() for account in self.test_accounts.values()]
-        values += [spec.url.get_secret_value() for spec in self.redis.values()]
+    def secret_values(self) -> dict[str, str]:
+        """Every secret this environment holds, by its key (postgres.<name>.dsn), for redaction."""
+        values = {f"postgres.{k}.dsn": spec.dsn.get_secret_value() for k, spec in self.postgres.items()}
+        values |= {f"pgbouncer.{k}.dsn": spec.dsn.get_secret_value() for k, spec in self.pgbouncer.items()}
+        values |= {f"test_accounts.{k}.password": account.password.get_secret_value()
+                   for k, account in self.test_accounts.items()}
+        values |= {f"redis.{k}.url": spec.url.get_secret_value() for k, spec in self.redis.items()}
         return values
 
 
@@ -274,14 +423,105 @@ def environment_path(root: Path, name: str) -> Path:
     return root / "environments" / f"{name}.yaml"
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a document nested deeper than MAX_DEPTH or holding more than
+    MAX_VALUES values once its aliases are expanded, as interpolation and validation walk it: a few
+    hundred bytes of nested aliases ("billion laughs") would otherwise take minutes. Values are
+    counted as they are read, so a refused document costs no more than MAX_VALUES values."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._values = 0
+        # each composed node's value count and depth with its aliases expanded, by id
+        self._expanded: dict[int, tuple[int, int]] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """The next node, as PyYAML composes it, counted and measured (an alias by what it names)."""
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if id(node) not in self._expanded:
+                raise yaml.composer.ComposerError(None, None, "an alias inside the node it names", mark)
+            self._count(self._expanded[id(node)][0], mark)
+            return node
+        if self._depth == MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+        self._count(1, mark)
+        before = self._values
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        depth = self._depth_of(node)
+        if depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels with its aliases expanded", mark)
+        self._expanded[id(node)] = (1 + self._values - before, depth)
+        return node
+
+    def _count(self, values: int, mark: yaml.Mark) -> None:
+        """Adds to the document's values, refusing it past MAX_VALUES."""
+        self._values += values
+        if self._values > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_VALUES} values with its aliases expanded", mark)
+
+    def _depth_of(self, node: yaml.Node | None) -> int:
+        """The node's depth from its children's, each already composed."""
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            return 1
+        return 1 + max((self._expanded[id(child)][1] for child in children), default=0)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value Python cannot build (a 13th month, a 5,000-digit integer) is a YAML error at its line."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as error:
+            raise yaml.constructor.ConstructorError(None, None, str(error), node.start_mark) from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """Where and what, without PyYAML's excerpt of the line (which may hold a literal secret)."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        context = f" ({error.context})" if error.context else ""
+        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}{context}"
+    return str(error).splitlines()[0]
+
+
+def _read_text(path: Path, label: str) -> str:
+    """The UTF-8 text of a regular file of at most MAX_FILE_BYTES, or a ConfigurationError that
+    starts with `label` and says why not."""
+    try:
+        if not path.is_file():
+            reason = "not a regular file" if path.exists() else "no such file"
+            raise ConfigurationError(f"{label}: {reason}")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ConfigurationError(f"{label}: cannot be read: {error.strerror or error}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigurationError(f"{label}: larger than {MAX_FILE_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte = f"byte {error.start} ({data[error.start]:#04x})"
+        raise ConfigurationError(f"{label}: not UTF-8 text: {byte} {error.reason}") from None
+
+
 def read_raw(path: Path) -> dict[str, Any]:
     """The environment file as a mapping, or a ConfigurationError naming the file."""
-    if not path.is_file():
-        raise ConfigurationError(f"{path}: no such environment file")
+    text = _read_text(path, f"{path}: environment file")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader: builds plain data only
     except yaml.YAMLError as error:
-        raise ConfigurationError(f"{path}: not valid YAML: {error}") from None
+        raise ConfigurationError(f"{path}: not valid YAML: {_yaml_problem(error)}") from None
     if not isinstance(raw, dict):
         raise ConfigurationError(f"{path}: the top level must be a mapping of keys")
     return raw
@@ -308,7 +548,15 @@ def load_environment(path: Path, root: Path) -> tuple[Environment, dict[str, str
     interpolator = Interpolator({**dotenv, **os.environ})
     tree = interpolator.tree(raw)
     _raise_missing(path, interpolator)
-    tree.update(source=path, root=root)
+    variables = {**dotenv, **interpolator.used}
+    try:
+        return _validated(path, {**tree, "source": path, "root": root}), variables
+    except ConfigurationError as error:
+        raise ConfigurationError(_redacted(str(error), variables)) from None
+
+
+def _validated(path: Path, tree: dict[str, Any]) -> Environment:
+    """The interpolated tree as an Environment whose local deploy artifacts are there."""
     try:
         env = Environment.model_validate(tree)
     except ValidationError as error:
@@ -316,7 +564,16 @@ def load_environment(path: Path, root: Path) -> tuple[Environment, dict[str, str
     problems = artifact_problems(env)
     if problems:
         raise ConfigurationError("\n".join([f"{path}: {len(problems)} problem(s)", *problems]))
-    return env, {**dotenv, **interpolator.used}
+    return env
+
+
+def _redacted(message: str, variables: dict[str, str]) -> str:
+    """The message with every secret variable's value masked: no check echoes one, but a path or a
+    key built from a variable may carry it."""
+    redactor = Redactor()
+    for name, value in variables.items():
+        redactor.add_variable(name, value)
+    return redactor(message)
 
 
 def local_artifact_files(root: Path, kind: str) -> list[Path]:
@@ -337,25 +594,33 @@ def artifact_problems(env: Environment) -> list[str]:
                 continue
             where = env.resolve(Path(location.path))
             shape, pattern = ARTIFACT_KINDS[kind]
-            if not local_artifact_files(where, kind):
+            try:
+                if local_artifact_files(where, kind):
+                    continue
                 what = "no such file, or it is empty" if shape == "file" else (
                     "no such directory" if not where.is_dir() else f"holds no {pattern} file")
-                problems.append(f"  apps.{app}.artifacts.{kind}: {where}: {what}")
+            except OSError as error:
+                what = f"cannot be read: {error.strerror or error}"
+            problems.append(f"  apps.{app}.artifacts.{kind}: {where}: {what}")
     return problems
 
 
 def _dotenv_values(raw: dict[str, Any], path: Path, root: Path) -> dict[str, str]:
     """The dotenv file the environment names, or else the one RUNBOOK_CHECKS_DOTENV names."""
     declared = raw.get("dotenv") or "${RUNBOOK_CHECKS_DOTENV:-}"
+    if not isinstance(declared, str):
+        raise ConfigurationError(f"{path}: dotenv: must be the path of a dotenv file")
     interpolator = Interpolator(os.environ)
-    named = interpolator.text(str(declared), "dotenv").strip()
+    named = interpolator.text(declared, "dotenv").strip()
     _raise_missing(path, interpolator)
     if not named:
         return {}
-    dotenv = Path(named) if Path(named).is_absolute() else root / named
-    if not dotenv.is_file():
-        raise ConfigurationError(f"{path}: dotenv: file {dotenv} does not exist")
-    return {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    try:
+        dotenv = root / _usable_path(named)
+    except ValueError as error:
+        raise ConfigurationError(f"{path}: dotenv: {error}") from None
+    text = _read_text(dotenv, _redacted(f"{path}: dotenv: {dotenv}", interpolator.used))
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def _raise_missing(path: Path, interpolator: Interpolator) -> None:

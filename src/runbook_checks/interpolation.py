@@ -10,6 +10,11 @@ from typing import Any
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+class Substituted(str):
+    """Text that holds a variable's value: a number field reads it as the number it spells
+    (`${IDLE_SECONDS:-600}`), where a literal written as text ("600") is refused."""
+
+
 @dataclass
 class Interpolator:
     """Substitutes variables from `values`; unset ones are recorded with the key path needing them."""
@@ -30,7 +35,8 @@ class Interpolator:
             self.used[name] = value
             return value
 
-        return _REFERENCE.sub(replace, text)
+        result, count = _REFERENCE.subn(replace, text)
+        return Substituted(result) if count else result
 
     def tree(self, node: Any, path: str = "") -> Any:
         """Interpolates every string in a YAML tree; keys are left as written."""

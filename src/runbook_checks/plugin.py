@@ -112,10 +112,10 @@ def _redactor(env: Environment, variables: dict[str, str]) -> Redactor:
     try:
         for key, value in variables.items():
             redactor.add_variable(key, value, strict=True)
-        for value in env.secret_values():
+        for key, value in env.secret_values().items():
             secret = url_password(value) or value
-            sources = [key for key, variable in variables.items() if variable in (secret, unquote(secret))]
-            redactor.add(value, " or ".join(sources) or "a secret written in the file", strict=True)
+            sources = [name for name, variable in variables.items() if variable in (secret, unquote(secret))]
+            redactor.add(value, f"{key} (from {' or '.join(sources)})" if sources else key, strict=True)
     except UnsafeSecret as error:
         raise ConfigurationError(f"{env.source}: {error}") from None
     return redactor
