@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 
@@ -27,3 +28,12 @@ def survivors(before: set[int], *runs: int) -> list[str]:
         if command and state != "Z":
             found.append(f"{pid}: {command[:120]}")
     return found
+
+
+def assert_nothing_left(before: set[int], clusters: set[str], run: int, output: str) -> None:
+    """Within 10 s, no process started since `before` runs and no new cluster directory remains."""
+    deadline = time.monotonic() + 10
+    while survivors(before, run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert survivors(before, run) == [], output
+    assert cluster_directories() == clusters, output

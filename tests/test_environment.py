@@ -234,6 +234,7 @@ def test_a_dotenv_file_that_cannot_be_read_is_named(tmp_path: Path, dotenv: str)
     ("postgres: {a: {dsn: 'postgresql://u:pw@h:0/db'}}", "postgres.a.dsn: Value error, its port must be"),
     ("pgbouncer: {a: {dsn: 'postgresql://h/db?nope=1'}}",
      "pgbouncer.a.dsn: Value error, libpq cannot read it: invalid URI query parameter"),
+    ("postgres: {a: {dsn: 'postgresql://u:@h/db'}}", "postgres.a.dsn: Value error, its password is empty"),
     ("thresholds: {db_answer_seconds: .inf}", "thresholds.db_answer_seconds: Input should be a finite"),
     ("thresholds: {pool_wait_seconds: .nan}", "thresholds.pool_wait_seconds: Input should be"),
     ("thresholds: {db_answer_seconds: true}", "thresholds.db_answer_seconds: Input should be a valid number"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.gate_run import ROOT
-from tests.leftovers import cluster_directories, processes, survivors
+from tests.leftovers import assert_nothing_left, cluster_directories, processes, survivors
 
 
 @pytest.mark.parametrize("after_seconds", [0.5, 1.5, 2.5])
@@ -63,30 +63,16 @@ def test_an_interrupt_while_checks_run_stops_the_stack_and_says_so(tmp_path: Pat
     silent = socket.socket()  # connections queue in its backlog and are never answered: checks wait
     silent.bind(("127.0.0.1", 0))
     silent.listen(64)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    environ |= {"RUNBOOK_CHECKS_STACK_DIR": str(tmp_path / "stack"), "PYTHONUNBUFFERED": "1",
-                "RC_URL_PRACTICEOPS_API": f"http://127.0.0.1:{silent.getsockname()[1]}"}
     before, clusters = processes(), cluster_directories()
-    argv = [sys.executable, "-m", "pytest", "suites/local", "-v", "-p", "no:cacheprovider",
-            "-k", "practiceops", f"--junitxml={tmp_path / 'junit.xml'}"]
-    run = subprocess.Popen(argv, cwd=ROOT, env=environ, text=True, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        assert run.stdout is not None
-        lines = [run.stdout.readline()]
-        while "PASSED" not in lines[-1] and "FAILED" not in lines[-1]:  # until a check has run
-            lines.append(run.stdout.readline())
-            assert lines[-1], "".join(lines)
+        run, lines = run_until(("PASSED", "FAILED"), tmp_path, "-v", "-k", "practiceops",
+                               RC_URL_PRACTICEOPS_API=f"http://127.0.0.1:{silent.getsockname()[1]}")
         os.killpg(run.pid, signal.SIGINT)  # a check is running: the stack has started
         output = "".join(lines) + run.communicate(timeout=120)[0]
     finally:
         silent.close()
     assert f"interrupted; stopped the reference stack in {tmp_path / 'stack'}" in output, output
-    deadline = time.monotonic() + 10
-    while survivors(before, run.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert survivors(before, run.pid) == [], output
-    assert cluster_directories() == clusters, output
+    assert_nothing_left(before, clusters, run.pid, output)
 
 
 def test_a_gate_run_without_a_program_stops_in_one_line(tmp_path: Path) -> None:
@@ -103,3 +89,36 @@ def test_a_gate_run_without_a_program_stops_in_one_line(tmp_path: Path) -> None:
         "ERROR: the reference stack cannot start: redis-server is not installed: apt-get install "
         "redis-server (or run scripts/install.sh)"]
     assert not (tmp_path / "stack").exists()
+
+
+def run_until(markers: tuple[str, ...], tmp_path: Path, *args: str,
+              **variables: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """A cold `pytest suites/local` in its own process group, read until a line holds a marker."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    environ |= {"RUNBOOK_CHECKS_STACK_DIR": str(tmp_path / "stack"), "PYTHONUNBUFFERED": "1", **variables}
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "suites/local", "-p", "no:cacheprovider", *args,
+                            f"--junitxml={tmp_path / 'junit.xml'}"], cwd=ROOT, env=environ, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    assert run.stdout is not None
+    lines = [run.stdout.readline()]
+    while not any(marker in lines[-1] for marker in markers):
+        lines.append(run.stdout.readline())
+        assert lines[-1], "".join(lines)
+    return run, lines
+
+
+def test_an_interrupt_while_the_stack_stops_waits_for_it(tmp_path: Path) -> None:
+    before, clusters = processes(), cluster_directories()
+    run, lines = run_until((" passed in ",), tmp_path, "-q")  # the run is letting the stack go
+    os.killpg(run.pid, signal.SIGINT)
+    assert_nothing_left(before, clusters, run.pid, "".join(lines) + run.communicate(timeout=120)[0])
+
+
+def test_a_second_interrupt_while_start_up_cleans_up_waits_for_it(tmp_path: Path) -> None:
+    before, clusters = processes(), cluster_directories()
+    run, lines = run_until(("starting the reference stack",), tmp_path, "-q")
+    time.sleep(1.5)
+    os.killpg(run.pid, signal.SIGINT)
+    time.sleep(0.8)
+    os.killpg(run.pid, signal.SIGINT)  # while it stops what it had started
+    assert_nothing_left(before, clusters, run.pid, "".join(lines) + run.communicate(timeout=120)[0])

@@ -51,16 +51,26 @@ def test_a_secret_is_masked_only_where_it_stands_whole() -> None:
     assert redactor.unmaskable == {"APP_PASSWORD"}
 
 
-def test_a_secret_edged_with_punctuation_is_masked_beside_anything() -> None:
+def test_a_safe_secret_is_masked_wherever_it_appears() -> None:
     redactor = Redactor()
-    redactor.add("#Kq8-zV2m!x!")
-    assert redactor("a#Kq8-zV2m!x!b") == f"a{MASK}b"
+    redactor.add("Kq8-zV2m!x7Lp")
+    assert redactor("aKq8-zV2m!x7Lpb test_Kq8-zV2m!x7Lp_x") == f"a{MASK}b test_{MASK}_x"
+
+
+def test_a_secret_after_an_escape_a_program_printed_is_masked() -> None:
+    redactor = Redactor()
+    redactor.add_variable("APP_PASSWORD", "database")  # weak: masked only where it stands whole
+    escaped = ["\\ndatabase", "%0Adatabase", "\\x0adatabase", "\\u000adatabase", "&#10;database"]
+    assert [redactor(text) for text in escaped] == [text.replace("database", MASK) for text in escaped]
 
 
 @pytest.mark.parametrize(("value", "problem"), [
     ("Zq7", "3 characters, fewer than 8"),
     ("k9Lm2Xp", "7 characters, fewer than 8"),
-    ("postgres", "letters only and fewer than 16 characters"),
+    ("postgres", "letters and separators only, fewer than 32 characters"),
+    ("test_required_variables_set", "letters and separators only, fewer than 32 characters"),
+    ("passwordpasswordpassword1234", "a common password"),
+    ("abcdefghijklmnopqrstuvwxyz0123", "a common password"),
     ("password1", "a common password"),
     ("admin123", "a common password"),
 ])
@@ -73,9 +83,9 @@ def test_a_declared_secret_too_weak_to_mask_is_refused_by_name(value: str, probl
 
 def test_safe_secrets_pass_the_strict_test() -> None:
     redactor = Redactor()
-    redactor.add_variable("DATABASE_URL", "postgresql://app:demo-password@db:5432/x", strict=True)
-    redactor.add_variable("WORDS_SECRET", "correcthorsebatterystaple", strict=True)  # 16+ letters
-    assert redactor("demo-password correcthorsebatterystaple") == f"{MASK} {MASK}"
+    redactor.add_variable("DATABASE_URL", "postgresql://app:demo-pass-4242@db:5432/x", strict=True)
+    redactor.add_variable("WORDS_SECRET", "correct-horse-battery-staple-and-more", strict=True)  # 32+
+    assert redactor("demo-pass-4242 correct-horse-battery-staple-and-more") == f"{MASK} {MASK}"
     assert not redactor.unmaskable
 
 

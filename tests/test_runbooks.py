@@ -66,10 +66,11 @@ def test_a_runbook_is_read_from_a_url(served: str) -> None:
 
 def test_an_unreadable_runbook_is_named_with_its_cause(tmp_path: Path) -> None:
     (tmp_path / "folder.md").mkdir()
-    index = RunbookIndex.from_lines(["a=missing.md", f"b={tmp_path / 'folder.md'}", "c=http://127.0.0.1:9/x"],
-                                    tmp_path)
+    (tmp_path / "binary.md").write_bytes(b"# Title\n\0\1")
+    index = RunbookIndex.from_lines(["a=missing.md", f"b={tmp_path / 'folder.md'}", "c=http://127.0.0.1:9/x",
+                                     "d=binary.md"], tmp_path)
     assert [line.partition(" could not be read ")[2].partition(":")[0] for line in index.unreadable()] == [
-        "(no such file", "(Is a directory", "(not fetched"]
+        "(no such file", "(not a regular file", "(no connection to its host)", "(not text"]
     assert index.problem("a#anything") is None  # unverified, not failed: the summary warns instead
 
 

@@ -6,6 +6,7 @@ one to leave stops a stack that a run started for itself (see locking.py).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -17,7 +18,7 @@ from runbook_checks.environment import StackSpec
 from runbook_checks.errors import ConfigurationError
 from runbook_harness import compose, native
 from runbook_harness.locking import StackLock
-from runbook_harness.processes import StackError, free_ports
+from runbook_harness.processes import StackError, free_ports, uninterrupted
 from runbook_harness.state import StackState, new_secrets
 
 # Where environments/local.yaml finds the stack (its dotenv is ${RUNBOOK_CHECKS_STACK_DIR}/stack.env).
@@ -37,7 +38,14 @@ class StackHandle:
     lock: StackLock
 
     def release(self) -> bool:
-        """Lets go of the stack; whether this stopped it."""
+        """Lets go of the stack; whether this stopped it. An interrupt meanwhile waits until it is
+        done, and is then dropped: the run is ending anyway."""
+        stopped = False
+        with contextlib.suppress(KeyboardInterrupt), uninterrupted():
+            stopped = self._release()
+        return stopped
+
+    def _release(self) -> bool:
         if self.kind == "planned":
             self.lock.close()
             shutil.rmtree(self.directory, ignore_errors=True)

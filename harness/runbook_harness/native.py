@@ -18,7 +18,16 @@ from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
 from runbook_harness.postgres import bindir as postgres_bindir
-from runbook_harness.processes import StackError, alive, free_ports, port_open, spawn, stop, wait_port
+from runbook_harness.processes import (
+    StackError,
+    alive,
+    free_ports,
+    port_open,
+    spawn,
+    stop,
+    uninterrupted,
+    wait_port,
+)
 from runbook_harness.services import APPS, PASSWORDS_SQL, SERVICES, app
 from runbook_harness.state import StackState, new_secrets
 
@@ -198,23 +207,27 @@ def up(directory: Path) -> StackState:
     state.write_files()
     state.save()
     _write_redis_conf(state)
+    pool = ThreadPoolExecutor(max_workers=4)
     try:
         node_build.built(directory / "logs" / "node-build.log")  # at once when already built
         pg = postgres(state)
         pg.init()
         _write_pgbouncer_files(state)
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            started = pool.map(lambda name: start_process(state, name), process_names())
-            pg.start()
-            pg.seed(directory / PASSWORDS_SQL)
-            _migrate(state)
-            list(started)
+        started = pool.map(lambda name: start_process(state, name), process_names())
+        pg.start()
+        pg.seed(directory / PASSWORDS_SQL)
+        _migrate(state)
+        list(started)
     except BaseException as error:  # an interrupt too: nothing it started is left behind
-        down(directory)
+        with contextlib.suppress(KeyboardInterrupt), uninterrupted():
+            pool.shutdown(cancel_futures=True)  # what is being started now is started, then stopped
+            down(directory)
         if isinstance(error, KeyboardInterrupt):
             print(f"runbook-stack: interrupted while starting; stopped what had started in {directory}",
                   file=sys.stderr)
         raise
+    finally:
+        pool.shutdown()
     state.save()
     return state
 

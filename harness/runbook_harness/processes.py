@@ -8,7 +8,9 @@ import random
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 PORT_FLOOR = 20000  # above well-known and most registered service ports
@@ -128,3 +130,24 @@ def tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Defers Ctrl-C (and SIGTERM, SIGHUP) until the block is done: stopping a stack half way
+    would leave its processes running. The interrupt is raised afterwards; outside the main
+    thread, where handlers cannot be set, the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    deferred = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {number: signal.signal(number, lambda number, _: received.append(number))
+                for number in deferred}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if received:
+        raise KeyboardInterrupt

@@ -146,10 +146,19 @@ def _libpq_dsn(value: SecretStr) -> SecretStr:
     hosts = str(settings.get("host") or settings.get("hostaddr") or "").split(",")
     if not all(hosts):
         raise ValueError("must name a host (or a socket directory: ?host=/run/postgresql)")
+    if _empty_password(dsn):
+        raise ValueError("its password is empty (a ${VAR:-} with the variable unset?); leave out the "
+                         "':' to have libpq read PGPASSWORD or .pgpass")
     ports = str(settings.get("port") or "")
     if not _port_list(ports) or len(ports.split(",")) not in (1, len(hosts)):
         raise ValueError(f"{_PORTS}, one for all hosts or one per host")
     return value
+
+
+def _empty_password(url: str) -> bool:
+    """A URL's user information ends in ':' with nothing after it: a password given, and empty."""
+    authority = url.partition("://")[2]
+    return "@" in authority and authority[: authority.rfind("@")].endswith(":")
 
 
 def _redis_url(value: SecretStr) -> SecretStr:
@@ -486,12 +495,18 @@ class _BoundedLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, str(error), node.start_mark) from None
 
 
+def _unquoted(text: str) -> str:
+    """A YAML problem without the names it quotes (an alias or tag may be a mistyped password);
+    a quoted character or two (a tab, a stray '%') is kept."""
+    return re.sub(r"'[^']{3,}'", "(a name from the file)", text)
+
+
 def _yaml_problem(error: yaml.YAMLError) -> str:
     """Where and what, without PyYAML's excerpt of the line (which may hold a literal secret)."""
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         mark = error.problem_mark
-        context = f" ({error.context})" if error.context else ""
-        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}{context}"
+        context = f" ({_unquoted(error.context)})" if error.context else ""
+        return f"line {mark.line + 1}, column {mark.column + 1}: {_unquoted(error.problem or '')}{context}"
     return str(error).splitlines()[0]
 
 
@@ -632,10 +647,16 @@ def _raise_missing(path: Path, interpolator: Interpolator) -> None:
     raise ConfigurationError("\n".join(lines))
 
 
+def _key_part(part: object) -> str:
+    """A key as the message shows it; a URL made a key (a colon missing after its key) is not shown."""
+    text = str(part)
+    return "(a URL as a key: is a ':' missing after the key before it?)" if "://" in text else text
+
+
 def _describe(path: Path, error: ValidationError, prefix: tuple[str, ...] = ()) -> str:
     lines = [f"{path}: {error.error_count()} problem(s)"]
     for problem in error.errors():
-        key = ".".join(str(part) for part in (*prefix, *problem["loc"]))
+        key = ".".join(_key_part(part) for part in (*prefix, *problem["loc"]))
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
             message = "unknown key"

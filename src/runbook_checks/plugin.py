@@ -9,7 +9,10 @@ leaves out, with the reason, each check that needs what the environment does not
 from __future__ import annotations
 
 import os
+import re
+import signal
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,13 +99,23 @@ def pytest_configure(config: pytest.Config) -> None:
         if isinstance(error, ConfigurationError):
             raise pytest.UsageError(without_credentials(str(error))) from None
         raise
+    if stack is not None:
+        _interrupt_on_termination()
     logs = RedactedLogs(redactor)
     logs.install()
     config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs)
     use_overrides(env.expected)
     config.args = suite_arguments(config, name, env.systems)
-    if not config.option.xmlpath:
+    if not config.option.xmlpath and not config.option.collectonly:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
+
+
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) end the run as Ctrl-C does, so
+    the stack it holds is let go of; pytest leaves them to kill the process outright."""
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, signal.default_int_handler)
 
 
 def _redactor(env: Environment, variables: dict[str, str]) -> Redactor:
@@ -148,9 +161,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     gate = _gate(config)
     if gate is None:
         return
-    gate.targets.close()
-    gate.logs.uninstall()
-    if gate.stack is not None and gate.stack.release() and gate.interrupted:
+    interrupted = gate.interrupted
+    try:
+        gate.targets.close()
+        gate.logs.uninstall()
+    except KeyboardInterrupt:  # the stack is still let go of, below
+        interrupted = True
+    if gate.stack is not None and gate.stack.release() and interrupted:
         print(f"runbook-checks: interrupted; stopped the reference stack in {gate.stack.directory}",
               file=sys.stderr)
 
@@ -266,6 +283,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         write(f"warning: {line}")
     for name in sorted(gate.redactor.unmaskable):
         write(f"warning: {name} holds a secret too short or common to mask safely; output may show it")
+    if config.option.collectonly:
+        write(f"collected only: {terminalreporter._session.testscollected} check(s), none run")
+        return
     if terminalreporter._session.testscollected == 0:
         errors = len(terminalreporter.stats.get("error", []))
         write(f"gate FAILED: {errors} error(s) before any check ran; see above" if errors
@@ -303,9 +323,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not xmlpath or not os.path.isfile(xmlpath):
         return
     text = Path(xmlpath).read_text()
-    masked = gate.redactor(text)
+    masked = _masked_junit(text, gate.redactor)
     if masked != text:
         Path(xmlpath).write_text(masked)
+
+
+# A check's name in the JUnit file, kept as the console shows it (CI history is keyed on it).
+_JUNIT_NAMES = re.compile(r'(\s(?:classname|name|file)="[^"]*")')
+
+
+def _masked_junit(text: str, redactor: Redactor) -> str:
+    parts = _JUNIT_NAMES.split(text)
+    return "".join(part if index % 2 else redactor(part) for index, part in enumerate(parts))
 
 
 def _targets(request: pytest.FixtureRequest) -> Targets:

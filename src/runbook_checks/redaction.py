@@ -1,6 +1,6 @@
 """Keeps secret values out of everything a run writes: each is replaced, in every form a program
-may print it (URL-, JSON-, repr- and XML-escaped), wherever it stands as a whole value; and any
-URL's password is hidden whether or not it was declared."""
+may print it (URL-, JSON-, repr- and XML-escaped); and any URL's password is hidden whether or not
+it was declared."""
 
 from __future__ import annotations
 
@@ -18,11 +18,16 @@ _URL_NAME = re.compile(r"_URL$|_DSN$|^DSN$|_URI$", re.IGNORECASE)
 _MIN_LENGTH = 4  # a piece shorter than this is never masked: it would hide ordinary text
 # What a declared secret must be so that masking it hides it and nothing else (see unsafe_to_mask).
 SAFE_LENGTH = 8
-_WORD_LENGTH = 16
 _COMMON_GUESSES = 1_000_000
-# Longer values are not among the passwords guessers try first, nor ordinary text; and zxcvbn's cost
-# grows fast with the length (over 50 ms for a 48-character random value).
+# zxcvbn judges the first characters only: its cost grows fast with the length (over 50 ms for a
+# 48-character random value, 2 ms for 24), and a guessable start (a repeat, a sequence) shows there.
 _COMMON_LENGTH = 24
+# A value of letters and separators alone may be a test's or a key's name (test_required_variables_set).
+_NAME = re.compile(r"[A-Za-z_.\-]+")
+_NAME_LENGTH = 32
+# What may stand just before a secret that is still whole: an escape a program printed (\n, %0A, \x0a).
+_ESCAPED = (r"(?<=\\[abfnrtv0])", r"(?<=%[0-9A-Fa-f]{2})", r"(?<=\\x[0-9a-fA-F]{2})",
+            r"(?<=\\u[0-9a-fA-F]{4})", r"(?<=&#[0-9]{2})", r"(?<=&#x[0-9a-fA-F]{2})")
 # A URL's user information: scheme://user:password@ (the password up to the last @ before a path).
 _URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.-]*://[^\s/@:'\"<>]*):[^\s/'\"<>]*@", re.IGNORECASE)
 _WORD = re.compile(r"\w")
@@ -59,12 +64,12 @@ def credential_pieces(value: str) -> set[str]:
 
 def unsafe_to_mask(value: str) -> str | None:
     """Why masking `value` would not keep it secret, or would hide ordinary text too: too short, a
-    word, or a password guessers try first. None when it is safe."""
+    word or a name, or a password guessers try first. None when it is safe."""
     if len(value) < SAFE_LENGTH:
         return f"{len(value)} characters, fewer than {SAFE_LENGTH}"
-    if value.isalpha() and len(value) < _WORD_LENGTH:
-        return f"letters only and fewer than {_WORD_LENGTH} characters: a word"
-    if len(value) < _COMMON_LENGTH and zxcvbn(value)["guesses"] < _COMMON_GUESSES:
+    if _NAME.fullmatch(value) and len(value) < _NAME_LENGTH:
+        return f"letters and separators only, fewer than {_NAME_LENGTH} characters: it reads as a name"
+    if zxcvbn(value[:_COMMON_LENGTH])["guesses"] < _COMMON_GUESSES:
         return "a common password"
     return None
 
@@ -78,7 +83,7 @@ def encodings(value: str) -> set[str]:
 def _whole(value: str) -> str:
     """A pattern for `value` standing alone: not inside a longer word on a side where it starts or
     ends with a word character (so a secret never masks part of an identifier)."""
-    before = r"(?<!\w)" if _WORD.match(value[0]) else ""
+    before = "(?:" + "|".join((r"(?<!\w)", *_ESCAPED)) + ")" if _WORD.match(value[0]) else ""
     after = r"(?!\w)" if _WORD.match(value[-1]) else ""
     return before + re.escape(value) + after
 
@@ -88,17 +93,19 @@ class UnsafeSecret(ValueError):
 
 
 class Redactor:
-    """A set of secret strings, and the text with each of them masked."""
+    """A set of secret strings, and the text with each of them masked: a secret safe to mask
+    wherever it appears, a weak one (read from an app at run time) only where it stands whole, so
+    that it never masks part of an identifier."""
 
     def __init__(self) -> None:
-        self._secrets: set[str] = set()
+        self._secrets: dict[str, bool] = {}  # printed form -> masked anywhere (else only whole)
         self._pattern: re.Pattern[str] | None = None
         self.unmaskable: set[str] = set()  # names of values read at run time too weak to mask safely
 
     def add(self, value: str | None, name: str | None = None, strict: bool = False) -> None:
         """Registers a secret (a URL's password on its own too) in each of its forms. With `strict`,
         one that is unsafe to mask raises UnsafeSecret naming `name`; otherwise `name` is noted in
-        `unmaskable` and the value masked as well as it can be."""
+        `unmaskable` and the value masked where it stands whole."""
         if not value:
             return
         password = url_password(value)
@@ -109,12 +116,15 @@ class Redactor:
                                "give it a long random value")
         if problem and name:
             self.unmaskable.add(name)
-        new = {value} | credential_pieces(value) | ({password, unquote(password)} if password else set())
-        new = {form for piece in new if len(piece) >= _MIN_LENGTH for form in encodings(piece)}
-        new -= self._secrets
-        if new:
-            self._secrets |= new
-            self._pattern = None
+        pieces = {value} | credential_pieces(value) | ({password, unquote(password)} if password else set())
+        for piece in pieces:
+            if len(piece) < _MIN_LENGTH:
+                continue
+            anywhere = not problem and len(piece) >= SAFE_LENGTH and not _NAME.fullmatch(piece)
+            for form in encodings(piece):
+                if anywhere and not self._secrets.get(form) or form not in self._secrets:
+                    self._secrets[form] = anywhere
+                    self._pattern = None
 
     def add_variable(self, name: str, value: str | None, strict: bool = False) -> None:
         """A variable by its name: secrets whole; URLs and DSNs only when they carry a password."""
@@ -134,5 +144,6 @@ class Redactor:
             return text
         if self._pattern is None:
             ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(_whole(s) for s in ordered))
+            self._pattern = re.compile("|".join(re.escape(form) if self._secrets[form] else _whole(form)
+                                                for form in ordered))
         return self._pattern.sub(MASK, text)

@@ -35,13 +35,21 @@ def verdict(error: BaseException) -> tuple[str, str, str]:
         text = str(error).strip() or "assertion failed"
         return ("the check's assertion to hold", "\n".join(text.splitlines()[:20]),
                 "see the runbook section named above")
-    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    frame = _own_frame(error)
     where = f" (at {frame.filename}:{frame.lineno})" if frame else ""
     return (
         "the check to run to completion",
         f"{type(error).__name__}: {str(error).strip()[:500]}{where}",
         "an error in the check itself or an answer it did not expect: look at the line named above",
     )
+
+
+def _own_frame(error: BaseException) -> traceback.FrameSummary | None:
+    """The innermost line of the gate's own code (a check, an assertion) the error passed through;
+    a library's file means nothing to the reader."""
+    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+    own = [f for f in frames if "site-packages" not in f.filename and "/lib/python" not in f.filename]
+    return own[-1] if own else None
 
 
 def render(symptom: str, error: BaseException) -> str:

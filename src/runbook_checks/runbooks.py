@@ -63,19 +63,26 @@ def read_runbook(location: str, root: Path) -> str:
     if location.startswith(("http://", "https://")):
         try:
             answer = requests.get(location, timeout=_FETCH_SECONDS)
-        except requests.RequestException as error:
-            raise OSError(f"not fetched: {type(error).__name__}") from None
+        except requests.Timeout:
+            raise OSError(f"no answer within {_FETCH_SECONDS:g} s") from None
+        except requests.RequestException:
+            raise OSError("no connection to its host") from None
         if answer.status_code != 200:
             raise OSError(f"HTTP {answer.status_code}")
         return answer.text[:_MAX_BYTES]
     path = Path(location) if Path(location).is_absolute() else root / location
+    if path.exists() and not path.is_file():
+        raise OSError(f"not a regular file: {path}")
     try:
         with open(path, "rb") as file:
-            return file.read(_MAX_BYTES).decode(errors="replace")
+            data = file.read(_MAX_BYTES)
     except FileNotFoundError:
         raise OSError(f"no such file: {path}") from None
     except OSError as error:
         raise OSError(f"{error.strerror or type(error).__name__}: {path}") from None
+    if b"\0" in data:
+        raise OSError(f"not text: {path}")
+    return data.decode(errors="replace")
 
 
 @dataclass
