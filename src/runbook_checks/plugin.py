@@ -208,6 +208,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"left out: {reason}"))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every target is reached at once before the first check, so that dead ones cost their
+    timeout in parallel rather than in turn."""
+    gate = _gate(session.config)
+    if gate is not None and session.items and not session.config.option.collectonly:
+        gate.targets.reach_all()
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     gate = _gate(item.config)
     if gate is None:

@@ -110,6 +110,10 @@ class HttpTarget:
         return Response(raw.status_code, raw.headers, raw.text, time.monotonic() - started,
                         tuple(raw.raw.headers.getlist("Set-Cookie")))
 
+    def reach(self) -> None:
+        """Asks HEAD / now: an app that does not answer is remembered before any check waits on it."""
+        self.request("HEAD", "/")
+
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
 

@@ -299,6 +299,10 @@ class PostgresTarget:
         self._statements = Lazy(
             lambda: [Statement.from_json(r) for r in self.fetch_one(_STATEMENTS_SQL)[0]])
 
+    def reach(self) -> None:
+        """Opens the session now (a failure is kept for the checks, as on first use)."""
+        self._session.get()
+
     def catalog(self) -> Catalog:
         """Roles, tables, privileges, RLS, policies, indexes, functions, settings, activity, stats."""
         return self._catalog.get()

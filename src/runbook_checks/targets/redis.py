@@ -63,6 +63,10 @@ class RedisTarget:
                                         "environment file")
             raise (self._unanswered.remember(self._key, failure) if found else failure) from None
 
+    def reach(self) -> None:
+        """Connects and pings now (a failure is kept for the checks, as on first use)."""
+        self._client.get()
+
     def ping(self) -> Ping:
         client = self._client.get()
         started = time.monotonic()

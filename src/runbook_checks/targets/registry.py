@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
 from runbook_checks.environment import ConfigSource, ContainerSource, Environment, ProcessSource
 from runbook_checks.errors import NotDeclared
 from runbook_checks.redaction import Redactor
@@ -22,6 +26,13 @@ from runbook_checks.targets.unanswered import Unanswered
 
 def _undeclared(kind: str, name: str, env: Environment) -> NotDeclared:
     return NotDeclared(f"{kind}.{name}", env.source.name)
+
+
+_REACHING = 16  # targets reached at once before the checks
+
+
+class Reachable(Protocol):
+    def reach(self) -> None: ...
 
 
 class Targets:
@@ -160,6 +171,20 @@ class Targets:
         """A timed connect and SELECT 1 with `dsn` (an app's own credentials, say), paying the wait
         of an address already found dead this run only once."""
         return probe(dsn, self.env.timeouts, self._unanswered)
+
+    def reach_all(self) -> None:
+        """Reaches every declared database, Redis and app at once, before the checks: each dead
+        address then costs its timeout once for the whole run, in parallel with the others, not
+        once per target in turn. What fails is kept, for the checks that need it to fail with.
+        PgBouncer is left to its checks: its console is read once, and its pools' state must be
+        what the checks find when they run, not before."""
+        targets: list[Reachable] = [self.postgres(name) for name in self.env.postgres]
+        targets += [self.redis(name) for name in self.env.redis]
+        targets += [self.app(name) for name in self.env.apps]
+        with ThreadPoolExecutor(max_workers=_REACHING) as pool:
+            for future in [pool.submit(target.reach) for target in targets]:
+                with contextlib.suppress(Exception):  # each target's checks report it
+                    future.result()
 
     def queries_sent(self) -> int:
         return sum(t.queries_sent for t in self._postgres.values())
