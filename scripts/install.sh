@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for runbook-checks: the services of the reference
-# stack (apt), the package with its development tools (pip) and the stack's Node apps (npm).
-# Safe to run again.
+# stack (apt), the package with its development tools (pip), the stack's Node apps (npm) and a
+# Docker engine for the compose stack (started when nothing answers, its base image made once).
+# Safe to run again. RUNBOOK_CHECKS_NO_DOCKER=1 leaves the engine out: the native stack needs none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,12 @@ command -v pgbouncer >/dev/null || packages+=(pgbouncer)
 command -v psql >/dev/null || packages+=(postgresql-client)
 command -v pg_prove >/dev/null || packages+=(postgresql-15-pgtap)
 command -v npm >/dev/null || packages+=(nodejs npm)
+docker_wanted() { [ -z "${RUNBOOK_CHECKS_NO_DOCKER:-}" ]; }
+if docker_wanted; then
+    command -v dockerd >/dev/null || packages+=(docker.io)
+    { command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1; } || packages+=(docker-compose)
+    command -v debootstrap >/dev/null || packages+=(debootstrap)
+fi
 if ! command -v initdb >/dev/null && ! { command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; }; then
     packages+=(postgresql-15)
 fi
@@ -24,5 +31,31 @@ fi
 # initdb may live only under pg_config --bindir; the stack finds it there.
 # The gate (what a production install gets) and, beside it, the reference stack's harness.
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]' -e ./harness
+
+# The Docker engine: started when nothing answers on its socket (by the service manager where
+# there is one, else in the background), then the base the compose images build on, made once
+# (from Debian's archive where no registry answers) while the Node apps build.
+start_engine() {
+    docker info >/dev/null 2>&1 && return 0
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        as_root systemctl start docker
+    else
+        as_root sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+    fi
+    for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
+    echo "the Docker engine did not answer within 30 s (see /var/log/dockerd.log)" >&2
+    return 1
+}
+base_pid=""
+if docker_wanted; then
+    start_engine
+    runbook-stack base >/tmp/runbook-checks-base.log 2>&1 &
+    base_pid=$!
+fi
 # The stack's Node apps (npm ci, next build): built once per version of their sources, then cached.
 runbook-stack build
+if [ -n "$base_pid" ] && ! wait "$base_pid"; then
+    cat /tmp/runbook-checks-base.log >&2
+    exit 1
+fi
+[ -z "$base_pid" ] || cat /tmp/runbook-checks-base.log

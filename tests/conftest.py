@@ -6,6 +6,7 @@ install, which has no harness, must be able to run `pytest suites/prod` from thi
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -31,6 +32,15 @@ def stack() -> Iterator[StackState]:
     finally:
         native.down(directory / "stack")
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def docker_compose_command() -> str:
+    """pytest-docker's compose command: `docker compose` (v2) where the docker command has it,
+    else `docker-compose` (v1), as the harness chooses."""
+    from runbook_harness.compose import compose_command
+
+    return shlex.join(compose_command())
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
-"""docker-compose.test.yml is exactly what the native stack's declaration renders, and a compose run
+"""docker-compose.test.yml is exactly what the native stack's declaration renders, every service of
+it is built from the one image, published on loopback only and health-checked, and a compose run
 without an engine stops with one clear message."""
 
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runbook_harness.compose import COMPOSE_FILE, engine_answers, render
+from runbook_harness import images
+from runbook_harness.compose import COMPOSE_FILE, STACK_LABEL, container_name, render
 from runbook_harness.services import APPS, SEED_DIR, SERVICES
+from runbook_harness.state import StackState, new_secrets, write_env_file
 from tests.gate_run import ROOT
 
 
@@ -21,16 +26,40 @@ def test_committed_compose_file_is_the_rendered_declaration() -> None:
         "regenerate it: runbook-stack compose > docker-compose.test.yml"
 
 
-def test_compose_declares_every_service_port_config_and_seed() -> None:
+def test_every_service_is_published_on_loopback_and_health_checked() -> None:
     services = yaml.safe_load(render())["services"]
+    assert "name" not in yaml.safe_load(render()), "Compose v1 reads no top-level name"
     assert set(services) == {s.name for s in SERVICES} | {a.name for a in APPS}
     for item in (*SERVICES, *APPS):
-        assert services[item.name]["ports"] == [f"{item.published}:{item.port}"]
+        service = services[item.name]
+        assert service["ports"] == [f"127.0.0.1:{item.published}:{item.port}"]
+        assert service["container_name"] == container_name(item.name) == f"runbook-checks-{item.name}"
+        assert service["image"] == "${RC_STACK_IMAGE:-runbook-checks/stack:latest}"
+        assert service["labels"] == {STACK_LABEL: "${RC_STACK_DIR}"}
+        check = service["healthcheck"]
+        assert check["test"][0] == "CMD" and check["start_period"] == "120s", "a slow start is no failure"
+        assert check["retries"] == 3 and check["interval"] == "3s", "a hung service is unhealthy within 15 s"
+        assert service["init"] is True, "signals reach the server: a stop takes no 10 s grace"
+        assert str(item.port) in " ".join(check["test"]), f"{item.name}'s healthcheck probes another port"
     for app in APPS:
         assert services[app.name]["env_file"] == [f"${{RC_STACK_DIR}}/apps/{app.name}.env"]
-    volumes = services["postgres"]["volumes"]
-    assert any(v.startswith("./harness/runbook_harness/seed/00-init.sql:") for v in volumes)
-    assert any(v.startswith("./harness/runbook_harness/seed/systems:") for v in volumes)
+        assert services[app.name]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+
+
+def test_the_image_builds_once_from_a_base_named_by_a_build_argument() -> None:
+    services = yaml.safe_load(render())["services"]
+    built = {name: s["build"] for name, s in services.items() if "build" in s}
+    assert list(built) == ["postgres"], "one service builds the image the others run"
+    assert built["postgres"]["args"] == {"BASE": "${RC_BASE_IMAGE:-debian:bookworm-slim}"}
+    assert built["postgres"]["dockerfile"] == images.DOCKERFILE
+    dockerfile = (ROOT / images.DOCKERFILE).read_text()
+    assert re.search(r"^ARG BASE=debian:bookworm-slim$", dockerfile, re.MULTILINE)
+    assert re.search(r"^FROM \$\{BASE\}$", dockerfile, re.MULTILINE)
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ignored[ignored.index("*"):] == ["*", "!pyproject.toml", "!harness/pyproject.toml"]
+
+
+def test_seed_entry_includes_every_system() -> None:
     assert {p.resolve() for p in (SEED_DIR / "systems").glob("*.sql")} <= included(SEED_DIR / "00-init.sql")
 
 
@@ -42,16 +71,43 @@ def included(entry: Path) -> set[Path]:
     return found
 
 
-def test_compose_without_engine_is_one_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    if engine_answers() is None:
-        pytest.skip("a Docker engine answers here: the no-engine message cannot be shown")
+def test_compose_env_files_are_bare_and_refuse_what_v1_and_v2_read_apart(tmp_path: Path) -> None:
+    state = StackState(tmp_path, "compose", "127.0.0.1", {x.name: x.published for x in (*SERVICES, *APPS)},
+                       new_secrets())
+    state.write_files()
+    text = (tmp_path / "apps" / "audiospective-web.env").read_text()
+    assert "DATABASE_URL=postgresql://audiospective_app:" in text and "'" not in text
+    assert "@postgres:5432/audiospective" in text, "apps name the database by its service name"
+    assert f"NEXTAUTH_URL={state.url('audiospective-web')}" in text, "a browser's URL is the published one"
+    for value in ("'quoted'", 'say "x"', "a $VAR", " padded", "two\nlines", "x #comment", "back\\slash"):
+        with pytest.raises(Exception, match="cannot be written without quotes"):
+            write_env_file(tmp_path / "x.env", {"KEY": value}, quoted=False)
+    write_env_file(tmp_path / "x.env", {"KEY": "a#b/c@d"}, quoted=False)
+    assert (tmp_path / "x.env").read_text() == "KEY=a#b/c@d\n"
+
+
+def test_compose_without_engine_is_one_clear_message(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "suites/local", "-p", "no:cacheprovider"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp", "RUNBOOK_CHECKS_STACK": "compose",
-             "RUNBOOK_CHECKS_STACK_DIR": str(tmp_path / "stack")},
+             "RUNBOOK_CHECKS_STACK_DIR": str(tmp_path / "stack"),
+             "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "no Docker engine answers" in output and "native" in output
+    assert "no-engine.sock" in output, "the cause says which engine did not answer"
     assert "Traceback" not in output
+
+
+def test_compose_command_is_the_one_present(docker_compose_command: str) -> None:
+    v2 = subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0 \
+        if shutil.which("docker") else False
+    if v2:
+        assert docker_compose_command == "docker compose"
+    elif shutil.which("docker-compose"):
+        assert docker_compose_command == "docker-compose"
+    version = subprocess.run([*shlex.split(docker_compose_command), "version"], capture_output=True,
+                             text=True)
+    assert version.returncode == 0 and "version" in version.stdout.lower()

@@ -269,3 +269,23 @@ def test_each_cause_in_plain_words(tmp_path: Path) -> None:
             assert failure.value.cause == cause
             assert ".py" not in str(failure.value) and "Error(" not in str(failure.value)
         assert len(tls.accepted) == 1
+
+
+def test_a_testinfra_failure_is_told_without_the_command_it_ran() -> None:
+    from testinfra.backend.base import CommandResult
+
+    from runbook_checks.targets.unanswered import testinfra_cause
+
+    class Backend:
+        def decode(self, data: bytes) -> str:
+            return data.decode()
+
+    said = b"warning\nssh: connect to host h port 22: Connection refused\n\n"
+    failed = CommandResult(Backend(), 255, b"sshpass -p hunter2-secret ssh u@h true", b"", said)
+    assert testinfra_cause(RuntimeError(failed)) == "ssh: connect to host h port 22: Connection refused"
+    assert "hunter2" not in testinfra_cause(RuntimeError(failed))
+    silent = CommandResult(Backend(), 255, b"sshpass -p hunter2-secret ssh u@h true", b"", b"")
+    assert testinfra_cause(RuntimeError(silent)) == "the connection failed without saying why"
+    assert testinfra_cause(RuntimeError("Unknown connection type 'x'\nmore")) == "Unknown connection type 'x'"
+    unreadable = CommandResult(object(), 255, b"sshpass -p hunter2-secret ssh u@h true", b"", b"x")  # type: ignore[arg-type]
+    assert testinfra_cause(RuntimeError(unreadable)) == "the connection failed without saying why"

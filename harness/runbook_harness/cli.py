@@ -9,13 +9,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from runbook_harness import compose, native, node_build
+from runbook_harness import compose, control, images, native, node_build
 from runbook_harness.faults import FAULTS, fault
 from runbook_harness.locking import StackLock
 from runbook_harness.processes import StackError
 from runbook_harness.state import StackState
 
 DEFAULT_DIR = ".stack"
+_ROOT = Path(__file__).resolve().parents[2]  # the checkout: docker-compose.test.yml and the sources
 
 
 def _directory(args: argparse.Namespace) -> Path:
@@ -41,7 +42,7 @@ def _state(directory: Path) -> StackState:
 
 
 def _print_status(state: StackState) -> bool:
-    result = native.status(state)
+    result = control.status(state)
     for name, running in result.items():
         print(f"  {name:<20} {'running' if running else 'DOWN':<8} {state.host}:{state.ports[name]}")
     return all(result.values())
@@ -54,14 +55,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     directory = _directory(args)
-    if args.kind == "compose":
-        compose.prepare(directory)
-        print(f"compose configuration written to {directory}; start it with:\n  docker compose "
-              f"--env-file {directory / 'stack.env'} -f {compose.COMPOSE_FILE} up -d --wait")
-        return 0
-    native.require_binaries()  # before the directory (and its lock files) is made
+    if args.kind == "native":
+        native.require_binaries()  # before the directory (and its lock files) is made
     with _turn(directory):
-        state = native.up(directory)
+        state = compose.up(directory, _ROOT) if args.kind == "compose" else native.up(directory)
     print(f"stack up in {directory}")
     return 0 if _print_status(state) else 1
 
@@ -72,7 +69,9 @@ def cmd_down(args: argparse.Namespace) -> int:
         print(f"no stack in {directory}")
         return 0
     with _turn(directory) as lock:
-        stopped = native.down(directory)
+        state = StackState.load(directory)
+        kind = state.kind if state is not None else "native"
+        stopped = compose.down(directory, _ROOT) if kind == "compose" else native.down(directory)
         lock.mark_autostarted(False)
     print("stack stopped" if stopped else f"no stack in {directory}")
     return 0
@@ -105,6 +104,11 @@ def cmd_revert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_base(args: argparse.Namespace) -> int:
+    print(f"compose images build on {images.base_image()}")
+    return 0
+
+
 def cmd_compose(args: argparse.Namespace) -> int:
     sys.stdout.write(compose.render())
     return 0
@@ -127,6 +131,8 @@ def parser() -> argparse.ArgumentParser:
         sub = stack.add_parser(name, help=f"{name} one fault of the catalog")
         sub.add_argument("name")
         sub.set_defaults(func=func)
+    stack.add_parser("base", help="the base the compose images build on: the public Debian image, or "
+                     "one made once with debootstrap where none can be pulled").set_defaults(func=cmd_base)
     stack.add_parser("compose", help="print docker-compose.test.yml as the declaration renders it"
                      ).set_defaults(func=cmd_compose)
     return top

@@ -1,152 +1,280 @@
-"""The reference stack for machines with a Docker engine: docker-compose.test.yml, rendered from
-the same declaration as the native stack, and brought up through pytest-docker."""
+"""The reference stack in containers: docker-compose.test.yml, rendered from the same declaration
+as the native stack, built from one image and brought up through pytest-docker with Compose v2
+(`docker compose`) or v1 (`docker-compose`), whichever the machine has."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import shlex
+import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from runbook_checks.errors import ConfigurationError
-from runbook_harness import node_build
+from runbook_harness import images, node_build
 from runbook_harness.migrate import MIGRATED
-from runbook_harness.services import APPS, PASSWORDS_SQL, SEED_ENTRY, SERVICES, App
+from runbook_harness.processes import StackError, port_open
+from runbook_harness.services import APPS, PGBOUNCER_USERS, ROLE_PASSWORDS, SERVICES, App
 from runbook_harness.state import STACK_ENV, StackState, new_secrets
 
 COMPOSE_FILE = "docker-compose.test.yml"
 PROJECT = "runbook-checks"
-_SEED = "./harness/runbook_harness/seed"
-_INIT = "/docker-entrypoint-initdb.d"
+UP_SECONDS = 240.0  # building nothing, every service healthy
+STACK_LABEL = "runbook-checks.stack-dir"  # which stack directory a container belongs to
 _HEADER = (
     "# The reference stack for machines with a Docker engine. Rendered from\n"
     "# harness/runbook_harness/services.py by `runbook-stack compose`: edit that, not this.\n"
     "# Variables come from the stack directory's stack.env (`runbook-stack up --kind compose`).\n"
 )
+_IMAGE = "${RC_STACK_IMAGE:-" + images.STACK_IMAGE + ":latest}"
+_CODE = ".:/src:ro"  # the harness and the apps' sources, read where they are
 
 
-def _backing(name: str) -> dict[str, Any]:
-    if name == "postgres":
-        return {
-            "environment": {"POSTGRES_PASSWORD": "${RC_SECRET_POSTGRES}"},
-            "command": ["postgres", "-c", "shared_preload_libraries=pg_stat_statements",
-                        "-c", "max_connections=100", "-c", "log_min_duration_statement=1000"],
-            "volumes": [f"{_SEED}/{SEED_ENTRY}:{_INIT}/{SEED_ENTRY}:ro",
-                        f"{_SEED}/systems:{_INIT}/systems:ro",
-                        f"${{RC_STACK_DIR}}/{PASSWORDS_SQL}:{_INIT}/{PASSWORDS_SQL}:ro"],
-            "healthcheck": {"test": ["CMD", "pg_isready", "-U", "postgres"],
-                            "interval": "2s", "retries": 30},
-        }
-    if name == "redis":
-        return {
-            "command": ["redis-server", "--requirepass", "${RC_SECRET_REDIS}", "--save", "",
-                        "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"],
-            "healthcheck": {"test": ["CMD", "redis-cli", "-a", "${RC_SECRET_REDIS}", "ping"],
-                            "interval": "2s", "retries": 30},
-        }
-    if name == "pgbouncer":
-        return {"command": ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
-                "volumes": ["${RC_STACK_DIR}/pgbouncer:/etc/pgbouncer:ro"],
-                "depends_on": {"postgres": {"condition": "service_healthy"}}}
-    if name == "smtp":
-        return {"command": ["sh", "-c", "pip install -q aiosmtpd && python -m aiosmtpd -n "
-                            "-l 0.0.0.0:1025 -c aiosmtpd.handlers.Sink"]}
-    return {}
+def container_name(service: str) -> str:
+    """The fixed name of a service's container (Compose v1 and v2 would each name it otherwise)."""
+    return f"{PROJECT}-{service}"
 
 
-def _node_app(app: App) -> dict[str, Any]:
-    """A Node app runs from the machine's build of the Node sources (`runbook-stack build`)."""
+def _tcp_probe(port: int) -> list[str]:
+    return ["CMD", "python3", "-c", f"import socket; socket.create_connection(('127.0.0.1', {port}), 2)"]
+
+
+def _service(name: str, port: int, published: int, command: list[str], **more: Any) -> dict[str, Any]:
+    """A service of the one image, published on loopback only, with a healthcheck (a TCP
+    connect unless `more` gives one)."""
+    probe = more.pop("healthcheck", None) or _tcp_probe(port)
     return {
-        "image": "node:20-bookworm-slim",
-        "env_file": [f"${{RC_STACK_DIR}}/{app.env_file}"],
-        "environment": dict(node_build.RUNTIME_ENV),
-        "command": ["node", f"/app/{node_build.ENTRY[app.name]}",
-                    "--host", "0.0.0.0", "--port", str(app.port)],
-        "ports": [f"{app.published}:{app.port}"],
-        "volumes": ["${RC_NODE_BUILD}:/app:ro"],
-        "depends_on": {"postgres": {"condition": "service_healthy"}},
+        "image": _IMAGE,
+        "container_name": container_name(name),
+        "command": command,
+        "ports": [f"127.0.0.1:{published}:{port}"],
+        "labels": {STACK_LABEL: "${RC_STACK_DIR}"},
+        "init": True,  # signals reach the server (a process 1 ignores SIGTERM it does not handle)
+        **more,
+        # failures in the first two minutes do not count, three in a row later make it unhealthy
+        "healthcheck": {"test": probe, "interval": "3s", "timeout": "5s", "retries": 3,
+                        "start_period": "120s"},
     }
+
+
+def _secrets(*names: str) -> dict[str, str]:
+    """Secrets a service's first start needs, passed from stack.env by name."""
+    return {f"RC_SECRET_{n.upper()}": f"${{RC_SECRET_{n.upper()}}}" for n in names}
+
+
+_HEALTHY = {"postgres": {"condition": "service_healthy"}}
+
+
+def _backing(name: str, port: int, published: int) -> dict[str, Any]:
+    if name == "postgres":
+        return _service(
+            name, port, published, ["python3", "-m", "runbook_harness.container", "postgres"],
+            build={"context": ".", "dockerfile": images.DOCKERFILE, "network": "host",
+                   "args": {"BASE": "${RC_BASE_IMAGE:-" + images.DEFAULT_BASE + "}"}},
+            environment=_secrets(*ROLE_PASSWORDS, "postgres"), volumes=[_CODE],
+            stop_signal="SIGINT",  # a fast shutdown: SIGTERM would wait for every client to leave
+            healthcheck=["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)])
+    if name == "redis":
+        return _service(name, port, published, [
+            "redis-server", "--requirepass", "${RC_SECRET_REDIS}", "--bind", "0.0.0.0", "--save", "",
+            "--appendonly", "no", "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"])
+    if name == "pgbouncer":
+        return _service(name, port, published, ["python3", "-m", "runbook_harness.container", "pgbouncer"],
+                        environment=_secrets(*PGBOUNCER_USERS), volumes=[_CODE], depends_on=_HEALTHY)
+    if name == "s3":
+        return _service(name, port, published,
+                        ["python3", "-m", "moto.server", "-H", "0.0.0.0", "-p", str(port)])
+    if name == "smtp":
+        return _service(name, port, published, ["python3", "-m", "aiosmtpd", "-n", "-l", f"0.0.0.0:{port}",
+                                                "-c", "aiosmtpd.handlers.Sink"],
+                        healthcheck=["CMD", "python3", "-c", "import smtplib; smtplib.SMTP('127.0.0.1', "
+                                     f"{port}, timeout=2).quit()"])  # a greeting, not just a connect
+    raise StackError(f"no container for service {name!r}")
+
+
+def _app(app: App) -> dict[str, Any]:
+    """A Node app runs from the machine's build of the Node sources (`runbook-stack build`); a
+    Python app from the checkout, after its system's migrations where it ships them."""
+    listen = ["--host", "0.0.0.0", "--port", str(app.port)]
+    env_file = [f"${{RC_STACK_DIR}}/{app.env_file}"]
+    if app.name in node_build.ENTRY:
+        node = ["node", f"/app/{node_build.ENTRY[app.name]}", *listen]
+        return _service(app.name, app.port, app.published, node, env_file=env_file,
+                        environment=dict(node_build.RUNTIME_ENV), volumes=["${RC_NODE_BUILD}:/app:ro"],
+                        depends_on=_HEALTHY)
+    command = ["python3", "-m", "runbook_harness.apps", app.name, *listen]
+    if MIGRATED.get(app.system) == app.name:
+        migrate = f"python3 -m runbook_harness.migrate {app.system}"
+        command = ["sh", "-c", f"{migrate} && exec {shlex.join(command)}"]
+    return _service(app.name, app.port, app.published, command, env_file=env_file, volumes=[_CODE],
+                    depends_on=_HEALTHY)
 
 
 def render() -> str:
     """docker-compose.test.yml as the declaration says it must be."""
-    services: dict[str, Any] = {}
-    for svc in SERVICES:
-        services[svc.name] = {"image": svc.image, "ports": [f"{svc.published}:{svc.port}"],
-                              **_backing(svc.name)}
-    for app in APPS:
-        if app.name in node_build.ENTRY:
-            services[app.name] = _node_app(app)
-            continue
-        migrate = (f"python -m runbook_harness.migrate {app.system} && "
-                   if MIGRATED.get(app.system) == app.name else "")
-        services[app.name] = {
-            "image": "python:3.11-slim",
-            "working_dir": "/src",
-            "env_file": [f"${{RC_STACK_DIR}}/{app.env_file}"],
-            "environment": {"PYTHONPATH": "/src/src:/src/harness"},
-            "command": ["sh", "-c", "pip install -q 'psycopg[binary]' python-dotenv PyJWT fastapi uvicorn "
-                        "python-multipart limits alembic && "
-                        f"{migrate}python -m runbook_harness.apps {app.name} "
-                        f"--host 0.0.0.0 --port {app.port}"],
-            "ports": [f"{app.published}:{app.port}"],
-            "volumes": [".:/src:ro"],
-            "depends_on": {"postgres": {"condition": "service_healthy"}},
-        }
-    body = yaml.safe_dump({"name": PROJECT, "services": services}, sort_keys=False, width=100)
-    return _HEADER + body
+    services = {s.name: _backing(s.name, s.port, s.published) for s in SERVICES}
+    services |= {a.name: _app(a) for a in APPS}
+    return _HEADER + yaml.safe_dump({"services": services}, sort_keys=False, width=100)
 
 
 def engine_answers() -> str | None:
     """None when a Docker engine answers, else why not (one line)."""
     try:
-        result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
+        result = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
                                 capture_output=True, text=True, timeout=15)
     except FileNotFoundError:
         return "the docker command is not installed"
     except subprocess.TimeoutExpired:
-        return "docker info did not answer within 15 s"
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        return lines[-1] if lines else f"docker info exited {result.returncode}"
+        return "docker version did not answer within 15 s"
+    if result.returncode != 0 or not result.stdout.strip():
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        return lines[0].strip() if lines else f"docker version exited {result.returncode}"
     return None
 
 
-def prepare(directory: Path) -> StackState:
-    """The stack directory for compose: published ports, new secrets, rendered config files."""
+def compose_command() -> list[str]:
+    """`docker compose` (v2) where the docker command has it, else `docker-compose` (v1)."""
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        if subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30).returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    raise StackError("neither `docker compose` nor `docker-compose` is installed: apt-get install "
+                     "docker-compose (or run scripts/install.sh)")
+
+
+def prepare(directory: Path, root: Path) -> StackState:
+    """The stack directory for compose: published ports, new secrets, the apps' env files and
+    stack.env with the images to run."""
     directory.mkdir(parents=True, exist_ok=True)
     ports = {x.name: x.published for x in (*SERVICES, *APPS)}
     state = StackState(directory, "compose", "127.0.0.1", ports, new_secrets())
-    state.write_files()
-    state.write_pgbouncer_files(directory / "pgbouncer", inside=True)
-    with open(directory / STACK_ENV, "a") as stack_env:
-        stack_env.write(f"RC_NODE_BUILD={node_build.built()}\n")
+    state.write_files({"RC_NODE_BUILD": str(node_build.built()),
+                       "RC_BASE_IMAGE": images.base_image(),
+                       "RC_STACK_IMAGE": images.stack_image(root)})
     state.save()
     return state
 
 
-def _compose_command(directory: Path) -> str:
-    return f"docker compose --env-file {directory / STACK_ENV}"
+def status(state: StackState) -> dict[str, bool]:
+    """Whether each service's container runs, is healthy and answers on its published port."""
+    found = _inspect([container_name(name) for name in state.ports])
+    return {name: found.get(container_name(name), "") == "healthy" and port_open(state.host, port)
+            for name, port in state.ports.items()}
 
 
-def ensure(directory: Path, root: Path) -> bool:
-    """Brings the compose stack up through pytest-docker; a clear error when no engine answers."""
-    problem = engine_answers()
-    if problem:
-        raise ConfigurationError(
-            f"stack.kind is compose, but no Docker engine answers ({problem}). Without an engine, "
-            "use the native stack: unset RUNBOOK_CHECKS_STACK (stack.kind: native is the default)"
-        )
+def _inspect(names: list[str]) -> dict[str, str]:
+    """Each existing container -> its health ("healthy", "starting", "unhealthy"), or its state
+    when it is not running ("exited", "restarting", ...)."""
+    found = {}
+    for item in _containers(names):
+        state = item["State"]
+        health = (state.get("Health") or {}).get("Status", "running")
+        found[item["Name"].lstrip("/")] = health if state.get("Running") else state.get("Status", "")
+    return found
+
+
+def _containers(names: list[str]) -> list[dict[str, Any]]:
+    """What the engine says of each of the named containers that exist (none without an engine)."""
+    try:
+        result = subprocess.run(["docker", "inspect", *names], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return list(json.loads(result.stdout or "[]"))
+
+
+def _owned_elsewhere(directory: Path) -> str | None:
+    """The stack directory of running containers of this project that another directory started."""
+    for item in _containers(_all_names()):
+        owner = (item.get("Config", {}).get("Labels") or {}).get(STACK_LABEL)
+        if owner and Path(owner) != directory.resolve():
+            return str(owner)
+    return None
+
+
+def _all_names() -> list[str]:
+    return [container_name(x.name) for x in (*SERVICES, *APPS)]
+
+
+def _wait_healthy(state: StackState, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        found = _inspect([container_name(name) for name in state.ports])
+        waiting = {n: found.get(container_name(n), "missing") for n in state.ports
+                   if found.get(container_name(n)) != "healthy"}
+        if not waiting:
+            return
+        if time.monotonic() > deadline or any(s in ("exited", "dead", "missing", "unhealthy")
+                                              for s in waiting.values()):
+            waited = time.monotonic() - deadline + seconds
+            raise StackError(f"compose services not healthy after {waited:.0f} s: "
+                             + ", ".join(f"{n} ({s})" for n, s in sorted(waiting.items()))
+                             + f"; see `docker logs {container_name(next(iter(sorted(waiting))))}`")
+        time.sleep(1)
+
+
+def up(directory: Path, root: Path) -> StackState:
+    """Starts the compose stack afresh in `directory` and waits until every service is healthy."""
     from pytest_docker.plugin import get_docker_services
 
-    prepare(directory)
-    services = get_docker_services(_compose_command(directory), str(root / COMPOSE_FILE), PROJECT,
-                                   ["up -d --wait"], [])
-    services.__enter__()  # `down` tears it down with docker compose itself
+    owner = _owned_elsewhere(directory)
+    if owner:  # the containers' names are fixed: one compose stack per engine
+        raise StackError(f"the compose stack of {owner} runs on this engine: stop it first "
+                         f"(runbook-stack --dir {shlex.quote(owner)} down)")
+    down(directory, root)
+    state = prepare(directory, root)
+    command = shlex.join([*compose_command(), "--env-file", str(directory / STACK_ENV)])
+    try:
+        with contextlib.ExitStack() as undo:
+            undo.callback(down, directory, root)
+            get_docker_services(command, str(root / COMPOSE_FILE), PROJECT, ["up -d"], []).__enter__()
+            _wait_healthy(state, UP_SECONDS)
+            _after_migrations(state)
+            write_pid_files(state)
+            undo.pop_all()
+    except Exception as error:  # pytest-docker raises a bare Exception with compose's output
+        raise StackError(str(error).strip()[-1500:]) from None
+    return state
+
+
+def write_pid_files(state: StackState) -> None:
+    """Each app's pid file (run/<app>.pid), as natively: the host's pid of the app's process in
+    its container (the child of the container's init), whose running configuration the gate reads."""
+    (state.directory / "run").mkdir(exist_ok=True)
+    for app in APPS:
+        result = subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", container_name(app.name)],
+                                capture_output=True, text=True, timeout=60)
+        pid = result.stdout.strip()
+        with contextlib.suppress(OSError, IndexError):  # the init's pid where it has no child yet
+            pid = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0]
+        (state.directory / "run" / f"{app.name}.pid").write_text(pid + "\n")
+
+
+def _after_migrations(state: StackState) -> None:
+    """Statistics start clean, so the seed's and migrations' statements are not the workload
+    judged (as natively)."""
+    import psycopg
+
+    with psycopg.connect(host=state.host, port=state.ports["postgres"], user="postgres",
+                         password=state.secrets["postgres"], dbname="ghostworks", autocommit=True,
+                         connect_timeout=5) as admin:
+        admin.execute("SELECT pg_stat_statements_reset()")
+
+
+def down(directory: Path, root: Path) -> bool:
+    """Stops and removes the stack's containers (and their volumes); False when none was there."""
+    names = _all_names()
+    if not _inspect(names) or _owned_elsewhere(directory):
+        return False
+    env_file = directory / STACK_ENV
+    arguments = ["--env-file", str(env_file)] if env_file.is_file() else []
+    result = subprocess.run([*compose_command(), *arguments, "-f", str(root / COMPOSE_FILE), "-p", PROJECT,
+                             "down", "-v", "--remove-orphans"], capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:  # without its env file compose cannot read the file: remove by name
+        subprocess.run(["docker", "rm", "-f", "-v", *names], capture_output=True, timeout=300)
+        subprocess.run(["docker", "network", "rm", f"{PROJECT}_default"], capture_output=True, timeout=60)
     return True
-
-
-def down(directory: Path, root: Path) -> None:
-    subprocess.run(f"{_compose_command(directory)} -f {root / COMPOSE_FILE} -p {PROJECT} down -v",
-                   shell=True, check=False, timeout=300)

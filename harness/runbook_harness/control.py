@@ -94,12 +94,17 @@ def _require_binaries() -> None:
         raise ConfigurationError(f"the reference stack cannot start: {error}") from None
 
 
+def status(state: StackState) -> dict[str, bool]:
+    """Whether each service of the stack runs and answers, whatever kind of stack it is."""
+    return compose.status(state) if state.kind == "compose" else native.status(state)
+
+
 def _running(spec: StackSpec) -> bool:
     try:
         state = StackState.load(spec.dir)
     except StackError:
         return False
-    return state is not None and any(native.status(state).values())
+    return state is not None and state.kind == spec.kind and any(status(state).values())
 
 
 def _planned(spec: StackSpec, root: Path) -> StackHandle:
@@ -116,23 +121,27 @@ def _planned(spec: StackSpec, root: Path) -> StackHandle:
 
 def _start_unless_running(spec: StackSpec, root: Path) -> bool:
     """Starts the stack unless any of it runs; whether it started it."""
-    if spec.kind == "compose":
-        return compose.ensure(spec.dir, root)
     try:
         state = StackState.load(spec.dir)
     except StackError as error:
         raise ConfigurationError(f"the reference stack's state is unreadable: {error}") from None
-    if state is not None:
-        running = native.status(state)
+    if state is not None and state.kind == spec.kind:
+        running = status(state)
         if any(running.values()):  # a partly down stack is checked as it is: that is the point
             down = [name for name, up in running.items() if not up]
             if down:
                 print(f"runbook-checks: stack in {spec.dir} runs without: {', '.join(down)}",
                       file=sys.stderr)
             return False
-    print(f"runbook-checks: starting the reference stack in {spec.dir} ...", file=sys.stderr)
+    if spec.kind == "compose":
+        problem = compose.engine_answers()
+        if problem:
+            raise ConfigurationError(
+                f"stack.kind is compose, but no Docker engine answers ({problem}). Without an engine, "
+                "use the native stack: unset RUNBOOK_CHECKS_STACK (stack.kind: native is the default)")
+    print(f"runbook-checks: starting the {spec.kind} reference stack in {spec.dir} ...", file=sys.stderr)
     try:
-        native.up(spec.dir)
+        compose.up(spec.dir, root) if spec.kind == "compose" else native.up(spec.dir)
     except StackError as error:
         raise ConfigurationError(f"the reference stack did not start: {error}") from None
     return True

@@ -1,18 +1,20 @@
-"""The fault catalog: for each symptom, a way to inject it into the running native stack and to
-revert it, so that every check can be seen failing for the right reason."""
+"""The fault catalog: for each symptom, a way to inject it into the running stack (native, or
+compose through its engine: see drivers.py) and to revert it, so that every check can be seen
+failing for the right reason."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import native
+from runbook_harness import drivers, engine
 from runbook_harness.processes import StackError
 from runbook_harness.services import app
-from runbook_harness.state import StackState, write_env_file
+from runbook_harness.state import StackState
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Fault:
     shown_in: str = "local"
     # Production rules that the prod suite also fails on this fault, and what each says.
     prod_fails: dict[str, str] = field(default_factory=dict)
+    # The kinds of stack it is shown on: a fault particular to processes of this machine (how one
+    # is started, which loopback address it comes from) is the native stack's alone.
+    kinds: tuple[str, ...] = ("native", "compose")
 
     @property
     def symptoms(self) -> set[str]:
@@ -57,9 +62,8 @@ def sql(database: str, *statements: str) -> Callable[[StackState], None]:
     """Runs each statement on its own (autocommit) as the superuser in `database`."""
 
     def run(state: StackState) -> None:
-        with native.postgres(state).admin(database) as connection:
-            for statement in statements:
-                connection.execute(statement)  # type: ignore[arg-type]
+        for statement in statements:
+            drivers.execute(state, database, statement)
 
     return run
 
@@ -79,8 +83,8 @@ def edit_env_file(app_name: str, **changes: str | None) -> Callable[[StackState]
             if value is None:
                 config.pop(key, None)
             else:
-                config[key] = value.format_map(state.values())
-        write_env_file(path, config)
+                config[key] = value.format_map(state.app_values())
+        state.write_env_file(path, config)
 
     return run
 
@@ -89,8 +93,8 @@ def restore_config(app_name: str) -> Callable[[StackState], None]:
     """Writes the app's healthy env file back and restarts it."""
 
     def run(state: StackState) -> None:
-        write_env_file(state.directory / app(app_name).env_file, state.app_config(app_name))
-        native.restart_process(state, app_name)
+        state.write_env_file(state.directory / app(app_name).env_file, state.app_config(app_name))
+        drivers.restart(state, app_name)
 
     return run
 
@@ -111,7 +115,7 @@ def hold_sessions(name: str, role: str, database: str, count: int, mode: str,
     shortened time threshold is already exceeded when the gate looks."""
 
     def run(state: StackState) -> None:
-        native.start_holder(state, name, state.role_dsn(role, database, via), count, mode, expect, table)
+        drivers.start_holder(state, name, state.role_dsn(role, database, via), count, mode, expect, table)
         time.sleep(settle_seconds)
 
     return run
@@ -119,7 +123,7 @@ def hold_sessions(name: str, role: str, database: str, count: int, mode: str,
 
 def stop_holder(name: str) -> Callable[[StackState], None]:
     """Stops the holder and ends its sessions (a server does not notice a dead client mid-query)."""
-    return steps(lambda state: native.stop_process(state, name),
+    return steps(lambda state: drivers.stop(state, name),
                  sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                  "WHERE application_name LIKE 'holder-%'"))
 
@@ -127,19 +131,19 @@ def stop_holder(name: str) -> Callable[[StackState], None]:
 _HBA_MARK = "# fault: hba-reject"
 
 
-def hba_reject(database: str, user: str, addresses: tuple[str, ...] = ("127.0.0.1/32", "::1/128"),
+def hba_reject(database: str, user: str, addresses: tuple[str, ...] | None = None,
                reload: bool = True) -> Callable[[StackState], None]:
-    """Puts reject lines for `user` on `database` from the addresses (loopback v4 and v6) first in
-    pg_hba.conf, and reloads; without `reload`, the server keeps the rules it loaded and only the
-    file (and pg_hba_file_rules) shows the edit, written a second after the last load, as the
-    file's time has whole seconds."""
+    """Puts reject lines for `user` on `database` from the addresses (by default, those the
+    stack's clients come from) first in pg_hba.conf, and reloads; without `reload`, the server
+    keeps the rules it loaded and only the file (and pg_hba_file_rules) shows the edit, written a
+    second after the last load, as the file's time has whole seconds."""
 
     def run(state: StackState) -> None:
         if not reload:
             time.sleep(1.1)
-        path = native.postgres(state).data / "pg_hba.conf"
-        lines = [f"host {database} {user} {address} reject {_HBA_MARK}" for address in addresses]
-        path.write_text("\n".join(lines) + "\n" + path.read_text())
+        lines = [f"host {database} {user} {address} reject {_HBA_MARK}"
+                 for address in addresses or drivers.client_addresses(state)]
+        drivers.edit_file(state, "pg_hba.conf", lambda text: "\n".join(lines) + "\n" + text)
         if reload:
             sql("postgres", "SELECT pg_reload_conf()")(state)
 
@@ -147,9 +151,8 @@ def hba_reject(database: str, user: str, addresses: tuple[str, ...] = ("127.0.0.
 
 
 def hba_restore(state: StackState) -> None:
-    path = native.postgres(state).data / "pg_hba.conf"
-    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
-                            if _HBA_MARK not in line))
+    drivers.edit_file(state, "pg_hba.conf", lambda text: "".join(
+        line for line in text.splitlines(keepends=True) if _HBA_MARK not in line))
     sql("postgres", "SELECT pg_reload_conf()")(state)
 
 
@@ -157,14 +160,13 @@ def restart_without_env_file(app_name: str) -> Callable[[StackState], None]:
     """Restarts an app without its env file's values, as a service that does not name the file."""
 
     def run(state: StackState) -> None:
-        native.stop_process(state, app_name)
-        native.start_process(state, app_name, load_env_file=False)
+        drivers.start_without_env_file(state, app_name)
 
     return run
 
 
 def restart_postgres(state: StackState) -> None:
-    native.restart_process(state, "postgres")
+    drivers.restart(state, "postgres")
 
 
 def on_sqlite(name: str, url: str) -> Fault:
@@ -208,9 +210,8 @@ def pgbouncer_server_sslmode(mode: str | None) -> Callable[[StackState], None]:
 
 def _edit_pgbouncer_ini(edit: Callable[[list[str]], list[str]]) -> Callable[[StackState], None]:
     def run(state: StackState) -> None:
-        path = native.pgbouncer_dir(state) / "pgbouncer.ini"
-        path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
-        native.restart_process(state, "pgbouncer")
+        drivers.edit_file(state, "pgbouncer.ini", lambda text: "\n".join(edit(text.splitlines())) + "\n")
+        drivers.restart(state, "pgbouncer")
 
     return run
 
@@ -243,15 +244,15 @@ def redis_password(rotated: bool) -> Callable[[StackState], None]:
 
 
 def stop_service(name: str) -> Callable[[StackState], None]:
-    return lambda state: native.stop_process(state, name)
+    return lambda state: drivers.stop(state, name)
 
 
 def start_service(name: str) -> Callable[[StackState], None]:
-    return lambda state: native.start_process(state, name)
+    return lambda state: drivers.start(state, name)
 
 
 def restart_service(name: str) -> Callable[[StackState], None]:
-    return lambda state: native.restart_process(state, name)
+    return lambda state: drivers.restart(state, name)
 
 
 _PLAY_EVENTS_INDEX = '"play_events_userId_playedAt_idx"'
@@ -734,7 +735,7 @@ FAULTS += (
           fails={"test_tokens_refused_where_the_other_belongs": "GET /me with a refresh token -> 401"}),
     Fault("author-api-env-not-loaded", "author.2",
           "the API runs without its env file's values (its service does not load the file)",
-          restart_without_env_file("author-api"), restart_service("author-api"),
+          restart_without_env_file("author-api"), restart_service("author-api"), kinds=("native",),
           fails={"test_api_reaches_its_redis": "not set: REDIS_URL",
                  "test_migration_dsn_logs_in": "not set: MIGRATION_DATABASE_URL",
                  "test_jwt_secret_same_in_api_and_web": "1 different values",
@@ -1037,7 +1038,7 @@ FAULTS += (
           fails=dict.fromkeys(("test_pg_hba_lets_the_app_in[127.0.0.1]", "test_pg_hba_lets_the_app_in[::1]"),
                               "pg_hba.conf was written after the server last loaded it")),
     Fault("platform-hba-reject-v6", "platform.2", "pg_hba rejects the app role from ::1 only",
-          hba_reject("platform", "platform_app", ("::1/128",)), hba_restore,
+          hba_reject("platform", "platform_app", ("::1/128",)), hba_restore, kinds=("native",),
           fails={"test_pg_hba_lets_the_app_in[::1]": "line 1 rejects it"}),
     Fault("ghostworks-debug-numeric", "ghostworks.2", "the API runs in debug mode, written DEBUG=1",
           set_config("ghostworks-api", DEBUG="1"), restore_config("ghostworks-api"),
@@ -1188,7 +1189,7 @@ FAULTS += (
           stop_holder("holder-platform-active-author"),
           fails={"test_connections_mostly_idle": "6 of "}),
     Fault("platform-hba-reject-v4", "platform.2", "pg_hba rejects the app role from 127.0.0.1 only",
-          hba_reject("platform", "platform_app", ("127.0.0.1/32",)), hba_restore,
+          hba_reject("platform", "platform_app", ("127.0.0.1/32",)), hba_restore, kinds=("native",),
           fails={"test_pg_hba_lets_the_app_in[127.0.0.1]": "line 1 rejects it"}),
     Fault("audiospective-base-url-schemeless", "audiospective.7", "NEXTAUTH_URL lost its scheme",
           set_config("audiospective-web", NEXTAUTH_URL="audiospective.local"),
@@ -1494,6 +1495,66 @@ FAULTS += (
           fails={"test_bad_input_gets_400": 'status 200: {"range":"week","days":7,"plays'}),
 )
 
+
+# Symptoms of a compose stack's containers, injected through the engine on services no other check
+# reads (the mail sink, the S3 endpoint), so that each shows in the compose checks alone.
+_COMPOSE = ("compose",)
+_PUBLISHED_UNSERVED = "accepted the connection and closed it at once"
+
+
+def _container(action: Callable[[StackState, str], None], name: str) -> Callable[[StackState], None]:
+    return lambda state: action(state, name)
+
+
+def _until(name: str, what: str, holds: Callable[[dict[str, Any]], bool]) -> Callable[[StackState], None]:
+    return lambda state: engine.wait_for(name, what, holds)
+
+
+def _health_is(wanted: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda attributes: engine.health(attributes) == wanted
+
+
+FAULTS += (
+    Fault("compose-service-stopped", "ghostworks.1", "the mail sink's container stopped",
+          _container(engine.stop, "smtp"), _container(engine.start, "smtp"),
+          fails={"test_services_running": "smtp: exited"}, kinds=_COMPOSE),
+    Fault("compose-service-crash-loop", "ghostworks.1",
+          "a bad deploy of the mail sink exits at start and is restarted for ever",
+          steps(lambda state: engine.recreate_with(state, "smtp", {"command": ["false"],
+                                                                   "restart": "always"}),
+                _until("smtp", "restarting in a loop", lambda a: int(a.get("RestartCount") or 0) > 5)),
+          _container(engine.recreate, "smtp"),
+          fails={"test_services_running": "smtp: restarting", "test_no_restart_loop": "smtp: restarting, "},
+          kinds=_COMPOSE),
+    Fault("compose-service-restarted-often", "ghostworks.1",
+          "the S3 endpoint's server died four times, restarted each time by the engine",
+          lambda state: engine.restarted(state, "s3", 4), _container(engine.recreate, "s3"),
+          fails={"test_no_restart_loop": "s3: 4 restarts (more than 3)"}, kinds=_COMPOSE),
+    Fault("compose-service-frozen", "ghostworks.1",
+          "the mail sink's server hangs: its container runs and fails its healthcheck",
+          steps(lambda state: engine.signal_server("smtp", "STOP"),
+                _until("smtp", "unhealthy", _health_is("unhealthy"))),
+          steps(lambda state: engine.signal_server("smtp", "CONT"),
+                _until("smtp", "healthy", _health_is("healthy"))),
+          fails={"test_services_healthy": "smtp: unhealthy"}, kinds=_COMPOSE),
+    Fault("compose-app-wrong-port", "ghostworks.1",
+          "the S3 endpoint listens on another port than the one its container publishes",
+          steps(lambda state: engine.recreate_with(state, "s3", {"command": [
+              "python3", "-m", "moto.server", "-H", "0.0.0.0", "-p", "5001"]}),
+              _until("s3", "running", lambda a: bool(a["State"].get("Running")))),
+          _container(engine.recreate, "s3"),
+          fails={"test_services_healthy": "s3: starting",
+                 "test_published_ports_answer": f"s3: 127.0.0.1:55000 (its port 5000) {_PUBLISHED_UNSERVED}"},
+          kinds=_COMPOSE),
+    Fault("compose-port-mapped-to-nothing", "ghostworks.1",
+          "the mail sink's container publishes a port nothing in it listens on",
+          steps(lambda state: engine.recreate_with(state, "smtp", {"ports": ["127.0.0.1:51099:1099"]}),
+                _container(engine.ready, "smtp")),
+          _container(engine.recreate, "smtp"),
+          fails={"test_published_ports_answer":
+                     f"smtp: 127.0.0.1:51099 (its port 1099) {_PUBLISHED_UNSERVED}"},
+          kinds=_COMPOSE),
+)
 
 
 def fault(name: str) -> Fault:

@@ -7,7 +7,6 @@ import os
 import shutil
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -136,27 +135,6 @@ def stop_process(state: StackState, name: str) -> None:
         stop(pid)
     pid_file(state, name).unlink(missing_ok=True)
     state.save()
-
-
-def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str,
-                 expect: int | None = None, table: str = "") -> None:
-    """Starts a process that keeps `count` sessions in `mode` (see stack/holder.py) until stopped;
-    returns once `expect` of them (all, by default) show on the server in that state."""
-    log = state.directory / "logs" / f"{name}.log"
-    argv = [sys.executable, "-m", "runbook_harness.holder", "--dsn-env", "RC_HOLDER_DSN",
-            "--count", str(count), "--mode", mode, "--table", table]
-    pid = spawn(argv, log, env={"RC_HOLDER_DSN": dsn})
-    state.pids[name] = pid
-    state.save()
-    with postgres(state).admin("postgres") as admin:
-        deadline = time.monotonic() + START_SECONDS
-        sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = %s"
-        wanted = {"idle": "idle", "active": "active", "lock": "active",
-                  "transaction": "idle in transaction"}[mode]
-        while admin.execute(sql, (f"holder-{mode}", wanted)).fetchone()[0] < (expect or count):  # type: ignore[index]
-            if time.monotonic() > deadline or not alive(pid):
-                raise StackError(f"{name} did not establish {count} {mode} session(s); log: {log}")
-            time.sleep(0.05)
 
 
 def restart_process(state: StackState, name: str) -> None:

@@ -86,7 +86,9 @@ class NativePostgres:
         if result.returncode != 0:
             raise StackError(f"{argv[0]} failed: {(result.stderr or result.stdout).strip()[-800:]}")
 
-    def init(self) -> None:
+    def init(self, listen: str | None = None) -> None:
+        """A new cluster with the reference settings, listening on `listen` (a listen_addresses
+        value) instead of loopback when given."""
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self.log.touch()
         if self.user:
@@ -95,13 +97,17 @@ class NativePostgres:
         self._run([str(bindir() / "initdb"), "-D", str(self.data), "-U", "postgres",
                    "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
                    "--locale=C.UTF-8", "--no-sync"])
-        settings = "\n".join(f"{k} = {v}" for k, v in SERVER_SETTINGS.items())
+        chosen = SERVER_SETTINGS | ({"listen_addresses": f"'{listen}'"} if listen else {})
+        settings = "\n".join(f"{k} = {v}" for k, v in chosen.items())
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(f"\n# reference stack\n{settings}\nport = {self.port}\n"
                        f"unix_socket_directories = '{self.socket_dir}'\n")
 
-    def start(self) -> None:
-        self._run([str(bindir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+    def start(self, socket_only: bool = False) -> None:
+        """Starts the server; with `socket_only`, on its socket alone (no client can reach it over
+        TCP yet, as while a container's cluster is being seeded)."""
+        options = ["-o", "-c listen_addresses=''"] if socket_only else []
+        self._run([str(bindir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), *options,
                    "-w", "-t", "60", "start"])
 
     def stop(self) -> None:

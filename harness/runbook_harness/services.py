@@ -46,6 +46,8 @@ SERVICES = (
 )
 
 _PG = "{pg_host}:{pg_port}"
+# An app names the others by url_<app> where it calls them itself (inside the compose network, by
+# service name) and by public_url_<app> where a browser does (origins, redirects, public config).
 
 APPS = (
     App("author-api", "author", 8000, 58000, {
@@ -66,7 +68,7 @@ APPS = (
         "DATABASE_URL": f"postgresql://audiospective_app:{{q_audiospective_app}}@{_PG}/audiospective",
         "SPOTIFY_CLIENT_ID": "audiospective-local-client",
         "SPOTIFY_CLIENT_SECRET": "{s_spotify_client}",
-        "NEXTAUTH_URL": "{url_audiospective_web}",
+        "NEXTAUTH_URL": "{public_url_audiospective_web}",
         "NEXTAUTH_SECRET": "{s_nextauth}",
         "LOG_LEVEL": "debug",
         "SENTRY_DSN": "https://{s_sentry_key}@o1.ingest.sentry.invalid/42",
@@ -92,7 +94,7 @@ APPS = (
         "DATABASE_URL": f"postgresql://ghostworks_app:{{q_ghostworks_app}}@{_PG}/ghostworks",
         "JWT_SECRET_KEY": "{s_ghostworks_jwt}",
         "REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/1",
-        "CORS_ORIGINS": "{url_ghostworks_web}",
+        "CORS_ORIGINS": "{public_url_ghostworks_web}",
         "JWT_ALGORITHM": "HS256",
         "ACCESS_TOKEN_MINUTES": "30",
         "DEMO_EMAIL": "demo@ghostworks.test",
@@ -108,7 +110,7 @@ APPS = (
         "DATABASE_URL":
             f"postgresql+asyncpg://practiceops_app:{{q_practiceops_app}}@{_PG}/practiceops",
         "JWT_SECRET_KEY": "{s_practiceops_jwt}",
-        "CORS_ORIGINS": "{url_ghostworks_web}",
+        "CORS_ORIGINS": "{public_url_ghostworks_web}",
         "SMTP_HOST": "{smtp_host}",
         "SMTP_PORT": "{smtp_port}",
         "AUTH_RATE_LIMIT": "5/minute",

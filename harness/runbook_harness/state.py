@@ -97,26 +97,29 @@ class StackState:
         for a in APPS:
             host, port = self._address(a.name, inside)
             values[f"url_{a.name.replace('-', '_')}"] = f"http://{host}:{port}"
+            values[f"public_url_{a.name.replace('-', '_')}"] = self.url(a.name)
         values |= {f"s_{k}": v for k, v in self.secrets.items()}
         values |= {f"q_{k}": quote(v, safe="") for k, v in self.secrets.items()}
         return values
 
+    def app_values(self) -> dict[str, str]:
+        """The placeholders as the apps see them: inside their compose network, or as we do."""
+        return self.values(inside=self.kind == "compose")
+
     def app_config(self, app_name: str) -> dict[str, str]:
         """The healthy configuration of one app."""
         app = next(a for a in APPS if a.name == app_name)
-        values = self.values(inside=self.kind == "compose")
+        values = self.app_values()
         return {key: template.format_map(values) for key, template in app.config.items()}
 
-    def write_files(self) -> None:
-        """Renders every app's env file, stack.env and the role passwords SQL."""
+    def write_files(self, more_stack_env: dict[str, str] | None = None) -> None:
+        """Renders every app's env file, stack.env (with `more_stack_env`) and the role passwords SQL."""
         (self.directory / "apps").mkdir(parents=True, exist_ok=True)
         for app in APPS:
-            write_env_file(self.directory / app.env_file, self.app_config(app.name))
-        write_env_file(self.directory / STACK_ENV, self.stack_env())
-        lines = [f"ALTER ROLE {role} PASSWORD '{self.secrets[role]}';" for role in ROLE_PASSWORDS]
-        # compose's database server reads it as its own user, from a mount; natively psql runs as us
-        _write_private(self.directory / PASSWORDS_SQL, "\n".join(lines) + "\n",
-                       0o644 if self.kind == "compose" else 0o600)
+            self.write_env_file(self.directory / app.env_file, self.app_config(app.name))
+        self.write_env_file(self.directory / STACK_ENV, self.stack_env() | (more_stack_env or {}))
+        if self.kind == "native":  # a compose cluster writes its own, from its container's environment
+            _write_private(self.directory / PASSWORDS_SQL, passwords_sql(self.secrets))
 
     def stack_env(self) -> dict[str, str]:
         """Variables that environments/local.yaml reads (its dotenv)."""
@@ -135,24 +138,39 @@ class StackState:
         env |= {f"RC_URL_{a.name.replace('-', '_').upper()}": self.url(a.name) for a in APPS}
         env |= {f"RC_SECRET_{k.upper()}": v for k, v in self.secrets.items()}
         env["RC_DEMO_PASSWORD"] = self.secrets["demo_password"]
+        # where the gate reaches each service an app names inside the compose network
+        env |= {f"RC_ADDRESS_{name.replace('-', '_').upper()}": f"{self.host}:{port}"
+                for name, port in self.ports.items()}
         return env
 
+    def write_env_file(self, path: Path, values: dict[str, str]) -> None:
+        """An env file as this kind of stack reads it: quoted natively, bare for compose (whose v1
+        keeps quotes as part of the value)."""
+        write_env_file(path, values, quoted=self.kind != "compose")
 
-    def write_pgbouncer_files(self, directory: Path, inside: bool = False) -> None:
+    def write_pgbouncer_files(self, directory: Path) -> None:
         """pgbouncer.ini and its auth file (plain passwords, mode 0600) in `directory`."""
         directory.mkdir(parents=True, exist_ok=True)
-        values = self.values(inside)
-        conf_dir = "/etc/pgbouncer" if inside else str(directory)
+        values = self.values()
         (directory / "pgbouncer.ini").write_text(pgbouncer_ini(
-            conf_dir, "*" if inside else self.host, values["pg_host"], values["pg_port"],
-            values["pgbouncer_port"]))
+            str(directory), self.host, values["pg_host"], values["pg_port"], values["pgbouncer_port"]))
         _write_private(directory / "userlist.txt",
                        "".join(f'"{u}" "{self.secrets[u]}"\n' for u in PGBOUNCER_USERS))
 
 
-def write_env_file(path: Path, values: dict[str, str]) -> None:
-    """A dotenv file, values single-quoted so that any character survives; mode 0600."""
-    lines = [f"{key}='{value}'" for key, value in values.items()]
+def passwords_sql(secrets: dict[str, str]) -> str:
+    """The seed's last file: each role's generated password."""
+    return "".join(f"ALTER ROLE {role} PASSWORD '{secrets[role]}';\n" for role in ROLE_PASSWORDS)
+
+
+def write_env_file(path: Path, values: dict[str, str], quoted: bool = True) -> None:
+    """A dotenv file, mode 0600: values single-quoted so that any character survives, or bare,
+    which every reader takes alike only for values without quotes, blanks, `$` or comments."""
+    if not quoted:
+        for key, value in values.items():
+            if value != value.strip() or any(c in value for c in "'\"$\n\\") or " #" in value:
+                raise StackError(f"{path.name}: {key}'s value cannot be written without quotes")
+    lines = [f"{key}='{value}'" if quoted else f"{key}={value}" for key, value in values.items()]
     _write_private(path, "\n".join(lines) + "\n")
 
 

@@ -179,7 +179,7 @@ def server_sslmode(targets: Targets, app: str, variable: str, pooler: str | None
     url = config.get(variable, "")
     if not url:
         raise CheckFailed(f"{app}'s {variable} set", f"not set: {variable}", f"set {variable} in {app}")
-    if pooler is not None and address_of(url) == targets.pgbouncer(pooler).address:
+    if pooler is not None and targets.published.address(address_of(url)) == targets.pgbouncer(pooler).address:
         sslmode = targets.pgbouncer(pooler).state().server_sslmode
         if sslmode is None:
             raise CheckFailed(f"PgBouncer '{pooler}' shows its server_tls_sslmode",

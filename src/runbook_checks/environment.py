@@ -101,6 +101,9 @@ class Thresholds(_Strict):
     statement_mean_ms: Number = Field(500.0, gt=0)
     slow_query_log_ms: Count = Field(1000, ge=0)
     analyzed_within_hours: Number = Field(168.0, gt=0)
+    container_restarts: Count = Field(3, ge=0)  # more restarts than this: a restart loop
+    disk_used_percent: Number = Field(80.0, gt=0, le=100)  # of a host's filesystem, as df counts it
+    memory_used_percent: Number = Field(90.0, gt=0, le=100)  # of a host's memory, MemAvailable counted free
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
@@ -206,6 +209,17 @@ def _testinfra_host(value: str) -> str:
 
 TestinfraHost = Annotated[str, AfterValidator(_testinfra_host)]
 
+
+def _host_and_port(value: str) -> str:
+    """host:port (a v6 host in brackets), the port from 1 to 65535."""
+    host, separator, port = value.rpartition(":")
+    if not separator or not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("must be host:port, the port from 1 to 65535 (a v6 host in brackets)")
+    return value
+
+
+HostAndPort = Annotated[str, AfterValidator(_host_and_port)]
+
 PathT = TypeVar("PathT", str, Path)
 
 
@@ -265,6 +279,15 @@ class ContainerSource(_Strict):
 
     name: str = Field(min_length=1)
     engine: Annotated[str, Field(min_length=1), AfterValidator(_engine_address)] = "unix:///var/run/docker.sock"
+
+
+class ComposeSpec(_Strict):
+    """A Docker Compose project whose containers the checks read from its engine's API: every
+    container labelled with the project counts, and each declared service must have one."""
+
+    project: str = Field(min_length=1)
+    engine: Annotated[str, Field(min_length=1), AfterValidator(_engine_address)] = "unix:///var/run/docker.sock"
+    services: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class EndpointSource(_Strict):
@@ -407,6 +430,11 @@ class Environment(_Strict):
     # Hosts the checks may reach through testinfra: name -> backend URL (ssh://deploy@api1,
     # docker://api, local://). A check that needs one is left out where it is not declared.
     hosts: dict[str, TestinfraHost] = {}
+    # Addresses the apps name that the gate reaches elsewhere, host:port -> host:port: inside a
+    # compose network an app names postgres:5432, which the gate reaches where it is published.
+    published: dict[HostAndPort, HostAndPort] = {}
+    # The compose project the environment's services run in (read where the stack is compose).
+    compose: ComposeSpec | None = None
     # Expected state that differs in this environment, by system: merged over (and replacing
     # the same keys of) suites/common/<system>.yaml, e.g. {ghostworks: {cors: {stranger: ...}}}.
     expected: dict[str, dict[str, Any]] = {}

@@ -14,6 +14,8 @@ FLAGS = {
                       "sends requests that change state; {env} sets allow_state_changes: false"),
     "production": (lambda env: env.production, "a production rule; {env} is not production"),
     "stack": (lambda env: env.stack is not None, "needs the reference stack; {env} declares none"),
+    "compose": (lambda env: env.compose is not None and (env.stack is None or env.stack.kind == "compose"),
+                "reads the containers of a compose project; {env} declares none, or runs its stack natively"),
 }
 # keyword -> (the environment's mapping that must hold the name, what the check does with it)
 NAMED = {"test_account": ("test_accounts", "logs in as a test account of"),

@@ -14,7 +14,7 @@ from runbook_checks.assertions import (
     security_headers,
     sessions_of_every_database,
 )
-from runbook_checks.checks import config, connections, http, tokens
+from runbook_checks.checks import compose, config, connections, http, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.http import Response
@@ -33,6 +33,31 @@ class TestServicesHealthy:
     def test_health_endpoint(self, targets: Targets, environment: Environment, side: str) -> None:
         endpoint = EXPECTED["health"][side]
         health_answers(targets, environment, EXPECTED[side], endpoint["path"], endpoint["fields"])
+
+
+@pytest.mark.runbook("ghostworks#emergency-commands")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("ghostworks.1", "a service of the stack is down")
+@pytest.mark.needs("compose")
+class TestComposeServices:
+    def test_services_running(self, targets: Targets, environment: Environment) -> None:
+        project = targets.compose()
+        compose.services_running(project.spec.project, project.spec.services, project.containers())
+
+    def test_services_healthy(self, targets: Targets) -> None:
+        project = targets.compose()
+        compose.services_healthy(project.spec.project, project.containers())
+
+    def test_no_restart_loop(self, targets: Targets, environment: Environment) -> None:
+        project = targets.compose()
+        compose.no_restart_loop(project.spec.project, project.containers(),
+                                environment.thresholds.container_restarts)
+
+    def test_published_ports_answer(self, targets: Targets) -> None:
+        project = targets.compose()
+        containers = project.containers()
+        answers = project.published_answers(containers)
+        compose.published_ports_answer(project.spec.project, containers, answers)
 
 
 @pytest.mark.runbook("ghostworks#symptom-frontend-api-calls-failing")

@@ -187,4 +187,4 @@ class TestConnectionPoolExhaustion:
         pooled = EXPECTED["pooled_app"]
         url = targets.app_config(pooled["app"]).get(pooled["variable"], "")
         pooler = targets.pgbouncer(EXPECTED["pgbouncer"]).address
-        pgbouncer.goes_through_pooler(pooled["variable"], url, pooler)
+        pgbouncer.goes_through_pooler(pooled["variable"], url, pooler, targets.published.address)

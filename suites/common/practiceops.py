@@ -75,7 +75,7 @@ class TestHealthCheckShowsDbError:
         spec = EXPECTED["database_url"]
         url = targets.app_config(EXPECTED["app"]).get(spec["variable"], "")
         config.dsn_points_at(spec["variable"], url, spec["scheme"],
-                             environment.postgres[DATABASE].dsn.get_secret_value())
+                             environment.postgres[DATABASE].dsn.get_secret_value(), targets.published.address)
 
     def test_database_answers(self, targets: Targets, environment: Environment) -> None:
         app_database_answers(targets, environment, EXPECTED["app"], EXPECTED["database_url"]["variable"])

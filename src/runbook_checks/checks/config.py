@@ -6,6 +6,7 @@ import hashlib
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import psycopg
@@ -155,9 +156,11 @@ def redirect_uri_registered(sent: str | None, registered: list[str], source: str
         )
 
 
-def dsn_points_at(name: str, url: str, scheme: str, target: str) -> None:
+def dsn_points_at(name: str, url: str, scheme: str, target: str,
+                  reached: Callable[[str], str] = str) -> None:
     """An app's database URL uses the declared scheme (driver included) and reaches the same host,
-    port and database as the environment's target `target` (a DSN)."""
+    port and database as the environment's target `target` (a DSN); `reached` says where the gate
+    reaches an address the app names (host:port), for apps that name it otherwise."""
     found, want = urlsplit(url), urlsplit(target)
     problems = []
     if found.scheme != scheme:
@@ -166,7 +169,11 @@ def dsn_points_at(name: str, url: str, scheme: str, target: str) -> None:
         port: int | None = found.port or 5432
     except ValueError:
         port = None
-    place = (found.hostname, port, found.path)
+    host = found.hostname
+    if host is not None and port is not None:
+        host, _, gate_port = reached(f"{host}:{port}").rpartition(":")
+        port = int(gate_port)
+    place = (host, port, found.path)
     expected_place = (want.hostname, want.port or 5432, want.path)
     if place != expected_place:
         problems.append(f"points at {place[0]}:{place[1]}{place[2]}, not "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from runbook_checks.errors import CheckFailed
@@ -75,13 +76,18 @@ def _busy(pool: Pool) -> str:
     return f"{pool.database}/{pool.user}: {pool.servers_active} of {pool.capacity} busy{capped}"
 
 
-def goes_through_pooler(name: str, url: str, pooler_address: str) -> None:
-    """The app's database URL points at the pooler (host:port), not straight at the server."""
+def goes_through_pooler(name: str, url: str, pooler_address: str,
+                        reached: Callable[[str], str] = str) -> None:
+    """The app's database URL points at the pooler (host:port), not straight at the server. The
+    app may name it as the gate does not (its service name in a compose network): `reached` says
+    where the gate reaches an address the app names."""
     try:
         parts = urlsplit(url)
         address = f"{parts.hostname}:{parts.port or 5432}"
     except ValueError:
         address = "an address that does not parse"
-    if address != pooler_address:
-        raise CheckFailed(f"{name} goes through PgBouncer at {pooler_address}", f"it points at {address}",
+    if reached(address) != pooler_address:
+        seen = f" ({reached(address)} from here)" if reached(address) != address else ""
+        raise CheckFailed(f"{name} goes through PgBouncer at {pooler_address}",
+                          f"it points at {address}{seen}",
                           f"point {name} at PgBouncer's host and port (6432 by default)")

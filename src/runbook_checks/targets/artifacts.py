@@ -8,6 +8,7 @@ from pathlib import Path
 
 from runbook_checks.environment import ARTIFACT_KINDS, ArtifactLocation, local_artifact_files
 from runbook_checks.errors import TargetUnreachable
+from runbook_checks.targets.unanswered import testinfra_cause
 
 # A directory of deploy artifacts holds a few hundred files at most; more is a wrong path.
 MAX_FILES = 2000
@@ -63,5 +64,5 @@ def _read_remote(app: str, kind: str, location: ArtifactLocation, pattern: str |
             key = Path(name).name if pattern is None else name[len(location.path.rstrip("/")) + 1:]
             files[key] = result.stdout
     except RuntimeError as error:  # testinfra: the host could not be reached
-        raise unreachable(str(error).splitlines()[0][:200]) from None
+        raise unreachable(testinfra_cause(error)) from None
     return {name: text for name, text in files.items() if text}

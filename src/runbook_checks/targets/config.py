@@ -6,21 +6,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import docker
-import requests
 import testinfra
-from docker.errors import DockerException, NotFound
+from docker.errors import NotFound
 from dotenv import dotenv_values
 
 from runbook_checks.environment import ContainerSource, EndpointSource, ProcessSource
 from runbook_checks.errors import TargetUnreachable
+from runbook_checks.targets.engine import ask_engine
 from runbook_checks.targets.http import HttpTarget
-from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer
-
-# The engine API version asked for; pinned so that no extra round trip negotiates it.
-_ENGINE_API_VERSION = "1.41"
+from runbook_checks.targets.unanswered import Unanswered, testinfra_cause
 
 
 def read_env_file(app: str, path: Path) -> dict[str, str]:
@@ -57,7 +52,7 @@ def read_process_environment(app: str, source: ProcessSource, seconds: float) ->
         pid = _find_pid(host, source, seconds, unreachable)
         result = host.run("timeout %s cat -- %s", str(seconds), f"/proc/{pid}/environ")
     except RuntimeError as error:  # testinfra: the host could not be reached
-        raise unreachable(str(error).splitlines()[0][:200], "check the host address and access") from None
+        raise unreachable(testinfra_cause(error), "check the host address and access") from None
     if result.rc != 0:
         raise unreachable(f"its environment cannot be read (pid {pid}): {result.stderr.strip()[:160]}",
                           "run the gate as the app's user or with sudo: true")
@@ -85,26 +80,14 @@ def _find_pid(host: testinfra.host.Host, source: ProcessSource, seconds: float,
 
 def read_container_environment(app: str, source: ContainerSource, seconds: float,
                                unanswered: Unanswered | None = None) -> dict[str, str]:
-    """The environment the app's container was created with, from the engine's API. An engine that
-    gives no answer is remembered for the run: other apps' containers on it fail at once."""
-    memory, key = unanswered or Unanswered(), f"engine {source.engine}"
-    label = f"container engine for '{app}'"
-    memory.check(key, label)
-    timeout = max(1, round(seconds))
+    """The environment the app's container was created with, from the engine's API."""
     try:
-        client = docker.DockerClient(base_url=source.engine, version=_ENGINE_API_VERSION, timeout=timeout)
-        try:
-            attributes = client.containers.get(source.name).attrs
-        finally:
-            client.close()
+        attributes = ask_engine(source.engine, f"container engine for '{app}'",
+                                "check config.container.engine and that the engine runs", seconds, unanswered,
+                                lambda client: client.containers.get(source.name).attrs)
     except NotFound:
         raise TargetUnreachable(f"container of '{app}'", source.name, "no such container",
                                 "start it, or correct config.container.name") from None
-    except (DockerException, requests.RequestException, ValueError) as error:
-        found = no_answer(error, urlsplit(source.engine).hostname or "?", timeout, timeout)
-        failure = TargetUnreachable(label, source.engine, found.cause if found else first_line(error),
-                                    "check config.container.engine and that the engine runs")
-        raise (memory.remember(key, failure) if found else failure) from None
     return parse_env_list(attributes.get("Config", {}).get("Env") or [])
 
 

@@ -11,15 +11,18 @@ from runbook_checks.errors import NotDeclared
 from runbook_checks.redaction import Redactor
 from runbook_checks.targets.artifacts import read_artifact
 from runbook_checks.targets.base import Lazy
+from runbook_checks.targets.compose import ComposeTarget
 from runbook_checks.targets.config import (
     read_container_environment,
     read_endpoint,
     read_env_file,
     read_process_environment,
 )
+from runbook_checks.targets.hosts import HostTarget
 from runbook_checks.targets.http import HttpTarget
 from runbook_checks.targets.pgbouncer import PgBouncerTarget
 from runbook_checks.targets.postgres import PostgresTarget, Probe, probe
+from runbook_checks.targets.published import Published
 from runbook_checks.targets.redis import RedisTarget
 from runbook_checks.targets.unanswered import Unanswered
 
@@ -45,11 +48,14 @@ class Targets:
         self._pgbouncer: dict[str, PgBouncerTarget] = {}
         self._redis: dict[str, RedisTarget] = {}
         self._apps: dict[str, HttpTarget] = {}
+        self._hosts: dict[str, HostTarget] = {}
         self._configs: dict[str, Lazy[dict[str, str]]] = {}
         self._env_files: dict[str, Lazy[dict[str, str]]] = {}
         self._artifacts: dict[tuple[str, str], Lazy[dict[str, str]]] = {}
         # addresses that gave no answer this run: each costs its timeout once, shared by all targets
         self._unanswered = Unanswered()
+        self.published = Published(env.published)
+        self._compose: ComposeTarget | None = None
 
     def postgres(self, name: str) -> PostgresTarget:
         if name not in self._postgres:
@@ -78,11 +84,20 @@ class Targets:
                                             self._unanswered)
         return self._redis[name]
 
+    def compose(self) -> ComposeTarget:
+        """The containers of the environment's compose project."""
+        if self.env.compose is None:
+            raise _undeclared("compose", "project", self.env)
+        if self._compose is None:
+            self._compose = ComposeTarget(self.env.compose, self.env.timeouts, self._unanswered)
+        return self._compose
+
     def redis_at(self, url: str, label: str) -> RedisTarget:
         """A Redis an app's own configuration names, reached with that app's credentials."""
         key = f"url:{url}"
         if key not in self._redis:
-            self._redis[key] = RedisTarget(label, url, self.env.timeouts, self._unanswered)
+            self._redis[key] = RedisTarget(label, self.published.url(url), self.env.timeouts,
+                                           self._unanswered)
         return self._redis[key]
 
     def app(self, name: str) -> HttpTarget:
@@ -99,9 +114,19 @@ class Targets:
     def url(self, url: str) -> HttpTarget:
         """A client for a URL no app declares (an OAuth provider's): reads only."""
         if url not in self._apps:
-            self._apps[url] = HttpTarget(url, url.rstrip("/"), self.env.timeouts, allow_state_changes=False,
+            self._apps[url] = HttpTarget(url, self.published.url(url).rstrip("/"), self.env.timeouts,
+                                         allow_state_changes=False,
                                          unanswered=self._unanswered)
         return self._apps[url]
+
+    def host(self, name: str) -> HostTarget:
+        """A host the checks read through testinfra (hosts.<name>), reached on first use."""
+        if name not in self._hosts:
+            url = self.env.hosts.get(name)
+            if url is None:
+                raise _undeclared("hosts", name, self.env)
+            self._hosts[name] = HostTarget(name, url, self.env.timeouts, self._unanswered)
+        return self._hosts[name]
 
     def _config_source(self, name: str) -> ConfigSource:
         spec = self.env.apps.get(name)
@@ -170,7 +195,7 @@ class Targets:
     def probe(self, dsn: str) -> Probe:
         """A timed connect and SELECT 1 with `dsn` (an app's own credentials, say), paying the wait
         of an address already found dead this run only once."""
-        return probe(dsn, self.env.timeouts, self._unanswered)
+        return probe(self.published.conninfo(dsn), self.env.timeouts, self._unanswered)
 
     def reach_all(self) -> None:
         """Reaches every declared database, Redis and app at once, before the checks: each dead

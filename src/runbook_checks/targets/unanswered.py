@@ -137,6 +137,19 @@ def _chain(error: BaseException) -> list[BaseException]:
     return found
 
 
+def testinfra_cause(error: RuntimeError) -> str:
+    """What a testinfra backend's failure says, never the command it ran (an ssh command line
+    may carry a password): the command's own error output where the failure holds it."""
+    if not error.args or isinstance(error.args[0], str):
+        return first_line(error)
+    try:
+        stderr = str(error.args[0].stderr)
+    except Exception:  # a result that cannot be read is told as one that says nothing
+        stderr = ""
+    said = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return said[-1][:200] if said else "the connection failed without saying why"
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an error's message, or its kind when it has none."""
     text = str(error).strip() or type(error).__name__

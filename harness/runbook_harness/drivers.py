@@ -1,0 +1,96 @@
+"""What the fault catalog does to a stack, whatever its kind: the native stack's processes and
+files directly, the compose stack's containers through the engine (engine.py). Session holders
+are processes of this machine for both: clients of the server, as an app would be."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from runbook_harness import engine, native
+from runbook_harness.processes import StackError, alive, spawn
+from runbook_harness.state import StackState
+
+# the client addresses a reject rule must name to turn away the gate and the apps: loopback for
+# processes of this machine, any for containers (whose clients come from the compose network)
+_CLIENTS = {"native": ("127.0.0.1/32", "::1/128"), "compose": ("0.0.0.0/0", "::/0")}
+
+
+def execute(state: StackState, database: str, statement: str) -> None:
+    """One statement, autocommit, as the superuser in `database`."""
+    if state.kind == "compose":
+        engine.psql(database, statement)
+        return
+    with native.postgres(state).admin(database) as connection:
+        connection.execute(statement)  # type: ignore[arg-type]
+
+
+def _count(state: StackState, sql: str) -> int:
+    if state.kind == "compose":
+        return int(engine.psql("postgres", sql).strip() or 0)
+    with native.postgres(state).admin("postgres") as admin:
+        row = admin.execute(sql).fetchone()  # type: ignore[arg-type]
+    return int(row[0]) if row else 0
+
+
+def stop(state: StackState, name: str) -> None:
+    """Stops a service, an app or a session holder."""
+    if state.kind == "compose" and name not in state.pids:
+        engine.stop(state, name)
+    else:
+        native.stop_process(state, name)
+
+
+def start(state: StackState, name: str) -> None:
+    engine.start(state, name) if state.kind == "compose" else native.start_process(state, name)
+
+
+def restart(state: StackState, name: str) -> None:
+    """Restarts a service; an app reads its env file again."""
+    engine.restart(state, name) if state.kind == "compose" else native.restart_process(state, name)
+
+
+def start_without_env_file(state: StackState, name: str) -> None:
+    """Restarts an app without its env file's values: a process whose service manager does not
+    name the file; a container cannot be started so, its env file is part of its definition."""
+    if state.kind == "compose":
+        raise StackError("a compose app always gets its env file: this fault is the native stack's")
+    native.stop_process(state, name)
+    native.start_process(state, name, load_env_file=False)
+
+
+def edit_file(state: StackState, which: str, edit: Callable[[str], str]) -> None:
+    """Rewrites pg_hba.conf or pgbouncer.ini where its service reads it."""
+    if state.kind == "compose":
+        engine.edit_file(which, edit)
+        return
+    path = {"pg_hba.conf": lambda: native.postgres(state).data / "pg_hba.conf",
+            "pgbouncer.ini": lambda: native.pgbouncer_dir(state) / "pgbouncer.ini"}[which]()
+    path.write_text(edit(path.read_text()))
+
+
+def client_addresses(state: StackState) -> tuple[str, ...]:
+    return _CLIENTS[state.kind]
+
+
+def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str,
+                 expect: int | None = None, table: str = "") -> None:
+    """Starts a process that keeps `count` sessions in `mode` (see holder.py) until stopped;
+    returns once `expect` of them (all, by default) show on the server in that state."""
+    log = state.directory / "logs" / f"{name}.log"
+    log.parent.mkdir(exist_ok=True)
+    argv = [sys.executable, "-m", "runbook_harness.holder", "--dsn-env", "RC_HOLDER_DSN",
+            "--count", str(count), "--mode", mode, "--table", table]
+    pid = spawn(argv, log, env={"RC_HOLDER_DSN": dsn})
+    state.pids[name] = pid
+    state.save()
+    wanted = {"idle": "idle", "active": "active", "lock": "active",
+              "transaction": "idle in transaction"}[mode]
+    sql = (f"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'holder-{mode}' "
+           f"AND state = '{wanted}'")
+    deadline = time.monotonic() + native.START_SECONDS
+    while _count(state, sql) < (expect or count):
+        if time.monotonic() > deadline or not alive(pid):
+            raise StackError(f"{name} did not establish {count} {mode} session(s); log: {log}")
+        time.sleep(0.05)

@@ -1,0 +1,145 @@
+"""The compose stack's services changed through the Docker engine, as an operator would change
+them: SQL through psql in the database's container, files edited in a container, containers
+stopped, started, restarted, and an app recreated so that it reads its env file again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runbook_harness import compose
+from runbook_harness.processes import StackError
+from runbook_harness.services import APPS
+from runbook_harness.state import STACK_ENV, StackState
+
+START_SECONDS = 90.0
+_APP_NAMES = frozenset(a.name for a in APPS)
+_SOCKET_DIR = "/var/lib/runbook-checks/pg/run"
+# the files a fault edits, by what they are, inside their service's container
+FILES = {"pg_hba.conf": ("postgres", "/var/lib/runbook-checks/pg/data/pg_hba.conf"),
+         "pgbouncer.ini": ("pgbouncer", "/var/lib/runbook-checks/pgbouncer/pgbouncer.ini")}
+
+
+def _docker(*args: str, stdin: str | None = None, timeout: float = 120) -> str:
+    result = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise StackError(f"docker {args[0]} {args[-1] if len(args) > 1 else ''} failed: "
+                         f"{(result.stderr or result.stdout).strip()[-800:]}")
+    return result.stdout
+
+
+def psql(database: str, statement: str) -> str:
+    """Runs one statement (autocommit) as the superuser over the server's own socket, in its
+    container: no pg_hba rule for TCP clients stands in the way. Returns its rows, unaligned."""
+    return _docker("exec", compose.container_name("postgres"), "psql", "-X", "-q", "-tA", "-v",
+                   "ON_ERROR_STOP=1", "-h", _SOCKET_DIR, "-U", "postgres", "-d", database, "-c", statement)
+
+
+def edit_file(which: str, edit: Callable[[str], str]) -> None:
+    """Rewrites one of FILES in its container with `edit` of its text (owner and mode kept)."""
+    service, path = FILES[which]
+    container = compose.container_name(service)
+    text = _docker("exec", container, "cat", path)
+    _docker("exec", "-i", container, "sh", "-c", f"cat > '{path}'", stdin=edit(text))
+
+
+def stop(state: StackState, name: str) -> None:
+    _docker("stop", "--time", "10", compose.container_name(name))
+
+
+def start(state: StackState, name: str) -> None:
+    _docker("start", compose.container_name(name))
+    ready(state, name)
+
+
+def restart(state: StackState, name: str) -> None:
+    """An app is recreated (its env file read again, as a native restart reads it); a backing
+    service is restarted in its container, which keeps what was edited in it."""
+    if name in _APP_NAMES:
+        recreate(state, name)
+        return
+    _docker("restart", "--time", "10", compose.container_name(name))
+    ready(state, name)
+
+
+def recreate(state: StackState, name: str) -> None:
+    """The service's container made anew from the compose file and its env file as they are now."""
+    _up(state, name)
+    ready(state, name)
+
+
+def recreate_with(state: StackState, name: str, override: dict[str, Any]) -> None:
+    """The service's container made anew with `override` merged over its definition (a bad
+    deploy, say); not waited for, as it may never be ready."""
+    path = state.directory / "override.yml"
+    path.write_text(yaml.safe_dump({"services": {name: override}}))
+    _up(state, name, path)
+
+
+def _up(state: StackState, name: str, *overrides: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    files = [arg for path in (root / compose.COMPOSE_FILE, *overrides) for arg in ("-f", str(path))]
+    result = subprocess.run(
+        [*compose.compose_command(), "--env-file", str(state.directory / STACK_ENV), *files, "-p",
+         compose.PROJECT, "up", "-d", "--no-deps", "--force-recreate", name],
+        capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise StackError(f"recreating {name} failed: {(result.stderr or result.stdout).strip()[-800:]}")
+
+
+def signal_server(name: str, signal: str) -> None:
+    """Sends `signal` (STOP, CONT, KILL) to the server in the service's container (the child of
+    the container's init)."""
+    _docker("exec", compose.container_name(name), "sh", "-c",
+            f"kill -{signal} $(cat /proc/1/task/1/children)")
+
+
+def wait_for(name: str, what: str, holds: Callable[[dict[str, Any]], bool], seconds: float = 60) -> None:
+    """Waits until `holds` is true of the container's engine state ({"State": ..., ...})."""
+    container = compose.container_name(name)
+    deadline = time.monotonic() + seconds
+    while not holds(json.loads(_docker("inspect", "--format", "{{json .}}", container))):
+        if time.monotonic() > deadline:
+            raise StackError(f"{name} did not become {what} within {seconds:.0f} s")
+        time.sleep(0.2)
+
+
+def _restarted_and_running(count: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda attrs: (int(attrs.get("RestartCount") or 0) >= count
+                          and attrs["State"].get("Status") == "running")
+
+
+def health(attributes: dict[str, Any]) -> str:
+    return str(((attributes.get("State") or {}).get("Health") or {}).get("Status", ""))
+
+
+def restarted(state: StackState, name: str, times: int) -> None:
+    """The service's server killed `times` times under a restart policy of `always`, each time
+    restarted by the engine; the policy is then put back, the restart count stays."""
+    container = compose.container_name(name)
+    _docker("update", "--restart", "always", container)
+    try:
+        for count in range(1, times + 1):
+            signal_server(name, "KILL")
+            wait_for(name, f"restarted {count} times", _restarted_and_running(count))
+    finally:
+        _docker("update", "--restart", "no", container)
+    ready(state, name)
+
+
+def ready(state: StackState, name: str) -> None:
+    """Waits until the engine counts the service healthy (its healthcheck passed: its published
+    port is no sign, the engine's proxy accepts connections before the service listens), then
+    records the apps' pids."""
+    wait_for(name, "healthy", lambda attributes: health(attributes) == "healthy"
+             or not attributes["State"].get("Running"), START_SECONDS)
+    state_now = json.loads(_docker("inspect", "--format", "{{json .State}}", compose.container_name(name)))
+    if not state_now.get("Running"):
+        raise StackError(f"{name} stopped after starting; see `docker logs {compose.container_name(name)}`")
+    compose.write_pid_files(state)

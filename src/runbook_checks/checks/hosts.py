@@ -1,0 +1,77 @@
+"""Host checks over facts read through testinfra: a process runs, a TCP port listens, a file is
+there, a filesystem and memory have headroom. No I/O here; no command line is ever shown."""
+
+from __future__ import annotations
+
+from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.hosts import DiskUse, MemoryUse, PathState, Port, Processes
+
+_LISTED_PORTS = 12  # the listening ports a failure names, at most
+
+
+def process_running(processes: Processes) -> None:
+    """At least one process on the host has a command line that matches the pattern."""
+    if not processes.pids:
+        raise CheckFailed(f"a process matching /{processes.pattern}/ running on {processes.host}",
+                          f"no process on {processes.host} matches /{processes.pattern}/",
+                          "start the service (its unit, container or supervisor) and read its log for why it "
+                          "stopped; if it runs, correct the pattern")
+
+
+def port_listening(port: Port) -> None:
+    """Something on the host listens on the TCP port (on any address)."""
+    if not port.addresses:
+        others = ", ".join(str(p) for p in port.listening[:_LISTED_PORTS])
+        more = ", ..." if len(port.listening) > _LISTED_PORTS else ""
+        listening = f"listening: {others}{more}" if others else "no TCP port listens there"
+        raise CheckFailed(f"TCP port {port.port} listening on {port.host}",
+                          f"nothing listens on TCP port {port.port} on {port.host} ({listening})",
+                          f"start the service that serves port {port.port}, or correct its port or listen "
+                          "address setting")
+
+
+def file_present(path: PathState) -> None:
+    """The path is a regular file on the host (or a link to one)."""
+    expected = f"a regular file at {path.path} on {path.host}"
+    if not path.exists:
+        raise CheckFailed(expected, f"nothing at {path.path} on {path.host}",
+                          "deploy the file (or restore it from the release), or correct the path")
+    if not path.is_file:
+        raise CheckFailed(expected, f"{path.path} on {path.host} is not a regular file (a directory, "
+                                    "a socket or a device)",
+                          "put the file the service reads there in its place, or correct the path")
+
+
+def disk_headroom(disk: DiskUse, at_most_percent: float) -> None:
+    """The filesystem holding the path is at most `at_most_percent` used (thresholds.disk_used_percent)."""
+    expected = f"at most {at_most_percent:g}% of {disk.path} used on {disk.host}"
+    where = "" if disk.mounted_on == disk.path else f", the filesystem mounted on {disk.mounted_on}"
+    if disk.used_kib + disk.available_kib == 0:
+        raise CheckFailed(expected, f"{disk.path} on {disk.host} has no blocks{where} (a pseudo filesystem)",
+                          "point the check at the mount point of a disk")
+    if disk.used_percent > at_most_percent:
+        raise CheckFailed(expected, f"{disk.used_percent:g}% used ({_size(disk.used_kib)} of "
+                                    f"{_size(disk.used_kib + disk.available_kib)}{where})",
+                          "free space on it (old logs, dumps, images; du -xh --max-depth=2 finds them) or "
+                          "grow the filesystem")
+
+
+def memory_headroom(memory: MemoryUse, at_most_percent: float) -> None:
+    """At most `at_most_percent` of the host's memory is in use, MemAvailable counted as free
+    (thresholds.memory_used_percent)."""
+    if memory.used_percent > at_most_percent:
+        raise CheckFailed(f"at most {at_most_percent:g}% of memory in use on {memory.host}",
+                          f"{memory.used_percent:g}% in use ({_size(memory.available_kib)} available of "
+                          f"{_size(memory.total_kib)})",
+                          "find what grew (ps -eo pid,rss,comm --sort=-rss), restart or scale it, or give "
+                          "the host more memory")
+
+
+def _size(kib: int) -> str:
+    """KiB in the largest unit that keeps a whole number in front: 512 KiB, 3.2 MiB, 14.9 GiB."""
+    value, unit = float(kib), "KiB"
+    for larger in ("MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{value:.0f} {unit}" if unit == "KiB" else f"{value:.1f} {unit}"

@@ -1,0 +1,65 @@
+"""What a host shows the checks (read by targets/hosts.py): processes matching a pattern, a TCP
+port's listeners, a path, a filesystem's use and memory use. Each fact names its host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Processes:
+    """The pids of the processes whose command line matches `pattern` (never the command lines:
+    they may hold secrets)."""
+
+    host: str
+    pattern: str
+    pids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Port:
+    """Where a TCP port listens on the host (0.0.0.0, ::, 127.0.0.1...), and every TCP port that does."""
+
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+    listening: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PathState:
+    host: str
+    path: str
+    exists: bool
+    is_file: bool  # a regular file, or a link to one
+
+
+@dataclass(frozen=True)
+class DiskUse:
+    """df's numbers for the filesystem that holds `path` (mounted on `mounted_on`), in KiB."""
+
+    host: str
+    path: str
+    mounted_on: str
+    used_kib: int
+    available_kib: int
+
+    @property
+    def used_percent(self) -> float:
+        """Used of what users may use, as df counts it (blocks reserved for root left out)."""
+        usable = self.used_kib + self.available_kib
+        return round(100 * self.used_kib / usable, 2) if usable else 0.0
+
+
+@dataclass(frozen=True)
+class MemoryUse:
+    """MemTotal and MemAvailable of /proc/meminfo, in KiB."""
+
+    host: str
+    total_kib: int
+    available_kib: int
+
+    @property
+    def used_percent(self) -> float:
+        used = self.total_kib - self.available_kib
+        return round(100 * used / self.total_kib, 2) if self.total_kib else 0.0

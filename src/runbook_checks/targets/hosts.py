@@ -1,0 +1,259 @@
+"""One declared host, read through testinfra (ssh://, docker://, local://...): its processes, listening
+TCP ports, files, a filesystem's use and memory use. Connecting is bounded by the connect timeout,
+every command by the command timeout, and a host found dead fails every later check at once."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import testinfra.backend
+import testinfra.host
+from testinfra.backend.base import CommandResult
+
+from runbook_checks.environment import Timeouts
+from runbook_checks.errors import TargetUnreachable
+from runbook_checks.facts.hosts import DiskUse, MemoryUse, PathState, Port, Processes
+from runbook_checks.targets.base import Lazy
+from runbook_checks.targets.unanswered import Unanswered, first_line
+
+T = TypeVar("T")
+
+_OPENSSH = ("ssh", "safe-ssh")  # testinfra runs the ssh command
+_SSH = (*_OPENSSH, "paramiko")
+_ANSWER = "runbook-checks-host-answers"
+_TIMED_OUT = (124, 137)  # timeout(1)'s status when the command outlasted it (137: it ignored TERM)
+# testinfra's own process listing (procps, busybox) and the shells that run it: never a match
+_OWN_LISTING = ("ps -Aww -o ", "ps -A -o ")
+# What the ssh command says (exit status 255) when the address gives no answer: the cause in words.
+_SSH_NO_ANSWER = (("timed out", "no answer within the {connect} s connect timeout"),
+                  ("connection refused", "connection refused"),
+                  ("could not resolve hostname", "name {hostname} does not resolve"),
+                  ("no route to host", "no route to the host"),
+                  ("network is unreachable", "the network is unreachable"),
+                  ("connection closed", "the server closed the connection without an answer"),
+                  ("connection reset", "the server closed the connection without an answer"))
+# What the docker command says when the container or its engine is not there.
+_ENGINE_NO_ANSWER = (("no such container", "no such container"),
+                     ("is not running", "the container is not running"),
+                     ("is paused", "the container is paused"),
+                     ("cannot connect to the docker daemon", "no Docker engine answers"))
+# df -P: filesystem, 1024-blocks, used, available, capacity, mounted on
+_DF_LINE = re.compile(r"^.*?\s+\d+\s+(?P<used>\d+)\s+(?P<available>\d+)\s+(?:\d+%|-)\s+(?P<mounted_on>.+)$")
+_MEMINFO = re.compile(r"^(MemTotal|MemAvailable):\s+(\d+) kB$", re.MULTILINE)
+
+
+class _CommandTimedOut(Exception):
+    pass
+
+
+class _BoundedHost(testinfra.host.Host):
+    """A testinfra host whose every command, whichever module sends it, runs under timeout(1)
+    there, so that none outlasts the command timeout; the last result is kept for its stderr."""
+
+    def __init__(self, backend: Any, seconds: int) -> None:
+        super().__init__(backend)
+        self.seconds = seconds
+        self.last: CommandResult | None = None
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
+        line = self.backend.quote(command, *args)
+        result: CommandResult = self.backend.run("timeout -k 1 %s /bin/sh -c %s", str(self.seconds), line,
+                                                 **kwargs)
+        self.last = result
+        if result.rc in _TIMED_OUT:
+            raise _CommandTimedOut(line)
+        return result
+
+
+class HostTarget:
+    """A host the environment declares (hosts.<name>: a testinfra URL), reached on first use. Its
+    process list and listening sockets are read once per run, however many checks judge them."""
+
+    def __init__(self, name: str, url: str, timeouts: Timeouts, unanswered: Unanswered | None = None) -> None:
+        self.name = name
+        self.url = url
+        self._parts = urlsplit(url)
+        self._connect = max(1, math.ceil(timeouts.connect_seconds))
+        self._command = max(1, math.ceil(timeouts.command_seconds))
+        self._unanswered = unanswered or Unanswered()
+        self._host = Lazy(self._open)
+        self._dead: TargetUnreachable | None = None  # the host stopped answering after it was reached
+        self._processes = Lazy(lambda: self._read("its processes", _list_processes))
+        self._sockets = Lazy(lambda: self._read("its listening sockets", _list_tcp_listeners))
+
+    @property
+    def label(self) -> str:
+        return f"host '{self.name}'"
+
+    @property
+    def address(self) -> str:
+        """scheme://user@host:port of the URL: never its password or options."""
+        user = self._parts.username
+        return f"{self._parts.scheme}://{user + '@' if user else ''}{self._host_port}"
+
+    @property
+    def _host_port(self) -> str:
+        return self._parts.netloc.rpartition("@")[2]
+
+    @property
+    def _key(self) -> str | None:
+        """Where the host is reached, for the run's memory of dead addresses (local:// is never one)."""
+        return f"{self._parts.scheme}://{self._host_port}" if self._host_port else None
+
+    def reach(self) -> None:
+        """Reaches the host now, as a first check would (a failure is kept for the checks)."""
+        self._host.get()
+
+    def processes(self, pattern: str) -> Processes:
+        """The pids of the processes whose full command line matches the regular expression."""
+        matcher = re.compile(pattern)
+        pids = tuple(pid for pid, args in self._processes.get() if matcher.search(args))
+        return Processes(self.name, pattern, pids)
+
+    def listening(self, port: int) -> Port:
+        """Where the TCP port listens on the host (no address: it does not)."""
+        listeners = self._sockets.get()
+        return Port(self.name, port, listeners.get(port, ()), tuple(sorted(listeners)))
+
+    def file(self, path: str) -> PathState:
+        """Whether something is at the path, and whether it is a regular file (or a link to one)."""
+
+        def read(host: _BoundedHost) -> PathState:
+            state = host.file(path)
+            is_file = bool(state.is_file)
+            return PathState(self.name, path, is_file or bool(state.exists), is_file)
+
+        return self._read(f"the file {path}", read)
+
+    def disk_use(self, path: str) -> DiskUse:
+        """df's use of the filesystem holding the path (a mount point, usually)."""
+        what = f"the disk use of {path}"
+
+        def read(host: _BoundedHost) -> DiskUse:
+            result = host.run("df -P -k -- %s", path)
+            if result.rc != 0:
+                raise self._failed(result, what)
+            found = _DF_LINE.match(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None
+            if found is None:
+                raise self._unreadable(what, "df's output does not parse")
+            return DiskUse(self.name, path, found["mounted_on"], int(found["used"]), int(found["available"]))
+
+        return self._read(what, read)
+
+    def memory_use(self) -> MemoryUse:
+        """MemTotal and MemAvailable of the host's /proc/meminfo."""
+        what = "its memory use"
+
+        def read(host: _BoundedHost) -> MemoryUse:
+            result = host.run("cat /proc/meminfo")
+            if result.rc != 0:
+                raise self._failed(result, what)
+            values = {name: int(kib) for name, kib in _MEMINFO.findall(result.stdout)}
+            if "MemTotal" not in values or "MemAvailable" not in values:
+                raise self._unreadable(what, "/proc/meminfo has no MemTotal or MemAvailable (Linux < 3.14?)")
+            return MemoryUse(self.name, values["MemTotal"], values["MemAvailable"])
+
+        return self._read(what, read)
+
+    def _open(self) -> _BoundedHost:
+        """The host, once it has run a command: its first failure is every later check's."""
+        self._unanswered.check(self._key, self.label)
+        url, options = self._connection()
+        try:
+            backend = testinfra.backend.get_backend(url, **options)
+        except RuntimeError as error:  # an unknown backend, or one whose library is missing (paramiko)
+            raise TargetUnreachable(self.label, self.address, first_line(error),
+                                    f"correct hosts.{self.name}, or install what its backend needs") from None
+        host = _BoundedHost(backend, self._command)
+        backend.set_host(host)
+        answer = self._attempt(host, "an answer", lambda h: h.run("echo %s", _ANSWER))
+        if answer.stdout.strip() != _ANSWER:
+            raise self._failed(answer, "an answer")
+        return host
+
+    def _connection(self) -> tuple[str, dict[str, Any]]:
+        """The URL and testinfra's options: the environment's connect timeout (in place of any in
+        the URL), and for the ssh command no prompt and a connection dropped when it goes silent."""
+        if self._parts.scheme not in _SSH:
+            return self.url, {}
+        query = urlencode([(k, v) for k, v in parse_qsl(self._parts.query) if k != "timeout"])
+        options: dict[str, Any] = {"timeout": self._connect}
+        if self._parts.scheme in _OPENSSH:
+            options["ssh_extra_args"] = (f"-o BatchMode=yes -o ServerAliveInterval={self._connect} "
+                                         "-o ServerAliveCountMax=1")
+        return urlunsplit(self._parts._replace(query=query)), options
+
+    def _read(self, what: str, read: Callable[[_BoundedHost], T]) -> T:
+        host = self._host.get()
+        if self._dead is not None:
+            raise self._dead.with_traceback(None)
+        return self._attempt(host, what, read)
+
+    def _attempt(self, host: _BoundedHost, what: str, read: Callable[[_BoundedHost], T]) -> T:
+        """`read` on the host, its failures in plain words; a host that gave no answer is remembered."""
+        try:
+            return read(host)
+        except _CommandTimedOut:
+            cause = f"reading {what} did not finish within the {self._command} s command timeout"
+            raise TargetUnreachable(self.label, self.address, cause,
+                                    "look at the host's load and at what the command waits on (a hung mount?)"
+                                    ) from None
+        except RuntimeError as error:  # the ssh command gave up (exit status 255), or a module found no tool
+            result = error.args[0] if error.args and isinstance(error.args[0], CommandResult) else None
+            if result is None:
+                raise self._unreadable(what, first_line(error)) from None
+            raise self._failed(result, what, gave_up=True) from None
+        except AssertionError:  # a module's command failed
+            if host.last is None:
+                raise
+            raise self._failed(host.last, what) from None
+
+    def _failed(self, result: CommandResult, what: str, gave_up: bool = False) -> TargetUnreachable:
+        """A failed command: the host gave no answer (remembered for the run), ssh refused the gate,
+        or the command could not read. `gave_up`: the ssh command's own failure (exit status 255)."""
+        said = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        said = [line for line in said if not line.startswith("Warning:")] or said
+        text, first = " ".join(said).lower(), said[0][:200] if said else ""
+        table = _SSH_NO_ANSWER if gave_up else _ENGINE_NO_ANSWER if self._parts.scheme == "docker" else ()
+        for marker, cause in table:
+            if marker in text:
+                cause = cause.format(connect=self._connect, hostname=self._parts.hostname)
+                failure = TargetUnreachable(self.label, self.address, cause, self._no_answer_fix())
+                self._dead = self._unanswered.remember(self._key, failure)
+                return failure
+        if gave_up:
+            return TargetUnreachable(self.label, self.address, f"ssh refused: {first or '(it said nothing)'}",
+                                     "give the gate's key access (the user's authorized_keys) and the host's "
+                                     "key a line in known_hosts, or correct the user and ssh_identity_file")
+        return self._unreadable(what, first or f"exit status {result.rc}")
+
+    def _unreadable(self, what: str, cause: str) -> TargetUnreachable:
+        return TargetUnreachable(self.label, self.address, f"cannot read {what}: {cause}",
+                                 f"check the gate's access to the host (hosts.{self.name}) and that ps, ss, "
+                                 "df and timeout are installed there")
+
+    def _no_answer_fix(self) -> str:
+        if self._parts.scheme == "docker":
+            return f"start the container (and its Docker engine), or correct hosts.{self.name}"
+        return f"check that the host is up and its sshd answers there, or correct hosts.{self.name}"
+
+
+def _list_processes(host: _BoundedHost) -> tuple[tuple[int, str], ...]:
+    """Every process's pid and command line, but for the listing's own."""
+    return tuple((int(p["pid"]), str(p["args"])) for p in host.process.filter()
+                 if not any(own in str(p["args"]) for own in _OWN_LISTING))
+
+
+def _list_tcp_listeners(host: _BoundedHost) -> dict[int, tuple[str, ...]]:
+    """Listening TCP port -> the addresses it listens on."""
+    found: dict[int, tuple[str, ...]] = {}
+    for socket in host.socket.get_listening_sockets():
+        protocol, _, rest = socket.partition("://")
+        if protocol == "tcp":
+            address, _, port = rest.rpartition(":")
+            found[int(port)] = (*found.get(int(port), ()), address)
+    return found

@@ -1,0 +1,109 @@
+"""The compose stack, through its engine: the gate passes on it, and each fault that is not
+particular to processes of this machine is injected there (SQL through psql in the database's
+container, files edited in containers, containers stopped, restarted or recreated) and fails
+exactly its checks, as it does natively."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from runbook_checks.environment import ContainerSource
+from runbook_checks.errors import TargetUnreachable
+from runbook_checks.targets.config import read_container_environment
+from runbook_harness import compose
+from runbook_harness.faults import FAULTS, fault, named_by
+from runbook_harness.state import StackState
+from tests.gate_run import ROOT, run_gate
+from tests.test_faults import assert_block, assert_no_secret, expected_failures, run_with_fault
+
+SHOWN_ON_COMPOSE = [f for f in FAULTS
+                    if f.shown_in == "local" and f.name != "postgres-down" and "compose" in f.kinds]
+# One fault of each way the engine is driven that a symptom's first fault may not use.
+EACH_WAY = ("platform-hba-reject", "pgbouncer-db-capped", "pgbouncer-server-tls-required",
+            "platform-connections-exhausted", "platform-max-connections", "author-api-env-stale",
+            "redis-down", "redis-password-changed", "audiospective-sqlite", "ghostworks-api-down")
+
+
+def chosen_faults() -> list[str]:
+    """Every fault the compose stack shows with RUNBOOK_CHECKS_COMPOSE_FAULTS=all; by default, the
+    first of each symptom, each compose-only fault and one of each way of driving the engine (the
+    rest are the same checks over the same engine operations, proven natively)."""
+    if os.environ.get("RUNBOOK_CHECKS_COMPOSE_FAULTS") == "all":
+        return sorted(f.name for f in SHOWN_ON_COMPOSE)
+    first = {}
+    for item in SHOWN_ON_COMPOSE:
+        first.setdefault(item.symptom, item.name)
+    only_here = {f.name for f in SHOWN_ON_COMPOSE if f.kinds == ("compose",)}
+    return sorted({*first.values(), *only_here, *EACH_WAY})
+
+
+COMPOSE_FAULTS = chosen_faults()
+
+
+@pytest.fixture(scope="module")
+def compose_stack() -> Iterator[StackState]:
+    """The compose stack in a throwaway directory for this module's tests, removed after them."""
+    problem = compose.engine_answers()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the compose stack, but no Docker engine answers: {problem}")
+        pytest.skip(f"no Docker engine answers: {problem}")
+    directory = Path(tempfile.mkdtemp(prefix="rc-compose-"))
+    try:
+        yield compose.up(directory / "stack", ROOT)
+    finally:
+        compose.down(directory / "stack", ROOT)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def compose_env(compose_stack: StackState) -> dict[str, str]:
+    return {"RUNBOOK_CHECKS_STACK": "compose", "RUNBOOK_CHECKS_STACK_DIR": str(compose_stack.directory)}
+
+
+def test_healthy_compose_stack_passes(compose_stack: StackState, compose_env: dict[str, str],
+                                      tmp_path: Path) -> None:
+    run = run_gate("local", tmp_path / "junit.xml", compose_env)
+    assert run.returncode == 0 and not run.failed, run.output
+    assert len(run.outcomes) >= 100
+    assert_no_secret(run, compose_stack)
+
+
+def test_every_way_of_driving_the_engine_is_a_fault_it_shows() -> None:
+    assert set(EACH_WAY) <= {f.name for f in SHOWN_ON_COMPOSE}
+
+
+def test_the_container_source_reads_the_engines_environment(compose_stack: StackState) -> None:
+    """A container's environment, from the real engine, is the env file it was created with."""
+    source = ContainerSource(name=compose.container_name("author-api"))
+    running = read_container_environment("author-api", source, seconds=10)
+    declared = dotenv_values(compose_stack.directory / "apps" / "author-api.env")
+    assert declared and {k: running.get(k) for k in declared} == declared
+    assert running["NODE_ENV"] == "production", "the compose file's own environment is there too"
+    with pytest.raises(TargetUnreachable, match="no such container"):
+        read_container_environment("x", ContainerSource(name="runbook-checks-none"), seconds=10)
+    dead = ContainerSource(name="x", engine=f"unix://{compose_stack.directory}/no-engine.sock")
+    with pytest.raises(TargetUnreachable, match="no-engine.sock"):
+        read_container_environment("x", dead, seconds=2)
+
+
+@pytest.mark.parametrize("name", COMPOSE_FAULTS)
+def test_fault_through_the_engine_fails_exactly_its_checks(
+        name: str, compose_stack: StackState, compose_env: dict[str, str], tmp_path: Path) -> None:
+    item = fault(name)
+    run = run_with_fault(item, compose_stack, compose_env, tmp_path)
+    checks = expected_failures(item, run)
+    assert run.returncode == 1, run.output
+    assert run.failed == checks, run.output[-3000:]
+    for check in checks:
+        assert_block(run.failures[check])
+        phrase = item.fails[named_by(check, item.fails) or ""]
+        assert phrase in run.failures[check], (check, phrase, run.failures[check])
+    assert_no_secret(run, compose_stack)

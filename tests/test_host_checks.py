@@ -1,0 +1,126 @@
+"""The host checks over hand-made facts: each branch, each boundary and each message."""
+
+from __future__ import annotations
+
+import pytest
+
+from runbook_checks.checks.hosts import (
+    disk_headroom,
+    file_present,
+    memory_headroom,
+    port_listening,
+    process_running,
+)
+from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.hosts import DiskUse, MemoryUse, PathState, Port, Processes
+
+GIB = 1024 * 1024  # in KiB
+
+
+def test_a_matching_process_passes() -> None:
+    process_running(Processes("api1", "gunicorn .*app:api", (412,)))
+
+
+def test_no_matching_process_fails_naming_pattern_and_host() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        process_running(Processes("api1", "gunicorn .*app:api", ()))
+    assert failure.value.expected == "a process matching /gunicorn .*app:api/ running on api1"
+    assert failure.value.found == "no process on api1 matches /gunicorn .*app:api/"
+    assert failure.value.fix.startswith("start the service") and "correct the pattern" in failure.value.fix
+
+
+def test_a_listening_port_passes() -> None:
+    port_listening(Port("db1", 5432, ("127.0.0.1",), (22, 5432)))
+
+
+@pytest.mark.parametrize(("listening", "said"), [
+    ((), "no TCP port listens there"),
+    ((22, 80), "listening: 22, 80"),
+    (tuple(range(1, 13)), "listening: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"),
+    (tuple(range(1, 14)), "listening: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, ..."),
+])
+def test_a_closed_port_fails_naming_what_listens(listening: tuple[int, ...], said: str) -> None:
+    with pytest.raises(CheckFailed) as failure:
+        port_listening(Port("db1", 5432, (), listening))
+    assert failure.value.expected == "TCP port 5432 listening on db1"
+    assert failure.value.found == f"nothing listens on TCP port 5432 on db1 ({said})"
+    assert failure.value.fix.startswith("start the service that serves port 5432")
+
+
+def test_a_regular_file_passes() -> None:
+    file_present(PathState("api1", "/srv/api/.env", True, True))
+
+
+def test_a_missing_file_fails() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        file_present(PathState("api1", "/srv/api/.env", False, False))
+    assert failure.value.expected == "a regular file at /srv/api/.env on api1"
+    assert failure.value.found == "nothing at /srv/api/.env on api1"
+    assert failure.value.fix.startswith("deploy the file")
+
+
+def test_a_directory_where_a_file_belongs_fails() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        file_present(PathState("api1", "/srv/api/.env", True, False))
+    assert failure.value.expected == "a regular file at /srv/api/.env on api1"
+    assert failure.value.found == ("/srv/api/.env on api1 is not a regular file "
+                                   "(a directory, a socket or a device)")
+    assert failure.value.fix.startswith("put the file the service reads there")
+
+
+def test_disk_use_is_used_of_what_users_may_use() -> None:
+    assert DiskUse("h", "/", "/", 1, 2).used_percent == 33.33
+    assert DiskUse("h", "/", "/", 80, 20).used_percent == 80.0
+    assert DiskUse("h", "/proc", "/proc", 0, 0).used_percent == 0.0
+
+
+def test_disk_use_at_the_threshold_passes_and_just_above_fails() -> None:
+    disk = DiskUse("db1", "/var/lib/postgresql", "/var/lib/postgresql", 3 * GIB, GIB)  # 75 %
+    disk_headroom(disk, 75)
+    with pytest.raises(CheckFailed) as failure:
+        disk_headroom(disk, 74.99)
+    assert failure.value.expected == "at most 74.99% of /var/lib/postgresql used on db1"
+    assert failure.value.found == "75% used (3.0 GiB of 4.0 GiB)"
+    assert failure.value.fix.startswith("free space on it")
+
+
+def test_disk_use_names_the_filesystem_a_path_is_on() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        disk_headroom(DiskUse("db1", "/data", "/", 1023, 1), 80)
+    assert failure.value.found == "99.9% used (1023 KiB of 1.0 MiB, the filesystem mounted on /)"
+
+
+def test_disk_use_sizes_in_tib() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        disk_headroom(DiskUse("db1", "/", "/", 3 * 1024 * GIB, 1024 * GIB), 50)
+    assert failure.value.found == "75% used (3.0 TiB of 4.0 TiB)"
+
+
+def test_a_filesystem_with_no_blocks_fails() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        disk_headroom(DiskUse("db1", "/proc/sys", "/proc", 0, 0), 80)
+    assert failure.value.expected == "at most 80% of /proc/sys used on db1"
+    assert failure.value.found == ("/proc/sys on db1 has no blocks, the filesystem mounted on /proc "
+                                   "(a pseudo filesystem)")
+    assert failure.value.fix == "point the check at the mount point of a disk"
+
+
+def test_memory_use_counts_available_memory_as_free() -> None:
+    assert MemoryUse("h", 3, 2).used_percent == 33.33
+    assert MemoryUse("h", 0, 0).used_percent == 0.0
+
+
+def test_memory_use_at_the_threshold_passes_and_just_above_fails() -> None:
+    memory = MemoryUse("api1", 8 * GIB, int(0.8 * GIB))  # 90 % in use
+    memory_headroom(memory, 90)
+    with pytest.raises(CheckFailed) as failure:
+        memory_headroom(memory, 89.99)
+    assert failure.value.expected == "at most 89.99% of memory in use on api1"
+    assert failure.value.found == "90% in use (819.2 MiB available of 8.0 GiB)"
+    assert failure.value.fix.startswith("find what grew")
+
+
+def test_sizes_below_a_mib_are_whole_kib() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        memory_headroom(MemoryUse("api1", 1024, 1), 50)
+    assert failure.value.found == "99.9% in use (1 KiB available of 1.0 MiB)"

@@ -1,0 +1,227 @@
+"""Host checks through testinfra against real hosts: an sshd container reached both through the
+engine (docker://) and over ssh (ssh://, its own key, its host key checked), a container that goes
+away, a login ssh refuses, and a loopback listener that never speaks, which costs the connect
+timeout once. The tests that need the engine skip without one, but fail where CI is "true"."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runbook_checks.checks.hosts import (
+    disk_headroom,
+    file_present,
+    memory_headroom,
+    port_listening,
+    process_running,
+)
+from runbook_checks.environment import Environment, Thresholds, Timeouts
+from runbook_checks.errors import CheckFailed, NotDeclared, TargetUnreachable
+from runbook_checks.redaction import Redactor
+from runbook_checks.targets.hosts import HostTarget
+from runbook_checks.targets.registry import Targets
+from runbook_harness import sshd
+from tests.dead_ends import silent
+
+TIMEOUTS = Timeouts(connect_seconds=2, command_seconds=10)
+MARGIN = 1.0  # seconds over the connect timeout a dead host may cost: process start, Python
+SSHD = r"^sshd: /usr/sbin/sshd -D"  # the container's sshd, the listener
+
+
+def targets(**hosts: str) -> Targets:
+    return Targets(Environment(name="test", hosts=hosts, timeouts=TIMEOUTS), Redactor())
+
+
+@pytest.fixture(scope="module")
+def engine() -> None:
+    problem = sshd.engine_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the host checks in containers, but no Docker engine answers: {problem}")
+        pytest.skip(f"no Docker engine answers: {problem}")
+
+
+@pytest.fixture(scope="module")
+def image(engine: None) -> Iterator[str]:
+    with sshd.sshd_image() as tag:
+        yield tag
+
+
+@pytest.fixture(scope="module")
+def box(image: str) -> Iterator[sshd.SshHost]:
+    with sshd.sshd_container(image) as host:
+        yield host
+
+
+@pytest.fixture(params=["docker", "ssh"])
+def host(request: pytest.FixtureRequest, box: sshd.SshHost) -> HostTarget:
+    """The sshd container, through the engine or over ssh: a fresh target, reached anew."""
+    return targets(box=box.docker_url if request.param == "docker" else box.url).host("box")
+
+
+def in_box(box: sshd.SshHost, *command: str) -> str:
+    """A command's output in the container, read with the docker command, not through the gate."""
+    return subprocess.run(["docker", "exec", box.container, *command], capture_output=True, text=True,
+                          check=True, timeout=30).stdout
+
+
+def test_a_running_process_passes_and_a_missing_one_fails(host: HostTarget) -> None:
+    running = host.processes(SSHD)
+    assert running.pids == (1,)
+    process_running(running)
+    with pytest.raises(CheckFailed) as failure:
+        process_running(host.processes(r"^nginx: master"))
+    assert failure.value.found == "no process on box matches /^nginx: master/"
+    # the listing's own ps, and the shells that run it, never count
+    assert host.processes(r"ps -A").pids == ()
+
+
+def test_a_listening_port_passes_and_a_closed_one_fails(host: HostTarget) -> None:
+    ssh = host.listening(22)
+    assert "0.0.0.0" in ssh.addresses
+    port_listening(ssh)
+    with pytest.raises(CheckFailed) as failure:
+        port_listening(host.listening(2222))
+    assert failure.value.found == "nothing listens on TCP port 2222 on box (listening: 22)"
+
+
+def test_a_present_file_passes_and_a_missing_one_or_a_directory_fails(host: HostTarget) -> None:
+    file_present(host.file("/etc/ssh/sshd_config"))
+    with pytest.raises(CheckFailed) as failure:
+        file_present(host.file("/etc/ssh/sshd_config.missing"))
+    assert failure.value.found == "nothing at /etc/ssh/sshd_config.missing on box"
+    with pytest.raises(CheckFailed) as failure:
+        file_present(host.file("/etc/ssh"))
+    assert failure.value.found.startswith("/etc/ssh on box is not a regular file")
+
+
+def test_disk_use_passes_at_its_threshold_and_fails_just_below(host: HostTarget, box: sshd.SshHost) -> None:
+    disk = host.disk_use("/")
+    *_, size, used, available, capacity, mounted_on = in_box(box, "df", "-P", "-k", "/").split()
+    assert disk.mounted_on == mounted_on == "/"
+    assert abs(disk.used_kib - int(used)) < 64 * 1024 and abs(disk.available_kib - int(available)) < 64 * 1024
+    assert int(capacity.rstrip("%")) - 1 <= disk.used_percent <= int(capacity.rstrip("%"))  # df rounds up
+    disk_headroom(disk, disk.used_percent)
+    with pytest.raises(CheckFailed) as failure:
+        disk_headroom(disk, disk.used_percent - 0.01)
+    assert failure.value.found.startswith(f"{disk.used_percent:g}% used (")
+
+
+def test_memory_use_passes_at_its_threshold_and_fails_just_below(host: HostTarget, box: sshd.SshHost) -> None:
+    memory = host.memory_use()
+    meminfo = dict(re.findall(r"^(\w+):\s+(\d+)", in_box(box, "cat", "/proc/meminfo"), re.MULTILINE))
+    assert memory.total_kib == int(meminfo["MemTotal"])
+    assert abs(memory.available_kib - int(meminfo["MemAvailable"])) < memory.total_kib / 20
+    memory_headroom(memory, memory.used_percent)
+    with pytest.raises(CheckFailed) as failure:
+        memory_headroom(memory, memory.used_percent - 0.01)
+    assert failure.value.found.startswith(f"{memory.used_percent:g}% in use (")
+    # the environment's defaults judge a healthy host green
+    memory_headroom(memory, Thresholds().memory_used_percent)
+
+
+def test_a_container_that_is_not_there_fails_at_once_for_every_host_on_it(engine: None) -> None:
+    run = targets(a="docker://rc-test-nonexistent", b="docker://rc-test-nonexistent")
+    with pytest.raises(TargetUnreachable) as first:
+        run.host("a").listening(22)
+    assert (first.value.target, first.value.cause) == ("host 'a'", "no such container")
+    assert first.value.fix.startswith("start the container")
+    started = time.monotonic()
+    with pytest.raises(TargetUnreachable) as again:
+        run.host("b").memory_use()
+    assert (again.value.target, again.value.cause) == ("host 'b'", "no such container")
+    assert time.monotonic() - started < 0.05, "remembered: no docker command ran"
+
+
+def test_a_container_on_an_engine_that_does_not_answer(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    if shutil.which("docker") is None:
+        pytest.skip("the docker command is not installed")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    with pytest.raises(TargetUnreachable) as failure:
+        targets(api="docker://api").host("api").processes(SSHD)
+    assert (failure.value.address, failure.value.cause) == ("docker://api", "no Docker engine answers")
+
+
+def test_a_container_gone_in_the_middle_of_a_run_fails_every_later_check(image: str) -> None:
+    with sshd.sshd_container(image) as gone:
+        host = targets(gone=gone.docker_url).host("gone")
+        file_present(host.file("/etc/ssh/sshd_config"))
+        sshd.remove(gone.container)
+        with pytest.raises(TargetUnreachable) as failure:
+            host.memory_use()
+        assert failure.value.cause == "no such container"
+        started = time.monotonic()
+        for read in (lambda: host.file("/etc/ssh/sshd_config"), lambda: host.processes(SSHD)):
+            with pytest.raises(TargetUnreachable) as again:
+                read()
+            assert again.value.cause == "no such container"
+        assert time.monotonic() - started < 0.05, "remembered: no docker command ran"
+
+
+def test_a_hung_command_costs_the_command_timeout_and_only_its_check(image: str) -> None:
+    with sshd.sshd_container(image) as hung:
+        # a df that hangs, as on a dead network mount: first on the container's PATH
+        in_box(hung, "sh", "-c", "printf '#!/bin/sh\\nexec sleep 60\\n' >/usr/sbin/df; chmod +x /usr/sbin/df")
+        run = Targets(Environment(name="test", hosts={"hung": hung.docker_url},
+                                  timeouts=Timeouts(command_seconds=1)), Redactor())
+        host = run.host("hung")
+        host.reach()
+        started = time.monotonic()
+        with pytest.raises(TargetUnreachable) as failure:
+            host.disk_use("/")
+        assert time.monotonic() - started < 1 + MARGIN
+        assert failure.value.cause == ("reading the disk use of / did not finish within the 1 s command "
+                                       "timeout")
+        memory_headroom(host.memory_use(), 100)  # the host still answers its other checks
+
+
+def test_a_key_ssh_refuses_fails_that_host_only(box: sshd.SshHost, tmp_path: Path) -> None:
+    sshd.write_identity(tmp_path / "stranger")
+    run = targets(stranger=box.url_with(tmp_path / "stranger"), known=box.url)
+    with pytest.raises(TargetUnreachable) as failure:
+        run.host("stranger").memory_use()
+    assert failure.value.cause == "ssh refused: checks@127.0.0.1: Permission denied (publickey)."
+    assert "authorized_keys" in failure.value.fix
+    assert str(tmp_path) not in str(failure.value), "the URL's options are not shown"
+    with pytest.raises(TargetUnreachable):  # remembered for that host
+        run.host("stranger").listening(22)
+    port_listening(run.host("known").listening(22))  # the address itself answers
+
+
+def test_a_silent_ssh_host_costs_the_connect_timeout_once() -> None:
+    with silent() as dead:
+        run = targets(a=f"ssh://checks@{dead.address}?timeout=60", b=f"ssh://deploy@{dead.address}")
+        started = time.monotonic()
+        with pytest.raises(TargetUnreachable) as failure:
+            run.host("a").processes(SSHD)
+        waited = time.monotonic() - started
+        assert (failure.value.address, failure.value.cause) == (
+            f"ssh://checks@{dead.address}", "no answer within the 2 s connect timeout")
+        assert failure.value.fix.startswith("check that the host is up and its sshd answers")
+        assert waited < TIMEOUTS.connect_seconds + MARGIN, "the environment's timeout, not the URL's"
+        started = time.monotonic()
+        for check in (lambda: run.host("a").memory_use(), lambda: run.host("b").file("/etc/hostname")):
+            with pytest.raises(TargetUnreachable) as again:
+                check()
+            assert again.value.cause == "no answer within the 2 s connect timeout"
+        assert time.monotonic() - started < 0.05, "remembered for the address: not asked again"
+        assert len(dead.accepted) == 1
+
+
+def test_an_undeclared_host_is_named() -> None:
+    with pytest.raises(NotDeclared) as failure:
+        targets(api1="local://").host("api2")
+    assert failure.value.key == "hosts.api2"
+
+
+def test_a_host_is_shown_without_password_or_options() -> None:
+    host = HostTarget("a", "ssh://deploy:hunter2@db1.internal:2222?ssh_identity_file=/keys/gate", TIMEOUTS)
+    assert host.address == "ssh://deploy@db1.internal:2222"
