@@ -15,16 +15,13 @@ one if none runs. Exits 1 when the run takes longer than the bound.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 from runbook_checks.environment import ContainerSource, Environment, load_environment
@@ -32,34 +29,10 @@ from runbook_harness import native
 from runbook_harness.state import StackState
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the dead endpoints are the tests' own (tests/dead_ends.py)
+from tests.dead_ends import black_hole, silent  # noqa: E402
+
 SLACK_PER_KIND = 2.0
-
-
-@contextmanager
-def black_hole() -> Iterator[int]:
-    """A loopback port whose one-place accept queue is full: the kernel drops every new SYN."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(0)
-        with socket.create_connection(server.getsockname()):
-            yield server.getsockname()[1]
-
-
-@contextmanager
-def silent() -> Iterator[int]:
-    """A loopback port that takes every connection and never sends a byte."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(64)
-        held: list[socket.socket] = []
-
-        def accept() -> None:
-            with contextlib.suppress(OSError):  # the listener closed: the run is over
-                while True:
-                    held.append(server.accept()[0])
-
-        threading.Thread(target=accept, daemon=True).start()
-        yield server.getsockname()[1]
 
 
 def costs(env: Environment, kind: str) -> dict[str, float]:
@@ -88,7 +61,7 @@ def dead_variables(env: Environment, stack_env: dict[str, str], ports: Iterator[
 
 def dead_ports(stack: ExitStack, kind: str) -> Iterator[int]:
     while True:
-        yield stack.enter_context(black_hole() if kind == "blackhole" else silent())
+        yield stack.enter_context(black_hole() if kind == "blackhole" else silent()).port
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.gate_run import ROOT
-from tests.leftovers import assert_nothing_left, cluster_directories, processes, survivors
+from tests.leftovers import assert_nothing_left, cluster_directories, processes
 
 
 @pytest.mark.parametrize("after_seconds", [0.5, 1.5, 2.5])
@@ -29,11 +29,7 @@ def test_an_interrupt_while_the_stack_starts_leaves_nothing(after_seconds: float
     time.sleep(after_seconds)
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground process group
     output, _ = run.communicate(timeout=120)
-    deadline = time.monotonic() + 10
-    while survivors(before, run.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert survivors(before, run.pid) == [], output
-    assert cluster_directories() == clusters, output
+    assert_nothing_left(before, clusters, run.pid, output)
 
 
 @pytest.mark.parametrize(("missing", "line"), [
