@@ -5,8 +5,10 @@ exactly its checks, as it does natively."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from runbook_checks.environment import ContainerSource
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.config import read_container_environment
 from runbook_harness import compose
-from runbook_harness.faults import FAULTS, fault, named_by
+from runbook_harness.faults import FAULTS, Fault, fault, named_by
 from runbook_harness.state import StackState
 from tests.gate_run import ROOT, run_gate
 from tests.test_faults import assert_block, assert_no_secret, expected_failures, run_with_fault
@@ -94,10 +96,38 @@ def test_the_container_source_reads_the_engines_environment(compose_stack: Stack
         read_container_environment("x", dead, seconds=2)
 
 
+COMPOSE_CHECKS = ("test_services_running", "test_services_healthy", "test_no_restart_loop",
+                  "test_published_ports_answer")
+
+
+def gateway() -> str:
+    """Where this machine's clients come from as the compose network's servers see them."""
+    found = subprocess.run(["docker", "network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}",
+                            f"{compose.PROJECT}_default"], capture_output=True, text=True, timeout=60)
+    assert found.returncode == 0 and found.stdout.strip(), found.stderr
+    return found.stdout.strip()
+
+
+def on_compose(item: Fault) -> Fault:
+    """The fault as the compose stack shows it: its own compose phrases and checks, and clients
+    coming from the network's gateway where natively they come from 127.0.0.1."""
+    if "native" not in item.kinds:
+        return item  # written for the compose stack
+    fails = {check: phrase.replace("127.0.0.1", gateway()) for check, phrase in item.fails.items()}
+    also = item.also + (("ghostworks.1",) if set(item.compose_fails) & set(COMPOSE_CHECKS) else ())
+    return dataclasses.replace(item, fails=fails | item.compose_fails, also=also)
+
+
+def test_compose_phrases_are_of_the_compose_checks_or_replace_native_ones() -> None:
+    for item in FAULTS:
+        for check in item.compose_fails:
+            assert check in COMPOSE_CHECKS or check in item.fails, (item.name, check)
+
+
 @pytest.mark.parametrize("name", COMPOSE_FAULTS)
 def test_fault_through_the_engine_fails_exactly_its_checks(
         name: str, compose_stack: StackState, compose_env: dict[str, str], tmp_path: Path) -> None:
-    item = fault(name)
+    item = on_compose(fault(name))
     run = run_with_fault(item, compose_stack, compose_env, tmp_path)
     checks = expected_failures(item, run)
     assert run.returncode == 1, run.output

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from runbook_harness import images, node_build
-from runbook_harness.migrate import MIGRATED
+from runbook_harness import images, node_build, services
+from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.processes import StackError, port_open
 from runbook_harness.services import APPS, PGBOUNCER_USERS, ROLE_PASSWORDS, SERVICES, App
 from runbook_harness.state import STACK_ENV, StackState, new_secrets
@@ -98,7 +98,7 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
 
 def _app(app: App) -> dict[str, Any]:
     """A Node app runs from the machine's build of the Node sources (`runbook-stack build`); a
-    Python app from the checkout, after its system's migrations where it ships them."""
+    Python app from the checkout."""
     listen = ["--host", "0.0.0.0", "--port", str(app.port)]
     env_file = [f"${{RC_STACK_DIR}}/{app.env_file}"]
     if app.name in node_build.ENTRY:
@@ -107,18 +107,15 @@ def _app(app: App) -> dict[str, Any]:
                         environment=dict(node_build.RUNTIME_ENV), volumes=["${RC_NODE_BUILD}:/app:ro"],
                         depends_on=_HEALTHY)
     command = ["python3", "-m", "runbook_harness.apps", app.name, *listen]
-    if MIGRATED.get(app.system) == app.name:
-        migrate = f"python3 -m runbook_harness.migrate {app.system}"
-        command = ["sh", "-c", f"{migrate} && exec {shlex.join(command)}"]
     return _service(app.name, app.port, app.published, command, env_file=env_file, volumes=[_CODE],
                     depends_on=_HEALTHY)
 
 
 def render() -> str:
     """docker-compose.test.yml as the declaration says it must be."""
-    services = {s.name: _backing(s.name, s.port, s.published) for s in SERVICES}
-    services |= {a.name: _app(a) for a in APPS}
-    return _HEADER + yaml.safe_dump({"services": services}, sort_keys=False, width=100)
+    defined = {s.name: _backing(s.name, s.port, s.published) for s in SERVICES}
+    defined |= {a.name: _app(a) for a in APPS}
+    return _HEADER + yaml.safe_dump({"services": defined}, sort_keys=False, width=100)
 
 
 def engine_answers() -> str | None:
@@ -233,7 +230,7 @@ def up(directory: Path, root: Path) -> StackState:
             undo.callback(down, directory, root)
             get_docker_services(command, str(root / COMPOSE_FILE), PROJECT, ["up -d"], []).__enter__()
             _wait_healthy(state, UP_SECONDS)
-            _after_migrations(state)
+            _migrate(state)
             write_pid_files(state)
             undo.pop_all()
     except Exception as error:  # pytest-docker raises a bare Exception with compose's output
@@ -254,11 +251,14 @@ def write_pid_files(state: StackState) -> None:
         (state.directory / "run" / f"{app.name}.pid").write_text(pid + "\n")
 
 
-def _after_migrations(state: StackState) -> None:
-    """Statistics start clean, so the seed's and migrations' statements are not the workload
-    judged (as natively)."""
+def _migrate(state: StackState) -> None:
+    """Each Alembic-managed system's schema from its app's own migrations, once the stack is up, as
+    natively (an app recreated later does not migrate again: a fault that breaks its database URL
+    leaves it running, broken, as it would be); then statistics start clean."""
     import psycopg
 
+    for system, app_name in MIGRATED.items():
+        migrate(system, services.app(app_name).config["DATABASE_URL"].format_map(state.values()))
     with psycopg.connect(host=state.host, port=state.ports["postgres"], user="postgres",
                          password=state.secrets["postgres"], dbname="ghostworks", autocommit=True,
                          connect_timeout=5) as admin:

@@ -43,6 +43,10 @@ class Fault:
     # The kinds of stack it is shown on: a fault particular to processes of this machine (how one
     # is started, which loopback address it comes from) is the native stack's alone.
     kinds: tuple[str, ...] = ("native", "compose")
+    # What its checks say otherwise on the compose stack, and what the compose checks see besides
+    # (a stopped container, say). Natively 127.0.0.1 is where clients come from; there, the network's
+    # gateway, which the compose tests put in its place.
+    compose_fails: dict[str, str] = field(default_factory=dict)
 
     @property
     def symptoms(self) -> set[str]:
@@ -243,6 +247,11 @@ def redis_password(rotated: bool) -> Callable[[StackState], None]:
     return run
 
 
+def _stopped(name: str) -> dict[str, str]:
+    """What the compose checks see of a service whose container was stopped."""
+    return {"test_services_running": f"{name}: exited"}
+
+
 def stop_service(name: str) -> Callable[[StackState], None]:
     return lambda state: drivers.stop(state, name)
 
@@ -291,6 +300,7 @@ FAULTS: tuple[Fault, ...] = (
           steps(start_service("postgres"), restart_service("pgbouncer"))),  # a fresh pool at once
     Fault("redis-down", "author.4", "Redis stopped: session lookups fail",
           stop_service("redis"), start_service("redis"),
+          compose_fails=_stopped("redis"),
           fails={"test_api_reaches_its_redis": "unreachable: Error 111 connecting to",
                  "test_session_redis_answers": "unreachable: Error 111 connecting to"},
           also=("ghostworks.10",)),
@@ -352,7 +362,7 @@ FAULTS: tuple[Fault, ...] = (
           also=("audiospective.16", "audiospective.14")),
     Fault("audiospective-trailing-slash", "audiospective.7",
           "NEXTAUTH_URL ends with a slash, so the OAuth redirect URI no longer matches",
-          set_config("audiospective-web", NEXTAUTH_URL="{url_audiospective_web}/"),
+          set_config("audiospective-web", NEXTAUTH_URL="{public_url_audiospective_web}/"),
           restore_config("audiospective-web"),
           # NextAuth 4 trims the slash itself; the rule stands for code that joins URLs by hand
           fails={"test_base_url_has_no_trailing_slash": "ends with a trailing slash"}),
@@ -529,6 +539,7 @@ FAULTS += (
           fails={"test_connections_mostly_idle": "6 of "}),
     Fault("pgbouncer-down", "platform.8", "PgBouncer stopped",
           stop_service("pgbouncer"), start_service("pgbouncer"),
+          compose_fails=_stopped("pgbouncer"),
           fails={"test_no_client_waiting": "unreachable: connection failed: connection to server at",
                  "test_longest_wait_under_limit": "unreachable: connection failed: connection to server at",
                  "test_pool_use_under_limit": "unreachable: connection failed: connection to server at",
@@ -667,6 +678,7 @@ FAULTS += (
           also=("audiospective.5",)),
     Fault("ghostworks-web-down", "ghostworks.1", "the web app stopped",
           stop_service("ghostworks-web"), start_service("ghostworks-web"),
+          compose_fails=_stopped("ghostworks-web"),
           fails={"test_public_api_url_set": "connection refused",
                  "test_web_answers": "connection refused",
                  "test_web_reaches_the_api": "connection refused",
@@ -708,7 +720,9 @@ FAULTS += (
           restore_config("ghostworks-api"),
           fails={"test_api_reaches_its_redis":
                      "unreachable: not a Redis URL: Redis URL must specify one of the",
-                 "test_redis_url_well_formed": "scheme 'missing'"}),
+                 "test_redis_url_well_formed": "scheme 'missing'"},
+          # redis:6379 reads as a URL of scheme redis with no host
+          compose_fails={"test_redis_url_well_formed": "found     no host"}),
     Fault("practiceops-console-mail", "practiceops.7", "no SMTP host: mail goes to the console",
           set_config("practiceops-api", SMTP_HOST=None), restore_config("practiceops-api"),
           fails={"test_real_mail_provider": "mail is printed to the console"}, shown_in="prod"),
@@ -783,6 +797,7 @@ FAULTS += (
           fails={"test_debug_off_in_production": "DEBUG=true"}, shown_in="prod"),
     Fault("platform-idp-down", "platform.5", "the OAuth provider does not answer",
           stop_service("platform-idp"), start_service("platform-idp"),
+          compose_fails=_stopped("platform-idp"),
           fails={"test_oauth_discovery_answers": "connection refused"}),
     Fault("platform-auth-secret-short", "platform.5", "AUTH_SECRET has 12 characters",
           set_config("platform-api", AUTH_SECRET="short-secret"), restore_config("platform-api"),
@@ -958,6 +973,7 @@ FAULTS += (
           fails={"test_secret_has_entropy": "bits over 48 characters (guessable: repeat)"}),
     Fault("ghostworks-api-down", "ghostworks.1", "the API process stopped",
           stop_service("ghostworks-api"), start_service("ghostworks-api"),
+          compose_fails=_stopped("ghostworks-api"),
           fails={"test_health_endpoint[api]": "unreachable: connection refused",
                  "test_web_origin_allowed": "unreachable: connection refused",
                  "test_other_origin_refused": "unreachable: connection refused",
@@ -1021,6 +1037,7 @@ FAULTS += (
           also=("practiceops.5", "practiceops.7")),
     Fault("platform-api-down", "platform.1", "the API process stopped",
           stop_service("platform-api"), start_service("platform-api"),
+          compose_fails=_stopped("platform-api"),
           fails={"test_health_endpoint[check]": "unreachable: connection refused",
                  "test_health_endpoint[liveness]": "unreachable: connection refused",
                  "test_health_endpoint[readiness]": "unreachable: connection refused",

@@ -1,10 +1,9 @@
 """Brings an Alembic-managed system to head the way its deploy does: `alembic upgrade head` as
-the app's own role, then the system's reference rows, vacuumed and analysed. The native
-stack calls it once the cluster is seeded; a compose app runs it before it starts."""
+the app's own role, then the system's reference rows, vacuumed and analysed. Each stack runs it
+once its database is seeded (natively) or its containers are healthy (compose)."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -30,13 +29,3 @@ def migrate(system: str, database_url: str) -> None:
     with psycopg.connect(libpq_url(database_url), autocommit=True, connect_timeout=10) as connection:
         connection.execute((SEED_DIR / "data" / f"{system}.sql").read_text())
         connection.execute("VACUUM ANALYZE")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("system", choices=MIGRATED)
-    migrate(parser.parse_args().system, os.environ["DATABASE_URL"])
-
-
-if __name__ == "__main__":
-    main()
