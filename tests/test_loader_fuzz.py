@@ -53,6 +53,7 @@ VALUES = [
     (r"GRANTS_FILE$", str(HARNESS / "seed" / "systems" / "author-grants.sql")),
     (r"PRISMA_MIGRATIONS$", str(HARNESS / "apps_src" / "audiospective" / "prisma" / "migrations")),
     (r"^(\w+)_ALEMBIC_VERSIONS$", str(HARNESS / "apps_src" / "{0}" / "alembic" / "versions")),
+    (r"^RC_ADDRESS_", "127.0.0.1:5432"),
     (r"", "/srv/fuzz/value"),  # env files, stack directories, container names
 ]
 

@@ -73,7 +73,10 @@ def test_a_run_that_only_collects_starts_nothing_and_leaves_nothing(tmp_path: Pa
                           "-p", "no:cacheprovider"], cwd=ROOT, env=environ, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "124 tests collected" in run.stdout and "collected only: 124 check(s), none run" in run.stdout
+    listed = sum(1 for line in run.stdout.splitlines() if line.startswith("suites/") and "::" in line)
+    assert listed >= 100
+    assert f"{listed} tests collected" in run.stdout
+    assert f"collected only: {listed} check(s), none run" in run.stdout
     assert not (tmp_path / "stack").exists()
     assert "starting the reference stack" not in run.stderr
     assert survivors(before) == []

@@ -139,7 +139,7 @@ def _start_unless_running(spec: StackSpec, root: Path) -> bool:
             raise ConfigurationError(
                 f"stack.kind is compose, but no Docker engine answers ({problem}). Without an engine, "
                 "use the native stack: unset RUNBOOK_CHECKS_STACK (stack.kind: native is the default)")
-    print(f"runbook-checks: starting the {spec.kind} reference stack in {spec.dir} ...", file=sys.stderr)
+    print(f"runbook-checks: starting the reference stack ({spec.kind}) in {spec.dir} ...", file=sys.stderr)
     try:
         compose.up(spec.dir, root) if spec.kind == "compose" else native.up(spec.dir)
     except StackError as error:
