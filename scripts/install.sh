@@ -17,7 +17,7 @@ command -v npm >/dev/null || packages+=(nodejs npm)
 docker_wanted() { [ -z "${RUNBOOK_CHECKS_NO_DOCKER:-}" ]; }
 if docker_wanted; then
     command -v dockerd >/dev/null || packages+=(docker.io)
-    { command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1; } || packages+=(docker-compose)
+    command -v docker-compose >/dev/null || packages+=(docker-compose)  # v1; v2 comes below
     command -v debootstrap >/dev/null || packages+=(debootstrap)
 fi
 if ! command -v initdb >/dev/null && ! { command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; }; then
@@ -46,9 +46,30 @@ start_engine() {
     echo "the Docker engine did not answer within 30 s (see /var/log/dockerd.log)" >&2
     return 1
 }
+# Compose v2 beside Debian's v1: bookworm has no package of it, the next Debian release does (a Go
+# binary that needs only libc). apt fetches that package, signature-checked, through a private
+# source list that leaves the machine's own alone, and only its plugin is installed.
+install_compose_v2() {
+    docker compose version >/dev/null 2>&1 && return 0
+    local work
+    work=$(mktemp -d)
+    mkdir -p "$work/lists/partial" "$work/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+        >"$work/sources.list"
+    local apt=(apt-get -qq -o Dir::Etc::sourcelist="$work/sources.list" -o Dir::Etc::sourceparts=-
+               -o Dir::State::Lists="$work/lists" -o Dir::Cache::archives="$work/archives")
+    as_root "${apt[@]}" update 2>/dev/null
+    (cd "$work" && as_root "${apt[@]}" download docker-compose 2>/dev/null)
+    dpkg-deb -x "$work"/docker-compose_2.*.deb "$work/root"
+    as_root install -D -m 0755 "$work/root/usr/libexec/docker/cli-plugins/docker-compose" \
+        /usr/local/lib/docker/cli-plugins/docker-compose
+    rm -rf "$work"
+    docker compose version
+}
 base_pid=""
 if docker_wanted; then
     start_engine
+    install_compose_v2
     runbook-stack base >/tmp/runbook-checks-base.log 2>&1 &
     base_pid=$!
 fi

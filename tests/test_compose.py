@@ -4,6 +4,7 @@ without an engine stops with one clear message."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runbook_harness import images
+from runbook_harness import compose, images
 from runbook_harness.compose import COMPOSE_FILE, STACK_LABEL, container_name, render
+from runbook_harness.processes import StackError
 from runbook_harness.services import APPS, SEED_DIR, SERVICES
 from runbook_harness.state import StackState, new_secrets, write_env_file
 from tests.gate_run import ROOT
@@ -111,3 +113,31 @@ def test_compose_command_is_the_one_present(docker_compose_command: str) -> None
     version = subprocess.run([*shlex.split(docker_compose_command), "version"], capture_output=True,
                              text=True)
     assert version.returncode == 0 and "version" in version.stdout.lower()
+
+
+@pytest.mark.parametrize("command", ["docker compose", "docker-compose"])
+def test_either_compose_can_be_chosen_and_reads_the_file_alike(command: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    present = subprocess.run([*command.split(), "version"], capture_output=True).returncode == 0 \
+        if shutil.which(command.split()[0]) else False
+    if not present:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs both Composes, and {command} is not installed (scripts/install.sh)")
+        pytest.skip(f"{command} is not installed")
+    monkeypatch.setenv(compose.COMPOSE_CHOICE, command)
+    assert compose.compose_command() == command.split()
+    (tmp_path / "apps").mkdir()
+    for item in APPS:
+        (tmp_path / item.env_file).write_text("")
+    # every variable the file names, as a stack's stack.env gives them (paths: the stack directory)
+    variables = dict.fromkeys(re.findall(r"\$\{(\w+)", (ROOT / COMPOSE_FILE).read_text()), str(tmp_path))
+    services = subprocess.run([*command.split(), "-f", COMPOSE_FILE, "config", "--services"], cwd=ROOT,
+                              env={**os.environ, **variables}, capture_output=True, text=True, timeout=60)
+    assert services.returncode == 0, services.stderr
+    assert set(services.stdout.split()) == {x.name for x in (*SERVICES, *APPS)}
+
+
+def test_a_compose_chosen_by_a_wrong_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(compose.COMPOSE_CHOICE, "podman-compose")
+    with pytest.raises(StackError, match="'docker compose' or 'docker-compose'"):
+        compose.compose_command()

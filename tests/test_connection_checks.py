@@ -8,7 +8,7 @@ from typing import Any
 from runbook_checks.checks import connections, redis
 from runbook_checks.facts.catalog import Catalog, Statement
 from runbook_checks.targets.postgres import Probe
-from runbook_checks.targets.redis import Ping
+from runbook_checks.targets.redis import Memory, Ping
 from tests.failures import failure
 
 
@@ -248,3 +248,44 @@ def test_slow_statements_and_redis_whole_failures() -> None:
     assert failure(redis.answers_ping, Ping(False, 0.01)) == (
         "PING answered with PONG", "an unexpected reply",
         "check that the URL points at Redis and not another service")
+
+
+MIB = 2**20
+BOUNDED = ["allkeys-lru", "allkeys-lfu"]
+
+
+def test_redis_memory_bounded_by_a_declared_policy() -> None:
+    redis.memory_bounded("r", Memory(64 * MIB, "allkeys-lfu", MIB), BOUNDED)  # any declared one
+    redis.memory_bounded("r", Memory(1, "allkeys-lru", 0), BOUNDED)  # the smallest limit is a limit
+    assert failure(redis.memory_bounded, "r", Memory(0, "allkeys-lru", MIB), BOUNDED) == (
+        "r: maxmemory set, evicting by allkeys-lru or allkeys-lfu",
+        "maxmemory 0: no limit, the server grows until the machine runs out of memory",
+        "set maxmemory (about 3/4 of the memory the server may use) and maxmemory-policy allkeys-lru "
+        "in its configuration")
+    assert failure(redis.memory_bounded, "r", Memory(64 * MIB, "noeviction", MIB), BOUNDED)[:2] == (
+        "r: maxmemory-policy allkeys-lru or allkeys-lfu", "maxmemory-policy noeviction: writes fail with OOM "
+        "once it is full")
+    assert failure(redis.memory_bounded, "r", Memory(64 * MIB, "volatile-lru", MIB), ["allkeys-lru"]) == (
+        "r: maxmemory-policy allkeys-lru", "maxmemory-policy volatile-lru",
+        "set maxmemory-policy allkeys-lru in its configuration")
+    # noeviction is right for a queue's store, when declared
+    redis.memory_bounded("r", Memory(64 * MIB, "noeviction", MIB), ["noeviction"])
+
+
+def test_redis_memory_bounded_refuses_policies_redis_does_not_have() -> None:
+    typo = ["allkeys_lru"]
+    expected, found, _ = failure(redis.memory_bounded, "r", Memory(64 * MIB, "allkeys_lru", MIB), typo)
+    assert expected.startswith("r: eviction policies Redis has (noeviction, allkeys-lru,")
+    assert found == "declared: allkeys_lru"
+    assert failure(redis.memory_bounded, "r", Memory(64 * MIB, "allkeys-lru", MIB), [])[1] == "declared: none"
+
+
+def test_redis_memory_headroom_under_the_threshold() -> None:
+    redis.memory_headroom("r", Memory(100 * MIB, "allkeys-lru", 80 * MIB - 1), 80)
+    assert failure(redis.memory_headroom, "r", Memory(100 * MIB, "allkeys-lru", 80 * MIB), 80) == (
+        "r: memory used under 80% of maxmemory", "80% used (80.0 MiB of 100.0 MiB)",
+        "find what fills it (redis-cli --bigkeys, MEMORY STATS), expire or trim it, or raise maxmemory")
+    assert failure(redis.memory_headroom, "r", Memory(0, "allkeys-lru", 3 * MIB), 80)[:2] == (
+        "r: memory used under 80% of maxmemory", "no maxmemory to measure 3.0 MiB used against")
+    assert failure(redis.memory_headroom, "r", Memory(64 * MIB, "allkeys-lru", 70 * MIB), 80)[1] == \
+        "109% used (70.0 MiB of 64.0 MiB)"

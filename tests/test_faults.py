@@ -46,6 +46,8 @@ INDEPENDENT_OF_POSTGRES = {
     "TestSecurityHeaders::test_security_headers[web]",
     "TestSlowDatabaseQueries::test_api_latency",
     "TestSlowDatabaseQueries::test_stats_cached",
+    "TestRedisMemory::test_redis_memory_bounded",
+    "TestRedisMemory::test_redis_memory_headroom",
     "TestDatabaseMigrations::test_api_has_its_variables",
     "TestDatabaseMigrations::test_api_runs_with_its_env_file",
     "TestInvalidEnvironmentVariables::test_required_variables_set",

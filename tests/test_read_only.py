@@ -4,8 +4,11 @@ as the server logs them with log_statement = all, is a read."""
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
+from typing import Any
 
+import redis
 from pglast import ast, parse_sql
 
 from runbook_harness import native
@@ -94,3 +97,36 @@ def test_the_checks_role_could_write_nothing_even_out_of_read_only_mode(stack: S
         with native.postgres(stack).admin(database) as admin:
             found[database] = [row[0] for row in admin.execute(_WRITABLE, {"role": "runbook_checks"})]
     assert found == dict.fromkeys(found, [])
+
+
+# What a client may send Redis and still only read: the connection's own set-up and the checks'
+# reads (PING, INFO). MONITOR shows every command of every client.
+_REDIS_READS = {"AUTH", "HELLO", "CLIENT", "SELECT", "PING", "INFO"}
+
+
+def test_full_gate_run_sends_redis_only_reads(stack: StackState, stack_env: dict[str, str],
+                                              tmp_path: Path) -> None:
+    client = redis.Redis(host=stack.host, port=stack.ports["redis"], password=stack.secrets["redis"])
+    commands: list[str] = []
+    with client.monitor() as monitor:
+        watching = threading.Thread(target=_watch, args=(monitor, commands), daemon=True)
+        watching.start()
+        run = run_gate("local", tmp_path / "junit.xml", stack_env)
+        client.echo(_WATCH_END)
+        watching.join(timeout=30)
+    assert run.returncode == 0, run.output
+    assert not watching.is_alive(), "MONITOR did not see its end"
+    assert {"PING", "INFO"} <= set(commands), "the checks' commands are seen"
+    assert set(commands) - _REDIS_READS == set()
+
+
+_WATCH_END = "runbook-checks: end of watch"
+
+
+def _watch(monitor: Any, commands: list[str]) -> None:
+    """Collects the command names MONITOR shows, until the ECHO that ends the watch."""
+    while True:
+        command = monitor.next_command()["command"]
+        if _WATCH_END in command:
+            return
+        commands.append(command.split(" ", 1)[0].upper())

@@ -9,10 +9,13 @@ import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+import redis
 from dotenv import dotenv_values
 
+from runbook_checks.assertions import ASSERTIONS
 from runbook_checks.environment import (
     AppSpec,
     ConfigSource,
@@ -20,12 +23,14 @@ from runbook_checks.environment import (
     EndpointSource,
     Environment,
     ProcessSource,
+    RedisSpec,
+    Thresholds,
     Timeouts,
 )
 from runbook_checks.environment import (
     TestAccount as Account,
 )
-from runbook_checks.errors import TargetUnreachable
+from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
 from runbook_checks.redaction import Redactor
 from runbook_checks.targets.config import read_container_environment
 from runbook_checks.targets.http import HttpTarget, StateChangeRefused
@@ -289,3 +294,31 @@ def test_a_testinfra_failure_is_told_without_the_command_it_ran() -> None:
     assert testinfra_cause(RuntimeError("Unknown connection type 'x'\nmore")) == "Unknown connection type 'x'"
     unreadable = CommandResult(object(), 255, b"sshpass -p hunter2-secret ssh u@h true", b"", b"x")  # type: ignore[arg-type]
     assert testinfra_cause(RuntimeError(unreadable)) == "the connection failed without saying why"
+
+
+def test_redis_memory_is_read_from_info_and_a_refused_info_is_the_cause(stack: StackState) -> None:
+    address = f"{stack.host}:{stack.ports['redis']}"
+    memory = RedisTarget("r", f"redis://:{quote(stack.secrets['redis'], safe='')}@{address}/0", FAST).memory()
+    assert (memory.limit_bytes, memory.policy) == (64 * 2**20, "allkeys-lru")
+    assert 0 < memory.used_bytes < memory.limit_bytes
+    admin = redis.Redis(host=stack.host, port=stack.ports["redis"], password=stack.secrets["redis"])
+    admin.acl_setuser("rc-no-info", enabled=True, passwords=["+no-info-pw"], commands=["+ping", "-info"])
+    try:
+        with pytest.raises(PermissionMissing, match="INFO refused: .*no permissions to run the 'info'"):
+            RedisTarget("r", f"redis://rc-no-info:no-info-pw@{address}/0", FAST).memory()
+    finally:
+        admin.acl_deluser("rc-no-info")
+        admin.close()
+
+
+def test_declared_redis_memory_assertion_reads_the_server(stack: StackState, tmp_path: Path) -> None:
+    url = f"redis://:{quote(stack.secrets['redis'], safe='')}@{stack.host}:{stack.ports['redis']}/0"
+    env = Environment(name="test", redis={"cache": RedisSpec(url=url)}, timeouts=FAST,  # type: ignore[arg-type]
+                      source=tmp_path / "t.yaml", root=tmp_path)
+    targets = Targets(env, Redactor())
+    ASSERTIONS["redis.memory"].run(targets, env, redis="cache")  # allkeys-lru by default
+    with pytest.raises(CheckFailed, match="found maxmemory-policy allkeys-lru"):
+        ASSERTIONS["redis.memory"].run(targets, env, redis="cache", eviction_policies=["allkeys-lfu"])
+    strict = env.model_copy(update={"thresholds": Thresholds(redis_memory_percent=0.001)})
+    with pytest.raises(CheckFailed, match="memory used under 0.001% of maxmemory"):
+        ASSERTIONS["redis.memory"].run(targets, strict, redis="cache")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -15,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from runbook_harness import images, node_build, services
+from runbook_harness import docker_cli, images, node_build, services
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.processes import StackError, port_open
-from runbook_harness.services import APPS, PGBOUNCER_USERS, ROLE_PASSWORDS, SERVICES, App
+from runbook_harness.services import APPS, PGBOUNCER_USERS, REDIS_MEMORY, ROLE_PASSWORDS, SERVICES, App
 from runbook_harness.state import STACK_ENV, StackState, new_secrets
 
 COMPOSE_FILE = "docker-compose.test.yml"
@@ -81,7 +82,7 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
     if name == "redis":
         return _service(name, port, published, [
             "redis-server", "--requirepass", "${RC_SECRET_REDIS}", "--bind", "0.0.0.0", "--save", "",
-            "--appendonly", "no", "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"])
+            "--appendonly", "no", *(arg for k, v in REDIS_MEMORY.items() for arg in (f"--{k}", v))])
     if name == "pgbouncer":
         return _service(name, port, published, ["python3", "-m", "runbook_harness.container", "pgbouncer"],
                         environment=_secrets(*PGBOUNCER_USERS), volumes=[_CODE], depends_on=_HEALTHY)
@@ -121,8 +122,7 @@ def render() -> str:
 def engine_answers() -> str | None:
     """None when a Docker engine answers, else why not (one line)."""
     try:
-        result = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
-                                capture_output=True, text=True, timeout=15)
+        result = docker_cli.run("version", "--format", "{{.Server.Version}}", timeout=15)
     except FileNotFoundError:
         return "the docker command is not installed"
     except subprocess.TimeoutExpired:
@@ -133,8 +133,27 @@ def engine_answers() -> str | None:
     return None
 
 
+# Names the Compose to use where both are installed: "docker compose" (v2) or "docker-compose" (v1).
+COMPOSE_CHOICE = "RUNBOOK_CHECKS_COMPOSE"
+
+
+def project_command(directory: Path, root: Path, *overrides: Path) -> list[str]:
+    """Compose for the stack of `directory`: its env file (where there is one), the compose file and
+    any overrides, the project."""
+    env_file = directory / STACK_ENV
+    files = [arg for path in (root / COMPOSE_FILE, *overrides) for arg in ("-f", str(path))]
+    return [*compose_command(), *(["--env-file", str(env_file)] if env_file.is_file() else []), *files,
+            "-p", PROJECT]
+
+
 def compose_command() -> list[str]:
-    """`docker compose` (v2) where the docker command has it, else `docker-compose` (v1)."""
+    """`docker compose` (v2) where the docker command has it, else `docker-compose` (v1), unless
+    RUNBOOK_CHECKS_COMPOSE names one."""
+    chosen = os.environ.get(COMPOSE_CHOICE, "")
+    if chosen:
+        if chosen not in ("docker compose", "docker-compose"):
+            raise StackError(f"{COMPOSE_CHOICE} is {chosen!r}: name 'docker compose' or 'docker-compose'")
+        return chosen.split()
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         if subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30).returncode == 0:
             return ["docker", "compose"]
@@ -167,18 +186,13 @@ def status(state: StackState) -> dict[str, bool]:
 def _inspect(names: list[str]) -> dict[str, str]:
     """Each existing container -> its health ("healthy", "starting", "unhealthy"), or its state
     when it is not running ("exited", "restarting", ...)."""
-    found = {}
-    for item in _containers(names):
-        state = item["State"]
-        health = (state.get("Health") or {}).get("Status", "running")
-        found[item["Name"].lstrip("/")] = health if state.get("Running") else state.get("Status", "")
-    return found
+    return {item["Name"].lstrip("/"): docker_cli.condition(item) for item in _containers(names)}
 
 
 def _containers(names: list[str]) -> list[dict[str, Any]]:
     """What the engine says of each of the named containers that exist (none without an engine)."""
     try:
-        result = subprocess.run(["docker", "inspect", *names], capture_output=True, text=True, timeout=60)
+        result = docker_cli.run("inspect", *names)
     except (OSError, subprocess.TimeoutExpired):
         return []
     return list(json.loads(result.stdout or "[]"))
@@ -243,8 +257,7 @@ def write_pid_files(state: StackState) -> None:
     its container (the child of the container's init), whose running configuration the gate reads."""
     (state.directory / "run").mkdir(exist_ok=True)
     for app in APPS:
-        result = subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", container_name(app.name)],
-                                capture_output=True, text=True, timeout=60)
+        result = docker_cli.run("inspect", "--format", "{{.State.Pid}}", container_name(app.name))
         pid = result.stdout.strip()
         with contextlib.suppress(OSError, IndexError):  # the init's pid where it has no child yet
             pid = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0]
@@ -270,11 +283,9 @@ def down(directory: Path, root: Path) -> bool:
     names = _all_names()
     if not _inspect(names) or _owned_elsewhere(directory):
         return False
-    env_file = directory / STACK_ENV
-    arguments = ["--env-file", str(env_file)] if env_file.is_file() else []
-    result = subprocess.run([*compose_command(), *arguments, "-f", str(root / COMPOSE_FILE), "-p", PROJECT,
-                             "down", "-v", "--remove-orphans"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([*project_command(directory, root), "down", "-v", "--remove-orphans"],
+                            capture_output=True, text=True, timeout=300)
     if result.returncode != 0:  # without its env file compose cannot read the file: remove by name
-        subprocess.run(["docker", "rm", "-f", "-v", *names], capture_output=True, timeout=300)
-        subprocess.run(["docker", "network", "rm", f"{PROJECT}_default"], capture_output=True, timeout=60)
+        docker_cli.run("rm", "-f", "-v", *names, timeout=300)
+        docker_cli.run("network", "rm", f"{PROJECT}_default")
     return True

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from runbook_harness import engine, native
 from runbook_harness.processes import StackError, alive, spawn
@@ -46,9 +47,40 @@ def start(state: StackState, name: str) -> None:
     engine.start(state, name) if state.kind == "compose" else native.start_process(state, name)
 
 
+# The services whose restart is put off to the end of a `restarts_together` block, or None.
+_PUT_OFF: list[str] | None = None
+
+
 def restart(state: StackState, name: str) -> None:
     """Restarts a service; an app reads its env file again."""
-    engine.restart(state, name) if state.kind == "compose" else native.restart_process(state, name)
+    if _PUT_OFF is not None:
+        _PUT_OFF.append(name)
+    elif state.kind == "compose":
+        engine.restart(state, name)
+    else:
+        native.restart_process(state, name)
+
+
+@contextmanager
+def restarts_together(current: Callable[[], StackState]) -> Iterator[None]:
+    """Restarts asked for in the block are done at its end, once per service and (on the compose
+    stack) side by side: several faults changing apps' env files cost one restart of each app.
+    The block's actions must not rely on a restart having happened before their next step."""
+    global _PUT_OFF
+    _PUT_OFF = []
+    try:
+        yield
+        names = list(dict.fromkeys(_PUT_OFF))
+    finally:
+        _PUT_OFF = None
+    if not names:
+        return
+    state = current()
+    if state.kind == "compose":
+        engine.restart_all(state, names)
+    else:
+        for name in names:
+            native.restart_process(state, name)
 
 
 def start_without_env_file(state: StackState, name: str) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import drivers, engine
+from runbook_harness import docker_cli, drivers, engine
 from runbook_harness.processes import StackError
-from runbook_harness.services import app
+from runbook_harness.services import REDIS_MEMORY, app
 from runbook_harness.state import StackState
 
 
@@ -233,8 +233,7 @@ def redis_password(rotated: bool) -> Callable[[StackState], None]:
         own = state.secrets["redis"]
         wanted = _ROTATED_REDIS_PASSWORD if rotated else own
         for password in (own, _ROTATED_REDIS_PASSWORD):
-            client = redis.Redis(host=state.host, port=int(state.ports["redis"]), password=password,
-                                 socket_timeout=5)
+            client = _redis(state, password=password)
             try:
                 client.config_set("requirepass", wanted)
                 return
@@ -245,6 +244,69 @@ def redis_password(rotated: bool) -> Callable[[StackState], None]:
         raise StackError("Redis refused both the stack's password and the rotated one")
 
     return run
+
+
+def _redis(state: StackState, db: int = 0, password: str | None = None) -> Any:
+    """A client of the stack's Redis where the gate reaches it, as an operator's redis-cli."""
+    import redis
+
+    return redis.Redis(host=state.host, port=int(state.ports["redis"]), db=db, socket_timeout=10,
+                       password=state.secrets["redis"] if password is None else password)
+
+
+def redis_memory(**settings: str) -> Callable[[StackState], None]:
+    """CONFIG SET of Redis's memory settings (maxmemory_policy for maxmemory-policy); with none,
+    the stack's own (services.REDIS_MEMORY)."""
+
+    def run(state: StackState) -> None:
+        wanted = {k.replace("_", "-"): v for k, v in settings.items()} or REDIS_MEMORY
+        with _redis(state) as client:
+            for name, value in wanted.items():
+                client.config_set(name, value)
+
+    return run
+
+
+# The database a fault fills with values of its own, emptied when it is reverted.
+_FILLED_DB = 15
+
+
+def fill_redis(percent: int) -> Callable[[StackState], None]:
+    """Writes 1 MiB values until Redis uses more than `percent` of its maxmemory."""
+
+    def run(state: StackState) -> None:
+        with _redis(state, _FILLED_DB) as client:
+            for count in range(1000):
+                memory = client.info("memory")
+                if memory["used_memory"] > percent / 100 * memory["maxmemory"]:
+                    return
+                client.set(f"fault:fill:{count}", b"x" * 2**20)
+        raise StackError(f"Redis did not pass {percent}% of its maxmemory after 1000 MiB written")
+
+    return run
+
+
+def empty_fill(state: StackState) -> None:
+    with _redis(state, _FILLED_DB) as client:
+        client.flushdb()
+
+
+def tighten_maxmemory(percent: int) -> Callable[[StackState], None]:
+    """Sets maxmemory so that what Redis uses now is `percent` of it."""
+
+    def run(state: StackState) -> None:
+        with _redis(state) as client:
+            used = client.info("memory")["used_memory"]
+            client.config_set("maxmemory", str(int(used * 100 / percent)))
+
+    return run
+
+
+def _api_redis_unseen(phrase: str) -> dict[str, str]:
+    """What the checks that read the ghostworks API's Redis at its own URL say when it cannot be
+    reached there: each fails with the same cause."""
+    checks = ("test_api_reaches_its_redis", "test_redis_memory_bounded", "test_redis_memory_headroom")
+    return dict.fromkeys(checks, phrase)
 
 
 def _stopped(name: str) -> dict[str, str]:
@@ -258,6 +320,20 @@ def stop_service(name: str) -> Callable[[StackState], None]:
 
 def start_service(name: str) -> Callable[[StackState], None]:
     return lambda state: drivers.start(state, name)
+
+
+def cached(app_name: str, path: str) -> Callable[[StackState], None]:
+    """Asks the app for `path` once, so that what it caches is there before the fault (an app
+    recreated by an earlier fault starts with an empty cache)."""
+
+    def run(state: StackState) -> None:
+        import requests
+
+        answer = requests.get(state.url(app_name) + path, timeout=30)
+        if answer.status_code != 200:
+            raise StackError(f"{app_name} answered {answer.status_code} to GET {path}")
+
+    return run
 
 
 def restart_service(name: str) -> Callable[[StackState], None]:
@@ -301,7 +377,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("redis-down", "author.4", "Redis stopped: session lookups fail",
           stop_service("redis"), start_service("redis"),
           compose_fails=_stopped("redis"),
-          fails={"test_api_reaches_its_redis": "unreachable: Error 111 connecting to",
+          fails={**_api_redis_unseen("unreachable: Error 111 connecting to"),
                  "test_session_redis_answers": "unreachable: Error 111 connecting to"},
           also=("ghostworks.10",)),
     Fault("author-migrator-nologin", "author.1", "the migration role cannot log in",
@@ -601,7 +677,8 @@ FAULTS += (
           set_config("platform-api", DATABASE_URL=(
               "postgresql://platform_app:{q_platform_app}@{pg_host}:{pg_port}/platform")),
           restore_config("platform-api"),
-          fails={"test_app_goes_through_pgbouncer": "it points at 127.0.0.1:"}),
+          fails={"test_app_goes_through_pgbouncer": "it points at 127.0.0.1:"},
+          compose_fails={"test_app_goes_through_pgbouncer": "it points at postgres:5432 (127.0.0.1:"}),
     Fault("ghostworks-api-dsn-wrong", "ghostworks.2", "the API's DATABASE_URL has a wrong password",
           set_config("ghostworks-api", DATABASE_URL=(
               "postgresql://ghostworks_app:wrong-password@{pg_host}:{pg_port}/ghostworks")),
@@ -670,7 +747,8 @@ FAULTS += (
           fails={"test_health_endpoint[check]": "checks.database.status='unhealthy' (want 'healthy')"}),
     Fault("audiospective-health-degraded", "audiospective.16",
           "the app's database role cannot log in: the site is up but broken",
-          sql("audiospective", "ALTER ROLE audiospective_app NOLOGIN"),
+          steps(cached("audiospective-web", "/api/stats?range=week"),
+                sql("audiospective", "ALTER ROLE audiospective_app NOLOGIN")),
           sql("audiospective", "ALTER ROLE audiospective_app LOGIN"),
           # stats computed before stay cached: the running app is not restarted
           fails={"test_database_answers_within_limit": 'role "audiospective_app" is not permitted to log in',
@@ -718,8 +796,7 @@ FAULTS += (
     Fault("ghostworks-redis-url-broken", "ghostworks.10", "REDIS_URL without its scheme",
           set_config("ghostworks-api", REDIS_URL="{redis_host}:{redis_port}"),
           restore_config("ghostworks-api"),
-          fails={"test_api_reaches_its_redis":
-                     "unreachable: not a Redis URL: Redis URL must specify one of the",
+          fails={**_api_redis_unseen("unreachable: not a Redis URL: Redis URL must specify one of the"),
                  "test_redis_url_well_formed": "scheme 'missing'"},
           # redis:6379 reads as a URL of scheme redis with no host
           compose_fails={"test_redis_url_well_formed": "found     no host"}),
@@ -945,7 +1022,7 @@ FAULTS += (
     Fault("ghostworks-api-redis-password-wrong", "ghostworks.10", "the API's REDIS_URL has a wrong password",
           set_config("ghostworks-api", REDIS_URL="redis://:not-the-password@{redis_host}:{redis_port}/1"),
           restore_config("ghostworks-api"),
-          fails={"test_api_reaches_its_redis": "invalid username-password pair"}),
+          fails=_api_redis_unseen("invalid username-password pair")),
     # Second breakages, so that no check is proven by its own fault alone.
     Fault("ghostworks-database-url-unset", "ghostworks.2", "the API's DATABASE_URL is gone",
           set_config("ghostworks-api", DATABASE_URL=None), restore_config("ghostworks-api"),
@@ -1011,12 +1088,17 @@ FAULTS += (
           fails={"test_dsn_driver_and_address": "points at 127.0.0.1:1/practiceops",
                  "test_database_answers": "connection failed: connection to server at",
                  "test_health_reports_ok": "status='degraded' (want 'ok'); db='error' (want 'ok')"},
+          # inside the compose network postgres:1 is a port the gate has no published address for
+          compose_fails={"test_dsn_driver_and_address": "points at postgres:1/practiceops",
+                         "test_database_answers": "failed to resolve host 'postgres'"},
           also=("practiceops.1",)),
     Fault("pgbouncer-app-bypass-port", "platform.8", "the API's DATABASE_URL names the server's port",
           set_config("platform-api", DATABASE_URL=(
               "postgresql://platform_app:{q_platform_app}@{pgbouncer_host}:{pg_port}/platform")),
           restore_config("platform-api"),
-          fails={"test_app_goes_through_pgbouncer": "it points at 127.0.0.1:"}),
+          fails={"test_app_goes_through_pgbouncer": "it points at 127.0.0.1:"},
+          # the server's port on the pooler's host is the server only where both share a host
+          kinds=("native",)),
     Fault("practiceops-login-limit-lax", "practiceops.3", "the login limiter allows 20 failures a minute",
           set_config("practiceops-api", AUTH_RATE_LIMIT="20/minute"), restore_config("practiceops-api"),
           fails={"test_failed_logins_get_rate_limited": "statuses: 401, 401, 401"}),
@@ -1025,7 +1107,7 @@ FAULTS += (
           fails={"test_scheduled_jobs_healthy": "found     status 404"}),
     Fault("redis-password-changed", "author.4", "Redis asks for a new password the clients do not send",
           redis_password(rotated=True), redis_password(rotated=False),
-          fails={"test_api_reaches_its_redis": "invalid username-password pair",
+          fails={**_api_redis_unseen("invalid username-password pair"),
                  "test_session_redis_answers": "invalid username-password pair"}, also=("ghostworks.10",)),
     Fault("practiceops-jwt-secret-unset", "practiceops.2", "the API has no JWT_SECRET_KEY",
           set_config("practiceops-api", JWT_SECRET_KEY=None), restore_config("practiceops-api"),
@@ -1067,8 +1149,24 @@ FAULTS += (
           set_config("ghostworks-api", REDIS_URL="http://{redis_host}:{redis_port}/1"),
           restore_config("ghostworks-api"),
           fails={"test_redis_url_well_formed": "scheme 'http', not redis or rediss",
-                 "test_api_reaches_its_redis":
-                     "unreachable: not a Redis URL: Redis URL must specify one of the"}),
+                 **_api_redis_unseen("unreachable: not a Redis URL: Redis URL must specify one of the")}),
+    Fault("ghostworks-redis-noeviction", "ghostworks.10", "Redis set to refuse writes when full",
+          redis_memory(maxmemory_policy="noeviction"), redis_memory(),
+          fails={"test_redis_memory_bounded": "maxmemory-policy noeviction: writes fail with OOM"}),
+    Fault("ghostworks-redis-evicts-expiring-only", "ghostworks.10",
+          "Redis evicts only keys with a TTL: the API's keys without one fill it",
+          redis_memory(maxmemory_policy="volatile-lru"), redis_memory(),
+          fails={"test_redis_memory_bounded": "found     maxmemory-policy volatile-lru"}),
+    Fault("ghostworks-redis-unbounded", "ghostworks.10", "Redis runs with no memory limit",
+          redis_memory(maxmemory="0"), redis_memory(),
+          fails={"test_redis_memory_bounded": "maxmemory 0: no limit",
+                 "test_redis_memory_headroom": "no maxmemory to measure"}),
+    Fault("ghostworks-redis-nearly-full", "ghostworks.10", "Redis filled past 85% of its maxmemory",
+          fill_redis(85), empty_fill,
+          fails={"test_redis_memory_headroom": "MiB of 64.0 MiB)"}),
+    Fault("ghostworks-redis-limit-too-tight", "ghostworks.10", "maxmemory lowered to just above its use",
+          tighten_maxmemory(90), redis_memory(),
+          fails={"test_redis_memory_headroom": "% used ("}),
     Fault("author-api-redis-url-unset", "author.2", "the API's env file lost REDIS_URL",
           set_config("author-api", REDIS_URL=None), restore_config("author-api"),
           fails={"test_api_has_its_variables": "not set: REDIS_URL",
@@ -1524,11 +1622,14 @@ def _container(action: Callable[[StackState, str], None], name: str) -> Callable
 
 
 def _until(name: str, what: str, holds: Callable[[dict[str, Any]], bool]) -> Callable[[StackState], None]:
-    return lambda state: engine.wait_for(name, what, holds)
+    def run(state: StackState) -> None:
+        engine.wait_for(name, what, holds)
+
+    return run
 
 
 def _health_is(wanted: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda attributes: engine.health(attributes) == wanted
+    return lambda attributes: docker_cli.condition(attributes) == wanted
 
 
 FAULTS += (

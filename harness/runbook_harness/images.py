@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from runbook_harness import docker_cli
 from runbook_harness.processes import StackError
 
 DOCKERFILE = "harness/runbook_harness/docker/Dockerfile"
@@ -24,12 +25,8 @@ _IN_IMAGE_CA = "/etc/ssl/host-ca.crt"
 _CA_ENV = ("PIP_CERT", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE")
 
 
-def _docker(*args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, **kwargs)  # type: ignore[call-overload, no-any-return]
-
-
 def exists(image: str) -> bool:
-    return _docker("image", "inspect", image).returncode == 0
+    return docker_cli.run("image", "inspect", image).returncode == 0
 
 
 def base_image() -> str:
@@ -38,7 +35,7 @@ def base_image() -> str:
     chosen = os.environ.get("RUNBOOK_CHECKS_BASE_IMAGE")
     if chosen:
         return chosen
-    if exists(DEFAULT_BASE) or _docker("pull", "-q", DEFAULT_BASE, timeout=300).returncode == 0:
+    if exists(DEFAULT_BASE) or docker_cli.run("pull", "-q", DEFAULT_BASE, timeout=300).returncode == 0:
         return DEFAULT_BASE
     if not exists(LOCAL_BASE):
         build_local_base()
@@ -64,8 +61,8 @@ def build_local_base(mirror: str = _MIRROR) -> None:
             trusted.write_bytes(_HOST_CA.read_bytes())
             changes = [f"ENV {' '.join(f'{name}={_IN_IMAGE_CA}' for name in _CA_ENV)}"]
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        imported = _docker("import", *(f"--change={c}" for c in changes), "-", LOCAL_BASE,
-                           stdin=tar.stdout, timeout=600)
+        imported = docker_cli.run("import", *(f"--change={c}" for c in changes), "-", LOCAL_BASE,
+                                  stdin=tar.stdout, timeout=600)
         tar.wait()
         if imported.returncode != 0:
             raise StackError(f"docker import of the base failed: {imported.stderr.strip()[-800:]}")
@@ -74,13 +71,13 @@ def build_local_base(mirror: str = _MIRROR) -> None:
 def stack_image(root: Path) -> str:
     """The runtime image for the current Dockerfile, project files and base, built if missing."""
     base = base_image()
-    digest = hashlib.sha256(_docker("image", "inspect", "--format", "{{.Id}}", base).stdout.encode())
+    digest = hashlib.sha256(docker_cli.run("image", "inspect", "--format", "{{.Id}}", base).stdout.encode())
     for name in _BUILT_FROM:
         digest.update(b"\0" + (root / name).read_bytes())
     image = f"{STACK_IMAGE}:{digest.hexdigest()[:16]}"
     if not exists(image):
-        result = _docker("build", "--network", "host", "--build-arg", f"BASE={base}", "-f", DOCKERFILE,
-                         "-t", image, ".", cwd=root, timeout=1800)
+        result = docker_cli.run("build", "--network", "host", "--build-arg", f"BASE={base}", "-f", DOCKERFILE,
+                                "-t", image, ".", cwd=root, timeout=1800)
         if result.returncode != 0:
             raise StackError(f"building {image} failed: {(result.stderr or result.stdout).strip()[-1500:]}")
     return image

@@ -27,7 +27,7 @@ from runbook_harness.processes import (
     uninterrupted,
     wait_port,
 )
-from runbook_harness.services import APPS, PASSWORDS_SQL, SERVICES, app
+from runbook_harness.services import APPS, PASSWORDS_SQL, REDIS_MEMORY, SERVICES, app
 from runbook_harness.state import StackState, new_secrets
 
 HOST = "127.0.0.1"
@@ -79,7 +79,7 @@ def _write_redis_conf(state: StackState) -> None:
     conf = folder / "redis.conf"
     conf.write_text(
         f"bind {HOST}\nport {state.ports['redis']}\nrequirepass {state.secrets['redis']}\n"
-        f"save \"\"\nappendonly no\ndir {folder}\nmaxmemory 64mb\nmaxmemory-policy allkeys-lru\n"
+        f"save \"\"\nappendonly no\ndir {folder}\n" + "".join(f"{k} {v}\n" for k, v in REDIS_MEMORY.items())
     )
     conf.chmod(0o600)
 

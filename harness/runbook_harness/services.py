@@ -140,6 +140,9 @@ def service_or_app_port(name: str) -> int:
     return next(x.port for x in (*SERVICES, *APPS) if x.name == name)
 
 
+# Redis's memory limit and what it evicts on reaching it, natively and in its container.
+REDIS_MEMORY = {"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru"}
+
 # PgBouncer pools the platform database; its pool is small so that exhausting it is cheap.
 PGBOUNCER_POOL_SIZE = 5
 PGBOUNCER_USERS = ("platform_app", "runbook_checks")

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from runbook_harness import images
+from runbook_harness import docker_cli, images
 from runbook_harness.processes import StackError
 
 DOCKERFILE = Path(__file__).parent / "docker" / "sshd.Dockerfile"
@@ -29,14 +29,10 @@ USER = "checks"  # the one user the container lets in, with the key it is starte
 _HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
 
 
-def _docker(*args: str, timeout: float = 60, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, input=stdin)
-
-
 def engine_problem() -> str | None:
     """None when `docker info` answers, else why not (one line)."""
     try:
-        result = _docker("info", "--format", "{{.ServerVersion}}", timeout=20)
+        result = docker_cli.run("info", "--format", "{{.ServerVersion}}", timeout=20)
     except FileNotFoundError:
         return "the docker command is not installed"
     except subprocess.TimeoutExpired:
@@ -92,14 +88,15 @@ def sshd_image(base: str | None = None) -> Iterator[str]:
     """The sshd image, built on `base` (the stack's Debian base by default) under a tag of its own,
     removed after (layers and all: a build takes seconds)."""
     tag = f"{PREFIX}sshd:{secrets.token_hex(4)}"
-    result = _docker("build", "--network", "host", "--build-arg", f"BASE={base or images.base_image()}",
-                     "-t", tag, "-", stdin=DOCKERFILE.read_text(), timeout=900)
+    base = base or images.base_image()
+    result = docker_cli.run("build", "--network", "host", "--build-arg", f"BASE={base}", "-t", tag, "-",
+                            stdin=DOCKERFILE.read_text(), timeout=900)
     try:
         if result.returncode != 0:
             raise StackError(f"building {tag} failed: {(result.stderr or result.stdout).strip()[-1500:]}")
         yield tag
     finally:
-        _docker("rmi", "--force", tag)
+        docker_cli.run("rmi", "--force", tag)
 
 
 @contextmanager
@@ -110,8 +107,8 @@ def sshd_container(image: str, start_seconds: float = 30) -> Iterator[SshHost]:
     name = f"{PREFIX}sshd-{secrets.token_hex(4)}"
     try:
         public_key = write_identity(directory / "id_ed25519")
-        started = _docker("run", "--detach", "--name", name, "--publish", "127.0.0.1::22",
-                          "--env", f"AUTHORIZED_KEY={public_key}", image)
+        started = docker_cli.run("run", "--detach", "--name", name, "--publish", "127.0.0.1::22",
+                                 "--env", f"AUTHORIZED_KEY={public_key}", image)
         if started.returncode != 0:
             raise StackError(f"starting {name} failed: {started.stderr.strip()[-800:]}")
         host = SshHost(name, _published_port(name), directory)
@@ -123,17 +120,17 @@ def sshd_container(image: str, start_seconds: float = 30) -> Iterator[SshHost]:
         host.ssh_config.write_text("Host *\n" + "".join(f"  {option}\n" for option in options))
         yield host
     finally:
-        _docker("rm", "--force", "--volumes", name)
+        docker_cli.run("rm", "--force", "--volumes", name)
         shutil.rmtree(directory, ignore_errors=True)
 
 
 def remove(container: str) -> None:
     """Removes a container now (a host that goes away in the middle of a run)."""
-    _docker("rm", "--force", "--volumes", container)
+    docker_cli.run("rm", "--force", "--volumes", container)
 
 
 def _published_port(name: str) -> int:
-    result = _docker("port", name, "22/tcp")
+    result = docker_cli.run("port", name, "22/tcp")
     lines = result.stdout.split()
     if result.returncode != 0 or not lines:
         raise StackError(f"{name} has no published ssh port: {result.stderr.strip()[-400:]}")
@@ -144,11 +141,11 @@ def _wait_for_sshd(host: SshHost, seconds: float) -> str:
     """The container's host key ("ssh-ed25519 AAAA..."), once its sshd greets on the published port."""
     deadline = time.monotonic() + seconds
     while True:
-        key = _docker("exec", host.container, "cat", _HOST_KEY).stdout.split()
+        key = docker_cli.run("exec", host.container, "cat", _HOST_KEY).stdout.split()
         if len(key) >= 2 and _greets(host.port):
             return f"{key[0]} {key[1]}"
         if time.monotonic() > deadline:
-            logs = _docker("logs", "--tail", "20", host.container)
+            logs = docker_cli.run("logs", "--tail", "20", host.container)
             raise StackError(f"{host.container}'s sshd did not answer within {seconds:g} s: "
                              f"{(logs.stderr or logs.stdout).strip()[-800:]}")
         time.sleep(0.2)

@@ -5,7 +5,7 @@ one of the registered ones (ASSERTIONS) with its arguments."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -19,6 +19,7 @@ from runbook_checks.facts.catalog import Session
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
 from runbook_checks.targets.base import address_of
 from runbook_checks.targets.postgres import libpq_url
+from runbook_checks.targets.redis import RedisTarget
 from runbook_checks.targets.registry import Targets
 
 PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
@@ -96,14 +97,27 @@ def redirect_uri_in(location: str) -> str | None:
     return sent[0] if sent else None
 
 
-def app_redis_answers(targets: Targets, app: str, variable: str) -> None:
-    """The Redis at the app's own URL answers PING, with the app's own password: the one the
+def app_redis(targets: Targets, app: str, variable: str) -> RedisTarget:
+    """The Redis at the app's own URL, reached with the app's own password: the one the
     environment declares may work while the app's is wrong."""
     url = targets.app_config(app).get(variable, "")
     if not url:
         raise CheckFailed(f"{app}'s {variable} set", f"not set: {variable}",
                           f"set {variable} in {app}'s configuration")
-    redis_checks.answers_ping(targets.redis_at(url, f"{app}'s {variable}").ping())
+    return targets.redis_at(url, f"{app}'s {variable}")
+
+
+def app_redis_answers(targets: Targets, app: str, variable: str) -> None:
+    """The Redis at the app's own URL answers PING."""
+    redis_checks.answers_ping(app_redis(targets, app, variable).ping())
+
+
+def redis_memory_holds(server: RedisTarget, eviction_policies: Sequence[str],
+                       environment: Environment) -> None:
+    """The server has a memory limit and a declared eviction policy, and uses under the threshold."""
+    memory = server.memory()
+    redis_checks.memory_bounded(server.name, memory, list(eviction_policies))
+    redis_checks.memory_headroom(server.name, memory, environment.thresholds.redis_memory_percent)
 
 
 def sessions_of_every_database(targets: Targets, environment: Environment) -> list[Session]:
@@ -440,3 +454,18 @@ def _app_redis_answers(targets: Targets, environment: Environment, app: str,
 def _redis_answers(targets: Targets, environment: Environment, redis: str) -> None:
     """Redis answers PING."""
     redis_checks.answers_ping(targets.redis(redis).ping())
+
+
+@assertion("app.redis_memory")
+def _app_redis_memory(targets: Targets, environment: Environment, app: str, variable: str = "REDIS_URL",
+                      eviction_policies: tuple[str, ...] = ("allkeys-lru",)) -> None:
+    """The Redis at the app's own URL has maxmemory set, evicts by a declared policy and uses under
+    the threshold of its limit."""
+    redis_memory_holds(app_redis(targets, app, variable), eviction_policies, environment)
+
+
+@assertion("redis.memory")
+def _redis_memory(targets: Targets, environment: Environment, redis: str,
+                  eviction_policies: tuple[str, ...] = ("allkeys-lru",)) -> None:
+    """Redis has maxmemory set, evicts by a declared policy and uses under the threshold of its limit."""
+    redis_memory_holds(targets.redis(redis), eviction_policies, environment)

@@ -104,6 +104,7 @@ class Thresholds(_Strict):
     container_restarts: Count = Field(3, ge=0)  # more restarts than this: a restart loop
     disk_used_percent: Number = Field(80.0, gt=0, le=100)  # of a host's filesystem, as df counts it
     memory_used_percent: Number = Field(90.0, gt=0, le=100)  # of a host's memory, MemAvailable counted free
+    redis_memory_percent: Number = Field(80.0, gt=0, le=100)  # of a Redis server's maxmemory
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's

@@ -5,6 +5,7 @@ import pytest
 from runbook_checks.assertions import (
     alembic_at_head,
     app_database_answers,
+    app_redis,
     app_redis_answers,
     app_role,
     app_role_if_named,
@@ -14,7 +15,7 @@ from runbook_checks.assertions import (
     security_headers,
     sessions_of_every_database,
 )
-from runbook_checks.checks import compose, config, connections, http, tokens
+from runbook_checks.checks import compose, config, connections, http, redis, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.http import Response
@@ -157,6 +158,21 @@ class TestApiReturns500Errors:
     def test_app_role_may_write(self, targets: Targets) -> None:
         role = app_role(targets, EXPECTED["api"], EXPECTED["database_url_variable"])
         connections.stored_settings_harmless(targets.postgres(DATABASE).catalog(), role)
+
+
+@pytest.mark.runbook("ghostworks#symptom-redis-memory-issues")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("ghostworks.10", "Redis fills up: no memory limit, or writes refused once full")
+class TestRedisMemory:
+    """Read at the API's own REDIS_URL: the server the API uses, with the API's credentials."""
+
+    def test_redis_memory_bounded(self, targets: Targets) -> None:
+        server = app_redis(targets, EXPECTED["api"], EXPECTED["redis_url_variable"])
+        redis.memory_bounded(server.name, server.memory(), EXPECTED["redis_eviction_policies"])
+
+    def test_redis_memory_headroom(self, targets: Targets, environment: Environment) -> None:
+        server = app_redis(targets, EXPECTED["api"], EXPECTED["redis_url_variable"])
+        redis.memory_headroom(server.name, server.memory(), environment.thresholds.redis_memory_percent)
 
 
 @pytest.mark.runbook("ghostworks#symptom-api-slow-response-times")

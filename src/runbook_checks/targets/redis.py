@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import redis
 
 from runbook_checks.environment import Timeouts
-from runbook_checks.errors import TargetUnreachable
+from runbook_checks.errors import PermissionMissing, TargetUnreachable
 from runbook_checks.targets.base import Lazy, address_of
 from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer, url_key
 
@@ -18,6 +18,16 @@ from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer,
 class Ping:
     answered: bool
     seconds: float
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A Redis server's memory as INFO reports it: its limit (0 for none), what it does when the
+    limit is reached, and what it uses."""
+
+    limit_bytes: int
+    policy: str
+    used_bytes: int
 
 
 class RedisTarget:
@@ -72,6 +82,25 @@ class RedisTarget:
         started = time.monotonic()
         answered = self._ping(client)
         return Ping(answered, time.monotonic() - started)
+
+    def memory(self) -> Memory:
+        """INFO memory: a read, answered where CONFIG is disabled (managed Redis services)."""
+        client = self._client.get()
+        try:
+            info = client.info("memory")
+        except redis.exceptions.NoPermissionError as error:
+            raise PermissionMissing(f"redis '{self.name}'", f"INFO refused: {first_line(error)}",
+                                    "let the checks' user run INFO (ACL: +info)") from None
+        except (redis.RedisError, OSError) as error:
+            raise TargetUnreachable(f"redis '{self.name}'", self.address,
+                                    f"INFO unanswered: {first_line(error)}",
+                                    "check that it answers INFO within the statement timeout") from None
+        try:
+            return Memory(int(info["maxmemory"]), str(info["maxmemory_policy"]), int(info["used_memory"]))
+        except (KeyError, ValueError, TypeError):
+            raise TargetUnreachable(f"redis '{self.name}'", self.address,
+                                    "INFO memory has no maxmemory, maxmemory_policy or used_memory",
+                                    "point the URL at Redis 4 or later") from None
 
     def close(self) -> None:
         if self._client.opened is not None:
