@@ -38,7 +38,7 @@ def test_answers_within() -> None:
         "look at the server's load, the network path and the connection pooler")
     expected, found, fix = failure(connections.answers_within, Probe(0.02, "refused"), 2, "postgres 'app'")
     assert expected == "postgres 'app' answers SELECT 1 within 2 s"
-    assert found == "no answer after 0.02 s: refused"
+    assert found == "failed after 0.02 s: refused"
     assert "percent-encode special characters in the password" in fix
 
 

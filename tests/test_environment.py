@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.environment import load_environment
+from runbook_checks.environment import load_environment, read_raw
 from runbook_checks.errors import ConfigurationError, TargetUnreachable
 from runbook_checks.expected import expected_state, merged, use_overrides
 from runbook_checks.interpolation import Interpolator
@@ -164,6 +164,12 @@ def test_environment_overrides_merge_over_the_expected_state(tmp_path: Path) -> 
     assert expected_state(str(tmp_path / "shop.py"))["cors"]["stranger"] == "https://a"
 
 
+def test_a_systems_expected_state_refuses_a_repeated_key(tmp_path: Path) -> None:
+    (tmp_path / "shop.yaml").write_text("database: shop\ntables: [a]\ndatabase: other\n")
+    with pytest.raises(ValueError, match="key 'database' repeated \\(first at line 1\\)"):
+        expected_state(str(tmp_path / "shop.py"))
+
+
 def refusal(path: Path, root: Path) -> str:
     """The ConfigurationError's message loading `path` gives; it must name the file."""
     with pytest.raises(ConfigurationError) as caught:
@@ -202,6 +208,19 @@ def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
 def test_an_alias_inside_its_own_node_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "name: test\nexpected: {a: &loop [1, *loop]}\n")
     assert "an alias inside the node it names" in refusal(path, tmp_path)
+
+
+def test_a_repeated_key_is_refused_with_both_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\nthresholds:\n  pool_use_percent: 80\n  pool_use_percent: 99\n")
+    message = refusal(path, tmp_path)
+    assert "not valid YAML: line 4, column 3" in message
+    assert "repeated (first at line 3)" in message  # the key itself is not echoed: lines say where
+
+
+def test_keys_beside_a_merge_override_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\nbase: &base {pool_use_percent: 80}\nthresholds:\n  <<: *base\n"
+                           "  pool_use_percent: 70\n")
+    assert read_raw(path)["thresholds"] == {"pool_use_percent": 70}
 
 
 @pytest.mark.parametrize(("scalar", "problem"), [("2001-13-45", "month must be in 1..12"),

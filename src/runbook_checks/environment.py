@@ -38,6 +38,7 @@ from testinfra.backend import BACKENDS as TESTINFRA_BACKENDS
 from runbook_checks.errors import ConfigurationError
 from runbook_checks.interpolation import Interpolator, Substituted
 from runbook_checks.redaction import Redactor
+from runbook_checks.yaml_keys import UniqueKeyLoader
 
 # What an environment file may be: a few KiB in practice, so these only stop a wrong or hostile file
 # before it costs time: its size, its nesting and its values counted with every alias expanded.
@@ -461,11 +462,12 @@ def environment_path(root: Path, name: str) -> Path:
     return root / "environments" / f"{name}.yaml"
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a document nested deeper than MAX_DEPTH or holding more than
-    MAX_VALUES values once its aliases are expanded, as interpolation and validation walk it: a few
-    hundred bytes of nested aliases ("billion laughs") would otherwise take minutes. Values are
-    counted as they are read, so a refused document costs no more than MAX_VALUES values."""
+class _BoundedLoader(UniqueKeyLoader):
+    """PyYAML's safe loader (a repeated key refused), refusing a document nested deeper than
+    MAX_DEPTH or holding more than MAX_VALUES values once its aliases are expanded, as
+    interpolation and validation walk it: a few hundred bytes of nested aliases ("billion laughs")
+    would otherwise take minutes. Values are counted as they are read, so a refused document costs
+    no more than MAX_VALUES values."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)

@@ -15,7 +15,7 @@ def answers_within(probe: Probe, limit_seconds: float, what: str, fix: str = _DS
     """The database behind `what` accepts a connection and answers SELECT 1 within the limit."""
     expected = f"{what} answers SELECT 1 within {limit_seconds:g} s"
     if probe.error is not None:
-        raise CheckFailed(expected, f"no answer after {probe.seconds:.2f} s: {probe.error}", fix)
+        raise CheckFailed(expected, f"failed after {probe.seconds:.2f} s: {probe.error}", fix)
     if probe.seconds > limit_seconds:
         raise CheckFailed(expected, f"answered after {probe.seconds:.2f} s",
                           "look at the server's load, the network path and the connection pooler")

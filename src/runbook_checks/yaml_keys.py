@@ -1,0 +1,25 @@
+"""PyYAML's safe loader refusing a key repeated in one mapping: YAML says keys are unique, and
+PyYAML would keep the last value silently (a threshold set twice, a database declared twice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` may be overridden by the keys beside it
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                line = first.setdefault(key, key_node.start_mark.line)
+            except TypeError:
+                continue  # unhashable: the safe loader says so itself
+            if line != key_node.start_mark.line:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} repeated (first at line {line + 1})", key_node.start_mark)
+        return super().construct_mapping(node, deep)
