@@ -17,7 +17,7 @@ import yaml
 
 from runbook_harness import compose, images
 from runbook_harness.compose import COMPOSE_FILE, STACK_LABEL, container_name, render
-from runbook_harness.processes import StackError
+from runbook_harness.processes import PORT_FLOOR, StackError, ephemeral_range
 from runbook_harness.services import APPS, SEED_DIR, SERVICES
 from runbook_harness.state import StackState, new_secrets, write_env_file
 from tests.gate_run import ROOT
@@ -26,6 +26,16 @@ from tests.gate_run import ROOT
 def test_committed_compose_file_is_the_rendered_declaration() -> None:
     assert (ROOT / COMPOSE_FILE).read_text() == render(), \
         "regenerate it: runbook-stack compose > docker-compose.test.yml"
+
+
+def test_published_ports_cannot_be_held_by_a_client_or_the_native_stack() -> None:
+    """A port in the ephemeral range can be the local end of any open connection (the native stack's
+    pools among them) when the engine must listen on it; the native stack draws from PORT_FLOOR up."""
+    low, _ = ephemeral_range()
+    for item in (*SERVICES, *APPS):
+        assert 1024 < item.published < min(low, PORT_FLOOR), f"{item.name} publishes {item.published}"
+    published = [item.published for item in (*SERVICES, *APPS)]
+    assert len(set(published)) == len(published)
 
 
 def test_every_service_is_published_on_loopback_and_health_checked() -> None:

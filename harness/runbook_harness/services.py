@@ -37,12 +37,14 @@ class App:
         return f"apps/{self.name}.env"
 
 
+# Published ports sit below both the kernel's ephemeral range, where a client's open connection can
+# hold the very port the engine must listen on, and the native stack's random ports (PORT_FLOOR up).
 SERVICES = (
-    Service("postgres", "postgres:15", 5432, 55432),
-    Service("redis", "redis:7", 6379, 56379),
-    Service("s3", "motoserver/moto:5.0.0", 5000, 55000),
-    Service("smtp", "python:3.11-slim", 1025, 51025),
-    Service("pgbouncer", "edoburu/pgbouncer:latest", 6432, 56432),
+    Service("postgres", "postgres:15", 5432, 15432),
+    Service("redis", "redis:7", 6379, 16379),
+    Service("s3", "motoserver/moto:5.0.0", 5000, 15000),
+    Service("smtp", "python:3.11-slim", 1025, 11025),
+    Service("pgbouncer", "edoburu/pgbouncer:latest", 6432, 16432),
 )
 
 _PG = "{pg_host}:{pg_port}"
@@ -50,7 +52,7 @@ _PG = "{pg_host}:{pg_port}"
 # service name) and by public_url_<app> where a browser does (origins, redirects, public config).
 
 APPS = (
-    App("author-api", "author", 8000, 58000, {
+    App("author-api", "author", 8000, 18000, {
         "DATABASE_URL": f"postgresql://author_app:{{q_author_app}}@{_PG}/author",
         "MIGRATION_DATABASE_URL": f"postgresql://author_migrator:{{q_author_migrator}}@{_PG}/author",
         "JWT_SECRET": "{s_author_jwt}",
@@ -60,11 +62,11 @@ APPS = (
         "S3_ENDPOINT": "{s3_url}",
         "S3_BUCKET": "author-recordings",
     }),
-    App("author-web", "author", 3000, 53000, {
+    App("author-web", "author", 3000, 13000, {
         "JWT_SECRET": "{s_author_jwt}",
         "API_URL": "{url_author_api}",
     }),
-    App("audiospective-web", "audiospective", 3000, 53010, {
+    App("audiospective-web", "audiospective", 3000, 13010, {
         "DATABASE_URL": f"postgresql://audiospective_app:{{q_audiospective_app}}@{_PG}/audiospective",
         "SPOTIFY_CLIENT_ID": "audiospective-local-client",
         "SPOTIFY_CLIENT_SECRET": "{s_spotify_client}",
@@ -80,17 +82,17 @@ APPS = (
         "QSTASH_CURRENT_SIGNING_KEY": "{s_qstash_current}",
         "QSTASH_NEXT_SIGNING_KEY": "{s_qstash_next}",
     }),
-    App("platform-api", "platform", 4000, 54000, {
+    App("platform-api", "platform", 4000, 14000, {
         # through the pooler, as the runbook asks
         "DATABASE_URL": "postgresql://platform_app:{q_platform_app}@{pgbouncer_host}:{pgbouncer_port}/platform",
         "AUTH_SECRET": "{s_platform_auth}",
         "OAUTH_ISSUER": "{url_platform_idp}",
     }),
     # the OAuth provider the platform API signs users in with (its discovery document)
-    App("platform-idp", "platform", 9000, 59000, {
+    App("platform-idp", "platform", 9000, 19000, {
         "ISSUER": "{url_platform_idp}",
     }),
-    App("ghostworks-api", "ghostworks", 8000, 58010, {
+    App("ghostworks-api", "ghostworks", 8000, 18010, {
         "DATABASE_URL": f"postgresql://ghostworks_app:{{q_ghostworks_app}}@{_PG}/ghostworks",
         "JWT_SECRET_KEY": "{s_ghostworks_jwt}",
         "REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/1",
@@ -102,11 +104,11 @@ APPS = (
         "DEBUG": "false",
         "HSTS_MAX_AGE": "31536000",
     }),
-    App("ghostworks-web", "ghostworks", 3000, 53020, {
+    App("ghostworks-web", "ghostworks", 3000, 13020, {
         "NEXT_PUBLIC_API_URL": "{url_ghostworks_api}",
         "HSTS_MAX_AGE": "31536000",
     }),
-    App("practiceops-api", "practiceops", 8000, 58020, {
+    App("practiceops-api", "practiceops", 8000, 18020, {
         "DATABASE_URL":
             f"postgresql+asyncpg://practiceops_app:{{q_practiceops_app}}@{_PG}/practiceops",
         "JWT_SECRET_KEY": "{s_practiceops_jwt}",
