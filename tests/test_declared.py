@@ -97,3 +97,18 @@ def test_what_an_environment_offers_decides_what_runs() -> None:
         "logs in as a test account of api; environment 'qa' declares none (test_accounts.api)",
         "reads the host api1; environment 'qa' declares none (hosts.api1)"]
     assert unknown_capabilities([(("state_change",), {"hosts": "x"})]) == ["state_change", "hosts="]
+
+
+def test_the_mail_sink_checks_need_a_sink_and_its_inbox() -> None:
+    from runbook_checks.environment import Environment, MailSink
+    from runbook_checks.selection import left_out
+
+    needs = [(("mail_sink", "mail_inbox"), {})]
+    assert left_out(Environment(name="qa"), needs) == [
+        "compares the apps' mail server with the sink; environment 'qa' declares none (mail_sink)",
+        "reads the mail sink's inbox; environment 'qa' declares none (mail_sink.maildir)"]
+    address_only = Environment(name="qa", mail_sink=MailSink(address="127.0.0.1:1025"))
+    assert left_out(address_only, needs) == [
+        "reads the mail sink's inbox; environment 'qa' declares none (mail_sink.maildir)"]
+    full = Environment(name="qa", mail_sink=MailSink(address="127.0.0.1:1025", maildir=Path("mail")))
+    assert left_out(full, needs) == []

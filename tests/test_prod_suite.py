@@ -10,6 +10,7 @@ import pytest
 
 import runbook_harness
 from runbook_harness.faults import FAULTS, Fault, fault, named_by
+from runbook_harness.services import MAILDIR
 from runbook_harness.state import StackState
 from tests.gate_run import GateRun, run_gate
 from tests.servers import engine_answer, serving
@@ -22,6 +23,9 @@ APPS_SRC = HARNESS / "apps_src"
 HTTPS_RULE = "TestCallbackUrlMismatch::test_base_url_has_no_trailing_slash"
 SECURE_COOKIE_RULE = "TestNotAuthenticated::test_session_cookie_flags"
 LOG_LEVEL_RULE = "TestMonitoringAndLogging::test_log_level_for_the_environment"
+# The stack's mail sink offers no STARTTLS: production requires it, and sends no password in clear.
+MAIL_TLS_RULES = {"TestEmailDelivery::test_smtp_offers_starttls",
+                  "TestEmailDelivery::test_smtp_credentials_accepted"}
 
 
 def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
@@ -69,17 +73,34 @@ LOGIN_CHECKS = {"TestJwtTokenIssues::test_demo_login_issues_well_formed_tokens",
                 "TestSchedulerJobs::test_scheduled_jobs_healthy"}
 
 
+# the mail sink's checks: prod declares no sink
+MAIL_SINK_CHECKS = {"TestEmailDelivery::test_mail_goes_to_the_sink",
+                    "TestEmailDelivery::test_sent_mail_arrives"}
+
+
+def inbox(stack: StackState) -> set[str]:
+    """The messages in the stack's mail sink."""
+    return {path.name for folder in ("new", "cur") for path in (stack.directory / MAILDIR / folder).iterdir()}
+
+
 # the compose project's checks: prod declares none
 COMPOSE_CHECKS = {f"TestComposeServices::{name}" for name in (
     "test_services_running", "test_services_healthy", "test_no_restart_loop", "test_published_ports_answer")}
 
 
 def test_prod_suite_holds_on_the_stack_but_for_https(stack: StackState, tmp_path: Path) -> None:
+    before = inbox(stack)
     run = run_prod(stack, tmp_path)
+    assert inbox(stack) == before, "prod sent mail"
     assert len(run.outcomes) >= 100
-    assert run.failed == {HTTPS_RULE, SECURE_COOKIE_RULE, LOG_LEVEL_RULE}, run.output
+    assert run.failed == {HTTPS_RULE, SECURE_COOKIE_RULE, LOG_LEVEL_RULE} | MAIL_TLS_RULES, run.output
     skipped = {name for name, outcome in run.outcomes.items() if outcome == "skipped"}
-    assert skipped == STATE_CHANGING | LOGIN_CHECKS | COMPOSE_CHECKS
+    assert skipped == STATE_CHANGING | LOGIN_CHECKS | COMPOSE_CHECKS | MAIL_SINK_CHECKS
+    for name in MAIL_SINK_CHECKS:
+        assert "environment 'prod' declares none (mail_sink" in run.failures[name]
+    assert "it offers " in run.failures["TestEmailDelivery::test_smtp_offers_starttls"]
+    assert "not tried: the server offers no STARTTLS, and the password is not sent in clear" \
+        in run.failures["TestEmailDelivery::test_smtp_credentials_accepted"]
     for name in COMPOSE_CHECKS:
         assert "reads the containers of a compose project; environment 'prod' declares none" \
             in run.failures[name]
@@ -120,7 +141,7 @@ def test_production_rule_fails_on_its_fault(name: str, stack: StackState, tmp_pa
     checks = checks_named(run, item, phrases) if item.prod_fails else declared
     assert len(checks) == len(phrases)
     assert checks <= run.failed
-    assert run.failed - checks - declared <= {HTTPS_RULE, SECURE_COOKIE_RULE, LOG_LEVEL_RULE}
+    assert run.failed - checks - declared <= {HTTPS_RULE, SECURE_COOKIE_RULE, LOG_LEVEL_RULE} | MAIL_TLS_RULES
     for check in checks:
         assert phrases[named_by(check, phrases) or ""] in run.failures[check], run.failures[check]
 
@@ -129,8 +150,10 @@ def test_staging_logs_in_as_its_test_accounts_only(stack: StackState, tmp_path: 
     password = stack.secrets["demo_password"]
     accounts = {"GHOSTWORKS_TEST_EMAIL": "demo@ghostworks.test", "GHOSTWORKS_TEST_PASSWORD": password,
                 "PRACTICEOPS_TEST_EMAIL": "demo@practiceops.test", "PRACTICEOPS_TEST_PASSWORD": password}
+    before = inbox(stack)
     run = run_live("staging", stack, tmp_path, accounts)
     assert run.returncode == 0 and not run.failed, run.output
+    assert inbox(stack) == before, "staging sent mail"
     # the checks that log in run as the declared test accounts, though staging forbids state
     # changes; the other POSTs (unsigned cron, failed logins) are left out
     assert {run.outcomes[name] for name in LOGIN_CHECKS} == {"passed"}

@@ -19,7 +19,15 @@ import yaml
 from runbook_harness import docker_cli, images, node_build, services
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.processes import StackError, port_open
-from runbook_harness.services import APPS, PGBOUNCER_USERS, REDIS_MEMORY, ROLE_PASSWORDS, SERVICES, App
+from runbook_harness.services import (
+    APPS,
+    MAILDIR,
+    PGBOUNCER_USERS,
+    REDIS_MEMORY,
+    ROLE_PASSWORDS,
+    SERVICES,
+    App,
+)
 from runbook_harness.state import STACK_ENV, StackState, new_secrets
 
 COMPOSE_FILE = "docker-compose.test.yml"
@@ -90,8 +98,9 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
         return _service(name, port, published,
                         ["python3", "-m", "moto.server", "-H", "0.0.0.0", "-p", str(port)])
     if name == "smtp":
-        return _service(name, port, published, ["python3", "-m", "aiosmtpd", "-n", "-l", f"0.0.0.0:{port}",
-                                                "-c", "aiosmtpd.handlers.Sink"],
+        return _service(name, port, published, ["python3", "-m", "runbook_harness.smtp_sink", "--host",
+                                                "0.0.0.0", "--port", str(port), "--maildir", "/mail"],
+                        environment=_secrets("smtp"), volumes=[_CODE, f"${{RC_STACK_DIR}}/{MAILDIR}:/mail"],
                         healthcheck=["CMD", "python3", "-c", "import smtplib; smtplib.SMTP('127.0.0.1', "
                                      f"{port}, timeout=2).quit()"])  # a greeting, not just a connect
     raise StackError(f"no container for service {name!r}")

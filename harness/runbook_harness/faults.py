@@ -13,7 +13,7 @@ from dotenv import dotenv_values
 
 from runbook_harness import docker_cli, drivers, engine
 from runbook_harness.processes import StackError
-from runbook_harness.services import REDIS_MEMORY, app
+from runbook_harness.services import REDIS_MEMORY, app, service
 from runbook_harness.state import StackState
 
 
@@ -307,6 +307,16 @@ def _api_redis_unseen(phrase: str) -> dict[str, str]:
     reached there: each fails with the same cause."""
     checks = ("test_api_reaches_its_redis", "test_redis_memory_bounded", "test_redis_memory_headroom")
     return dict.fromkeys(checks, phrase)
+
+
+def _mail_unseen(phrase: str) -> dict[str, str]:
+    """The checks that talk to the author API's SMTP server, each failing with `phrase`."""
+    return {check: phrase for check in ("test_smtp_answers_ehlo", "test_smtp_credentials_accepted",
+                                        "test_sent_mail_arrives")}
+
+
+# What the mail checks say of the sink's published port when its container does not serve it.
+_SINK_UNSERVED = f"SMTP server of author-api reachable at 127.0.0.1:{service('smtp').published}"
 
 
 def _stopped(name: str) -> dict[str, str]:
@@ -833,8 +843,12 @@ FAULTS += (
                  "test_api_has_its_variables":
                      "not set: DATABASE_URL, MIGRATION_DATABASE_URL, JWT_SECRET, REDIS_URL",
                  "test_api_runs_with_its_env_file": "not in the running app: DATABASE_URL",
-                 "test_migration_dsn_uses_the_migration_role": "it connects as nobody (not set)"},
-          also=("author.1", "author.3", "author.4")),
+                 "test_migration_dsn_uses_the_migration_role": "it connects as nobody (not set)",
+                 "test_smtp_answers_ehlo": "not set: SMTP_HOST, SMTP_PORT",
+                 "test_mail_goes_to_the_sink": "not set: SMTP_HOST, SMTP_PORT",
+                 "test_smtp_credentials_accepted": "not set: SMTP_USERNAME, SMTP_PASSWORD",
+                 "test_sent_mail_arrives": "not set: SMTP_USERNAME, SMTP_PASSWORD"},
+          also=("author.1", "author.3", "author.4", "author.5")),
     Fault("author-api-env-stale", "author.2",
           "the env file changed after the API started: the running API holds the old JWT secret",
           edit_env_file("author-api", JWT_SECRET="{s_nextauth}"), restore_config("author-api"),
@@ -1635,15 +1649,17 @@ def _health_is(wanted: str) -> Callable[[dict[str, Any]], bool]:
 FAULTS += (
     Fault("compose-service-stopped", "ghostworks.1", "the mail sink's container stopped",
           _container(engine.stop, "smtp"), _container(engine.start, "smtp"),
-          fails={"test_services_running": "smtp: exited"}, kinds=_COMPOSE),
+          fails={"test_services_running": "smtp: exited", **_mail_unseen(_SINK_UNSERVED)}, kinds=_COMPOSE,
+          also=("author.5",)),
     Fault("compose-service-crash-loop", "ghostworks.1",
           "a bad deploy of the mail sink exits at start and is restarted for ever",
           steps(lambda state: engine.recreate_with(state, "smtp", {"command": ["false"],
                                                                    "restart": "always"}),
                 _until("smtp", "restarting in a loop", lambda a: int(a.get("RestartCount") or 0) > 5)),
           _container(engine.recreate, "smtp"),
-          fails={"test_services_running": "smtp: restarting", "test_no_restart_loop": "smtp: restarting, "},
-          kinds=_COMPOSE),
+          fails={"test_services_running": "smtp: restarting", "test_no_restart_loop": "smtp: restarting, ",
+                 **_mail_unseen(_SINK_UNSERVED)},
+          kinds=_COMPOSE, also=("author.5",)),
     Fault("compose-service-restarted-often", "ghostworks.1",
           "the S3 endpoint's server died four times, restarted each time by the engine",
           lambda state: engine.restarted(state, "s3", 4), _container(engine.recreate, "s3"),
@@ -1654,7 +1670,9 @@ FAULTS += (
                 _until("smtp", "unhealthy", _health_is("unhealthy"))),
           steps(lambda state: engine.signal_server("smtp", "CONT"),
                 _until("smtp", "healthy", _health_is("healthy"))),
-          fails={"test_services_healthy": "smtp: unhealthy"}, kinds=_COMPOSE),
+          fails={"test_services_healthy": "smtp: unhealthy",
+                 **_mail_unseen("unreachable: no answer within the 5 s read timeout")},
+          kinds=_COMPOSE, also=("author.5",)),
     Fault("compose-app-wrong-port", "ghostworks.1",
           "the S3 endpoint listens on another port than the one its container publishes",
           steps(lambda state: engine.recreate_with(state, "s3", {"command": [
@@ -1662,16 +1680,37 @@ FAULTS += (
               _until("s3", "running", lambda a: bool(a["State"].get("Running")))),
           _container(engine.recreate, "s3"),
           fails={"test_services_healthy": "s3: starting",
-                 "test_published_ports_answer": f"s3: 127.0.0.1:55000 (its port 5000) {_PUBLISHED_UNSERVED}"},
+                 "test_published_ports_answer":
+                     f"s3: 127.0.0.1:{service('s3').published} (its port 5000) {_PUBLISHED_UNSERVED}"},
           kinds=_COMPOSE),
     Fault("compose-port-mapped-to-nothing", "ghostworks.1",
           "the mail sink's container publishes a port nothing in it listens on",
-          steps(lambda state: engine.recreate_with(state, "smtp", {"ports": ["127.0.0.1:51099:1099"]}),
+          steps(lambda state: engine.recreate_with(state, "smtp", {"ports": ["127.0.0.1:11099:1099"]}),
                 _container(engine.ready, "smtp")),
           _container(engine.recreate, "smtp"),
           fails={"test_published_ports_answer":
-                     f"smtp: 127.0.0.1:51099 (its port 1099) {_PUBLISHED_UNSERVED}"},
+                     f"smtp: 127.0.0.1:11099 (its port 1099) {_PUBLISHED_UNSERVED}"},
           kinds=_COMPOSE),
+)
+
+_LOCAL_MTA = {"test_mail_goes_to_the_sink": "it sends to 127.0.0.1:25",
+              **_mail_unseen("reachable at 127.0.0.1:25\nfound     unreachable: connection refused")}
+FAULTS += (
+    Fault("author-smtp-sink-down", "author.5", "the mail sink stopped: SMTP connections are refused",
+          stop_service("smtp"), start_service("smtp"),
+          fails=_mail_unseen("unreachable: connection refused"), compose_fails=_stopped("smtp")),
+    Fault("author-smtp-password-wrong", "author.5", "the API's SMTP password is not the server's",
+          set_config("author-api", SMTP_PASSWORD="not-the-sink-password"), restore_config("author-api"),
+          fails={"test_smtp_credentials_accepted": "AUTH without TLS: 535",
+                 "test_sent_mail_arrives": "AUTH refused: 535"}),
+    Fault("author-smtp-password-unset", "author.5", "the API's env file lost SMTP_PASSWORD",
+          set_config("author-api", SMTP_PASSWORD=None), restore_config("author-api"),
+          fails={"test_smtp_credentials_accepted": "not set: SMTP_PASSWORD",
+                 "test_sent_mail_arrives": "not set: SMTP_PASSWORD"}),
+    Fault("author-smtp-local-mta", "author.5",
+          "the API sends to a mail server on its own host's port 25, where none runs, not to the sink",
+          set_config("author-api", SMTP_HOST="127.0.0.1", SMTP_PORT="25"), restore_config("author-api"),
+          fails=_LOCAL_MTA, compose_fails=_LOCAL_MTA),  # the gate's own loopback, in compose too
 )
 
 

@@ -27,7 +27,15 @@ from runbook_harness.processes import (
     uninterrupted,
     wait_port,
 )
-from runbook_harness.services import APPS, PASSWORDS_SQL, REDIS_MEMORY, SERVICES, app
+from runbook_harness.services import (
+    APPS,
+    MAILDIR,
+    PASSWORDS_SQL,
+    REDIS_MEMORY,
+    SERVICES,
+    SMTP_PASSWORD_VARIABLE,
+    app,
+)
 from runbook_harness.state import StackState, new_secrets
 
 HOST = "127.0.0.1"
@@ -45,8 +53,8 @@ def _argv(name: str, state: StackState) -> list[str]:
     if name == "pgbouncer":
         return ["pgbouncer", str(pgbouncer_dir(state) / "pgbouncer.ini")]
     if name == "smtp":
-        return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{port}",
-                "-c", "aiosmtpd.handlers.Sink"]
+        return [sys.executable, "-m", "runbook_harness.smtp_sink", "--host", HOST, "--port", port,
+                "--maildir", str(state.directory / MAILDIR)]
     if name in node_build.ENTRY:
         return node_build.argv(name, HOST, int(port))
     return [sys.executable, "-m", "runbook_harness.apps", name, "--host", HOST, "--port", port]
@@ -66,6 +74,11 @@ def app_environment(state: StackState, name: str, load_env_file: bool = True) ->
         return inherited
     values = dotenv_values(state.directory / app(name).env_file)
     return inherited | {k: v for k, v in values.items() if v is not None}
+
+
+def _service_secrets(state: StackState, name: str) -> dict[str, str]:
+    """What a service is given at start that is not on its command line: the sink's password."""
+    return {SMTP_PASSWORD_VARIABLE: state.secrets["smtp"]} if name == "smtp" else {}
 
 
 def pid_file(state: StackState, name: str) -> Path:
@@ -117,7 +130,7 @@ def start_process(state: StackState, name: str, load_env_file: bool = True) -> N
     if name in _APP_NAMES:
         pid = spawn(_argv(name, state), log, env=app_environment(state, name, load_env_file), inherit=False)
     else:
-        pid = spawn(_argv(name, state), log, user=user)
+        pid = spawn(_argv(name, state), log, env=_service_secrets(state, name), user=user)
     with _STATE_LOCK:
         state.pids[name] = pid
         state.save()

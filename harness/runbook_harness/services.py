@@ -48,6 +48,9 @@ SERVICES = (
 )
 
 _PG = "{pg_host}:{pg_port}"
+SMTP_USER = "mailer"  # the one account of the SMTP sink; its password is the `smtp` secret,
+SMTP_PASSWORD_VARIABLE = "RC_SECRET_SMTP"  # given to the sink in this variable
+MAILDIR = "mail"  # the sink's Maildir, in the stack directory
 # An app names the others by url_<app> where it calls them itself (inside the compose network, by
 # service name) and by public_url_<app> where a browser does (origins, redirects, public config).
 
@@ -59,6 +62,8 @@ APPS = (
         "REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/0",
         "SMTP_HOST": "{smtp_host}",
         "SMTP_PORT": "{smtp_port}",
+        "SMTP_USERNAME": SMTP_USER,
+        "SMTP_PASSWORD": "{s_smtp}",
         "S3_ENDPOINT": "{s3_url}",
         "S3_BUCKET": "author-recordings",
     }),
@@ -127,7 +132,7 @@ ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospect
                   "platform_app", "ghostworks_app", "practiceops_app")
 APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
                "ghostworks_jwt", "practiceops_jwt", "postgres", "qstash_token", "qstash_current",
-               "qstash_next", "sentry_key", "upstash_token",
+               "qstash_next", "sentry_key", "upstash_token", "smtp",
                "demo_password")
 # A password with characters that must be percent-encoded in a URL, as real ones often have.
 SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
@@ -135,6 +140,10 @@ SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
 
 def app(name: str) -> App:
     return next(a for a in APPS if a.name == name)
+
+
+def service(name: str) -> Service:
+    return next(s for s in SERVICES if s.name == name)
 
 
 def service_or_app_port(name: str) -> int:

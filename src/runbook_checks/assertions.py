@@ -5,22 +5,30 @@ one of the registered ones (ASSERTIONS) with its arguments."""
 from __future__ import annotations
 
 import inspect
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from runbook_checks.checks import config, connections, data, hba, http, migrations, schema, tokens
 from runbook_checks.checks import grants as grants_module
+from runbook_checks.checks import mail as mail_checks
 from runbook_checks.checks import redis as redis_checks
-from runbook_checks.environment import Environment
-from runbook_checks.errors import CheckFailed
+from runbook_checks.environment import Environment, MailSink
+from runbook_checks.errors import CheckFailed, NotDeclared
 from runbook_checks.facts.catalog import Session
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
 from runbook_checks.targets.base import address_of
+from runbook_checks.targets.maildir import delivered
 from runbook_checks.targets.postgres import libpq_url
+from runbook_checks.targets.published import join_address
 from runbook_checks.targets.redis import RedisTarget
 from runbook_checks.targets.registry import Targets
+from runbook_checks.targets.smtp import SmtpTarget
 
 PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
               "finished_at IS NOT NULL, 'rolled_back', rolled_back_at IS NOT NULL)), '[]') "
@@ -118,6 +126,64 @@ def redis_memory_holds(server: RedisTarget, eviction_policies: Sequence[str],
     memory = server.memory()
     redis_checks.memory_bounded(server.name, memory, list(eviction_policies))
     redis_checks.memory_headroom(server.name, memory, environment.thresholds.redis_memory_percent)
+
+
+def app_mail_address(targets: Targets, app: str, mail: dict[str, Any]) -> str:
+    """host:port of the SMTP server the app's own configuration names."""
+    config = targets.app_config(app)
+    host, port = config.get(mail["host_variable"], ""), config.get(mail["port_variable"], "")
+    named = ((mail["host_variable"], host), (mail["port_variable"], port))
+    unset = [name for name, value in named if not value]
+    if unset:
+        raise CheckFailed(f"{app}'s SMTP host and port set", f"not set: {', '.join(unset)}",
+                          f"set them in {app}'s configuration")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CheckFailed(f"{app}'s {mail['port_variable']} a port number", f"{port[:20]!r}",
+                          "set it to the mail server's SMTP port (587, or the sink's)")
+    return join_address(host.strip("[]"), int(port))
+
+
+def app_mail_server(targets: Targets, app: str, mail: dict[str, Any]) -> SmtpTarget:
+    """The SMTP server at the app's own host and port."""
+    return targets.smtp_at(app_mail_address(targets, app, mail), app)
+
+
+def app_mail_credentials(targets: Targets, app: str, mail: dict[str, Any]) -> tuple[str, str]:
+    """The app's own SMTP username and password; both must be set."""
+    config = targets.app_config(app)
+    user, password = config.get(mail["user_variable"], ""), config.get(mail["password_variable"], "")
+    mail_checks.credentials_set(app, user, password, mail["user_variable"], mail["password_variable"])
+    return user, password
+
+
+def _mail_sink(environment: Environment, inbox: bool = False) -> MailSink:
+    """The environment's mail sink (with its Maildir where `inbox`), or NotDeclared."""
+    sink = environment.mail_sink
+    if sink is None or (inbox and sink.maildir is None):
+        raise NotDeclared("mail_sink.maildir" if sink else "mail_sink", environment.source.name)
+    return sink
+
+
+def mail_goes_to_sink(targets: Targets, environment: Environment, app: str, mail: dict[str, Any]) -> None:
+    """The app's SMTP host and port are the environment's sink."""
+    named = app_mail_address(targets, app, mail)
+    mail_checks.points_at_sink(app, named, targets.published.address(named), _mail_sink(environment).address)
+
+
+def sent_mail_arrives(targets: Targets, environment: Environment, app: str, mail: dict[str, Any]) -> None:
+    """A message sent with the app's SMTP settings shows up in the sink's inbox (a local-only write)."""
+    maildir = environment.resolve(_mail_sink(environment, inbox=True).maildir or Path())
+    user, password = app_mail_credentials(targets, app, mail)
+    message = EmailMessage()
+    message["From"], message["To"] = mail["probe"]["sender"], mail["probe"]["recipient"]
+    message["Subject"] = "runbook-checks: mail delivery check"
+    message["Message-ID"] = message_id = f"<{uuid.uuid4()}@runbook-checks.test>"
+    message.set_content("Sent by the mail delivery check; it needs no answer.")
+    since = time.time()
+    outcome = app_mail_server(targets, app, mail).send(user, password, message)
+    seconds = environment.thresholds.mail_arrival_seconds
+    seen = outcome == "accepted" and delivered(maildir, message_id, since, seconds)
+    mail_checks.arrived(app, outcome, message_id, seen, seconds)
 
 
 def sessions_of_every_database(targets: Targets, environment: Environment) -> list[Session]:

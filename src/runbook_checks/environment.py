@@ -106,6 +106,7 @@ class Thresholds(_Strict):
     disk_used_percent: Number = Field(80.0, gt=0, le=100)  # of a host's filesystem, as df counts it
     memory_used_percent: Number = Field(90.0, gt=0, le=100)  # of a host's memory, MemAvailable counted free
     redis_memory_percent: Number = Field(80.0, gt=0, le=100)  # of a Redis server's maxmemory
+    mail_arrival_seconds: Number = Field(5.0, gt=0, le=120)  # a message sent, seen in the sink's inbox
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
@@ -407,6 +408,14 @@ class TestAccount(_Strict):
         return self.email or self.username or ""
 
 
+class MailSink(_Strict):
+    """Where a non-production environment's mail goes instead of to people: the sink's address as
+    the gate reaches it, and the Maildir it delivers into (read to see a message sent arrive)."""
+
+    address: HostAndPort
+    maildir: Path | None = None
+
+
 class StackSpec(_Strict):
     kind: Literal["native", "compose"] = "native"
     dir: FilePath
@@ -435,6 +444,8 @@ class Environment(_Strict):
     # Addresses the apps name that the gate reaches elsewhere, host:port -> host:port: inside a
     # compose network an app names postgres:5432, which the gate reaches where it is published.
     published: dict[HostAndPort, HostAndPort] = {}
+    # The SMTP sink the apps' mail must go to (local and test environments; never production).
+    mail_sink: MailSink | None = None
     # The compose project the environment's services run in (read where the stack is compose).
     compose: ComposeSpec | None = None
     # Expected state that differs in this environment, by system: merged over (and replacing

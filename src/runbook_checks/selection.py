@@ -16,6 +16,10 @@ FLAGS = {
     "stack": (lambda env: env.stack is not None, "needs the reference stack; {env} declares none"),
     "compose": (lambda env: env.compose is not None and (env.stack is None or env.stack.kind == "compose"),
                 "reads the containers of a compose project; {env} declares none, or runs its stack natively"),
+    "mail_sink": (lambda env: env.mail_sink is not None,
+                  "compares the apps' mail server with the sink; {env} declares none (mail_sink)"),
+    "mail_inbox": (lambda env: env.mail_sink is not None and env.mail_sink.maildir is not None,
+                   "reads the mail sink's inbox; {env} declares none (mail_sink.maildir)"),
 }
 # keyword -> (the environment's mapping that must hold the name, what the check does with it)
 NAMED = {"test_account": ("test_accounts", "logs in as a test account of"),

@@ -4,8 +4,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from runbook_checks.assertions import app_database_answers, app_redis_answers, privileges_held
-from runbook_checks.checks import config, grants, grants_file, redis, schema
+from runbook_checks.assertions import (
+    app_database_answers,
+    app_mail_credentials,
+    app_mail_server,
+    app_redis_answers,
+    mail_goes_to_sink,
+    privileges_held,
+    sent_mail_arrives,
+)
+from runbook_checks.checks import config, grants, grants_file, mail, redis, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
@@ -13,6 +21,7 @@ from runbook_checks.targets.registry import Targets
 
 EXPECTED = expected_state(__file__)
 MIGRATION = EXPECTED["migration"]
+MAIL = EXPECTED["mail"]
 
 
 @pytest.mark.runbook("author#database-migrations")
@@ -77,3 +86,32 @@ class TestApiAuthentication:
     @pytest.mark.symptom("author.4", "sessions fail: the session store does not answer")
     def test_session_redis_answers(self, targets: Targets) -> None:
         redis.answers_ping(targets.redis(EXPECTED["session_redis"]).ping())
+
+
+@pytest.mark.runbook("author#email-delivery-issues")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("author.5", "no verification emails: the SMTP server refuses the connection or login")
+class TestEmailDelivery:
+    """The API's own SMTP settings, tried as it uses them."""
+
+    def test_smtp_answers_ehlo(self, targets: Targets) -> None:
+        mail.greets(MAIL["app"], app_mail_server(targets, MAIL["app"], MAIL).greeting())
+
+    @pytest.mark.needs("production")
+    def test_smtp_offers_starttls(self, targets: Targets) -> None:
+        server = app_mail_server(targets, MAIL["app"], MAIL)
+        mail.offers_starttls(MAIL["app"], server.greeting())
+        mail.tls_negotiated(MAIL["app"], server.tls_version())
+
+    def test_smtp_credentials_accepted(self, targets: Targets, environment: Environment) -> None:
+        user, password = app_mail_credentials(targets, MAIL["app"], MAIL)
+        login = app_mail_server(targets, MAIL["app"], MAIL).login(user, password, environment.production)
+        mail.login_accepted(MAIL["app"], MAIL["user_variable"], login)
+
+    @pytest.mark.needs("mail_sink")
+    def test_mail_goes_to_the_sink(self, targets: Targets, environment: Environment) -> None:
+        mail_goes_to_sink(targets, environment, MAIL["app"], MAIL)
+
+    @pytest.mark.needs("state_changes", "mail_inbox")
+    def test_sent_mail_arrives(self, targets: Targets, environment: Environment) -> None:
+        sent_mail_arrives(targets, environment, MAIL["app"], MAIL)

@@ -14,13 +14,13 @@ _DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "redis": 6379, "rediss":
                   "https": 443}
 
 
-def _split(address: str) -> tuple[str, str]:
+def split_address(address: str) -> tuple[str, str]:
     """host and port of `host:port` (a v6 host in brackets), brackets dropped."""
     host, _, port = address.rpartition(":")
     return host.strip("[]"), port
 
 
-def _join(host: str, port: int | str) -> str:
+def join_address(host: str, port: int | str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
@@ -32,8 +32,8 @@ class Published:
 
     @staticmethod
     def _normal(address: str) -> str:
-        host, port = _split(address)
-        return _join(host.lower(), port)
+        host, port = split_address(address)
+        return join_address(host.lower(), port)
 
     def address(self, address: str) -> str:
         """Where the gate reaches `address` (host:port)."""
@@ -48,8 +48,8 @@ class Published:
             return url  # the checks of the URL say what is wrong with it
         if not host or port is None:
             return url
-        reached = self.address(_join(host, port))
-        if reached == _join(host, port):
+        reached = self.address(join_address(host, port))
+        if reached == join_address(host, port):
             return url
         credentials = parts.netloc.rpartition("@")[0]
         netloc = f"{credentials}@{reached}" if credentials else reached
@@ -66,7 +66,8 @@ class Published:
         if not all(hosts) or hosts[0].startswith("/"):
             return dsn  # a socket directory, or no host: nothing is published
         ports = ports * len(hosts) if len(ports) == 1 else ports
-        reached = [_split(self.address(_join(h, p or 5432))) for h, p in zip(hosts, ports, strict=False)]
+        pairs = zip(hosts, ports, strict=False)
+        reached = [split_address(self.address(join_address(h, p or 5432))) for h, p in pairs]
         if [(h, p or "5432") for h, p in zip(hosts, ports, strict=False)] == reached:
             return dsn
         settings["host"] = ",".join(h for h, _ in reached)

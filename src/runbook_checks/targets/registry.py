@@ -22,8 +22,9 @@ from runbook_checks.targets.hosts import HostTarget
 from runbook_checks.targets.http import HttpTarget
 from runbook_checks.targets.pgbouncer import PgBouncerTarget
 from runbook_checks.targets.postgres import PostgresTarget, Probe, probe
-from runbook_checks.targets.published import Published
+from runbook_checks.targets.published import Published, split_address
 from runbook_checks.targets.redis import RedisTarget
+from runbook_checks.targets.smtp import SmtpTarget
 from runbook_checks.targets.unanswered import Unanswered
 
 
@@ -49,6 +50,7 @@ class Targets:
         self._redis: dict[str, RedisTarget] = {}
         self._apps: dict[str, HttpTarget] = {}
         self._hosts: dict[str, HostTarget] = {}
+        self._smtp: dict[str, SmtpTarget] = {}
         self._configs: dict[str, Lazy[dict[str, str]]] = {}
         self._env_files: dict[str, Lazy[dict[str, str]]] = {}
         self._artifacts: dict[tuple[str, str], Lazy[dict[str, str]]] = {}
@@ -99,6 +101,14 @@ class Targets:
             self._redis[key] = RedisTarget(label, self.published.url(url), self.env.timeouts,
                                            self._unanswered)
         return self._redis[key]
+
+    def smtp_at(self, address: str, label: str) -> SmtpTarget:
+        """The SMTP server at `address` (host:port as an app names it), where the gate reaches it."""
+        reached = self.published.address(address)
+        if reached not in self._smtp:
+            host, port = split_address(reached)
+            self._smtp[reached] = SmtpTarget(label, host, int(port), self.env.timeouts, self._unanswered)
+        return self._smtp[reached]
 
     def app(self, name: str) -> HttpTarget:
         if name not in self._apps:
