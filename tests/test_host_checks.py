@@ -8,11 +8,21 @@ from runbook_checks.checks.hosts import (
     disk_headroom,
     file_present,
     memory_headroom,
+    newest_file_fresh,
     port_listening,
+    process_memory_under,
     process_running,
 )
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.hosts import DiskUse, MemoryUse, PathState, Port, Processes
+from runbook_checks.facts.hosts import (
+    DiskUse,
+    MemoryUse,
+    NewestFile,
+    PathState,
+    Port,
+    Processes,
+    ProcessMemory,
+)
 
 GIB = 1024 * 1024  # in KiB
 
@@ -124,3 +134,39 @@ def test_sizes_below_a_mib_are_whole_kib() -> None:
     with pytest.raises(CheckFailed) as failure:
         memory_headroom(MemoryUse("api1", 1024, 1), 50)
     assert failure.value.found == "99.9% in use (1 KiB available of 1.0 MiB)"
+
+
+def test_process_memory_at_the_limit_passes_and_a_kib_above_fails() -> None:
+    at_limit = ProcessMemory("web1", "node .*server", {7: 512 * 1024, 3: 100})
+    process_memory_under(at_limit, 512)
+    with pytest.raises(CheckFailed) as failure:
+        process_memory_under(ProcessMemory("web1", "node .*server", {7: 512 * 1024 + 1, 3: 100}), 512)
+    assert failure.value.expected == "each process matching /node .*server/ on web1 under 512 MiB resident"
+    assert failure.value.found == "1 of 2 over it (pid 7: 512.0 MiB)"
+
+
+def test_process_memory_lists_every_process_over_in_pid_order() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        process_memory_under(ProcessMemory("web1", "node", {9: 3 * GIB, 4: 2 * 1024, 5: 700 * 1024}), 1.5)
+    assert failure.value.found == "3 of 3 over it (pid 4: 2.0 MiB, pid 5: 700.0 MiB, pid 9: 3.0 GiB)"
+
+
+def test_no_process_to_measure_fails() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        process_memory_under(ProcessMemory("web1", "node", {}), 512)
+    assert failure.value.found == "no process on web1 matches /node/"
+
+
+def test_the_newest_file_at_its_age_limit_passes_and_a_second_older_fails() -> None:
+    newest_file_fresh(NewestFile("db1", "/backups", "*.sql", "/backups/a.sql", 26 * 3600, 3), 26)
+    with pytest.raises(CheckFailed) as failure:
+        newest_file_fresh(NewestFile("db1", "/backups", "*.sql", "/backups/a.sql", 26 * 3600 + 1, 3), 26)
+    assert failure.value.expected == "a file *.sql in /backups on db1 younger than 26 h"
+    assert failure.value.found == "the newest, /backups/a.sql, is 26.0 h old (3 match)"
+
+
+def test_no_file_at_all_fails() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        newest_file_fresh(NewestFile("db1", "/backups", "*.sql", None, None, 0), 26)
+    assert failure.value.found == "no file *.sql in /backups"
+    assert failure.value.fix.startswith("run the backup job now")

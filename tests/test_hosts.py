@@ -19,7 +19,9 @@ from runbook_checks.checks.hosts import (
     disk_headroom,
     file_present,
     memory_headroom,
+    newest_file_fresh,
     port_listening,
+    process_memory_under,
     process_running,
 )
 from runbook_checks.environment import Environment, Thresholds, Timeouts
@@ -225,3 +227,30 @@ def test_an_undeclared_host_is_named() -> None:
 def test_a_host_is_shown_without_password_or_options() -> None:
     host = HostTarget("a", "ssh://deploy:hunter2@db1.internal:2222?ssh_identity_file=/keys/gate", TIMEOUTS)
     assert host.address == "ssh://deploy@db1.internal:2222"
+
+
+def test_process_memory_is_read_per_matching_process(host: HostTarget, box: sshd.SshHost) -> None:
+    memory = host.process_memory("sshd")
+    assert memory.rss_kib and all(kib > 0 for kib in memory.rss_kib.values())
+    assert set(memory.rss_kib) <= set(host.processes("sshd").pids)
+    in_box_rss = int(in_box(box, "ps", "-o", "rss=", "-p", str(min(memory.rss_kib))).strip())
+    assert abs(memory.rss_kib[min(memory.rss_kib)] - in_box_rss) <= max(64, in_box_rss // 10)
+    process_memory_under(memory, 1024)
+    with pytest.raises(CheckFailed, match="over it"):
+        process_memory_under(memory, 0.001)
+    assert host.process_memory("no-such-process-anywhere").rss_kib == {}
+
+
+def test_the_newest_backup_is_found_by_name_and_aged_by_the_host_clock(host: HostTarget,
+                                                                      box: sshd.SshHost) -> None:
+    in_box(box, "sh", "-c", "mkdir -p /tmp/dumps && touch -d '3 hours ago' '/tmp/dumps/db 1.sql' "
+                            "&& touch -d '1 hour ago' /tmp/dumps/db-2.sql && touch /tmp/dumps/other.txt")
+    newest = host.newest_file("/tmp/dumps", "db*.sql")
+    assert (newest.path, newest.count) == ("/tmp/dumps/db-2.sql", 2)
+    assert newest.age_seconds is not None and 3500 < newest.age_seconds < 3700
+    newest_file_fresh(newest, 1.1)
+    with pytest.raises(CheckFailed, match="the newest, /tmp/dumps/db-2.sql, is 1.0 h old"):
+        newest_file_fresh(newest, 0.9)
+    assert host.newest_file("/tmp/dumps", "*.dump").path is None
+    with pytest.raises(TargetUnreachable, match="cannot read the files db\\*.sql in /nowhere"):
+        host.newest_file("/nowhere", "db*.sql")

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from runbook_harness import docker_cli, images, node_build, services
+from runbook_harness import backups, container, docker_cli, images, node_build, services
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.processes import StackError, port_open
 from runbook_harness.services import (
@@ -27,6 +27,7 @@ from runbook_harness.services import (
     ROLE_PASSWORDS,
     SERVICES,
     App,
+    variable_name,
 )
 from runbook_harness.state import STACK_ENV, StackState, new_secrets
 
@@ -106,14 +107,19 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
     raise StackError(f"no container for service {name!r}")
 
 
+def node_command(name: str) -> list[str]:
+    """A Node app's command line in its container."""
+    port = services.app(name).port
+    return ["node", f"/app/{node_build.ENTRY[name]}", "--host", "0.0.0.0", "--port", str(port)]
+
+
 def _app(app: App) -> dict[str, Any]:
     """A Node app runs from the machine's build of the Node sources (`runbook-stack build`); a
     Python app from the checkout."""
     listen = ["--host", "0.0.0.0", "--port", str(app.port)]
     env_file = [f"${{RC_STACK_DIR}}/{app.env_file}"]
     if app.name in node_build.ENTRY:
-        node = ["node", f"/app/{node_build.ENTRY[app.name]}", *listen]
-        return _service(app.name, app.port, app.published, node, env_file=env_file,
+        return _service(app.name, app.port, app.published, node_command(app.name), env_file=env_file,
                         environment=dict(node_build.RUNTIME_ENV), volumes=["${RC_NODE_BUILD}:/app:ro"],
                         depends_on=_HEALTHY)
     command = ["python3", "-m", "runbook_harness.apps", app.name, *listen]
@@ -178,9 +184,11 @@ def prepare(directory: Path, root: Path) -> StackState:
     directory.mkdir(parents=True, exist_ok=True)
     ports = {x.name: x.published for x in (*SERVICES, *APPS)}
     state = StackState(directory, "compose", "127.0.0.1", ports, new_secrets())
+    # each app's host, as testinfra reaches it: its own container
+    hosts = {f"RC_HOST_{variable_name(a.name)}": f"docker://{container_name(a.name)}" for a in APPS}
     state.write_files({"RC_NODE_BUILD": str(node_build.built()),
                        "RC_BASE_IMAGE": images.base_image(),
-                       "RC_STACK_IMAGE": images.stack_image(root)})
+                       "RC_STACK_IMAGE": images.stack_image(root), **hosts})
     state.save()
     return state
 
@@ -254,6 +262,7 @@ def up(directory: Path, root: Path) -> StackState:
             get_docker_services(command, str(root / COMPOSE_FILE), PROJECT, ["up -d"], []).__enter__()
             _wait_healthy(state, UP_SECONDS)
             _migrate(state)
+            backups.write(directory, _pg_dump(backups.DATABASE))
             write_pid_files(state)
             undo.pop_all()
     except Exception as error:  # pytest-docker raises a bare Exception with compose's output
@@ -271,6 +280,12 @@ def write_pid_files(state: StackState) -> None:
         with contextlib.suppress(OSError, IndexError):  # the init's pid where it has no child yet
             pid = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0]
         (state.directory / "run" / f"{app.name}.pid").write_text(pid + "\n")
+
+
+def _pg_dump(database: str) -> str:
+    """pg_dump of `database` (plain SQL) as the superuser over the server's socket, in its container."""
+    return docker_cli.output("exec", container_name("postgres"), "pg_dump", "-h",
+                             container.SOCKET_DIR, "-U", "postgres", "-d", database)
 
 
 def _migrate(state: StackState) -> None:

@@ -16,6 +16,7 @@ from runbook_harness.services import PGBOUNCER_USERS, ROLE_PASSWORDS, pgbouncer_
 from runbook_harness.state import passwords_sql
 
 CLUSTER_ROOT = Path("/var/lib/runbook-checks/pg")
+SOCKET_DIR = str(CLUSTER_ROOT / "run")  # NativePostgres's socket directory, under its root
 PGBOUNCER_DIR = Path("/var/lib/runbook-checks/pgbouncer")  # not /etc/pgbouncer: the package has one
 SERVER_USER = "postgres"
 

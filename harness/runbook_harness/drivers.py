@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from runbook_harness import engine, native
+from runbook_harness import compose, engine, native, node_build
 from runbook_harness.processes import StackError, alive, spawn
 from runbook_harness.state import StackState
 
@@ -104,6 +104,26 @@ def edit_file(state: StackState, which: str, edit: Callable[[str], str]) -> None
 
 def client_addresses(state: StackState) -> tuple[str, ...]:
     return _CLIENTS[state.kind]
+
+
+def start_lookalike(state: StackState, app_name: str, name: str, code: str) -> None:
+    """Runs Node `code` under a command line that ends as `app_name`'s own does, so that a pattern
+    finding the app's processes finds it too (a second, leaking instance). Natively a process of
+    this machine, kept as `name`; in compose, one in the app's container."""
+    if state.kind == "compose":
+        engine.run_in(app_name, ["node", "-e", code, *compose.node_command(app_name)[1:]])
+        return
+    own = node_build.argv(app_name, native.HOST, state.ports[app_name])
+    state.pids[name] = spawn(["node", "-e", code, *own[1:]], state.directory / "logs" / f"{name}.log")
+    state.save()
+
+
+def stop_lookalike(state: StackState, app_name: str, name: str, marker: str) -> None:
+    """Stops what start_lookalike started (`marker`: a word of its code)."""
+    if state.kind == "compose":
+        engine.kill_in(app_name, marker)
+    else:
+        native.stop_process(state, name)
 
 
 def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str,

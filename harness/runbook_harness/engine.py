@@ -21,7 +21,7 @@ START_SECONDS = 90.0
 _APP_NAMES = frozenset(a.name for a in APPS)
 # the cluster's socket and the files a fault edits, as the containers lay them out (NativePostgres's
 # data/ and run/ under container.CLUSTER_ROOT)
-_SOCKET_DIR = str(container.CLUSTER_ROOT / "run")
+_SOCKET_DIR = container.SOCKET_DIR
 FILES = {"pg_hba.conf": ("postgres", str(container.CLUSTER_ROOT / "data" / "pg_hba.conf")),
          "pgbouncer.ini": ("pgbouncer", str(container.PGBOUNCER_DIR / "pgbouncer.ini"))}
 
@@ -104,6 +104,16 @@ def signal_server(name: str, signal: str) -> None:
     the container's init)."""
     docker_cli.output("exec", compose.container_name(name), "sh", "-c",
                       f"kill -{signal} $(cat /proc/1/task/1/children)")
+
+
+def run_in(name: str, argv: list[str]) -> None:
+    """Starts `argv` in the service's container, in the background."""
+    docker_cli.output("exec", "-d", compose.container_name(name), *argv)
+
+
+def kill_in(name: str, marker: str) -> None:
+    """Kills the processes in the service's container whose command line holds `marker`."""
+    docker_cli.output("exec", compose.container_name(name), "pkill", "-f", marker)
 
 
 def wait_for(name: str, what: str, holds: Callable[[dict[str, Any]], bool],

@@ -4,15 +4,18 @@ failing for the right reason."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import docker_cli, drivers, engine
-from runbook_harness.processes import StackError
+from runbook_harness import backups, docker_cli, drivers, engine
+from runbook_harness.processes import StackError, spawn
 from runbook_harness.services import REDIS_MEMORY, app, service
 from runbook_harness.state import StackState
 
@@ -1698,7 +1701,8 @@ _LOCAL_MTA = {"test_mail_goes_to_the_sink": "it sends to 127.0.0.1:25",
 FAULTS += (
     Fault("author-smtp-sink-down", "author.5", "the mail sink stopped: SMTP connections are refused",
           stop_service("smtp"), start_service("smtp"),
-          fails=_mail_unseen("unreachable: connection refused"), compose_fails=_stopped("smtp")),
+          fails=_mail_unseen("unreachable: connection refused"), compose_fails=_stopped("smtp"),
+          prod_fails={"test_smtp_offers_starttls": "unreachable: connection refused"}),
     Fault("author-smtp-password-wrong", "author.5", "the API's SMTP password is not the server's",
           set_config("author-api", SMTP_PASSWORD="not-the-sink-password"), restore_config("author-api"),
           fails={"test_smtp_credentials_accepted": "AUTH without TLS: 535",
@@ -1710,7 +1714,131 @@ FAULTS += (
     Fault("author-smtp-local-mta", "author.5",
           "the API sends to a mail server on its own host's port 25, where none runs, not to the sink",
           set_config("author-api", SMTP_HOST="127.0.0.1", SMTP_PORT="25"), restore_config("author-api"),
-          fails=_LOCAL_MTA, compose_fails=_LOCAL_MTA),  # the gate's own loopback, in compose too
+          fails=_LOCAL_MTA, compose_fails=_LOCAL_MTA,  # the gate's own loopback, in compose too
+          prod_fails={"test_smtp_offers_starttls":
+                          "reachable at 127.0.0.1:25\nfound     unreachable: connection refused"}),
+)
+
+
+_HOG = "runbook-checks-memory-hog"  # a word of the hog's code, by which compose finds it to kill it
+
+
+def memory_hog(app_name: str, mib: int) -> Callable[[StackState], None]:
+    """A second process of the app (to its pattern) holding `mib` MiB resident, written to so that
+    every page counts; returns once it has had time to fill them."""
+    code = f"const hog = Buffer.alloc({mib} * 1048576, 1); setInterval(() => hog[0]++, 1000); // {_HOG}"
+    return steps(lambda state: drivers.start_lookalike(state, app_name, f"{app_name}-hog", code),
+                 lambda state: time.sleep(3))
+
+
+def stop_memory_hog(app_name: str) -> Callable[[StackState], None]:
+    return lambda state: drivers.stop_lookalike(state, app_name, f"{app_name}-hog", _HOG)
+
+
+def _backups(state: StackState) -> list[Path]:
+    return sorted((state.directory / backups.BACKUPS).glob(f"{backups.DATABASE}-*.sql"))
+
+
+def backups_aged(hours: float) -> Callable[[StackState], None]:
+    """Sets every backup's time `hours` back (0: now), as a backup job that stopped running leaves them."""
+
+    def run(state: StackState) -> None:
+        stamp = time.time() - hours * 3600
+        for path in _backups(state):
+            os.utime(path, (stamp, stamp))
+
+    return run
+
+
+def backups_moved(away: bool) -> Callable[[StackState], None]:
+    """Moves the backups out of their directory (or back), as a job writing elsewhere leaves it."""
+
+    def run(state: StackState) -> None:
+        folder, aside = state.directory / backups.BACKUPS, state.directory / f"{backups.BACKUPS}.moved"
+        source, target = (folder, aside) if away else (aside, folder)
+        target.mkdir(exist_ok=True)
+        for path in source.iterdir():
+            path.rename(target / path.name)
+
+    return run
+
+
+def memory_taken(percent: int) -> Callable[[StackState], None]:
+    """A process of this machine holding memory until `percent` of it is in use (what runs already
+    counted), as a runaway job would; the compose stack's containers share this memory."""
+
+    def run(state: StackState) -> None:
+        meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        total, available = (int(meminfo[key].split()[0]) for key in ("MemTotal", "MemAvailable"))
+        wanted_kib = total * percent // 100 - (total - available)
+        if wanted_kib <= 0:
+            return
+        code = f"import time; hog = b'x' * {wanted_kib * 1024}; print('held', flush=True); time.sleep(3600)"
+        log = state.directory / "logs" / "memory-hog.log"
+        log.write_text("")
+        state.pids["memory-hog"] = spawn([sys.executable, "-c", code], log)
+        state.save()
+        deadline = time.monotonic() + 60
+        while "held" not in log.read_text():
+            if time.monotonic() > deadline:
+                raise StackError(f"the memory hog did not take {wanted_kib // 1024} MiB within 60 s")
+            time.sleep(0.2)
+
+    return run
+
+
+def _nothing(state: StackState) -> None:
+    """A fault shown by what the gate is told alone (a threshold lowered under the stack's use)."""
+
+
+FAULTS += (
+    Fault("audiospective-memory-hog", "audiospective.15",
+          "a second server process of the web app holds 1.2 GB, over its 1 GB limit",
+          memory_hog("audiospective-web", 1200), stop_memory_hog("audiospective-web"),
+          fails={"TestHighMemoryUsage::test_process_memory_under_limit": "1 of 2 over it (pid "}),
+    Fault("audiospective-memory-limit-tight", "audiospective.15",
+          "the web app's server grew past its limit (the limit lowered under what it holds)",
+          _nothing, _nothing,
+          gate_env={"RC_RSS_MIB_AUDIOSPECTIVE_WEB": "8"},
+          fails={"TestHighMemoryUsage::test_process_memory_under_limit": "1 of 1 over it (pid "}),
+    Fault("platform-api-memory-leak", "platform.7",
+          "a leaking API process holds 600 MB, over its 500 MB restart limit",
+          memory_hog("platform-api", 600), stop_memory_hog("platform-api"),
+          fails={"TestApiProcessMemory::test_process_memory_under_limit": "1 of 2 over it (pid "}),
+    Fault("platform-api-memory-limit-tight", "platform.7",
+          "the API grew past its restart limit (the limit lowered under what it holds)", _nothing, _nothing,
+          gate_env={"RC_RSS_MIB_PLATFORM_API": "8"},
+          fails={"TestApiProcessMemory::test_process_memory_under_limit": "1 of 1 over it (pid "}),
+    Fault("practiceops-api-stopped", "practiceops.13", "the API's process died: nothing answers on its port",
+          stop_service("practiceops-api"), start_service("practiceops-api"),
+          fails={"test_api_process_running": "found     no process on practiceops-api matches /",
+                 **{check: "unreachable: connection refused" for check in (
+                     "test_health_reports_ok", "test_server_clock_agrees", "test_scheduled_jobs_healthy",
+                     "test_failed_logins_get_rate_limited", "test_tokens_refused_where_the_other_belongs")}},
+          compose_fails={"test_api_process_running": "reachable at docker://runbook-checks-practiceops-api\n"
+                                                     "found     unreachable: the container is not running",
+                         **_stopped("practiceops-api")},
+          also=("practiceops.1", "practiceops.3", "practiceops.4", "practiceops.5", "practiceops.7")),
+    Fault("practiceops-backup-stale", "practiceops.13",
+          "the backup job stopped: the newest backup is 3 days old",
+          backups_aged(72), backups_aged(0),
+          fails={"test_recent_backup": " h old (1 match)"}),
+    Fault("practiceops-backup-missing", "practiceops.13",
+          "the backups are written somewhere else: none is there",
+          backups_moved(True), backups_moved(False),
+          fails={"test_recent_backup": "found     no file practiceops-*.sql in "}),
+    Fault("ghostworks-disk-nearly-full", "ghostworks.2",
+          "the API's disk is over its threshold (the threshold lowered under this machine's use)",
+          _nothing, _nothing,
+          gate_env={"RC_DISK_USED_PERCENT": "1"}, fails={"test_disk_headroom[/]": "% used ("}),
+    Fault("ghostworks-memory-nearly-full", "ghostworks.2",
+          "the API's host is short of memory (the threshold lowered under this machine's use)",
+          _nothing, _nothing,
+          gate_env={"RC_MEMORY_USED_PERCENT": "1"}, fails={"test_memory_headroom": "% in use ("}),
+    Fault("ghostworks-memory-hog", "ghostworks.2",
+          "a runaway process takes the host's memory past 30% in use",
+          memory_taken(40), stop_service("memory-hog"), gate_env={"RC_MEMORY_USED_PERCENT": "30"},
+          fails={"test_memory_headroom": "% in use ("}),
 )
 
 

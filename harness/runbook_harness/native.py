@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from runbook_harness import node_build
+from runbook_harness import backups, node_build
 from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
@@ -208,6 +208,7 @@ def up(directory: Path) -> StackState:
         pg.start()
         pg.seed(directory / PASSWORDS_SQL)
         _migrate(state)
+        backups.write(directory, postgres(state).dump(backups.DATABASE))
         list(started)
     except BaseException as error:  # an interrupt too: nothing it started is left behind
         with contextlib.suppress(KeyboardInterrupt), uninterrupted():

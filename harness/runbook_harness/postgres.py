@@ -140,6 +140,14 @@ class NativePostgres:
             if result.returncode != 0:
                 raise StackError(f"seeding with {sql.name} failed: {result.stderr.strip()[-800:]}")
 
+    def dump(self, database: str) -> str:
+        """pg_dump of `database` (plain SQL) as the superuser over the local socket."""
+        result = subprocess.run(["pg_dump", "-h", str(self.socket_dir), "-p", str(self.port), "-U",
+                                 "postgres", "-d", database], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise StackError(f"pg_dump of {database} failed: {result.stderr.strip()[-800:]}")
+        return result.stdout
+
     def admin(self, database: str) -> psycopg.Connection[Any]:
         """A superuser session over the local socket, for the fault catalog."""
         return psycopg.connect(host=str(self.socket_dir), port=self.port, user="postgres",

@@ -142,6 +142,11 @@ def app(name: str) -> App:
     return next(a for a in APPS if a.name == name)
 
 
+def variable_name(name: str) -> str:
+    """A service or app's name as it ends the stack's variables: author-api -> AUTHOR_API."""
+    return name.replace("-", "_").upper()
+
+
 def service(name: str) -> Service:
     return next(s for s in SERVICES if s.name == name)
 

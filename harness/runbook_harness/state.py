@@ -19,6 +19,7 @@ from runbook_harness.services import (
     SPECIAL_PASSWORD_ROLES,
     pgbouncer_ini,
     service_or_app_port,
+    variable_name,
 )
 
 STATE_FILE = "state.json"
@@ -135,11 +136,14 @@ class StackState:
             "RC_SMTP_HOST": self.host,
             "RC_SMTP_PORT": str(self.ports["smtp"]),
         }
-        env |= {f"RC_URL_{a.name.replace('-', '_').upper()}": self.url(a.name) for a in APPS}
+        env |= {f"RC_URL_{variable_name(a.name)}": self.url(a.name) for a in APPS}
+        # the port in each app's own command line (its process is told apart by it natively)
+        listen = {a.name: a.port if self.kind == "compose" else self.ports[a.name] for a in APPS}
+        env |= {f"RC_LISTEN_{variable_name(name)}": str(port) for name, port in listen.items()}
         env |= {f"RC_SECRET_{k.upper()}": v for k, v in self.secrets.items()}
         env["RC_DEMO_PASSWORD"] = self.secrets["demo_password"]
         # where the gate reaches each service an app names inside the compose network
-        env |= {f"RC_ADDRESS_{name.replace('-', '_').upper()}": f"{self.host}:{port}"
+        env |= {f"RC_ADDRESS_{variable_name(name)}": f"{self.host}:{port}"
                 for name, port in self.ports.items()}
         return env
 

@@ -2,7 +2,7 @@
 
 from typing import Any, ClassVar
 
-from runbook_checks.checks import config
+from runbook_checks.checks import config, hosts
 from runbook_checks.targets.registry import Targets
 
 
@@ -25,6 +25,20 @@ class RequiredConfiguration:
     def test_secret_has_entropy(self, targets: Targets) -> None:
         app, secret = self.configuration["app"], self.configuration["secret"]
         config.secret_has_entropy(app, targets.app_config(app), secret["variable"], secret["min_bits"])
+
+
+class ProcessMemory:
+    """The app's processes on its host each stay under their resident memory limit.
+
+    A subclass names the process in `process` ({host, pattern, rss_mib}, from its system's YAML) and
+    carries the runbook markers of its section and a `needs(host=...)` marker for its host."""
+
+    process: ClassVar[dict[str, Any]]
+
+    def test_process_memory_under_limit(self, targets: Targets) -> None:
+        spec = self.process
+        hosts.process_memory_under(targets.host(spec["host"]).process_memory(spec["pattern"]),
+                                   float(spec["rss_mib"]))
 
 
 def assertion_ids(assertions: list[dict[str, Any]]) -> list[str]:

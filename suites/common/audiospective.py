@@ -18,7 +18,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
-from suites.common._shared import RequiredConfiguration, assertion_ids
+from suites.common._shared import ProcessMemory, RequiredConfiguration, assertion_ids
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -213,3 +213,11 @@ class TestRateLimitExceeded:
     def test_responses_carry_rate_limit_headers(self, targets: Targets) -> None:
         path = EXPECTED["rate_limit"]["path"]
         http.rate_limit_headers(targets.app(EXPECTED["app"]).get(path), f"GET {path}")
+
+
+@pytest.mark.runbook("audiospective#issue-high-memory-usage")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("audiospective.15", "the server runs out of memory (over 1 GB resident)")
+@pytest.mark.needs(host=EXPECTED["process"]["host"])
+class TestHighMemoryUsage(ProcessMemory):
+    process = EXPECTED["process"]

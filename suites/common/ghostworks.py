@@ -15,7 +15,7 @@ from runbook_checks.assertions import (
     security_headers,
     sessions_of_every_database,
 )
-from runbook_checks.checks import compose, config, connections, http, redis, tokens
+from runbook_checks.checks import compose, config, connections, hosts, http, redis, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.http import Response
@@ -158,6 +158,21 @@ class TestApiReturns500Errors:
     def test_app_role_may_write(self, targets: Targets) -> None:
         role = app_role(targets, EXPECTED["api"], EXPECTED["database_url_variable"])
         connections.stored_settings_harmless(targets.postgres(DATABASE).catalog(), role)
+
+
+@pytest.mark.runbook("ghostworks#symptom-api-returns-500-errors")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("ghostworks.2", "the API answers 500: its host ran out of disk or memory")
+@pytest.mark.needs(host=EXPECTED["headroom"]["host"])
+class TestApiHostHeadroom:
+    @pytest.mark.parametrize("path", EXPECTED["headroom"]["disk_paths"])
+    def test_disk_headroom(self, targets: Targets, environment: Environment, path: str) -> None:
+        hosts.disk_headroom(targets.host(EXPECTED["headroom"]["host"]).disk_use(path),
+                            environment.thresholds.disk_used_percent)
+
+    def test_memory_headroom(self, targets: Targets, environment: Environment) -> None:
+        hosts.memory_headroom(targets.host(EXPECTED["headroom"]["host"]).memory_use(),
+                              environment.thresholds.memory_used_percent)
 
 
 @pytest.mark.runbook("ghostworks#symptom-redis-memory-issues")

@@ -9,7 +9,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
-from suites.common._shared import RequiredConfiguration
+from suites.common._shared import ProcessMemory, RequiredConfiguration
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -162,6 +162,14 @@ class TestMemoryLeaks:
     def test_connections_mostly_idle(self, targets: Targets, environment: Environment) -> None:
         connections.active_share_at_most(targets.postgres(DATABASE).catalog(), DATABASE,
                                          environment.thresholds.active_connections_percent)
+
+
+@pytest.mark.runbook("platform#memory-leaks")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("platform.7", "memory grows until the process manager restarts the API")
+@pytest.mark.needs(host=EXPECTED["process"]["host"])
+class TestApiProcessMemory(ProcessMemory):
+    process = EXPECTED["process"]
 
 
 @pytest.mark.runbook("platform#connection-pool-exhaustion")

@@ -11,7 +11,7 @@ from runbook_checks.assertions import (
     health_answers,
     login_tokens,
 )
-from runbook_checks.checks import config, http, tokens
+from runbook_checks.checks import config, hosts, http, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.shapes import LoginShape
@@ -134,3 +134,19 @@ class TestUnauthorizedOnValidToken:
         tokens.refused(app.request("POST", spec["refresh_route"], as_test_account=True,
                                    headers=bearer(issued["access_token"])),
                        f"POST {spec['refresh_route']} with an access token")
+
+
+@pytest.mark.runbook("practiceops#emergency-procedures")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("practiceops.13", "the API does not respond, and there may be no backup to restore")
+class TestEmergencyProcedures:
+    @pytest.mark.needs(host=EXPECTED["process"]["host"])
+    def test_api_process_running(self, targets: Targets) -> None:
+        spec = EXPECTED["process"]
+        hosts.process_running(targets.host(spec["host"]).processes(spec["pattern"]))
+
+    @pytest.mark.needs(host=EXPECTED["backup"]["host"])
+    def test_recent_backup(self, targets: Targets) -> None:
+        spec = EXPECTED["backup"]
+        hosts.newest_file_fresh(targets.host(spec["host"]).newest_file(spec["directory"], spec["name"]),
+                                float(spec["max_age_hours"]))

@@ -4,7 +4,15 @@ there, a filesystem and memory have headroom. No I/O here; no command line is ev
 from __future__ import annotations
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.hosts import DiskUse, MemoryUse, PathState, Port, Processes
+from runbook_checks.facts.hosts import (
+    DiskUse,
+    MemoryUse,
+    NewestFile,
+    PathState,
+    Port,
+    Processes,
+    ProcessMemory,
+)
 
 _LISTED_PORTS = 12  # the listening ports a failure names, at most
 
@@ -16,6 +24,35 @@ def process_running(processes: Processes) -> None:
                           f"no process on {processes.host} matches /{processes.pattern}/",
                           "start the service (its unit, container or supervisor) and read its log for why it "
                           "stopped; if it runs, correct the pattern")
+
+
+def process_memory_under(memory: ProcessMemory, limit_mib: float) -> None:
+    """Every process matching the pattern holds at most `limit_mib` MiB resident; with none running
+    there is nothing to measure, and the check fails."""
+    expected = f"each process matching /{memory.pattern}/ on {memory.host} under {limit_mib:g} MiB resident"
+    if not memory.rss_kib:
+        raise CheckFailed(expected, f"no process on {memory.host} matches /{memory.pattern}/",
+                          "start the service; if it runs, correct the pattern")
+    over = {pid: kib for pid, kib in sorted(memory.rss_kib.items()) if kib > limit_mib * 1024}
+    if over:
+        listed = ", ".join(f"pid {pid}: {_size(kib)}" for pid, kib in over.items())
+        raise CheckFailed(expected, f"{len(over)} of {len(memory.rss_kib)} over it ({listed})",
+                          "look for a leak (a heap snapshot), or give the service the memory it needs and "
+                          "raise the declared limit with it")
+
+
+def newest_file_fresh(newest: NewestFile, max_age_hours: float) -> None:
+    """The newest file matching the glob in the directory is younger than `max_age_hours` (a backup
+    that stopped being written leaves an old newest one, or none)."""
+    expected = (f"a file {newest.name} in {newest.directory} on {newest.host} younger than "
+                f"{max_age_hours:g} h")
+    if newest.path is None or newest.age_seconds is None:
+        raise CheckFailed(expected, f"no file {newest.name} in {newest.directory}",
+                          "run the backup job now and check its schedule (cron, timer) and its log")
+    if newest.age_seconds > max_age_hours * 3600:
+        raise CheckFailed(expected, f"the newest, {newest.path}, is {newest.age_seconds / 3600:.1f} h old "
+                                    f"({newest.count} match)",
+                          "run the backup job now and check its schedule (cron, timer) and its log")
 
 
 def port_listening(port: Port) -> None:

@@ -17,6 +17,28 @@ class Processes:
 
 
 @dataclass(frozen=True)
+class ProcessMemory:
+    """The resident memory (KiB) of each process whose command line matches `pattern`, by pid."""
+
+    host: str
+    pattern: str
+    rss_kib: dict[int, int]
+
+
+@dataclass(frozen=True)
+class NewestFile:
+    """The newest regular file in `directory` whose name matches the glob `name`: its path and age in
+    seconds by the host's own clock (None when there is none), and how many match."""
+
+    host: str
+    directory: str
+    name: str
+    path: str | None
+    age_seconds: float | None
+    count: int
+
+
+@dataclass(frozen=True)
 class Port:
     """Where a TCP port listens on the host (0.0.0.0, ::, 127.0.0.1...), and every TCP port that does."""
 

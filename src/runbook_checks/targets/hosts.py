@@ -16,7 +16,15 @@ from testinfra.backend.base import CommandResult
 
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
-from runbook_checks.facts.hosts import DiskUse, MemoryUse, PathState, Port, Processes
+from runbook_checks.facts.hosts import (
+    DiskUse,
+    MemoryUse,
+    NewestFile,
+    PathState,
+    Port,
+    Processes,
+    ProcessMemory,
+)
 from runbook_checks.targets.base import Lazy
 from runbook_checks.targets.unanswered import Unanswered, first_line
 
@@ -113,6 +121,49 @@ class HostTarget:
         matcher = re.compile(pattern)
         pids = tuple(pid for pid, args in self._processes.get() if matcher.search(args))
         return Processes(self.name, pattern, pids)
+
+    def process_memory(self, pattern: str) -> ProcessMemory:
+        """The resident memory of each process `processes(pattern)` finds, read with ps; a process
+        that ends in between is left out."""
+        pids = self.processes(pattern).pids
+        what = f"the memory of the processes matching /{pattern}/"
+
+        def read(host: _BoundedHost) -> ProcessMemory:
+            if not pids:
+                return ProcessMemory(self.name, pattern, {})
+            result = host.run("ps -o pid=,rss= -p %s", ",".join(map(str, pids)))
+            if result.rc not in (0, 1):  # 1: none of them runs any more
+                raise self._failed(result, what)
+            rows = [line.split() for line in result.stdout.splitlines() if line.strip()]
+            if any(len(row) != 2 or not row[0].isdigit() or not row[1].isdigit() for row in rows):
+                raise self._unreadable(what, "ps's output does not parse")
+            return ProcessMemory(self.name, pattern, {int(pid): int(rss) for pid, rss in rows})
+
+        return self._read(what, read)
+
+    def newest_file(self, directory: str, name: str) -> NewestFile:
+        """The newest regular file in the directory (not below it) whose name matches the glob, with
+        its age by the host's clock; a directory that cannot be read fails the reading."""
+        what = f"the files {name} in {directory}"
+
+        def read(host: _BoundedHost) -> NewestFile:
+            result = host.run("date +%%s.%%N && find %s -maxdepth 1 -type f -name %s -printf '%%T@ %%p\\n'",
+                              directory, name)
+            if result.rc != 0:
+                raise self._failed(result, what)
+            now, *lines = result.stdout.splitlines()
+            try:
+                rows = (line.partition(" ") for line in lines)
+                found = sorted((float(stamp), path) for stamp, _, path in rows)
+                clock = float(now)
+            except ValueError:
+                raise self._unreadable(what, "date's or find's output does not parse") from None
+            if not found:
+                return NewestFile(self.name, directory, name, None, None, 0)
+            stamp, path = found[-1]
+            return NewestFile(self.name, directory, name, path, clock - stamp, len(found))
+
+        return self._read(what, read)
 
     def listening(self, port: int) -> Port:
         """Where the TCP port listens on the host (no address: it does not)."""
