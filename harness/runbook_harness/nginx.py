@@ -17,8 +17,6 @@ IN_CONTAINER = "/etc/runbook-tls"  # where the compose service sees tls/
 SERVER_NAME = "localhost"
 UPSTREAM = "ghostworks-api"
 MODERN = "TLSv1.2 TLSv1.3"
-# a server that still speaks TLS 1.0 and 1.1: OpenSSL 3 takes them only at security level 0
-LEGACY = "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"
 
 
 def tls_dir(state: StackState) -> Path:
@@ -32,6 +30,8 @@ CERTIFICATES: dict[str, tuple[list[str], timedelta, timedelta, bool]] = {
     "expired": ([SERVER_NAME, "127.0.0.1"], timedelta(days=-91), timedelta(days=-1), True),
     "expiring": ([SERVER_NAME, "127.0.0.1"], timedelta(days=-80), timedelta(days=5), True),
     "other-host": (["www.example.invalid"], timedelta(days=-1), timedelta(days=90), True),
+    # a wildcard covers one label: *.localhost is not localhost
+    "wildcard-below": (["*.localhost"], timedelta(days=-1), timedelta(days=90), True),
     "other-ca": ([SERVER_NAME, "127.0.0.1"], timedelta(days=-1), timedelta(days=90), False),
 }
 
@@ -69,7 +69,8 @@ def configure(state: StackState, protocols: str) -> None:
         files, run = str(folder), str(state.directory / "logs")
         listen = f"{state.host}:{state.ports['nginx']}"
     upstream = state.app_values()[f"url_{UPSTREAM.replace('-', '_')}"]
-    ciphers = "DEFAULT:@SECLEVEL=0" if protocols == LEGACY else "HIGH:!aNULL:!MD5"
+    # a server that still speaks TLS 1.0 or 1.1: OpenSSL 3 takes them only at security level 0
+    ciphers = "HIGH:!aNULL:!MD5" if protocols == MODERN else "DEFAULT:@SECLEVEL=0"
     temp = "".join(f"    {kind}_temp_path {run}/nginx-{kind};\n"
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     _write(folder / "nginx.conf", (

@@ -20,7 +20,7 @@ def valid_for(label: str, certificate: Certificate, now: datetime, min_days: flo
                           "correct the clock of the machine that issued it, or issue one valid from now")
     left = certificate.not_after - now
     if left <= timedelta(0):
-        raise CheckFailed(expected, f"expired on {_day(certificate.not_after)}, {-left.days} day(s) ago",
+        raise CheckFailed(expected, f"expired on {_day(certificate.not_after)}, {_days(-left)} ago",
                           _RENEW)
     if left < timedelta(days=min_days):
         raise CheckFailed(expected, f"expires on {_day(certificate.not_after)}, in {_days(left)} "
