@@ -66,6 +66,7 @@ def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _days(left: timedelta) -> str:
-    days = left.total_seconds() / 86400
-    return f"{days:.1f} days" if days < 10 else f"{int(days)} days"
+def _days(span: timedelta) -> str:
+    """Whole days and hours, rounded down: 13 days 23 h is under 14 days."""
+    days, hours = span.days, span.seconds // 3600
+    return f"{days} day{'' if days == 1 else 's'}" + (f" {hours} h" if hours else "")

@@ -114,6 +114,8 @@ class TlsTarget:
         except OSError as error:  # ssl.SSLError is one
             found = no_answer(error, self._host, self._seconds, self._seconds)
             cause = found.cause if found else f"the handshake failed: {first_line(error)}"
+            if found and found.kind == "read timeout":  # connected, and the handshake never finished
+                cause = f"no TLS handshake within the {self._seconds:g} s connect timeout"
             raise self._unanswered.remember(self._key, TargetUnreachable(
                 f"tls '{self.name}'", self.address, cause,
                 "start the TLS server or correct tls.<name>.address in the environment file")) from None
