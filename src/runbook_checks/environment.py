@@ -375,6 +375,11 @@ class AppSpec(_Strict):
         return value.rstrip("/")
 
 
+def _empty_is_none(value: Any) -> Any:
+    """An empty value (a `${VAR:-}` left unset) as no value: the key's default applies."""
+    return value or None
+
+
 class TlsEndpoint(_Strict):
     """A TLS endpoint the checks shake hands with: where it listens, the host name its clients ask
     for (sent as SNI and matched against the certificate), and the CA bundle its chain must reach;
@@ -382,7 +387,7 @@ class TlsEndpoint(_Strict):
 
     address: HostAndPort
     server_name: str = Field(min_length=1, pattern=r"^[^\s/:]+$")
-    ca_file: FilePath | None = None
+    ca_file: Annotated[FilePath | None, BeforeValidator(_empty_is_none)] = None
 
 
 class OAuthClient(_Strict):
