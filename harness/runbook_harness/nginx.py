@@ -62,13 +62,16 @@ def serve(state: StackState, which: str) -> None:
 def configure(state: StackState, protocols: str) -> None:
     """nginx.conf offering `protocols`, for this kind of stack (paths, listen address, upstream)."""
     folder = tls_dir(state)
+    upstream = state.app_values()[f"url_{UPSTREAM.replace('-', '_')}"]
     if state.kind == "compose":
         files, run = IN_CONTAINER, "/tmp"
         listen = str(service_or_app_port("nginx"))
+        # the network's DNS asked at each request: a recreated API container gets a new address
+        proxy = f"resolver 127.0.0.11 valid=5s; set $api {upstream}; proxy_pass $api;"
     else:
         files, run = str(folder), str(state.directory / "logs")
         listen = f"{state.host}:{state.ports['nginx']}"
-    upstream = state.app_values()[f"url_{UPSTREAM.replace('-', '_')}"]
+        proxy = f"proxy_pass {upstream};"
     # a server that still speaks TLS 1.0 or 1.1: OpenSSL 3 takes them only at security level 0
     ciphers = "HIGH:!aNULL:!MD5" if protocols == MODERN else "DEFAULT:@SECLEVEL=0"
     temp = "".join(f"    {kind}_temp_path {run}/nginx-{kind};\n"
@@ -81,7 +84,7 @@ def configure(state: StackState, protocols: str) -> None:
         f"        listen {listen} ssl;\n        server_name {SERVER_NAME};\n"
         f"        ssl_certificate {files}/server.pem;\n        ssl_certificate_key {files}/server.key;\n"
         f"        ssl_protocols {protocols};\n        ssl_ciphers {ciphers};\n"
-        f"        location / {{ proxy_pass {upstream}; proxy_set_header Host $host; }}\n"
+        f"        location / {{ {proxy} proxy_set_header Host $host; }}\n"
         "    }\n}\n").encode())
 
 
