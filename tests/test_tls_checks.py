@@ -25,7 +25,7 @@ TIMEOUTS = Timeouts(connect_seconds=1)
 
 
 def _facts(not_before: datetime, not_after: datetime) -> Certificate:
-    return Certificate("localhost", "CA", not_before, not_after, ("localhost",))
+    return Certificate("CA", not_before, not_after, ("localhost",))
 
 
 def test_a_certificate_with_exactly_the_threshold_left_passes() -> None:
@@ -116,7 +116,7 @@ def _ca_file(tmp_path: Path, ca: Issued) -> Path:
 def _all_checks(target: TlsTarget) -> None:
     tls.valid_for("api", target.certificate(), datetime.now(UTC), 14)
     tls.names_host("api", target.host_name(), target.server_name, target.certificate())
-    tls.chains_to("api", target.trust(), "the CA")
+    tls.chains_to("api", target.trust(), "the CA", target.certificate())
     tls.no_legacy_protocols("api", target.legacy_offers())
 
 
@@ -132,7 +132,7 @@ def test_a_certificate_for_another_host_fails_the_name_alone(tmp_path: Path, ca:
         with pytest.raises(CheckFailed) as failed:
             tls.names_host("api", target.host_name(), "localhost", target.certificate())
         assert failed.value.found == "issued for www.example.invalid"
-        tls.chains_to("api", target.trust(), "the CA")
+        tls.chains_to("api", target.trust(), "the CA", target.certificate())
 
 
 @pytest.mark.parametrize(("server_name", "matches"), [
@@ -158,8 +158,9 @@ def test_a_certificate_another_ca_signed_fails_the_chain(tmp_path: Path, ca: Iss
     with tls_server(tmp_path, _issue(stranger, ["localhost"])) as port:
         target = _target(port, "localhost", _ca_file(tmp_path, ca))
         with pytest.raises(CheckFailed) as failed:
-            tls.chains_to("api", target.trust(), "the CA")
-        assert failed.value.found == "certificate verify failed: unable to get local issuer certificate"
+            tls.chains_to("api", target.trust(), "the CA", target.certificate())
+        assert failed.value.found == ("certificate verify failed: unable to get local issuer certificate "
+                                      "(issued by stranger CA)")
         tls.names_host("api", target.host_name(), "localhost", target.certificate())
 
 
@@ -169,7 +170,8 @@ def test_a_ca_file_that_cannot_be_read_fails_the_chain(tmp_path: Path, ca: Issue
     with tls_server(tmp_path, _issue(ca, ["localhost"])) as port:
         for ca_file, said in ((tmp_path / "missing.pem", "No such file"), (empty, "cannot read the CA file")):
             with pytest.raises(CheckFailed) as failed:
-                tls.chains_to("api", _target(port, "localhost", ca_file).trust(), "the CA")
+                target = _target(port, "localhost", ca_file)
+                tls.chains_to("api", target.trust(), "the CA", target.certificate())
             assert said in failed.value.found and "cannot read the CA file" in failed.value.found
 
 

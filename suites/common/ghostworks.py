@@ -144,7 +144,7 @@ class TestSslCertificate:
     def test_certificate_chains_to_the_ca(self, targets: Targets) -> None:
         endpoint = targets.tls(EXPECTED["tls_endpoint"])
         anchor = str(endpoint.ca_file) if endpoint.ca_file else "the system's trusted roots"
-        tls.chains_to(endpoint.name, endpoint.trust(), anchor)
+        tls.chains_to(endpoint.name, endpoint.trust(), anchor, endpoint.certificate())
 
     def test_no_protocol_under_tls_1_2(self, targets: Targets) -> None:
         endpoint = targets.tls(EXPECTED["tls_endpoint"])

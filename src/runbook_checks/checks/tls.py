@@ -27,10 +27,11 @@ def valid_for(label: str, certificate: Certificate, now: datetime, min_days: flo
                           f"(under {min_days:g} days)", _RENEW)
 
 
-def chains_to(label: str, verdict: Verdict, anchor: str) -> None:
+def chains_to(label: str, verdict: Verdict, anchor: str, certificate: Certificate) -> None:
     """A handshake that trusts `anchor` alone accepted the certificate's chain."""
     if not verdict.passed:
-        raise CheckFailed(f"{label}: a chain that {anchor} verifies", verdict.reason,
+        raise CheckFailed(f"{label}: a chain that {anchor} verifies",
+                          f"{verdict.reason} (issued by {certificate.issuer})",
                           "serve the certificate with its intermediates (the full chain file), signed by "
                           "that CA, or declare the CA that signs it (tls.<name>.ca_file)")
 

@@ -30,7 +30,6 @@ LEGACY = {"TLS 1.0": ssl.TLSVersion.TLSv1, "TLS 1.1": ssl.TLSVersion.TLSv1_1}
 class Certificate:
     """The certificate an endpoint serves, as cryptography parses it."""
 
-    subject: str
     issuer: str
     not_before: datetime
     not_after: datetime
@@ -205,7 +204,7 @@ def _parsed(der: bytes) -> Certificate:
                  *(str(ip) for ip in san.get_values_for_type(x509.IPAddress)))
     except x509.ExtensionNotFound:
         names = ()
-    return Certificate(_name(certificate.subject), _name(certificate.issuer),
+    return Certificate(_name(certificate.issuer),
                        certificate.not_valid_before_utc, certificate.not_valid_after_utc, tuple(names))
 
 
