@@ -1651,6 +1651,11 @@ FAULTS += (
     Fault("tls-1-1-offered", "ghostworks.13", "nginx offers TLS 1.1 besides 1.2 and 1.3",
           offer_protocols("TLSv1.1 TLSv1.2 TLSv1.3"), _MODERN_PROTOCOLS,
           fails={"test_no_protocol_under_tls_1_2": "found     TLS 1.1 accepted"}),
+    Fault("tls-endpoint-down", "ghostworks.13", "nginx stopped: nothing answers on the TLS port",
+          stop_service("nginx"), start_service("nginx"), compose_fails=_stopped("nginx"),
+          fails=dict.fromkeys(("test_certificate_valid_long_enough", "test_certificate_names_the_host",
+                               "test_certificate_chains_to_the_ca", "test_no_protocol_under_tls_1_2"),
+                              "unreachable: connection refused")),
 )
 
 

@@ -117,7 +117,7 @@ class TlsTarget:
                 cause = f"no TLS handshake within the {self._seconds:g} s connect timeout"
             raise self._unanswered.remember(self._key, TargetUnreachable(
                 f"tls '{self.name}'", self.address, cause,
-                "start the TLS server or correct tls.<name>.address in the environment file")) from None
+                f"start the TLS server or correct tls.{self.name}.address in the environment file")) from None
         if not served:
             raise self._unanswered.remember(self._key, TargetUnreachable(
                 f"tls '{self.name}'", self.address, "the server sent no certificate",
