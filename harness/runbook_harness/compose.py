@@ -169,8 +169,8 @@ def compose_command() -> list[str]:
 
 
 def prepare(directory: Path, root: Path) -> StackState:
-    """The stack directory for compose: published ports, new secrets, the apps' env files and
-    stack.env with the images to run."""
+    """The stack directory for compose: published ports, new secrets, the apps' env files,
+    stack.env with the images to run, and nginx's certificates and configuration (tls/)."""
     directory.mkdir(parents=True, exist_ok=True)
     ports = {x.name: x.published for x in (*SERVICES, *APPS)}
     state = StackState(directory, "compose", "127.0.0.1", ports, new_secrets())
