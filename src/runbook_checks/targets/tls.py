@@ -3,8 +3,10 @@ the certificate says and what the TLS stack itself answered (trust, host name, o
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
+import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,13 +127,22 @@ class TlsTarget:
         return served
 
     def _connected(self, context: ssl.SSLContext, server_name: str) -> ssl.SSLSocket:
-        """A finished handshake with `context`, bounded by the connect timeout as a whole."""
+        """A finished handshake with `context`, connecting included, within the connect timeout as a
+        whole (a server that answers each step slowly cannot stretch it)."""
+        deadline = time.monotonic() + self._seconds
         raw = socket.create_connection((self._host, self._port), timeout=self._seconds)
         try:
-            return context.wrap_socket(raw, server_hostname=server_name)
+            tls = context.wrap_socket(raw, server_hostname=server_name, do_handshake_on_connect=False)
         except BaseException:
             raw.close()
             raise
+        try:
+            _handshake(tls, deadline)
+        except BaseException:
+            tls.close()
+            raise
+        tls.settimeout(self._seconds)
+        return tls
 
     def _verify_trust(self) -> Verdict:
         try:
@@ -188,6 +199,21 @@ class TlsTarget:
             return Offer("refused", _said(error))  # some servers hang up on a protocol they do not speak
         except OSError as error:
             return Offer("unseen", _said(error))
+
+
+def _handshake(tls: ssl.SSLSocket, deadline: float) -> None:
+    """Shakes hands without blocking, waiting for the socket at most until `deadline`."""
+    tls.setblocking(False)
+    while True:
+        try:
+            tls.do_handshake()
+            return
+        except ssl.SSLWantReadError:
+            ready = select.select([tls], [], [], max(0.0, deadline - time.monotonic()))[0]
+        except ssl.SSLWantWriteError:
+            ready = select.select([], [tls], [], max(0.0, deadline - time.monotonic()))[1]
+        if not ready:
+            raise TimeoutError("the handshake did not finish in time")
 
 
 def _said(error: BaseException) -> str:
