@@ -7,9 +7,9 @@ checks), plus 2 s per target kind.
 blackhole: each address drops every connection attempt (a listener whose accept queue is full), so
 connecting times out. silent: each takes connections and never answers, so reading times out (an
 app then also waits out one HEAD / that tells a silent app from one slow route). PostgreSQL,
-PgBouncer, Redis and every app get a dead address of their own; what the apps' own configuration
-names (their databases) stays alive. Uses the stack in $RUNBOOK_CHECKS_STACK_DIR (or .stack), starting
-one if none runs. Exits 1 when the run takes longer than the bound.
+PgBouncer, Redis, every app and the TLS endpoint get a dead address of their own; what the apps'
+own configuration names (their databases) stays alive. Uses the stack in $RUNBOOK_CHECKS_STACK_DIR
+(or .stack), starting one if none runs. Exits 1 when the run takes longer than the bound.
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ def costs(env: Environment, kind: str) -> dict[str, float]:
     libpq = max(2, round(timeouts.connect_seconds))  # libpq waits whole seconds, 2 at least
     if kind == "blackhole":
         return {"postgres": libpq, "pgbouncer": libpq, "redis": timeouts.connect_seconds,
-                "app": timeouts.connect_seconds}
+                "app": timeouts.connect_seconds, "tls": timeouts.connect_seconds}
     # a silent PostgreSQL never finishes the startup: the connect timeout
     return {"postgres": libpq, "pgbouncer": libpq, "redis": timeouts.statement_seconds,
-            "app": timeouts.http_seconds + timeouts.connect_seconds}
+            "app": timeouts.http_seconds + timeouts.connect_seconds,
+            "tls": timeouts.connect_seconds}  # the whole handshake is bounded by the connect timeout
 
 
 def dead_variables(env: Environment, stack_env: dict[str, str], ports: Iterator[int]) -> dict[str, list[str]]:
@@ -53,7 +54,8 @@ def dead_variables(env: Environment, stack_env: dict[str, str], ports: Iterator[
                  "pgbouncer": {"RC_PGBOUNCER_PORT": str(next(ports))},
                  "redis": {"RC_REDIS_URL": re.sub(r":\d+/", f":{next(ports)}/", stack_env["RC_REDIS_URL"])},
                  "app": {f"RC_URL_{app.upper().replace('-', '_')}": f"http://127.0.0.1:{next(ports)}"
-                         for app in env.apps}}
+                         for app in env.apps},
+                 "tls": {"RC_ADDRESS_NGINX": f"127.0.0.1:{next(ports)}"}}
     for values in variables.values():
         os.environ.update(values)
     return {kind: sorted(values) for kind, values in variables.items()}

@@ -11,6 +11,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=()
 command -v redis-server >/dev/null || packages+=(redis-server)
 command -v pgbouncer >/dev/null || packages+=(pgbouncer)
+command -v nginx >/dev/null || packages+=(nginx)
 command -v psql >/dev/null || packages+=(postgresql-client)
 command -v pg_prove >/dev/null || packages+=(postgresql-15-pgtap)
 command -v npm >/dev/null || packages+=(nodejs npm)

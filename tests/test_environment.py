@@ -272,6 +272,10 @@ def test_a_dotenv_file_that_cannot_be_read_is_named(tmp_path: Path, dotenv: str)
      "apps.a.config.container.engine: Value error, is not an address the Docker client can use"),
     ("apps: {a: {url: 'http://h', config: {env_file: \"a\\0b\"}}}",
      "apps.a.config.env_file: Value error, holds a NUL character"),
+    ("tls: {api: {address: 'api.example', server_name: a}}", "tls.api.address: Value error, must be"),
+    ("tls: {api: {address: 'h:443', server_name: 'https://h'}}", "tls.api.server_name: String should match"),
+    ("tls: {api: {address: 'h:443'}}", "tls.api.server_name: Field required"),
+    ("thresholds: {certificate_min_days: -1}", "thresholds.certificate_min_days: Input should be greater"),
 ])
 def test_values_are_valid_as_they_will_be_used(tmp_path: Path, text: str, problem: str) -> None:
     assert problem in refusal(write(tmp_path, f"name: test\n{text}\n"), tmp_path)
@@ -284,6 +288,14 @@ def test_numbers_may_come_from_variables(tmp_path: Path, monkeypatch: pytest.Mon
     thresholds = load_environment(path, tmp_path)[0].thresholds
     assert thresholds.long_query_seconds == 90 and thresholds.health_samples == 4
     assert thresholds.api_latency_ms == 250
+
+
+def test_a_tls_endpoint_without_a_ca_file_is_judged_by_the_system_roots(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: test\ntls:\n  api: {address: 'api.example:443', server_name: api.example,"
+                           " ca_file: '${RC_TEST_UNSET_CA:-}'}\n")
+    environment = load_environment(path, tmp_path)[0]
+    assert environment.tls["api"].ca_file is None
+    assert environment.thresholds.certificate_min_days == 14
 
 
 def test_a_dsn_may_name_a_socket_directory(tmp_path: Path) -> None:

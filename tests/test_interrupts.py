@@ -39,11 +39,13 @@ def test_an_interrupt_while_the_stack_starts_leaves_nothing(after_seconds: float
      "(or run scripts/install.sh)"),
     (("pgbouncer",), "pgbouncer is not installed: apt-get install pgbouncer (or run scripts/install.sh)"),
     (("node",), "node is not installed: apt-get install nodejs (or run scripts/install.sh)"),
+    (("nginx",), "nginx is not installed: apt-get install nginx (or run scripts/install.sh)"),
 ])
 def test_a_missing_program_is_named_in_one_line(missing: tuple[str, ...], line: str, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for program in ("initdb", "pg_ctl", "postgres", "psql", "redis-server", "pgbouncer", "node", "npm"):
+    programs = ("initdb", "pg_ctl", "postgres", "psql", "redis-server", "pgbouncer", "node", "npm", "nginx")
+    for program in programs:
         found = shutil.which(program)
         if found and program not in missing:
             (bin_dir / program).symlink_to(found)

@@ -39,6 +39,9 @@ def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
     variables["PLATFORM_PGBOUNCER_DSN"] = f"postgresql://{monitor}@{host}:{bouncer}/pgbouncer"
     variables["AUTHOR_REDIS_URL"] = env["RC_REDIS_URL"]
     variables["GHOSTWORKS_WEB_URL"] = stack.url("ghostworks-web")
+    variables["GHOSTWORKS_TLS_ADDRESS"] = f"{host}:{stack.ports['nginx']}"
+    variables["GHOSTWORKS_TLS_SERVER_NAME"] = "localhost"
+    variables["GHOSTWORKS_TLS_CA_FILE"] = str(stack.directory / "tls" / "ca.pem")
     variables["AUTHOR_DOCKER_HOST"] = engine.replace("http://", "tcp://")
     for app, prefix in (("author-api", "AUTHOR_API"), ("author-web", "AUTHOR_WEB"),
                         ("audiospective-web", "AUDIOSPECTIVE"), ("platform-api", "PLATFORM_API"),

@@ -31,12 +31,12 @@ def test_each_dead_target_costs_its_timeout_once(stack: StackState, stack_env: d
                                                  tmp_path: Path) -> None:
     redis_url = stack.stack_env()["RC_REDIS_URL"]
     with black_hole() as postgres, closed_port() as pgbouncer, silent() as redis, silent() as platform, \
-            untrusted_tls(tmp_path) as practiceops:
+            untrusted_tls(tmp_path) as practiceops, silent() as nginx:
         env = {**stack_env, "RC_PG_PORT": str(postgres.port), "RC_PGBOUNCER_PORT": str(pgbouncer.port),
                "RC_REDIS_URL": re.sub(r":\d+/", f":{redis.port}/", redis_url),
                "RC_URL_PLATFORM_API": f"http://{platform.address}",
                "RC_URL_PRACTICEOPS_API": f"https://{practiceops.address}",
-               "RC_URL_GHOSTWORKS_API": "http://nonexistent.invalid:8080"}
+               "RC_URL_GHOSTWORKS_API": "http://nonexistent.invalid:8080", "RC_ADDRESS_NGINX": nginx.address}
         run = run_gate("local", tmp_path / "junit.xml", env)
     found = causes(run)
     databases = [target for target in found if target.startswith("postgres '")]
@@ -51,8 +51,11 @@ def test_each_dead_target_costs_its_timeout_once(stack: StackState, stack_env: d
     assert set(found["app 'practiceops-api'"]) == {
         "TLS handshake failed: certificate verify failed: self-signed certificate"}
     assert set(found["app 'ghostworks-api'"]) == {"name nonexistent.invalid does not resolve"}
+    assert set(found["tls 'ghostworks-api'"]) == {f"no TLS handshake within the {CONNECT} s connect timeout"}
+    assert len(found["tls 'ghostworks-api'"][f"no TLS handshake within the {CONNECT} s connect timeout"]) == 4
     # Each tried once: the silent app twice (a request, and the HEAD / that found it silent).
-    assert (len(redis.accepted), len(platform.accepted), len(practiceops.accepted)) == (1, 2, 1)
+    assert (len(redis.accepted), len(platform.accepted), len(practiceops.accepted), len(nginx.accepted)) == \
+        (1, 2, 1, 1)
     # Once per target: PostgreSQL's connect timeout (and once more for the check that measures its
     # own connection), Redis's read timeout, the silent app's read and HEAD timeouts.
     once = CONNECT + CONNECT + READ + READ + CONNECT

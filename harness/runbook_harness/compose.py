@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from runbook_harness import backups, container, docker_cli, images, node_build, services
+from runbook_harness import backups, container, docker_cli, images, nginx, node_build, services
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.processes import StackError, port_open
 from runbook_harness.services import (
@@ -104,6 +104,11 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
                         environment=_secrets("smtp"), volumes=[_CODE, f"${{RC_STACK_DIR}}/{MAILDIR}:/mail"],
                         healthcheck=["CMD", "python3", "-c", "import smtplib; smtplib.SMTP('127.0.0.1', "
                                      f"{port}, timeout=2).quit()"])  # a greeting, not just a connect
+    if name == "nginx":  # its configuration and certificates are the stack directory's tls/
+        command = ["nginx", "-e", "stderr", "-c", f"{nginx.IN_CONTAINER}/nginx.conf"]
+        return _service(name, port, published, command,
+                        volumes=[f"${{RC_STACK_DIR}}/{nginx.TLS_DIR}:{nginx.IN_CONTAINER}:ro"],
+                        depends_on={nginx.UPSTREAM: {"condition": "service_started"}})
     raise StackError(f"no container for service {name!r}")
 
 
@@ -179,8 +184,8 @@ def compose_command() -> list[str]:
 
 
 def prepare(directory: Path, root: Path) -> StackState:
-    """The stack directory for compose: published ports, new secrets, the apps' env files and
-    stack.env with the images to run."""
+    """The stack directory for compose: published ports, new secrets, the apps' env files,
+    stack.env with the images to run, and nginx's certificates and configuration (tls/)."""
     directory.mkdir(parents=True, exist_ok=True)
     ports = {x.name: x.published for x in (*SERVICES, *APPS)}
     state = StackState(directory, "compose", "127.0.0.1", ports, new_secrets())
@@ -189,6 +194,7 @@ def prepare(directory: Path, root: Path) -> StackState:
     state.write_files({"RC_NODE_BUILD": str(node_build.built()),
                        "RC_BASE_IMAGE": images.base_image(),
                        "RC_STACK_IMAGE": images.stack_image(root), **hosts})
+    nginx.write_files(state)
     state.save()
     return state
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, docker_cli, drivers, engine
+from runbook_harness import backups, docker_cli, drivers, engine, nginx
 from runbook_harness.processes import StackError, spawn
 from runbook_harness.services import REDIS_MEMORY, app, service
 from runbook_harness.state import StackState
@@ -351,6 +351,20 @@ def cached(app_name: str, path: str) -> Callable[[StackState], None]:
 
 def restart_service(name: str) -> Callable[[StackState], None]:
     return lambda state: drivers.restart(state, name)
+
+
+def serve_certificate(which: str) -> Callable[[StackState], None]:
+    """nginx serves one of nginx.CERTIFICATES from its next start (now)."""
+    return steps(lambda state: nginx.serve(state, which), restart_service("nginx"))
+
+
+def offer_protocols(protocols: str) -> Callable[[StackState], None]:
+    """nginx offers `protocols` (ssl_protocols) from its next start (now)."""
+    return steps(lambda state: nginx.configure(state, protocols), restart_service("nginx"))
+
+
+_HEALTHY_CERTIFICATE = serve_certificate("healthy")
+_MODERN_PROTOCOLS = offer_protocols(nginx.MODERN)
 
 
 _PLAY_EVENTS_INDEX = '"play_events_userId_playedAt_idx"'
@@ -1625,6 +1639,40 @@ FAULTS += (
           set_config("audiospective-web", LENIENT_INPUT="true"),
           restore_config("audiospective-web"),
           fails={"test_bad_input_gets_400": 'status 200: {"range":"week","days":7,"plays'}),
+)
+
+
+# The TLS endpoint in front of the ghostworks API (nginx): its certificate and its protocols.
+FAULTS += (
+    Fault("tls-certificate-expired", "ghostworks.13", "nginx serves a certificate that expired yesterday",
+          serve_certificate("expired"), _HEALTHY_CERTIFICATE,
+          fails={"test_certificate_valid_long_enough": "expired on ",
+                 "test_certificate_chains_to_the_ca": "certificate verify failed: certificate has expired"}),
+    Fault("tls-certificate-expiring", "ghostworks.13", "nginx serves a certificate that expires in 5 days",
+          serve_certificate("expiring"), _HEALTHY_CERTIFICATE,
+          fails={"test_certificate_valid_long_enough": "(under 14 days)"}),
+    Fault("tls-certificate-other-host", "ghostworks.13", "nginx serves another site's certificate",
+          serve_certificate("other-host"), _HEALTHY_CERTIFICATE,
+          fails={"test_certificate_names_the_host": "issued for www.example.invalid"}),
+    Fault("tls-certificate-wildcard-below", "ghostworks.13",
+          "nginx serves a certificate for *.localhost, which does not cover localhost itself",
+          serve_certificate("wildcard-below"), _HEALTHY_CERTIFICATE,
+          fails={"test_certificate_names_the_host": "issued for *.localhost"}),
+    Fault("tls-certificate-other-ca", "ghostworks.13", "nginx serves a certificate a CA the clients do not "
+          "trust signed", serve_certificate("other-ca"), _HEALTHY_CERTIFICATE,
+          fails={"test_certificate_chains_to_the_ca":
+                     "certificate verify failed: unable to get local issuer certificate"}),
+    Fault("tls-legacy-protocols", "ghostworks.13", "nginx offers TLS 1.0 and 1.1 besides 1.2 and 1.3",
+          offer_protocols("TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"), _MODERN_PROTOCOLS,
+          fails={"test_no_protocol_under_tls_1_2": "TLS 1.0 and TLS 1.1 accepted"}),
+    Fault("tls-1-1-offered", "ghostworks.13", "nginx offers TLS 1.1 besides 1.2 and 1.3",
+          offer_protocols("TLSv1.1 TLSv1.2 TLSv1.3"), _MODERN_PROTOCOLS,
+          fails={"test_no_protocol_under_tls_1_2": "found     TLS 1.1 accepted"}),
+    Fault("tls-endpoint-down", "ghostworks.13", "nginx stopped: nothing answers on the TLS port",
+          stop_service("nginx"), start_service("nginx"), compose_fails=_stopped("nginx"),
+          fails=dict.fromkeys(("test_certificate_valid_long_enough", "test_certificate_names_the_host",
+                               "test_certificate_chains_to_the_ca", "test_no_protocol_under_tls_1_2"),
+                              "unreachable: connection refused")),
 )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, node_build
+from runbook_harness import backups, nginx, node_build
 from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
@@ -52,6 +52,8 @@ def _argv(name: str, state: StackState) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", port]
     if name == "pgbouncer":
         return ["pgbouncer", str(pgbouncer_dir(state) / "pgbouncer.ini")]
+    if name == "nginx":
+        return nginx.argv(state)
     if name == "smtp":
         return [sys.executable, "-m", "runbook_harness.smtp_sink", "--host", HOST, "--port", port,
                 "--maildir", str(state.directory / MAILDIR)]
@@ -198,6 +200,7 @@ def up(directory: Path) -> StackState:
     state.write_files()
     state.save()
     _write_redis_conf(state)
+    nginx.write_files(state)
     pool = ThreadPoolExecutor(max_workers=4)
     try:
         node_build.built(directory / "logs" / "node-build.log")  # at once when already built
@@ -226,7 +229,8 @@ def up(directory: Path) -> StackState:
 
 # The system programs the stack runs, and where they come from (scripts/install.sh installs them).
 _BINARIES = {"redis-server": "apt-get install redis-server", "pgbouncer": "apt-get install pgbouncer",
-             "psql": "apt-get install postgresql-client", "node": "apt-get install nodejs"}
+             "psql": "apt-get install postgresql-client", "node": "apt-get install nodejs",
+             "nginx": "apt-get install nginx"}
 
 
 def require_binaries() -> None:

@@ -45,6 +45,8 @@ SERVICES = (
     Service("s3", "motoserver/moto:5.0.0", 5000, 15000),
     Service("smtp", "python:3.11-slim", 1025, 11025),
     Service("pgbouncer", "edoburu/pgbouncer:latest", 6432, 16432),
+    # TLS in front of the ghostworks API (nginx.py)
+    Service("nginx", "nginx:1.22", 443, 18443),
 )
 
 _PG = "{pg_host}:{pg_port}"

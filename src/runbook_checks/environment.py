@@ -107,6 +107,7 @@ class Thresholds(_Strict):
     memory_used_percent: Number = Field(90.0, gt=0, le=100)  # of a host's memory, MemAvailable counted free
     redis_memory_percent: Number = Field(80.0, gt=0, le=100)  # of a Redis server's maxmemory
     mail_arrival_seconds: Number = Field(5.0, gt=0, le=120)  # a message sent, seen in the sink's inbox
+    certificate_min_days: Number = Field(14.0, ge=0)  # a TLS certificate's least time left before it expires
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
@@ -375,6 +376,21 @@ class AppSpec(_Strict):
         return value.rstrip("/")
 
 
+def _empty_is_none(value: Any) -> Any:
+    """An empty value (a `${VAR:-}` left unset) as no value: the key's default applies."""
+    return value or None
+
+
+class TlsEndpoint(_Strict):
+    """A TLS endpoint the checks shake hands with: where it listens, the host name its clients ask
+    for (sent as SNI and matched against the certificate), and the CA bundle its chain must reach;
+    without one, the system's trusted roots."""
+
+    address: HostAndPort
+    server_name: str = Field(min_length=1, pattern=r"^[^\s/:]+$")
+    ca_file: Annotated[FilePath | None, BeforeValidator(_empty_is_none)] = None
+
+
 class OAuthClient(_Strict):
     """What is registered at the OAuth provider (its dashboard cannot be read, so it is declared)."""
 
@@ -436,6 +452,8 @@ class Environment(_Strict):
     pgbouncer: dict[str, PgBouncerSpec] = {}
     redis: dict[str, RedisSpec] = {}
     apps: dict[str, AppSpec] = {}
+    # TLS endpoints whose certificates and protocols the checks judge, by name (ghostworks-api).
+    tls: dict[str, TlsEndpoint] = {}
     oauth: dict[str, OAuthClient] = {}
     test_accounts: dict[str, TestAccount] = {}
     # Hosts the checks may reach through testinfra: name -> backend URL (ssh://deploy@api1,

@@ -1,5 +1,7 @@
 """Checks of the ghostworks runbook: FastAPI + Next.js on compose, Alembic, Redis, Prometheus."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from runbook_checks.assertions import (
@@ -15,7 +17,7 @@ from runbook_checks.assertions import (
     security_headers,
     sessions_of_every_database,
 )
-from runbook_checks.checks import compose, config, connections, hosts, http, redis, tokens
+from runbook_checks.checks import compose, config, connections, hosts, http, redis, tls, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.http import Response
@@ -121,6 +123,32 @@ class TestSecurityHeaders:
     @pytest.mark.parametrize("side", ["api", "web"])
     def test_security_headers(self, targets: Targets, environment: Environment, side: str) -> None:
         security_headers(targets, environment, EXPECTED[side], EXPECTED["health"][side]["path"])
+
+
+@pytest.mark.runbook("ghostworks#symptom-ssl-certificate-errors")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("ghostworks.13", "browsers refuse the site: its certificate expired, names another host "
+                                      "or is untrusted")
+class TestSslCertificate:
+    """Real handshakes with the endpoint the environment declares (tls.<name>), as a client makes them."""
+
+    def test_certificate_valid_long_enough(self, targets: Targets, environment: Environment) -> None:
+        endpoint = targets.tls(EXPECTED["tls_endpoint"])
+        tls.valid_for(endpoint.name, endpoint.certificate(), datetime.now(UTC),
+                      environment.thresholds.certificate_min_days)
+
+    def test_certificate_names_the_host(self, targets: Targets) -> None:
+        endpoint = targets.tls(EXPECTED["tls_endpoint"])
+        tls.names_host(endpoint.name, endpoint.host_name(), endpoint.server_name, endpoint.certificate())
+
+    def test_certificate_chains_to_the_ca(self, targets: Targets) -> None:
+        endpoint = targets.tls(EXPECTED["tls_endpoint"])
+        anchor = str(endpoint.ca_file) if endpoint.ca_file else "the system's trusted roots"
+        tls.chains_to(endpoint.name, endpoint.trust(), anchor, endpoint.certificate())
+
+    def test_no_protocol_under_tls_1_2(self, targets: Targets) -> None:
+        endpoint = targets.tls(EXPECTED["tls_endpoint"])
+        tls.no_legacy_protocols(endpoint.name, endpoint.legacy_offers())
 
 
 def _preflight(targets: Targets, origin: str) -> Response:

@@ -25,6 +25,7 @@ from runbook_checks.targets.postgres import PostgresTarget, Probe, probe
 from runbook_checks.targets.published import Published, split_address
 from runbook_checks.targets.redis import RedisTarget
 from runbook_checks.targets.smtp import SmtpTarget
+from runbook_checks.targets.tls import TlsTarget
 from runbook_checks.targets.unanswered import Unanswered
 
 
@@ -51,6 +52,7 @@ class Targets:
         self._apps: dict[str, HttpTarget] = {}
         self._hosts: dict[str, HostTarget] = {}
         self._smtp: dict[str, SmtpTarget] = {}
+        self._tls: dict[str, TlsTarget] = {}
         self._configs: dict[str, Lazy[dict[str, str]]] = {}
         self._env_files: dict[str, Lazy[dict[str, str]]] = {}
         self._artifacts: dict[tuple[str, str], Lazy[dict[str, str]]] = {}
@@ -120,6 +122,16 @@ class Targets:
                 has_test_account=name in self.env.test_accounts,
                 ca_file=self.env.resolve(spec.ca_file) if spec.ca_file else None, unanswered=self._unanswered)
         return self._apps[name]
+
+    def tls(self, name: str) -> TlsTarget:
+        """A declared TLS endpoint (tls.<name>), its handshakes made on first use."""
+        if name not in self._tls:
+            spec = self.env.tls.get(name)
+            if spec is None:
+                raise _undeclared("tls", name, self.env)
+            ca_file = self.env.resolve(spec.ca_file) if spec.ca_file else None
+            self._tls[name] = TlsTarget(name, spec, self.env.timeouts, ca_file, self._unanswered)
+        return self._tls[name]
 
     def url(self, url: str) -> HttpTarget:
         """A client for a URL no app declares (an OAuth provider's): reads only."""
@@ -208,14 +220,15 @@ class Targets:
         return probe(self.published.conninfo(dsn), self.env.timeouts, self._unanswered)
 
     def reach_all(self) -> None:
-        """Reaches every declared database, Redis and app at once, before the checks: each dead
-        address then costs its timeout once for the whole run, in parallel with the others, not
-        once per target in turn. What fails is kept, for the checks that need it to fail with.
+        """Reaches every declared database, Redis, app and TLS endpoint at once, before the checks:
+        each dead address then costs its timeout once for the whole run, in parallel with the
+        others, not once per target in turn. What fails is kept, for the checks that need it to fail with.
         PgBouncer is left to its checks: its console is read once, and its pools' state must be
         what the checks find when they run, not before."""
         targets: list[Reachable] = [self.postgres(name) for name in self.env.postgres]
         targets += [self.redis(name) for name in self.env.redis]
         targets += [self.app(name) for name in self.env.apps]
+        targets += [self.tls(name) for name in self.env.tls]
         with ThreadPoolExecutor(max_workers=_REACHING) as pool:
             for future in [pool.submit(target.reach) for target in targets]:
                 with contextlib.suppress(Exception):  # each target's checks report it
