@@ -56,6 +56,7 @@ INDEPENDENT_OF_POSTGRES = {
     "TestApiHostHeadroom::test_memory_headroom",
     "TestEmergencyProcedures::test_api_process_running",
     "TestEmergencyProcedures::test_recent_backup",
+    "TestRegularMaintenance::test_recent_backup",
     "TestEmailDelivery::test_smtp_answers_ehlo",
     "TestEmailDelivery::test_smtp_credentials_accepted",
     "TestEmailDelivery::test_mail_goes_to_the_sink",

@@ -268,7 +268,8 @@ def up(directory: Path, root: Path) -> StackState:
             get_docker_services(command, str(root / COMPOSE_FILE), PROJECT, ["up -d"], []).__enter__()
             _wait_healthy(state, UP_SECONDS)
             _migrate(state)
-            backups.write(directory, _pg_dump(backups.DATABASE))
+            for database in backups.DATABASES:
+                backups.write(directory, database, _pg_dump(database))
             write_pid_files(state)
             undo.pop_all()
     except Exception as error:  # pytest-docker raises a bare Exception with compose's output

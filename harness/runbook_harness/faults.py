@@ -1150,11 +1150,15 @@ FAULTS += (
           also=("practiceops.5", "practiceops.7")),
     Fault("platform-api-down", "platform.1", "the API process stopped",
           stop_service("platform-api"), start_service("platform-api"),
-          compose_fails=_stopped("platform-api"),
+          compose_fails={**_stopped("platform-api"), "test_process_memory_under_limit":
+                         "reachable at docker://runbook-checks-platform-api\nfound     unreachable: the "
+                         "container is not running"},
           fails={"test_health_endpoint[check]": "unreachable: connection refused",
                  "test_health_endpoint[liveness]": "unreachable: connection refused",
                  "test_health_endpoint[readiness]": "unreachable: connection refused",
-                 "test_endpoint_latency": "unreachable: connection refused"}, also=("platform.6",)),
+                 "test_endpoint_latency": "unreachable: connection refused",
+                 "test_process_memory_under_limit": "found     no process on platform-api matches /"},
+          also=("platform.6", "platform.7")),
     Fault("ghostworks-web-slow", "ghostworks.1", "the web app answers after 600 ms",
           set_config("ghostworks-web", RESPONSE_DELAY_MS="600"), restore_config("ghostworks-web"),
           fails={"test_health_endpoint[web]": "found     median ",
@@ -1783,29 +1787,27 @@ def stop_memory_hog(app_name: str) -> Callable[[StackState], None]:
     return lambda state: drivers.stop_lookalike(state, app_name, f"{app_name}-hog", _HOG)
 
 
-def _backups(state: StackState) -> list[Path]:
-    return sorted((state.directory / backups.BACKUPS).glob(f"{backups.DATABASE}-*.sql"))
-
-
-def backups_aged(hours: float) -> Callable[[StackState], None]:
-    """Sets every backup's time `hours` back (0: now), as a backup job that stopped running leaves them."""
+def backups_aged(database: str, hours: float) -> Callable[[StackState], None]:
+    """Sets the time of every backup of `database` `hours` back (0: now), as a backup job that
+    stopped running leaves them."""
 
     def run(state: StackState) -> None:
         stamp = time.time() - hours * 3600
-        for path in _backups(state):
+        for path in (state.directory / backups.BACKUPS).glob(f"{database}-*.sql"):
             os.utime(path, (stamp, stamp))
 
     return run
 
 
-def backups_moved(away: bool) -> Callable[[StackState], None]:
-    """Moves the backups out of their directory (or back), as a job writing elsewhere leaves it."""
+def backups_moved(database: str, away: bool) -> Callable[[StackState], None]:
+    """Moves the backups of `database` out of their directory (or back), as a job writing elsewhere
+    leaves it."""
 
     def run(state: StackState) -> None:
         folder, aside = state.directory / backups.BACKUPS, state.directory / f"{backups.BACKUPS}.moved"
         source, target = (folder, aside) if away else (aside, folder)
         target.mkdir(exist_ok=True)
-        for path in source.iterdir():
+        for path in source.glob(f"{database}-*.sql"):
             path.rename(target / path.name)
 
     return run
@@ -1869,12 +1871,18 @@ FAULTS += (
           also=("practiceops.1", "practiceops.3", "practiceops.4", "practiceops.5", "practiceops.7")),
     Fault("practiceops-backup-stale", "practiceops.13",
           "the backup job stopped: the newest backup is 3 days old",
-          backups_aged(72), backups_aged(0),
+          backups_aged("practiceops", 72), backups_aged("practiceops", 0),
           fails={"test_recent_backup": " h old (1 match)"}),
     Fault("practiceops-backup-missing", "practiceops.13",
           "the backups are written somewhere else: none is there",
-          backups_moved(True), backups_moved(False),
+          backups_moved("practiceops", True), backups_moved("practiceops", False),
           fails={"test_recent_backup": "found     no file practiceops-*.sql in "}),
+    Fault("ghostworks-backup-stale", "ghostworks.15", "the nightly backup stopped: the newest is 2 days old",
+          backups_aged("ghostworks", 48), backups_aged("ghostworks", 0),
+          fails={"test_recent_backup": " h old (1 match)"}),
+    Fault("ghostworks-backup-missing", "ghostworks.15", "the backup job writes elsewhere: none is there",
+          backups_moved("ghostworks", True), backups_moved("ghostworks", False),
+          fails={"test_recent_backup": "found     no file ghostworks-*.sql in "}),
     Fault("ghostworks-disk-nearly-full", "ghostworks.2",
           "the API's disk is over its threshold (the threshold lowered under this machine's use)",
           _nothing, _nothing,

@@ -211,7 +211,8 @@ def up(directory: Path) -> StackState:
         pg.start()
         pg.seed(directory / PASSWORDS_SQL)
         _migrate(state)
-        backups.write(directory, postgres(state).dump(backups.DATABASE))
+        for database in backups.DATABASES:
+            backups.write(directory, database, postgres(state).dump(database))
         list(started)
     except BaseException as error:  # an interrupt too: nothing it started is left behind
         with contextlib.suppress(KeyboardInterrupt), uninterrupted():

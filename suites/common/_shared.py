@@ -41,6 +41,12 @@ class ProcessMemory:
                                    float(spec["rss_mib"]))
 
 
+def recent_backup(targets: Targets, backup: dict[str, Any]) -> None:
+    """The newest backup file of `backup` ({host, directory, name, max_age_hours}) is young enough."""
+    newest = targets.host(backup["host"]).newest_file(backup["directory"], backup["name"])
+    hosts.newest_file_fresh(newest, float(backup["max_age_hours"]))
+
+
 def assertion_ids(assertions: list[dict[str, Any]]) -> list[str]:
     """Test ids for parametrized data assertions: their names, hyphenated."""
     return [a["name"].replace(" ", "-") for a in assertions]

@@ -22,7 +22,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.http import Response
 from runbook_checks.targets.registry import Targets
-from suites.common._shared import RequiredConfiguration
+from suites.common._shared import RequiredConfiguration, recent_backup
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -283,3 +283,12 @@ class TestJwtTokenIssues:
         auth = EXPECTED["auth"]
         issued = login_tokens(targets, environment, EXPECTED["api"], auth["login"])
         tokens.token_shape(issued["access_token"], "access", auth["algorithm"], auth["access_minutes"] * 60)
+
+
+@pytest.mark.runbook("ghostworks#regular-maintenance")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("ghostworks.15", "maintenance lapsed: no recent database backup to restore")
+class TestRegularMaintenance:
+    @pytest.mark.needs(host=EXPECTED["backup"]["host"])
+    def test_recent_backup(self, targets: Targets) -> None:
+        recent_backup(targets, EXPECTED["backup"])

@@ -16,7 +16,7 @@ from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.shapes import LoginShape
 from runbook_checks.targets.registry import Targets
-from suites.common._shared import RequiredConfiguration, assertion_ids
+from suites.common._shared import RequiredConfiguration, assertion_ids, recent_backup
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -147,6 +147,4 @@ class TestEmergencyProcedures:
 
     @pytest.mark.needs(host=EXPECTED["backup"]["host"])
     def test_recent_backup(self, targets: Targets) -> None:
-        spec = EXPECTED["backup"]
-        hosts.newest_file_fresh(targets.host(spec["host"]).newest_file(spec["directory"], spec["name"]),
-                                float(spec["max_age_hours"]))
+        recent_backup(targets, EXPECTED["backup"])
