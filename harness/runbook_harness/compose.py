@@ -19,7 +19,15 @@ import yaml
 from runbook_harness import docker_cli, images, node_build, services
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.processes import StackError, port_open
-from runbook_harness.services import APPS, PGBOUNCER_USERS, REDIS_MEMORY, ROLE_PASSWORDS, SERVICES, App
+from runbook_harness.services import (
+    APPS,
+    PGBOUNCER_USERS,
+    REDIS_MEMORY,
+    ROLE_PASSWORDS,
+    S3_KEYS,
+    SERVICES,
+    App,
+)
 from runbook_harness.state import STACK_ENV, StackState, new_secrets
 
 COMPOSE_FILE = "docker-compose.test.yml"
@@ -88,7 +96,9 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
                         environment=_secrets(*PGBOUNCER_USERS), volumes=[_CODE], depends_on=_HEALTHY)
     if name == "s3":
         return _service(name, port, published,
-                        ["python3", "-m", "moto.server", "-H", "0.0.0.0", "-p", str(port)])
+                        ["python3", "-m", "runbook_harness.s3_server", "--host", "0.0.0.0",
+                         "--port", str(port)],
+                        environment=_secrets(*S3_KEYS), volumes=[_CODE])
     if name == "smtp":
         return _service(name, port, published, ["python3", "-m", "aiosmtpd", "-n", "-l", f"0.0.0.0:{port}",
                                                 "-c", "aiosmtpd.handlers.Sink"],

@@ -27,7 +27,7 @@ from runbook_harness.processes import (
     uninterrupted,
     wait_port,
 )
-from runbook_harness.services import APPS, PASSWORDS_SQL, REDIS_MEMORY, SERVICES, app
+from runbook_harness.services import APPS, PASSWORDS_SQL, REDIS_MEMORY, S3_KEYS, SERVICES, app
 from runbook_harness.state import StackState, new_secrets
 
 HOST = "127.0.0.1"
@@ -41,7 +41,7 @@ def _argv(name: str, state: StackState) -> list[str]:
     if name == "redis":
         return ["redis-server", str(state.directory / "redis" / "redis.conf")]
     if name == "s3":
-        return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", port]
+        return [sys.executable, "-m", "runbook_harness.s3_server", "--host", HOST, "--port", port]
     if name == "pgbouncer":
         return ["pgbouncer", str(pgbouncer_dir(state) / "pgbouncer.ini")]
     if name == "smtp":
@@ -66,6 +66,11 @@ def app_environment(state: StackState, name: str, load_env_file: bool = True) ->
         return inherited
     values = dotenv_values(state.directory / app(name).env_file)
     return inherited | {k: v for k, v in values.items() if v is not None}
+
+
+def s3_keys(state: StackState) -> dict[str, str]:
+    """The IAM keys the S3 server gives its users, as RC_SECRET_* variables (as compose passes them)."""
+    return {f"RC_SECRET_{name.upper()}": state.secrets[name] for name in S3_KEYS}
 
 
 def pid_file(state: StackState, name: str) -> Path:
@@ -117,7 +122,7 @@ def start_process(state: StackState, name: str, load_env_file: bool = True) -> N
     if name in _APP_NAMES:
         pid = spawn(_argv(name, state), log, env=app_environment(state, name, load_env_file), inherit=False)
     else:
-        pid = spawn(_argv(name, state), log, user=user)
+        pid = spawn(_argv(name, state), log, env=s3_keys(state) if name == "s3" else None, user=user)
     with _STATE_LOCK:
         state.pids[name] = pid
         state.save()
