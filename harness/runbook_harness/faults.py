@@ -11,7 +11,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import docker_cli, drivers, engine
+from runbook_harness import docker_cli, drivers, engine, s3_seed
 from runbook_harness.processes import StackError
 from runbook_harness.services import REDIS_MEMORY, app
 from runbook_harness.state import StackState
@@ -167,6 +167,34 @@ def restart_without_env_file(app_name: str) -> Callable[[StackState], None]:
         drivers.start_without_env_file(state, app_name)
 
     return run
+
+
+def on_s3(action: Callable[[Any], None]) -> Callable[[StackState], None]:
+    """Runs `action` with an S3 client of the harness's admin user, from this machine (the
+    compose stack's S3 through its published port)."""
+    return lambda state: action(s3_seed.admin_s3(state))
+
+
+def _stale_upload(s3: Any) -> None:
+    s3.create_multipart_upload(Bucket=s3_seed.BUCKET, Key=_STALE_UPLOAD)
+    time.sleep(1.5)  # older than the shortened threshold when the gate looks
+
+
+def _abort_uploads(s3: Any) -> None:
+    for upload in s3.list_multipart_uploads(Bucket=s3_seed.BUCKET).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=s3_seed.BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
+
+
+def _delete_bucket(s3: Any) -> None:
+    s3_seed.empty_bucket(s3)
+    s3.delete_bucket(Bucket=s3_seed.BUCKET)
+
+
+_STALE_UPLOAD = "recordings/2024/session-17.wav"
+_MODEL_KEY = s3_seed.MODEL_KEY.format(version=s3_seed.MODEL_VERSION)
+_DISABLED_LIFECYCLE = {"Rules": [{**rule, "Status": "Disabled"} for rule in s3_seed.LIFECYCLE["Rules"]]}
+_DENY_UPLOADS = {"Sid": "NoUploadsDuringMigration", "Effect": "Deny", "Principal": "*",
+                 "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{s3_seed.BUCKET}/*"}
 
 
 def restart_postgres(state: StackState) -> None:
@@ -1608,6 +1636,83 @@ FAULTS += (
           set_config("audiospective-web", LENIENT_INPUT="true"),
           restore_config("audiospective-web"),
           fails={"test_bad_input_gets_400": 'status 200: {"range":"week","days":7,"plays'}),
+)
+
+
+# author's storage, read with the API's own AWS credentials: each S3 fault is made by the harness's
+# admin user, and reverted by putting the healthy piece back (s3_seed).
+_BUCKET_ARN = f"arn:aws:s3:::{s3_seed.BUCKET}"
+FAULTS += (
+    Fault("author-s3-policy-without-app", "author.6",
+          "the bucket policy was rewritten for another principal: the API's is no longer named",
+          on_s3(lambda s3: s3_seed.put_policy(s3, s3_seed.bucket_policy(
+              f"arn:aws:iam::{s3_seed.ACCOUNT}:user/someone-else"))),
+          on_s3(s3_seed.put_policy),
+          fails={"test_bucket_policy_lets_the_app_work": f"s3:ListBucket on {_BUCKET_ARN}: not allowed"}),
+    Fault("author-s3-policy-denies-uploads", "author.6", "a Deny on s3:PutObject for everyone was added",
+          on_s3(lambda s3: s3_seed.put_policy(
+              s3, s3_seed.bucket_policy(s3_seed.APP_PRINCIPAL, _DENY_UPLOADS))),
+          on_s3(s3_seed.put_policy),
+          fails={"test_bucket_policy_lets_the_app_work":
+                     f"s3:PutObject on {_BUCKET_ARN}/*: denied by statement 'NoUploadsDuringMigration'"}),
+    Fault("author-s3-stale-multipart-upload", "author.6", "a recording's multipart upload was left open",
+          on_s3(_stale_upload), on_s3(_abort_uploads),
+          gate_env={"RC_MULTIPART_UPLOAD_MAX_HOURS": "0.0001"},
+          fails={"test_no_stale_multipart_upload": f"{_STALE_UPLOAD}: open"}),
+    Fault("author-s3-lifecycle-removed", "author.6", "the bucket's lifecycle configuration was deleted",
+          on_s3(lambda s3: s3.delete_bucket_lifecycle(Bucket=s3_seed.BUCKET)), on_s3(s3_seed.put_lifecycle),
+          fails={"test_lifecycle_rule_enabled": "no lifecycle configuration"}),
+    Fault("author-s3-lifecycle-disabled", "author.6", "every lifecycle rule of the bucket was disabled",
+          on_s3(lambda s3: s3.put_bucket_lifecycle_configuration(
+              Bucket=s3_seed.BUCKET, LifecycleConfiguration=_DISABLED_LIFECYCLE)),
+          on_s3(s3_seed.put_lifecycle),
+          fails={"test_lifecycle_rule_enabled":
+                     "no rule enabled that acts: expire-raw-recordings: Disabled"}),
+    Fault("author-model-artifact-missing", "author.7",
+          "the configured detector model's artifact was deleted",
+          on_s3(lambda s3: s3.delete_object(Bucket=s3_seed.BUCKET, Key=_MODEL_KEY)), on_s3(s3_seed.put_model),
+          fails={"test_model_artifact_in_bucket": f"no object {_MODEL_KEY}"}),
+    Fault("author-model-version-unpublished", "author.7",
+          "the API is configured with a detector model version whose bundle was never uploaded",
+          set_config("author-api", DETECTOR_MODEL_VERSION="2024.07.0"), restore_config("author-api"),
+          fails={"test_model_artifact_in_bucket": "no object models/detector/2024.07.0/model.onnx"}),
+    Fault("author-aws-secret-wrong", "author.6", "the API's AWS secret access key is not its key's",
+          set_config("author-api", AWS_SECRET_ACCESS_KEY="not-the-secret-of-the-author-app-key-0000"),
+          restore_config("author-api"),
+          fails={"test_credentials_are_the_apps_principal": "SignatureDoesNotMatch",
+                 "test_bucket_exists": "cannot see head_bucket(Bucket=author-recordings): 403",
+                 "test_bucket_policy_lets_the_app_work": "SignatureDoesNotMatch",
+                 "test_no_stale_multipart_upload": "SignatureDoesNotMatch",
+                 "test_lifecycle_rule_enabled": "SignatureDoesNotMatch",
+                 "test_model_artifact_in_bucket": "cannot see head_object(Bucket=author-recordings"},
+          also=("author.7",)),
+    Fault("author-aws-other-principal", "author.6", "the API was given the keys of another IAM user",
+          set_config("author-api", AWS_ACCESS_KEY_ID="{s_s3_admin_key_id}",
+                     AWS_SECRET_ACCESS_KEY="{s_s3_admin_secret}"),
+          restore_config("author-api"),
+          fails={"test_credentials_are_the_apps_principal":
+                     f"they resolve to arn:aws:iam::{s3_seed.ACCOUNT}:user/{s3_seed.ADMIN_USER}"}),
+    Fault("author-s3-bucket-missing", "author.6", "the API's bucket was deleted",
+          on_s3(_delete_bucket), on_s3(s3_seed.create_bucket),
+          fails={"test_bucket_exists": f"no bucket {s3_seed.BUCKET}",
+                 "test_bucket_policy_lets_the_app_work": f"no bucket {s3_seed.BUCKET}",
+                 "test_no_stale_multipart_upload": f"no bucket {s3_seed.BUCKET}",
+                 "test_lifecycle_rule_enabled": f"no bucket {s3_seed.BUCKET}",
+                 "test_model_artifact_in_bucket": f"no object {_MODEL_KEY}"},
+          also=("author.7",)),
+    Fault("author-s3-public-access-unblocked", "author.6", "the bucket's public access block was deleted",
+          on_s3(lambda s3: s3.delete_public_access_block(Bucket=s3_seed.BUCKET)),
+          on_s3(lambda s3: s3.put_public_access_block(
+              Bucket=s3_seed.BUCKET, PublicAccessBlockConfiguration=s3_seed.PUBLIC_ACCESS_BLOCK)),
+          fails={"test_public_access_blocked": "no public access block on the bucket"}, shown_in="prod"),
+    Fault("author-s3-public-policy-allowed", "author.6",
+          "two of the bucket's public access settings were turned off",
+          on_s3(lambda s3: s3.put_public_access_block(Bucket=s3_seed.BUCKET, PublicAccessBlockConfiguration={
+              **s3_seed.PUBLIC_ACCESS_BLOCK, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})),
+          on_s3(lambda s3: s3.put_public_access_block(
+              Bucket=s3_seed.BUCKET, PublicAccessBlockConfiguration=s3_seed.PUBLIC_ACCESS_BLOCK)),
+          fails={"test_public_access_blocked": "off: BlockPublicPolicy, RestrictPublicBuckets"},
+          shown_in="prod"),
 )
 
 

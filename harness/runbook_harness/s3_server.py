@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -66,14 +68,44 @@ def logged(app: Application) -> Application:
     return handle
 
 
+_UPLOAD = re.compile(rb"<Upload>.*?</Upload>", re.DOTALL)
+_UPLOAD_ID = re.compile(rb"<UploadId>(.*?)</UploadId>")
+_INITIATED = re.compile(rb"<Initiated>[^<]*</Initiated>")
+
+
+def initiated_times(app: Application) -> Application:
+    """Lists open multipart uploads with the time each was started: moto answers a fixed date of
+    2010 for every one, which would make any upload look stale."""
+    started: dict[bytes, bytes] = {}
+
+    def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if "uploads" not in query:
+            return app(environ, start_response)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z").encode()
+        body = b"".join(app(environ, start_response))
+        if environ["REQUEST_METHOD"] == "POST":
+            started.update(dict.fromkeys(_UPLOAD_ID.findall(body), now))
+            return [body]
+
+        def stamped(upload: re.Match[bytes]) -> bytes:
+            found = _UPLOAD_ID.search(upload.group(0))
+            when = started.get(found.group(1), now) if found else now
+            return _INITIATED.sub(b"<Initiated>" + when + b"</Initiated>", upload.group(0))
+
+        return [_UPLOAD.sub(stamped, body)]
+
+    return handle
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     seed()
-    server = make_server(args.host, args.port, logged(DomainDispatcherApplication(create_backend_app)),
-                         threaded=True)
+    moto = DomainDispatcherApplication(create_backend_app)
+    server = make_server(args.host, args.port, logged(initiated_times(moto)), threaded=True)
     print(f"s3: seeded, listening on {args.host}:{args.port}", file=sys.stderr, flush=True)
     server.serve_forever()
 
