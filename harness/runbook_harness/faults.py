@@ -1642,6 +1642,9 @@ FAULTS += (
 # author's storage, read with the API's own AWS credentials: each S3 fault is made by the harness's
 # admin user, and reverted by putting the healthy piece back (s3_seed).
 _BUCKET_ARN = f"arn:aws:s3:::{s3_seed.BUCKET}"
+_STORAGE_CHECKS = ("test_credentials_are_the_apps_principal", "test_bucket_exists",
+                   "test_bucket_policy_lets_the_app_work", "test_no_stale_multipart_upload",
+                   "test_lifecycle_rule_enabled", "test_model_artifact_in_bucket")
 FAULTS += (
     Fault("author-s3-policy-without-app", "author.6",
           "the bucket policy was rewritten for another principal: the API's is no longer named",
@@ -1716,8 +1719,8 @@ FAULTS += (
 )
 
 
-# Symptoms of a compose stack's containers, injected through the engine on services no other check
-# reads (the mail sink, the S3 endpoint), so that each shows in the compose checks alone.
+# Symptoms of a compose stack's containers, injected through the engine on services few other checks
+# read (the mail sink; the S3 endpoint, which only author's storage checks read).
 _COMPOSE = ("compose",)
 _PUBLISHED_UNSERVED = "accepted the connection and closed it at once"
 
@@ -1763,12 +1766,14 @@ FAULTS += (
     Fault("compose-app-wrong-port", "ghostworks.1",
           "the S3 endpoint listens on another port than the one its container publishes",
           steps(lambda state: engine.recreate_with(state, "s3", {"command": [
-              "python3", "-m", "moto.server", "-H", "0.0.0.0", "-p", "5001"]}),
+              "python3", "-m", "runbook_harness.s3_server", "--host", "0.0.0.0", "--port", "5001"]}),
               _until("s3", "running", lambda a: bool(a["State"].get("Running")))),
           _container(engine.recreate, "s3"),
+          # author's storage checks reach S3 at its published port too: nothing answers them there
           fails={"test_services_healthy": "s3: starting",
-                 "test_published_ports_answer": f"s3: 127.0.0.1:55000 (its port 5000) {_PUBLISHED_UNSERVED}"},
-          kinds=_COMPOSE),
+                 "test_published_ports_answer": f"s3: 127.0.0.1:55000 (its port 5000) {_PUBLISHED_UNSERVED}",
+                 **dict.fromkeys(_STORAGE_CHECKS, "unreachable: ")},
+          also=("author.6", "author.7"), kinds=_COMPOSE),
     Fault("compose-port-mapped-to-nothing", "ghostworks.1",
           "the mail sink's container publishes a port nothing in it listens on",
           steps(lambda state: engine.recreate_with(state, "smtp", {"ports": ["127.0.0.1:51099:1099"]}),
