@@ -246,6 +246,10 @@ def test_stale_multipart_uploads() -> None:
                                                    ("older", now - timedelta(days=3))], now, 24)
     assert caught.value.found == "2 stale upload(s):\nolder: open 72.0 h\nold: open 30.0 h"
     assert caught.value.expected == f"no multipart upload open in {BUCKET} for more than 24 h"
+    with pytest.raises(CheckFailed) as short:
+        storage.no_stale_multipart_upload(BUCKET, [("a", now - timedelta(seconds=5)),
+                                                   ("b", now - timedelta(minutes=20))], now, 0.001)
+    assert short.value.found == "2 stale upload(s):\nb: open 20 min\na: open 5 s"
 
 
 @pytest.mark.parametrize("rules, found", [

@@ -54,11 +54,17 @@ def no_stale_multipart_upload(bucket: str, uploads: list[tuple[str, datetime]], 
     stale = sorted((started, key) for key, started in uploads
                    if (now - started).total_seconds() > max_hours * 3600)
     if stale:
-        found = [f"{key}: open {(now - started).total_seconds() / 3600:.1f} h" for started, key in stale]
+        found = [f"{key}: open {_age((now - started).total_seconds())}" for started, key in stale]
         raise CheckFailed(f"no multipart upload open in {bucket} for more than {max_hours:g} h",
                           f"{len(stale)} stale upload(s):\n" + "\n".join(found),
                           f"abort them (aws s3api abort-multipart-upload --bucket {bucket} --key K "
                           "--upload-id ID), and add a lifecycle rule with AbortIncompleteMultipartUpload")
+
+
+def _age(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
 # What a lifecycle rule may do that bounds what the bucket keeps.
