@@ -58,8 +58,9 @@ def test_a_refused_read_names_the_call_and_the_permission(bare_key: Credentials)
         s3.bucket_policy(BUCKET)
     assert caught.value.cause == f"cannot see get_bucket_policy(Bucket={BUCKET}): AccessDenied"
     assert "s3:GetBucketPolicy" in caught.value.fix
-    with pytest.raises(PermissionMissing, match="s3:ListBucketMultipartUploads"):
+    with pytest.raises(PermissionMissing) as uploads:
         s3.multipart_uploads(BUCKET)
+    assert "s3:ListBucketMultipartUploads" in uploads.value.fix
     with pytest.raises(PermissionMissing, match="cannot see head_bucket"):
         s3.bucket_exists(BUCKET)
 

@@ -1703,6 +1703,9 @@ FAULTS += (
                  "test_lifecycle_rule_enabled": f"no bucket {s3_seed.BUCKET}",
                  "test_model_artifact_in_bucket": f"no object {_MODEL_KEY}"},
           also=("author.7",)),
+    Fault("author-s3-down", "author.6", "the S3 endpoint (the local emulator) stopped",
+          stop_service("s3"), start_service("s3"), compose_fails=_stopped("s3"),
+          fails=dict.fromkeys(_STORAGE_CHECKS, "unreachable: connection refused"), also=("author.7",)),
     Fault("author-s3-public-access-unblocked", "author.6", "the bucket's public access block was deleted",
           on_s3(lambda s3: s3.delete_public_access_block(Bucket=s3_seed.BUCKET)),
           on_s3(lambda s3: s3.put_public_access_block(
