@@ -1,4 +1,4 @@
-"""S3 and STS through boto3, with an app's own credentials: reads only (Get, List, Head and STS
+"""S3 and STS through botocore, with an app's own credentials: reads only (Get, List, Head and STS
 GetCallerIdentity), each call within the environment's timeouts and tried once, so a dead endpoint
 costs its connect timeout once per run."""
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
 
 from runbook_checks.environment import Timeouts
@@ -37,7 +37,7 @@ _PERMISSION = {"get_bucket_policy": "s3:GetBucketPolicy",
 @dataclass(frozen=True)
 class Credentials:
     """An app's AWS credentials and where it uses them; the secret never leaves this object but
-    for boto3."""
+    for botocore's signer."""
 
     access_key_id: str
     secret_access_key: str
@@ -49,7 +49,7 @@ class Credentials:
 
 
 class S3Target:
-    """One app's view of S3 and STS, read through boto3 with that app's credentials."""
+    """One app's view of S3 and STS, read through botocore with that app's credentials."""
 
     def __init__(self, name: str, credentials: Credentials, timeouts: Timeouts,
                  unanswered: Unanswered | None = None) -> None:
@@ -62,11 +62,11 @@ class S3Target:
         config = Config(connect_timeout=timeouts.connect_seconds, read_timeout=timeouts.http_seconds,
                         retries={"total_max_attempts": 1}, region_name=credentials.region,
                         s3={"addressing_style": "path"} if endpoint else None)
-        session = boto3.session.Session(aws_access_key_id=credentials.access_key_id,
-                                         aws_secret_access_key=credentials.secret_access_key,
-                                         region_name=credentials.region)
-        self._s3 = session.client("s3", endpoint_url=endpoint, config=config)
-        self._sts = session.client("sts", endpoint_url=endpoint, config=config)
+        session = botocore.session.Session()
+        self._s3, self._sts = (session.create_client(
+            service, region_name=credentials.region, endpoint_url=endpoint, config=config,
+            aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key)
+            for service in ("s3", "sts"))
 
     def _call(self, client: Any, operation: str, **arguments: Any) -> dict[str, Any]:
         """One read; refused credentials and a refused permission fail the check with what could
