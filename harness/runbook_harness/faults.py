@@ -190,6 +190,10 @@ def _delete_bucket(s3: Any) -> None:
     s3.delete_bucket(Bucket=s3_seed.BUCKET)
 
 
+# author's storage checks, all of which fail when S3 or the API's key is out of reach
+_STORAGE_CHECKS = ("test_credentials_are_the_apps_principal", "test_bucket_exists",
+                   "test_bucket_policy_lets_the_app_work", "test_no_stale_multipart_upload",
+                   "test_lifecycle_rule_enabled", "test_model_artifact_in_bucket")
 _STALE_UPLOAD = "recordings/2024/session-17.wav"
 _MODEL_KEY = s3_seed.MODEL_KEY.format(version=s3_seed.MODEL_VERSION)
 _DISABLED_LIFECYCLE = {"Rules": [{**rule, "Status": "Disabled"} for rule in s3_seed.LIFECYCLE["Rules"]]}
@@ -861,8 +865,11 @@ FAULTS += (
                  "test_api_has_its_variables":
                      "not set: DATABASE_URL, MIGRATION_DATABASE_URL, JWT_SECRET, REDIS_URL",
                  "test_api_runs_with_its_env_file": "not in the running app: DATABASE_URL",
-                 "test_migration_dsn_uses_the_migration_role": "it connects as nobody (not set)"},
-          also=("author.1", "author.3", "author.4")),
+                 "test_migration_dsn_uses_the_migration_role": "it connects as nobody (not set)",
+                 **dict.fromkeys(_STORAGE_CHECKS, "not set: S3_BUCKET"),
+                 "test_credentials_are_the_apps_principal":
+                     "not set: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION"},
+          also=("author.1", "author.3", "author.4", "author.6", "author.7")),
     Fault("author-api-env-stale", "author.2",
           "the env file changed after the API started: the running API holds the old JWT secret",
           edit_env_file("author-api", JWT_SECRET="{s_nextauth}"), restore_config("author-api"),
@@ -1642,9 +1649,6 @@ FAULTS += (
 # author's storage, read with the API's own AWS credentials: each S3 fault is made by the harness's
 # admin user, and reverted by putting the healthy piece back (s3_seed).
 _BUCKET_ARN = f"arn:aws:s3:::{s3_seed.BUCKET}"
-_STORAGE_CHECKS = ("test_credentials_are_the_apps_principal", "test_bucket_exists",
-                   "test_bucket_policy_lets_the_app_work", "test_no_stale_multipart_upload",
-                   "test_lifecycle_rule_enabled", "test_model_artifact_in_bucket")
 FAULTS += (
     Fault("author-s3-policy-without-app", "author.6",
           "the bucket policy was rewritten for another principal: the API's is no longer named",
