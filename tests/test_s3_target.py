@@ -4,9 +4,9 @@ no message carries the secret key."""
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 
 import pytest
 
@@ -16,6 +16,7 @@ from runbook_checks.targets.s3 import Credentials, S3Target
 from runbook_checks.targets.unanswered import Unanswered
 from runbook_harness import s3_seed
 from runbook_harness.state import StackState
+from tests.dead_ends import DeadEnd, black_hole, closed_port, silent
 
 BUCKET = s3_seed.BUCKET
 
@@ -77,18 +78,26 @@ def test_a_wrong_secret_is_refused_and_never_shown(stack: StackState) -> None:
     assert secret not in repr(Credentials("id", secret, "r", None))
 
 
-def test_a_dead_endpoint_costs_its_timeout_once() -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+@pytest.mark.parametrize(("dead_end", "cause"), [
+    (black_hole, "no answer within the 1 s connect timeout"),
+    (silent, "no answer within the 1 s read timeout"), (closed_port, "connection refused")])
+def test_a_dead_endpoint_costs_its_timeout_once(dead_end: Callable[[], ContextManager[DeadEnd]],
+                                                cause: str) -> None:
+    with dead_end() as dead:
+        port = dead.port
+        check_twice(port, cause)
+
+
+def check_twice(port: int, cause: str) -> None:
     unanswered = Unanswered()
     dead = Credentials("AKIAEXAMPLE000000000", "secret-secret-secret", "us-east-1", f"http://127.0.0.1:{port}")
-    targets = [S3Target(name, dead, Timeouts(connect_seconds=1), unanswered) for name in ("first", "second")]
+    targets = [S3Target(name, dead, Timeouts(connect_seconds=1, http_seconds=1), unanswered)
+               for name in ("first", "second")]
     with pytest.raises(TargetUnreachable) as first:
         targets[0].caller_arn()
-    assert first.value.cause == "connection refused" and first.value.address == f"127.0.0.1:{port}"
+    assert first.value.cause == cause and first.value.address == f"127.0.0.1:{port}"
     started = time.monotonic()
     with pytest.raises(TargetUnreachable) as second:
         targets[1].bucket_exists(BUCKET)
     assert time.monotonic() - started < 0.1
-    assert second.value.target == "second" and second.value.cause == "connection refused"
+    assert second.value.target == "second" and second.value.cause == cause

@@ -86,8 +86,7 @@ class S3Target:
                                         f"allow the app's principal {needed} (a read) so that it can be "
                                         "checked") from None
             raise
-        except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
-                botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectionClosedError) as error:
+        except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as error:
             cause = _cause(error, self._timeouts)
             failure = TargetUnreachable(self.name, self.address, cause,
                                         "start the S3 endpoint, or correct the app's endpoint and region")
@@ -180,5 +179,7 @@ def _cause(error: Exception, timeouts: Timeouts) -> str:
         return f"no answer within the {timeouts.http_seconds:g} s read timeout"
     if isinstance(error, botocore.exceptions.ConnectionClosedError):
         return "the server closed the connection without an answer"
+    if isinstance(error, botocore.exceptions.SSLError):
+        return f"TLS handshake failed: {first_line(error)}"
     text = str(error.__context__ or error).lower()
     return "connection refused" if "refused" in text else f"could not connect: {first_line(error)}"
