@@ -276,6 +276,15 @@ def test_a_dotenv_file_that_cannot_be_read_is_named(tmp_path: Path, dotenv: str)
     ("tls: {api: {address: 'h:443', server_name: 'https://h'}}", "tls.api.server_name: String should match"),
     ("tls: {api: {address: 'h:443'}}", "tls.api.server_name: Field required"),
     ("thresholds: {certificate_min_days: -1}", "thresholds.certificate_min_days: Input should be greater"),
+    ("aws: {a: {principal: 'author-app'}}", "aws.a.principal: Value error, must be an IAM user or role ARN"),
+    ("aws: {a: {principal: 'arn:aws:iam::12345:user/x'}}", "aws.a.principal: Value error, must be an IAM"),
+    ("aws: {a: {principal: 'arn:aws:sts::123456789012:assumed-role/x/s'}}", "aws.a.principal: Value error"),
+    ("aws: {a: {principal: 'arn:aws:iam::123456789012:group/x'}}", "aws.a.principal: Value error"),
+    ("aws: {a: {principal: 'arn:aws:iam::123456789012:user/x', endpoint: 's3.local'}}",
+     "aws.a.endpoint: Value error, must be a URL with scheme http or https"),
+    ("aws: {a: {principal: 'arn:aws:iam::123456789012:role/x', region: 'Frankfurt'}}",
+     "aws.a.region: String should match pattern"),
+    ("thresholds: {multipart_upload_max_hours: 0}", "thresholds.multipart_upload_max_hours: Input should be"),
 ])
 def test_values_are_valid_as_they_will_be_used(tmp_path: Path, text: str, problem: str) -> None:
     assert problem in refusal(write(tmp_path, f"name: test\n{text}\n"), tmp_path)

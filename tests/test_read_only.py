@@ -130,3 +130,25 @@ def _watch(monitor: Any, commands: list[str]) -> None:
         if _WATCH_END in command:
             return
         commands.append(command.split(" ", 1)[0].upper())
+
+
+# What the gate may send S3 and STS: reads (GET, HEAD) and the one STS call that says who the
+# credentials are. The stack's S3 logs each request with its method, path and STS action.
+_S3_REQUEST = re.compile(r"^request (\S+) (\S+)(?: action=(\S+))?$", re.MULTILINE)
+
+
+def test_full_gate_run_sends_s3_only_reads(stack: StackState, stack_env: dict[str, str],
+                                           tmp_path: Path) -> None:
+    log = stack.directory / "logs" / "s3.log"
+    start = log.stat().st_size
+    run = run_gate("local", tmp_path / "junit.xml", stack_env)
+    assert run.returncode == 0, run.output
+    with log.open() as file:
+        file.seek(start)
+        requests = _S3_REQUEST.findall(file.read())
+    methods = {method for method, _, _ in requests}
+    assert {"GET", "HEAD"} <= methods, "the checks' reads are seen"
+    identity = ("POST", "/", "GetCallerIdentity")
+    writes = [request for request in requests if request[0] not in ("GET", "HEAD") and request != identity]
+    assert writes == []
+    assert identity in requests

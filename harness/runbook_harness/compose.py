@@ -25,6 +25,7 @@ from runbook_harness.services import (
     PGBOUNCER_USERS,
     REDIS_MEMORY,
     ROLE_PASSWORDS,
+    S3_KEYS,
     SERVICES,
     App,
     variable_name,
@@ -97,7 +98,9 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
                         environment=_secrets(*PGBOUNCER_USERS), volumes=[_CODE], depends_on=_HEALTHY)
     if name == "s3":
         return _service(name, port, published,
-                        ["python3", "-m", "moto.server", "-H", "0.0.0.0", "-p", str(port)])
+                        ["python3", "-m", "runbook_harness.s3_server", "--host", "0.0.0.0",
+                         "--port", str(port)],
+                        environment=_secrets(*S3_KEYS), volumes=[_CODE])
     if name == "smtp":
         return _service(name, port, published, ["python3", "-m", "runbook_harness.smtp_sink", "--host",
                                                 "0.0.0.0", "--port", str(port), "--maildir", "/mail"],

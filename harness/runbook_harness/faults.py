@@ -14,7 +14,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, docker_cli, drivers, engine, nginx
+from runbook_harness import backups, docker_cli, drivers, engine, nginx, s3_seed
 from runbook_harness.processes import StackError, spawn
 from runbook_harness.services import REDIS_MEMORY, app, service
 from runbook_harness.state import StackState
@@ -170,6 +170,38 @@ def restart_without_env_file(app_name: str) -> Callable[[StackState], None]:
         drivers.start_without_env_file(state, app_name)
 
     return run
+
+
+def on_s3(action: Callable[[Any], None]) -> Callable[[StackState], None]:
+    """Runs `action` with an S3 client of the harness's admin user, from this machine (the
+    compose stack's S3 through its published port)."""
+    return lambda state: action(s3_seed.admin_s3(state))
+
+
+def _stale_upload(s3: Any) -> None:
+    s3.create_multipart_upload(Bucket=s3_seed.BUCKET, Key=_STALE_UPLOAD)
+    time.sleep(1.5)  # older than the shortened threshold when the gate looks
+
+
+def _abort_uploads(s3: Any) -> None:
+    for upload in s3.list_multipart_uploads(Bucket=s3_seed.BUCKET).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=s3_seed.BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
+
+
+def _delete_bucket(s3: Any) -> None:
+    s3_seed.empty_bucket(s3)
+    s3.delete_bucket(Bucket=s3_seed.BUCKET)
+
+
+# author's storage checks, all of which fail when S3 or the API's key is out of reach
+_STORAGE_CHECKS = ("test_credentials_are_the_apps_principal", "test_bucket_exists",
+                   "test_bucket_policy_lets_the_app_work", "test_no_stale_multipart_upload",
+                   "test_lifecycle_rule_enabled", "test_model_artifact_in_bucket")
+_STALE_UPLOAD = "recordings/2024/session-17.wav"
+_MODEL_KEY = s3_seed.MODEL_KEY.format(version=s3_seed.MODEL_VERSION)
+_DISABLED_LIFECYCLE = {"Rules": [{**rule, "Status": "Disabled"} for rule in s3_seed.LIFECYCLE["Rules"]]}
+_DENY_UPLOADS = {"Sid": "NoUploadsDuringMigration", "Effect": "Deny", "Principal": "*",
+                 "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{s3_seed.BUCKET}/*"}
 
 
 def restart_postgres(state: StackState) -> None:
@@ -864,8 +896,11 @@ FAULTS += (
                  "test_smtp_answers_ehlo": "not set: SMTP_HOST, SMTP_PORT",
                  "test_mail_goes_to_the_sink": "not set: SMTP_HOST, SMTP_PORT",
                  "test_smtp_credentials_accepted": "not set: SMTP_USERNAME, SMTP_PASSWORD",
-                 "test_sent_mail_arrives": "not set: SMTP_USERNAME, SMTP_PASSWORD"},
-          also=("author.1", "author.3", "author.4", "author.5")),
+                 "test_sent_mail_arrives": "not set: SMTP_USERNAME, SMTP_PASSWORD",
+                 **dict.fromkeys(_STORAGE_CHECKS, "not set: S3_BUCKET"),
+                 "test_credentials_are_the_apps_principal":
+                     "not set: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION"},
+          also=("author.1", "author.3", "author.4", "author.5", "author.6", "author.7")),
     Fault("author-api-env-stale", "author.2",
           "the env file changed after the API started: the running API holds the old JWT secret",
           edit_env_file("author-api", JWT_SECRET="{s_nextauth}"), restore_config("author-api"),
@@ -1680,8 +1715,88 @@ FAULTS += (
 )
 
 
-# Symptoms of a compose stack's containers, injected through the engine on services no other check
-# reads (the mail sink, the S3 endpoint), so that each shows in the compose checks alone.
+# author's storage, read with the API's own AWS credentials: each S3 fault is made by the harness's
+# admin user, and reverted by putting the healthy piece back (s3_seed).
+_BUCKET_ARN = f"arn:aws:s3:::{s3_seed.BUCKET}"
+FAULTS += (
+    Fault("author-s3-policy-without-app", "author.6",
+          "the bucket policy was rewritten for another principal: the API's is no longer named",
+          on_s3(lambda s3: s3_seed.put_policy(s3, s3_seed.bucket_policy(
+              f"arn:aws:iam::{s3_seed.ACCOUNT}:user/someone-else"))),
+          on_s3(s3_seed.put_policy),
+          fails={"test_bucket_policy_lets_the_app_work": f"s3:ListBucket on {_BUCKET_ARN}: not allowed"}),
+    Fault("author-s3-policy-denies-uploads", "author.6", "a Deny on s3:PutObject for everyone was added",
+          on_s3(lambda s3: s3_seed.put_policy(
+              s3, s3_seed.bucket_policy(s3_seed.APP_PRINCIPAL, _DENY_UPLOADS))),
+          on_s3(s3_seed.put_policy),
+          fails={"test_bucket_policy_lets_the_app_work":
+                     f"s3:PutObject on {_BUCKET_ARN}/*: denied by statement 'NoUploadsDuringMigration'"}),
+    Fault("author-s3-stale-multipart-upload", "author.6", "a recording's multipart upload was left open",
+          on_s3(_stale_upload), on_s3(_abort_uploads),
+          gate_env={"RC_MULTIPART_UPLOAD_MAX_HOURS": "0.0001"},
+          fails={"test_no_stale_multipart_upload": f"{_STALE_UPLOAD}: open"}),
+    Fault("author-s3-lifecycle-removed", "author.6", "the bucket's lifecycle configuration was deleted",
+          on_s3(lambda s3: s3.delete_bucket_lifecycle(Bucket=s3_seed.BUCKET)), on_s3(s3_seed.put_lifecycle),
+          fails={"test_lifecycle_rule_enabled": "no lifecycle configuration"}),
+    Fault("author-s3-lifecycle-disabled", "author.6", "every lifecycle rule of the bucket was disabled",
+          on_s3(lambda s3: s3.put_bucket_lifecycle_configuration(
+              Bucket=s3_seed.BUCKET, LifecycleConfiguration=_DISABLED_LIFECYCLE)),
+          on_s3(s3_seed.put_lifecycle),
+          fails={"test_lifecycle_rule_enabled":
+                     "no rule enabled that acts: expire-raw-recordings: Disabled"}),
+    Fault("author-model-artifact-missing", "author.7",
+          "the configured detector model's artifact was deleted",
+          on_s3(lambda s3: s3.delete_object(Bucket=s3_seed.BUCKET, Key=_MODEL_KEY)), on_s3(s3_seed.put_model),
+          fails={"test_model_artifact_in_bucket": f"no object {_MODEL_KEY}"}),
+    Fault("author-model-version-unpublished", "author.7",
+          "the API is configured with a detector model version whose bundle was never uploaded",
+          set_config("author-api", DETECTOR_MODEL_VERSION="2024.07.0"), restore_config("author-api"),
+          fails={"test_model_artifact_in_bucket": "no object models/detector/2024.07.0/model.onnx"}),
+    Fault("author-aws-secret-wrong", "author.6", "the API's AWS secret access key is not its key's",
+          set_config("author-api", AWS_SECRET_ACCESS_KEY="not-the-secret-of-the-author-app-key-0000"),
+          restore_config("author-api"),
+          fails={"test_credentials_are_the_apps_principal": "SignatureDoesNotMatch",
+                 "test_bucket_exists": "cannot see head_bucket(Bucket=author-recordings): 403",
+                 "test_bucket_policy_lets_the_app_work": "SignatureDoesNotMatch",
+                 "test_no_stale_multipart_upload": "SignatureDoesNotMatch",
+                 "test_lifecycle_rule_enabled": "SignatureDoesNotMatch",
+                 "test_model_artifact_in_bucket": "cannot see head_object(Bucket=author-recordings"},
+          also=("author.7",)),
+    Fault("author-aws-other-principal", "author.6", "the API was given the keys of another IAM user",
+          set_config("author-api", AWS_ACCESS_KEY_ID="{s_s3_admin_key_id}",
+                     AWS_SECRET_ACCESS_KEY="{s_s3_admin_secret}"),
+          restore_config("author-api"),
+          fails={"test_credentials_are_the_apps_principal":
+                     f"they resolve to arn:aws:iam::{s3_seed.ACCOUNT}:user/{s3_seed.ADMIN_USER}"}),
+    Fault("author-s3-bucket-missing", "author.6", "the API's bucket was deleted",
+          on_s3(_delete_bucket), on_s3(s3_seed.create_bucket),
+          fails={"test_bucket_exists": f"no bucket {s3_seed.BUCKET}",
+                 "test_bucket_policy_lets_the_app_work": f"no bucket {s3_seed.BUCKET}",
+                 "test_no_stale_multipart_upload": f"no bucket {s3_seed.BUCKET}",
+                 "test_lifecycle_rule_enabled": f"no bucket {s3_seed.BUCKET}",
+                 "test_model_artifact_in_bucket": f"no object {_MODEL_KEY}"},
+          also=("author.7",)),
+    Fault("author-s3-down", "author.6", "the S3 endpoint (the local emulator) stopped",
+          stop_service("s3"), start_service("s3"), compose_fails=_stopped("s3"),
+          fails=dict.fromkeys(_STORAGE_CHECKS, "unreachable: connection refused"), also=("author.7",)),
+    Fault("author-s3-public-access-unblocked", "author.6", "the bucket's public access block was deleted",
+          on_s3(lambda s3: s3.delete_public_access_block(Bucket=s3_seed.BUCKET)),
+          on_s3(lambda s3: s3.put_public_access_block(
+              Bucket=s3_seed.BUCKET, PublicAccessBlockConfiguration=s3_seed.PUBLIC_ACCESS_BLOCK)),
+          fails={"test_public_access_blocked": "no public access block on the bucket"}, shown_in="prod"),
+    Fault("author-s3-public-policy-allowed", "author.6",
+          "two of the bucket's public access settings were turned off",
+          on_s3(lambda s3: s3.put_public_access_block(Bucket=s3_seed.BUCKET, PublicAccessBlockConfiguration={
+              **s3_seed.PUBLIC_ACCESS_BLOCK, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})),
+          on_s3(lambda s3: s3.put_public_access_block(
+              Bucket=s3_seed.BUCKET, PublicAccessBlockConfiguration=s3_seed.PUBLIC_ACCESS_BLOCK)),
+          fails={"test_public_access_blocked": "off: BlockPublicPolicy, RestrictPublicBuckets"},
+          shown_in="prod"),
+)
+
+
+# Symptoms of a compose stack's containers, injected through the engine on services few other checks
+# read (the mail sink, which only author's mail checks read; the S3 endpoint, only its storage checks).
 _COMPOSE = ("compose",)
 _PUBLISHED_UNSERVED = "accepted the connection and closed it at once"
 
@@ -1731,13 +1846,15 @@ FAULTS += (
     Fault("compose-app-wrong-port", "ghostworks.1",
           "the S3 endpoint listens on another port than the one its container publishes",
           steps(lambda state: engine.recreate_with(state, "s3", {"command": [
-              "python3", "-m", "moto.server", "-H", "0.0.0.0", "-p", "5001"]}),
+              "python3", "-m", "runbook_harness.s3_server", "--host", "0.0.0.0", "--port", "5001"]}),
               _until("s3", "running", lambda a: bool(a["State"].get("Running")))),
           _container(engine.recreate, "s3"),
+          # author's storage checks reach S3 at its published port too: nothing answers them there
           fails={"test_services_healthy": "s3: starting",
                  "test_published_ports_answer":
-                     f"s3: 127.0.0.1:{service('s3').published} (its port 5000) {_PUBLISHED_UNSERVED}"},
-          kinds=_COMPOSE),
+                     f"s3: 127.0.0.1:{service('s3').published} (its port 5000) {_PUBLISHED_UNSERVED}",
+                 **dict.fromkeys(_STORAGE_CHECKS, "unreachable: ")},
+          also=("author.6", "author.7"), kinds=_COMPOSE),
     Fault("compose-port-mapped-to-nothing", "ghostworks.1",
           "the mail sink's container publishes a port nothing in it listens on",
           steps(lambda state: engine.recreate_with(state, "smtp", {"ports": ["127.0.0.1:11099:1099"]}),

@@ -32,6 +32,7 @@ from runbook_harness.services import (
     MAILDIR,
     PASSWORDS_SQL,
     REDIS_MEMORY,
+    S3_KEYS,
     SERVICES,
     SMTP_PASSWORD_VARIABLE,
     app,
@@ -49,7 +50,7 @@ def _argv(name: str, state: StackState) -> list[str]:
     if name == "redis":
         return ["redis-server", str(state.directory / "redis" / "redis.conf")]
     if name == "s3":
-        return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", port]
+        return [sys.executable, "-m", "runbook_harness.s3_server", "--host", HOST, "--port", port]
     if name == "pgbouncer":
         return ["pgbouncer", str(pgbouncer_dir(state) / "pgbouncer.ini")]
     if name == "nginx":
@@ -79,8 +80,13 @@ def app_environment(state: StackState, name: str, load_env_file: bool = True) ->
 
 
 def _service_secrets(state: StackState, name: str) -> dict[str, str]:
-    """What a service is given at start that is not on its command line: the sink's password."""
-    return {SMTP_PASSWORD_VARIABLE: state.secrets["smtp"]} if name == "smtp" else {}
+    """What a service is given at start that is not on its command line: the sink's password, the
+    IAM keys the S3 server gives its users (as RC_SECRET_* variables, as compose passes them)."""
+    if name == "smtp":
+        return {SMTP_PASSWORD_VARIABLE: state.secrets["smtp"]}
+    if name == "s3":
+        return {f"RC_SECRET_{key.upper()}": state.secrets[key] for key in S3_KEYS}
+    return {}
 
 
 def pid_file(state: StackState, name: str) -> Path:

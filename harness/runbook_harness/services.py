@@ -68,6 +68,10 @@ APPS = (
         "SMTP_PASSWORD": "{s_smtp}",
         "S3_ENDPOINT": "{s3_url}",
         "S3_BUCKET": "author-recordings",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "{s_author_aws_key_id}",
+        "AWS_SECRET_ACCESS_KEY": "{s_author_aws_secret}",
+        "DETECTOR_MODEL_VERSION": "2024.06.1",
     }),
     App("author-web", "author", 3000, 13000, {
         "JWT_SECRET": "{s_author_jwt}",
@@ -129,13 +133,17 @@ APPS = (
     }),
 )
 
+# The IAM access keys of S3's users (the author API's, the harness's own): generated per stack and
+# given to the users by the S3 server as it seeds itself (s3_server.py).
+S3_KEYS = ("author_aws_key_id", "author_aws_secret", "s3_admin_key_id", "s3_admin_secret")
+
 # Generated per stack: database passwords (roles of the seed SQL) and app secrets.
 ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospective_app",
                   "platform_app", "ghostworks_app", "practiceops_app")
 APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
                "ghostworks_jwt", "practiceops_jwt", "postgres", "qstash_token", "qstash_current",
                "qstash_next", "sentry_key", "upstash_token", "smtp",
-               "demo_password")
+               "demo_password", *S3_KEYS)
 # A password with characters that must be percent-encoded in a URL, as real ones often have.
 SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
 

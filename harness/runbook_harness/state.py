@@ -23,10 +23,14 @@ from runbook_harness.services import (
 )
 
 STATE_FILE = "state.json"
+_KEY_ID_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 STACK_ENV = "stack.env"
 
 
 def _generate(name: str) -> str:
+    if name.endswith("_key_id"):  # an IAM access key id: AKIA and 16 of base32's characters, digits last
+        letters = "".join(secrets.choice(_KEY_ID_LETTERS) for _ in range(12))
+        return f"AKIA{letters}{secrets.randbelow(10**4):04d}"
     value = secrets.token_urlsafe(36)
     if name in SPECIAL_PASSWORD_ROLES:
         value = f"{value[:12]}@{value[12:24]}/{value[24:]}#"

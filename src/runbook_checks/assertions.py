@@ -28,6 +28,7 @@ from runbook_checks.targets.postgres import libpq_url
 from runbook_checks.targets.published import join_address
 from runbook_checks.targets.redis import RedisTarget
 from runbook_checks.targets.registry import Targets
+from runbook_checks.targets.s3 import Credentials, S3Target
 from runbook_checks.targets.smtp import SmtpTarget
 
 PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
@@ -118,6 +119,36 @@ def app_redis(targets: Targets, app: str, variable: str) -> RedisTarget:
 def app_redis_answers(targets: Targets, app: str, variable: str) -> None:
     """The Redis at the app's own URL answers PING."""
     redis_checks.answers_ping(app_redis(targets, app, variable).ping())
+
+
+def app_s3(targets: Targets, app: str, variables: dict[str, str]) -> S3Target:
+    """S3 and STS reached with the app's own credentials, endpoint and region (its configuration's
+    `variables`: access_key_id, secret_access_key, region, endpoint), the environment's `aws.<app>`
+    overriding the endpoint and region where it names them."""
+    spec = targets.env.aws.get(app)
+    if spec is None:
+        raise NotDeclared(f"aws.{app}", targets.env.source.name)
+    config = targets.app_config(app)
+    missing = [variables[k] for k in ("access_key_id", "secret_access_key") if not config.get(variables[k])]
+    region = spec.region or config.get(variables["region"], "")
+    if not region:
+        missing.append(variables["region"])
+    if missing:
+        raise CheckFailed(f"{app}'s AWS credentials and region set", f"not set: {', '.join(missing)}",
+                          f"set {', '.join(missing)} in {app}'s configuration")
+    endpoint = spec.endpoint or config.get(variables["endpoint"]) or None
+    credentials = Credentials(config[variables["access_key_id"]], config[variables["secret_access_key"]],
+                              region, endpoint)
+    return targets.s3_with(credentials, f"{app}'s AWS credentials")
+
+
+def app_setting(targets: Targets, app: str, variable: str) -> str:
+    """A variable the app's configuration must set (its bucket, its model version)."""
+    value = targets.app_config(app).get(variable, "")
+    if not value:
+        raise CheckFailed(f"{app}'s {variable} set", f"not set: {variable}",
+                          f"set {variable} in {app}'s configuration")
+    return value
 
 
 def redis_memory_holds(server: RedisTarget, eviction_policies: Sequence[str],

@@ -108,6 +108,7 @@ class Thresholds(_Strict):
     redis_memory_percent: Number = Field(80.0, gt=0, le=100)  # of a Redis server's maxmemory
     mail_arrival_seconds: Number = Field(5.0, gt=0, le=120)  # a message sent, seen in the sink's inbox
     certificate_min_days: Number = Field(14.0, ge=0)  # a TLS certificate's least time left before it expires
+    multipart_upload_max_hours: Number = Field(24.0, gt=0)  # an S3 multipart upload left open longer
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
@@ -391,6 +392,33 @@ class TlsEndpoint(_Strict):
     ca_file: Annotated[FilePath | None, BeforeValidator(_empty_is_none)] = None
 
 
+def _iam_principal(value: str) -> str:
+    """An IAM principal's ARN, as a bucket policy names it (arn:aws:iam::ACCOUNT:user/NAME or role/NAME)."""
+    parts = value.split(":", 5)
+    account = parts[4] if len(parts) == 6 else ""
+    resource = parts[5] if len(parts) == 6 else ""
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or len(account) != 12 \
+            or not account.isdigit() or not resource.startswith(("user/", "role/")) or resource.endswith("/"):
+        raise ValueError("must be an IAM user or role ARN: arn:aws:iam::<12-digit account>:user/NAME "
+                         "(or role/NAME)")
+    return value
+
+
+class AwsSpec(_Strict):
+    """How the gate reaches an app's AWS services, always with the app's own credentials (read from
+    its configuration): the principal those must be, and the endpoint and region where the app's
+    configuration does not say (or must be overridden: none means AWS's own endpoints)."""
+
+    principal: Annotated[str, AfterValidator(_iam_principal)]
+    endpoint: str | None = None
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        return None if value is None else _split_url(value, ("http", "https")).geturl()
+
+
 class OAuthClient(_Strict):
     """What is registered at the OAuth provider (its dashboard cannot be read, so it is declared)."""
 
@@ -455,6 +483,8 @@ class Environment(_Strict):
     # TLS endpoints whose certificates and protocols the checks judge, by name (ghostworks-api).
     tls: dict[str, TlsEndpoint] = {}
     oauth: dict[str, OAuthClient] = {}
+    # Per app: the AWS principal its credentials must resolve to, and where S3 and STS answer.
+    aws: dict[str, AwsSpec] = {}
     test_accounts: dict[str, TestAccount] = {}
     # Hosts the checks may reach through testinfra: name -> backend URL (ssh://deploy@api1,
     # docker://api, local://). A check that needs one is left out where it is not declared.

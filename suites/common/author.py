@@ -1,5 +1,6 @@
 """Checks of the author runbook: uploads, detection worker, Postgres, Redis, S3, SMTP."""
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -9,11 +10,13 @@ from runbook_checks.assertions import (
     app_mail_credentials,
     app_mail_server,
     app_redis_answers,
+    app_s3,
+    app_setting,
     mail_goes_to_sink,
     privileges_held,
     sent_mail_arrives,
 )
-from runbook_checks.checks import config, grants, grants_file, mail, redis, schema
+from runbook_checks.checks import bucket_policy, config, grants, grants_file, mail, redis, schema, storage
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
@@ -22,6 +25,7 @@ from runbook_checks.targets.registry import Targets
 EXPECTED = expected_state(__file__)
 MIGRATION = EXPECTED["migration"]
 MAIL = EXPECTED["mail"]
+STORAGE = EXPECTED["storage"]
 
 
 @pytest.mark.runbook("author#database-migrations")
@@ -115,3 +119,61 @@ class TestEmailDelivery:
     @pytest.mark.needs("state_changes", "mail_inbox")
     def test_sent_mail_arrives(self, targets: Targets, environment: Environment) -> None:
         sent_mail_arrives(targets, environment, MAIL["app"], MAIL)
+
+
+@pytest.mark.runbook("author#s3--storage-problems")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("author.6", "recording uploads stall or fail with AccessDenied")
+class TestStorage:
+    """Read with the API's own AWS credentials: what the app can do is what its key can do."""
+
+    def test_credentials_are_the_apps_principal(self, targets: Targets, environment: Environment) -> None:
+        app = STORAGE["app"]
+        s3 = app_s3(targets, app, STORAGE["variables"])
+        storage.identity_is(s3.name, s3.caller_arn(), environment.aws[app].principal)
+
+    def test_bucket_exists(self, targets: Targets) -> None:
+        app = STORAGE["app"]
+        bucket = app_setting(targets, app, STORAGE["bucket_variable"])
+        storage.bucket_exists(STORAGE["bucket_variable"], bucket,
+                              app_s3(targets, app, STORAGE["variables"]).bucket_exists(bucket))
+
+    def test_bucket_policy_lets_the_app_work(self, targets: Targets, environment: Environment) -> None:
+        app = STORAGE["app"]
+        bucket = app_setting(targets, app, STORAGE["bucket_variable"])
+        policy = app_s3(targets, app, STORAGE["variables"]).bucket_policy(bucket)
+        bucket_policy.grants(bucket, policy, environment.aws[app].principal,
+                             bucket_policy.needs_for(bucket, STORAGE["permissions"]))
+
+    def test_no_stale_multipart_upload(self, targets: Targets, environment: Environment) -> None:
+        app = STORAGE["app"]
+        bucket = app_setting(targets, app, STORAGE["bucket_variable"])
+        uploads = app_s3(targets, app, STORAGE["variables"]).multipart_uploads(bucket)
+        storage.no_stale_multipart_upload(bucket, uploads, datetime.now(UTC),
+                                          environment.thresholds.multipart_upload_max_hours)
+
+    @pytest.mark.symptom("author.6", "retention job failures: nothing expires what the bucket keeps")
+    def test_lifecycle_rule_enabled(self, targets: Targets) -> None:
+        app = STORAGE["app"]
+        bucket = app_setting(targets, app, STORAGE["bucket_variable"])
+        storage.lifecycle_enabled(bucket, app_s3(targets, app, STORAGE["variables"]).lifecycle_rules(bucket))
+
+    @pytest.mark.needs("production")
+    def test_public_access_blocked(self, targets: Targets) -> None:
+        app = STORAGE["app"]
+        bucket = app_setting(targets, app, STORAGE["bucket_variable"])
+        storage.public_access_blocked(bucket,
+                                      app_s3(targets, app, STORAGE["variables"]).public_access_block(bucket))
+
+
+@pytest.mark.runbook("author#worker--detection-anomalies")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("author.7", "detection rates drop: the worker's model artifact is missing")
+class TestWorkerModel:
+    def test_model_artifact_in_bucket(self, targets: Targets) -> None:
+        app, model = STORAGE["app"], STORAGE["model"]
+        bucket = app_setting(targets, app, STORAGE["bucket_variable"])
+        version = targets.app_config(app).get(model["version_variable"])
+        key = storage.model_artifact_key(model["key"], model["version_variable"], version)
+        storage.artifact_present(bucket, key, model["version_variable"], version or "",
+                                 app_s3(targets, app, STORAGE["variables"]).object_exists(bucket, key))

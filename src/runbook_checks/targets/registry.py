@@ -24,6 +24,7 @@ from runbook_checks.targets.pgbouncer import PgBouncerTarget
 from runbook_checks.targets.postgres import PostgresTarget, Probe, probe
 from runbook_checks.targets.published import Published, split_address
 from runbook_checks.targets.redis import RedisTarget
+from runbook_checks.targets.s3 import Credentials, S3Target
 from runbook_checks.targets.smtp import SmtpTarget
 from runbook_checks.targets.tls import TlsTarget
 from runbook_checks.targets.unanswered import Unanswered
@@ -49,6 +50,7 @@ class Targets:
         self._postgres: dict[str, PostgresTarget] = {}
         self._pgbouncer: dict[str, PgBouncerTarget] = {}
         self._redis: dict[str, RedisTarget] = {}
+        self._s3: dict[Credentials, S3Target] = {}
         self._apps: dict[str, HttpTarget] = {}
         self._hosts: dict[str, HostTarget] = {}
         self._smtp: dict[str, SmtpTarget] = {}
@@ -111,6 +113,17 @@ class Targets:
             host, port = split_address(reached)
             self._smtp[reached] = SmtpTarget(label, host, int(port), self.env.timeouts, self._unanswered)
         return self._smtp[reached]
+
+    def s3_with(self, credentials: Credentials, label: str) -> S3Target:
+        """S3 and STS as the holder of `credentials` (an app's own) sees them, its endpoint as the
+        gate reaches it."""
+        if credentials not in self._s3:
+            reached = credentials.endpoint and self.published.url(credentials.endpoint)
+            self._s3[credentials] = S3Target(label, Credentials(
+                credentials.access_key_id, credentials.secret_access_key, credentials.region,
+                reached or None),
+                self.env.timeouts, self._unanswered)
+        return self._s3[credentials]
 
     def app(self, name: str) -> HttpTarget:
         if name not in self._apps:
