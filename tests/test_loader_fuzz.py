@@ -54,6 +54,9 @@ VALUES = [
     (r"PRISMA_MIGRATIONS$", str(HARNESS / "apps_src" / "audiospective" / "prisma" / "migrations")),
     (r"^(\w+)_ALEMBIC_VERSIONS$", str(HARNESS / "apps_src" / "{0}" / "alembic" / "versions")),
     (r"^RC_ADDRESS_", "127.0.0.1:5432"),
+    (r"_TLS_ADDRESS$", "api.internal:443"),
+    (r"_TLS_SERVER_NAME$", "api.internal"),
+    (r"_AWS_PRINCIPAL$", "arn:aws:iam::123456789012:role/author-app"),
     (r"", "/srv/fuzz/value"),  # env files, stack directories, container names
 ]
 
