@@ -187,12 +187,19 @@ def app_mail_credentials(targets: Targets, app: str, mail: dict[str, Any]) -> tu
     return user, password
 
 
-def _mail_sink(environment: Environment, inbox: bool = False) -> MailSink:
-    """The environment's mail sink (with its Maildir where `inbox`), or NotDeclared."""
-    sink = environment.mail_sink
-    if sink is None or (inbox and sink.maildir is None):
-        raise NotDeclared("mail_sink.maildir" if sink else "mail_sink", environment.source.name)
-    return sink
+def _mail_sink(environment: Environment) -> MailSink:
+    """The environment's mail sink, or NotDeclared."""
+    if environment.mail_sink is None:
+        raise NotDeclared("mail_sink", environment.source.name)
+    return environment.mail_sink
+
+
+def _mail_inbox(environment: Environment) -> Path:
+    """The Maildir the environment's mail sink delivers into, or NotDeclared."""
+    maildir = _mail_sink(environment).maildir
+    if maildir is None:
+        raise NotDeclared("mail_sink.maildir", environment.source.name)
+    return environment.resolve(maildir)
 
 
 def mail_goes_to_sink(targets: Targets, environment: Environment, app: str, mail: dict[str, Any]) -> None:
@@ -203,7 +210,7 @@ def mail_goes_to_sink(targets: Targets, environment: Environment, app: str, mail
 
 def sent_mail_arrives(targets: Targets, environment: Environment, app: str, mail: dict[str, Any]) -> None:
     """A message sent with the app's SMTP settings shows up in the sink's inbox (a local-only write)."""
-    maildir = environment.resolve(_mail_sink(environment, inbox=True).maildir or Path())
+    maildir = _mail_inbox(environment)
     user, password = app_mail_credentials(targets, app, mail)
     message = EmailMessage()
     message["From"], message["To"] = mail["probe"]["sender"], mail["probe"]["recipient"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
+from runbook_checks.targets.published import join_address
 from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer
 
 
@@ -64,7 +65,7 @@ class SmtpTarget:
     def __init__(self, label: str, host: str, port: int, timeouts: Timeouts,
                  unanswered: Unanswered | None = None, ca_file: Path | None = None) -> None:
         self.label = label
-        self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.address = join_address(host, port)
         self._host, self._port = host, port
         self._timeouts = timeouts
         self._unanswered = unanswered or Unanswered()
