@@ -43,7 +43,7 @@ def docker_compose_command() -> str:
     return shlex.join(compose_command())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stack_env(stack: StackState) -> dict[str, str]:
     """Process variables that point suites/local at the test stack."""
     return {"RUNBOOK_CHECKS_STACK_DIR": str(stack.directory)}

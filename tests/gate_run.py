@@ -30,12 +30,15 @@ class GateRun:
 
 def run_gate(suite: str, junit: Path, env: dict[str, str] | None = None,
              args: tuple[str, ...] = ()) -> GateRun:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    # As a user's run: bytecode cached between runs, and without the property-testing plugin,
+    # whose end-of-session summary imports its whole library into every run of the gate.
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith("PYTEST_") and k != "PYTHONDONTWRITEBYTECODE"}
     environ.update(env or {})
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", f"suites/{suite}", f"--junitxml={junit}", "-q",
-         "-p", "no:cacheprovider", *args],
+         "-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args],
         cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300,
     )
     seconds = time.monotonic() - started

@@ -1,4 +1,4 @@
-"""Which faults share a gate run on the compose stack (fault_batches.py): one of each system at
+"""Which faults share a gate run (fault_batches.py): one of each system at
 most, whose checks and gate variables are apart, few enough checks each, and none written for one
 kind of stack."""
 
@@ -22,7 +22,7 @@ def made(name: str, symptom: str, env: dict[str, str] | None = None,
 
 
 def groups_of(faults: list[Fault], checks: dict[str, set[str] | None],
-              symptom_of: dict[str, str] | None = None) -> FaultGroups:
+              symptom_of: dict[str, str] | None = None, together: bool = True) -> FaultGroups:
     def never(item: Fault) -> GateRun:
         raise AssertionError("no fault is run to decide a group")
 
@@ -30,7 +30,7 @@ def groups_of(faults: list[Fault], checks: dict[str, set[str] | None],
         raise AssertionError("no stack is read to decide a group")
 
     return FaultGroups(faults, lambda item: checks[item.name], symptom_of or {}, never, no_stack, {},
-                       Path("/nonexistent"))
+                       Path("/nonexistent"), together)
 
 
 def names(group: list[Fault]) -> list[str]:
@@ -83,3 +83,9 @@ def test_wide_unknown_and_compose_only_faults_run_alone() -> None:
     for alone in ("wide", "unknown", "own"):
         assert names(groups._group_from(alone)) == [alone]
     assert names(groups._group_from("a")) == ["a", "b", "at-limit"]
+
+
+def test_every_fault_runs_alone_when_asked() -> None:
+    faults = [made("a", "one.1"), made("b", "two.1"), made("c", "three.1")]
+    groups = groups_of(faults, {"a": {"A"}, "b": {"B"}, "c": {"C"}}, together=False)
+    assert [names(groups._group_from(name)) for name in "abc"] == [["a"], ["b"], ["c"]]
