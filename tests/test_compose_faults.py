@@ -134,10 +134,14 @@ def on_compose(item: Fault) -> Fault:
     return dataclasses.replace(item, fails=fails | item.compose_fails, also=also)
 
 
+# A stopped container's name leaves the compose network's resolver: the apps that name it see that.
+LEAVES_THE_NETWORK = ("test_service_names_resolve",)
+
+
 def test_compose_phrases_are_of_the_compose_checks_or_replace_native_ones() -> None:
     for item in FAULTS:
         for check in item.compose_fails:
-            assert check in COMPOSE_CHECKS or check in item.fails, (item.name, check)
+            assert check in (*COMPOSE_CHECKS, *LEAVES_THE_NETWORK) or check in item.fails, (item.name, check)
 
 
 @pytest.fixture(scope="module")

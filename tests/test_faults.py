@@ -63,6 +63,7 @@ INDEPENDENT_OF_POSTGRES = {
     "TestEmailDelivery::test_smtp_credentials_accepted",
     "TestEmailDelivery::test_mail_goes_to_the_sink",
     "TestEmailDelivery::test_sent_mail_arrives",
+    "TestServicesCantCommunicate::test_service_names_resolve",
     "TestRedisMemory::test_redis_memory_bounded",
     "TestRedisMemory::test_redis_memory_headroom",
     # S3 and STS, read with the API's own key

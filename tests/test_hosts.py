@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -254,3 +255,21 @@ def test_the_newest_backup_is_found_by_name_and_aged_by_the_host_clock(host: Hos
     assert host.newest_file("/tmp/dumps", "*.dump").path is None
     with pytest.raises(TargetUnreachable, match="cannot read the files db\\*.sql in /nowhere"):
         host.newest_file("/nowhere", "db*.sql")
+
+
+def test_names_resolve_and_addresses_answer_as_the_host_sees_them(host: HostTarget,
+                                                                  box: sshd.SshHost) -> None:
+    in_box(box, "sh", "-c",
+           "grep -q only-in-the-box /etc/hosts || echo '127.0.0.1 only-in-the-box' >> /etc/hosts")
+    assert host.resolve("only-in-the-box").addresses == ("127.0.0.1",)
+    assert local_resolution("only-in-the-box") == []  # not this machine's name: read there
+    listening = host.reaches("only-in-the-box", 22)  # the box's sshd
+    closed = host.reaches("only-in-the-box", 1)
+    assert listening.reached and not closed.reached and "Connection refused" in closed.why
+
+
+def local_resolution(name: str) -> list[str]:
+    try:
+        return [info[4][0] for info in socket.getaddrinfo(name, None)]
+    except socket.gaierror:
+        return []

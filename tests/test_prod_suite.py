@@ -88,7 +88,9 @@ HOST_CHECKS = {"TestHighMemoryUsage::test_process_memory_under_limit",
                "TestApiProcessMemory::test_process_memory_under_limit",
                "TestApiHostHeadroom::test_disk_headroom[/]", "TestApiHostHeadroom::test_memory_headroom",
                "TestEmergencyProcedures::test_api_process_running",
-               "TestEmergencyProcedures::test_recent_backup", "TestRegularMaintenance::test_recent_backup"}
+               "TestEmergencyProcedures::test_recent_backup", "TestRegularMaintenance::test_recent_backup",
+               "TestServicesCantCommunicate::test_service_names_resolve",
+               "TestServicesCantCommunicate::test_services_reach_each_other"}
 
 
 def inbox(stack: StackState) -> set[str]:

@@ -344,10 +344,16 @@ def _api_redis_unseen(phrase: str) -> dict[str, str]:
     return dict.fromkeys(checks, phrase)
 
 
+def _links_unseen(phrase: str) -> dict[str, str]:
+    """The ghostworks API's service-communication checks, each failing with `phrase` where its
+    configuration does not say which services it talks to."""
+    return dict.fromkeys(("test_service_names_resolve", "test_services_reach_each_other"), phrase)
+
+
 def _mail_unseen(phrase: str) -> dict[str, str]:
     """The checks that talk to the author API's SMTP server, each failing with `phrase`."""
-    return {check: phrase for check in ("test_smtp_answers_ehlo", "test_smtp_credentials_accepted",
-                                        "test_sent_mail_arrives")}
+    checks = ("test_smtp_answers_ehlo", "test_smtp_credentials_accepted", "test_sent_mail_arrives")
+    return dict.fromkeys(checks, phrase)
 
 
 # What the mail checks say of the sink's published port when its container does not serve it.
@@ -435,10 +441,13 @@ FAULTS: tuple[Fault, ...] = (
           steps(start_service("postgres"), restart_service("pgbouncer"))),  # a fresh pool at once
     Fault("redis-down", "author.4", "Redis stopped: session lookups fail",
           stop_service("redis"), start_service("redis"),
-          compose_fails=_stopped("redis"),
           fails={**_api_redis_unseen("unreachable: Error 111 connecting to"),
-                 "test_session_redis_answers": "unreachable: Error 111 connecting to"},
-          also=("ghostworks.10",)),
+                 "test_session_redis_answers": "unreachable: Error 111 connecting to",
+                 "test_services_reach_each_other": "(REDIS_URL): connect: Connection refused"},
+          # a stopped container's name leaves the network's resolver
+          compose_fails={**_stopped("redis"), "test_service_names_resolve": "not known: redis (REDIS_URL)",
+                         "test_services_reach_each_other": "redis: Name or service not known"},
+          also=("ghostworks.10", "ghostworks.12")),
     Fault("author-migrator-nologin", "author.1", "the migration role cannot log in",
           sql("author", "ALTER ROLE author_migrator NOLOGIN"),
           sql("author", "ALTER ROLE author_migrator LOGIN"),
@@ -856,9 +865,12 @@ FAULTS += (
           set_config("ghostworks-api", REDIS_URL="{redis_host}:{redis_port}"),
           restore_config("ghostworks-api"),
           fails={**_api_redis_unseen("unreachable: not a Redis URL: Redis URL must specify one of the"),
-                 "test_redis_url_well_formed": "scheme 'missing'"},
+                 "test_redis_url_well_formed": "scheme 'missing'",
+                 **_links_unseen("REDIS_URL: not a URL (scheme://host...)")},
           # redis:6379 reads as a URL of scheme redis with no host
-          compose_fails={"test_redis_url_well_formed": "found     no host"}),
+          compose_fails={"test_redis_url_well_formed": "found     no host",
+                         **_links_unseen("REDIS_URL: no host")},
+          also=("ghostworks.12",)),
     Fault("practiceops-console-mail", "practiceops.7", "no SMTP host: mail goes to the console",
           set_config("practiceops-api", SMTP_HOST=None), restore_config("practiceops-api"),
           fails={"test_real_mail_provider": "mail is printed to the console"}, shown_in="prod"),
@@ -1094,7 +1106,9 @@ FAULTS += (
           set_config("ghostworks-api", DATABASE_URL=None), restore_config("ghostworks-api"),
           fails={"test_database_url_set": "not set: DATABASE_URL",
                  "test_api_reaches_its_database": "not set: DATABASE_URL",
-                 "test_app_role_may_write": "no user in DATABASE_URL"}),
+                 "test_app_role_may_write": "no user in DATABASE_URL",
+                 **_links_unseen("not set: DATABASE_URL")},
+          also=("ghostworks.12",)),
     Fault("platform-issuer-unset", "platform.5", "the API has no OAUTH_ISSUER",
           set_config("platform-api", OAUTH_ISSUER=None), restore_config("platform-api"),
           fails={"test_required_variables_set": "not set: OAUTH_ISSUER",
@@ -2014,6 +2028,37 @@ FAULTS += (
           fails={"test_memory_headroom": "% in use ("}),
 )
 
+
+def _redis_url_at(address: str) -> str:
+    """The ghostworks API's REDIS_URL, its password kept, pointed at another host:port."""
+    return "redis://:{q_redis}@" + address + "/1"
+
+
+FAULTS += (
+    Fault("ghostworks-redis-host-unknown", "ghostworks.12", "REDIS_URL names a host that no resolver knows",
+          set_config("ghostworks-api", REDIS_URL=_redis_url_at("cache.invalid:{redis_port}")),
+          restore_config("ghostworks-api"),
+          fails={"test_service_names_resolve": "not known: cache.invalid (REDIS_URL)",
+                 "test_services_reach_each_other": "cache.invalid: Name or service not known",
+                 **_api_redis_unseen("unreachable: name cache.invalid does not resolve")},
+          # natively: a container's resolver asks the engine's DNS, which may wait on servers it cannot reach
+          also=("ghostworks.10",), kinds=("native",)),
+    Fault("ghostworks-redis-compose-name", "ghostworks.12",
+          "the API's env file, copied from the compose stack, names Redis by its service name on a "
+          "host outside that network",
+          set_config("ghostworks-api", REDIS_URL=_redis_url_at("redis:{redis_port}")),
+          restore_config("ghostworks-api"),
+          fails={"test_service_names_resolve": "not known: redis (REDIS_URL)",
+                 "test_services_reach_each_other": "redis: Name or service not known",
+                 **_api_redis_unseen("unreachable: name redis does not resolve")},
+          also=("ghostworks.10",), kinds=("native",)),
+    Fault("ghostworks-redis-port-closed", "ghostworks.12", "REDIS_URL names a port where nothing listens",
+          set_config("ghostworks-api", REDIS_URL=_redis_url_at("{redis_host}:9")),
+          restore_config("ghostworks-api"),
+          fails={"test_services_reach_each_other": ":9 (REDIS_URL): ",
+                 **_api_redis_unseen("unreachable: Error 111 connecting to")},
+          also=("ghostworks.10",)),
+)
 
 def fault(name: str) -> Fault:
     for candidate in FAULTS:

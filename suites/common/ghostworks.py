@@ -17,9 +17,10 @@ from runbook_checks.assertions import (
     security_headers,
     sessions_of_every_database,
 )
-from runbook_checks.checks import compose, config, connections, hosts, http, redis, tls, tokens
+from runbook_checks.checks import compose, config, connections, hosts, http, links, redis, tls, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
+from runbook_checks.targets.hosts import HostTarget
 from runbook_checks.targets.http import Response
 from runbook_checks.targets.registry import Targets
 from suites.common._shared import RequiredConfiguration, recent_backup
@@ -201,6 +202,31 @@ class TestApiHostHeadroom:
     def test_memory_headroom(self, targets: Targets, environment: Environment) -> None:
         hosts.memory_headroom(targets.host(EXPECTED["headroom"]["host"]).memory_use(),
                               environment.thresholds.memory_used_percent)
+
+
+@pytest.mark.runbook("ghostworks#symptom-services-cant-communicate")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("ghostworks.12", "the API cannot reach the services it is configured with")
+@pytest.mark.needs(host=EXPECTED["communication"]["host"])
+class TestServicesCantCommunicate:
+    """Tried from the API's own host with the addresses of its own configuration: a service name
+    of the container network resolves there, not on the gate's machine."""
+
+    def test_service_names_resolve(self, targets: Targets) -> None:
+        app, host, found = _communication(targets)
+        links.names_resolve(app, host.name, found, {link.host: host.resolve(link.host) for link in found})
+
+    def test_services_reach_each_other(self, targets: Targets) -> None:
+        app, host, found = _communication(targets)
+        links.services_reached(app, host.name, found, {link.address: host.reaches(link.host, link.port)
+                                                       for link in found})
+
+
+def _communication(targets: Targets) -> tuple[str, HostTarget, list[links.Link]]:
+    """The app whose connections are tried, its host, and the services its configuration names."""
+    spec = EXPECTED["communication"]
+    found = links.service_links(spec["app"], targets.app_config(spec["app"]), spec["variables"])
+    return spec["app"], targets.host(spec["host"]), found
 
 
 @pytest.mark.runbook("ghostworks#symptom-redis-memory-issues")

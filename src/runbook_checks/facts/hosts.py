@@ -1,5 +1,6 @@
 """What a host shows the checks (read by targets/hosts.py): processes matching a pattern, a TCP
-port's listeners, a path, a filesystem's use and memory use. Each fact names its host."""
+port's listeners, a path, a filesystem's use and memory use, how a name resolves there and whether
+an address answers from there. Each fact names its host."""
 
 from __future__ import annotations
 
@@ -85,3 +86,25 @@ class MemoryUse:
     def used_percent(self) -> float:
         used = self.total_kib - self.available_kib
         return round(100 * used / self.total_kib, 2) if self.total_kib else 0.0
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The addresses a name resolves to on the host, as its resolver sees it (getent ahosts: the
+    hosts file, DNS and the container network's names alike); none when it does not resolve."""
+
+    host: str
+    name: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether a TCP connection from the host to name:port was accepted, and if not, why in the
+    words of the tool that tried (refused, no answer in time, the name unknown)."""
+
+    host: str
+    name: str
+    port: int
+    reached: bool
+    why: str = ""

@@ -1,6 +1,7 @@
 """One declared host, read through testinfra (ssh://, docker://, local://...): its processes, listening
-TCP ports, files, a filesystem's use and memory use. Connecting is bounded by the connect timeout,
-every command by the command timeout, and a host found dead fails every later check at once."""
+TCP ports, files, a filesystem's use and memory use, names resolved and addresses tried from there.
+Connecting is bounded by the connect timeout, every command by the command timeout, and a host
+found dead fails every later check at once."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from runbook_checks.facts.hosts import (
     Port,
     Processes,
     ProcessMemory,
+    Reach,
+    Resolution,
 )
 from runbook_checks.targets.base import Lazy
 from runbook_checks.targets.unanswered import Unanswered, first_line
@@ -51,6 +54,11 @@ _ENGINE_NO_ANSWER = (("no such container", "no such container"),
                      ("cannot connect to the docker daemon", "no Docker engine answers"))
 # df -P: filesystem, 1024-blocks, used, available, capacity, mounted on
 _DF_LINE = re.compile(r"^.*?\s+\d+\s+(?P<used>\d+)\s+(?P<available>\d+)\s+(?:\d+%|-)\s+(?P<mounted_on>.+)$")
+# A host name or an IP address: all a resolver or a connection is ever asked about from a host.
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:%-]*$")
+# The status the probe line prints last; 124: its own timeout(1) ran out.
+_PROBE_STATUS = re.compile(r"^status=(\d+)$")
+_SHELL_PREFIX = re.compile(r"^(?:bash|sh|nc): (?:line \d+: )?")
 _MEMINFO = re.compile(r"^(MemTotal|MemAvailable):\s+(\d+) kB$", re.MULTILINE)
 
 
@@ -162,6 +170,47 @@ class HostTarget:
                 return NewestFile(self.name, directory, name, None, None, 0)
             stamp, path = found[-1]
             return NewestFile(self.name, directory, name, path, clock - stamp, len(found))
+
+        return self._read(what, read)
+
+    def resolve(self, name: str) -> Resolution:
+        """The addresses `name` resolves to on the host (getent ahosts; status 2: not known there)."""
+        what = f"how {name} resolves"
+
+        def read(host: _BoundedHost) -> Resolution:
+            self._require_host_name(name, what)
+            result = host.run("getent ahosts %s", name)
+            if result.rc not in (0, 2):
+                raise self._failed(result, what)
+            rows = (line.split() for line in result.stdout.splitlines())
+            return Resolution(self.name, name, tuple(sorted({row[0] for row in rows if row})))
+
+        return self._read(what, read)
+
+    def reaches(self, name: str, port: int) -> Reach:
+        """Whether a TCP connection from the host to name:port is accepted within the connect timeout,
+        tried with bash's /dev/tcp (nc where the host has no bash); its own timeout is an answer
+        (no answer in time), not a failure to read."""
+        what = f"whether {name}:{port} answers"
+        seconds = str(self._connect)
+
+        def read(host: _BoundedHost) -> Reach:
+            self._require_host_name(name, what)
+            tcp = f"exec 3<>/dev/tcp/{name}/{port}"
+            result = host.run("if command -v bash >/dev/null; then timeout %s bash -c %s; "
+                              "else timeout %s nc -z -w %s %s %s; fi; echo status=$?",
+                              seconds, tcp, seconds, seconds, name, str(port))
+            lines = result.stdout.strip().splitlines()
+            status = _PROBE_STATUS.match(lines[-1]) if lines else None
+            if result.rc != 0 or status is None:
+                raise self._failed(result, what) if result.rc != 0 else self._unreadable(
+                    what, "the probe printed no status")
+            said = dict.fromkeys(_SHELL_PREFIX.sub("", line.strip()) for line in result.stderr.splitlines()
+                                 if line.strip())
+            code = int(status[1])
+            why = ("" if code == 0 else f"no answer within {seconds} s" if code == 124
+                   else "; ".join(said)[:200] if said else f"the probe's status {code}")
+            return Reach(self.name, name, port, code == 0, why)
 
         return self._read(what, read)
 
@@ -286,6 +335,11 @@ class HostTarget:
         return TargetUnreachable(self.label, self.address, f"cannot read {what}: {cause}",
                                  f"check the gate's access to the host (hosts.{self.name}) and that ps, ss, "
                                  "df and timeout are installed there")
+
+    def _require_host_name(self, name: str, what: str) -> None:
+        """Only a host name or an address goes into a command line on the host."""
+        if not _HOST_NAME.match(name):
+            raise self._unreadable(what, "that is not a host name or an address")
 
     def _no_answer_fix(self) -> str:
         if self._parts.scheme == "docker":
