@@ -28,10 +28,8 @@ from tests.gate_run import ROOT, GateRun, run_gate
 from tests.test_faults import (
     assert_block,
     assert_no_secret,
-    current,
     expected_failures,
-    run_with_fault,
-    symptom_ids,
+    fault_groups,
 )
 
 SHOWN_ON_COMPOSE = [f for f in FAULTS
@@ -150,20 +148,8 @@ def groups(compose_stack: StackState, compose_env: dict[str, str], healthy_run: 
     """The compose faults, run in groups where their checks are apart (see fault_batches.py);
     what was run how is printed after them (seen with -s)."""
     directory = tmp_path_factory.mktemp("faults")
-
-    def expected(item: Fault) -> set[str] | None:
-        try:
-            return expected_failures(item, healthy_run)
-        except AssertionError:
-            return None  # misdeclared: its own test says how, from a run of its own
-
-    def alone(item: Fault) -> GateRun:
-        (directory / item.name).mkdir(exist_ok=True)
-        return run_with_fault(item, compose_stack, compose_env, directory / item.name)
-
-    faults = [on_compose(fault(name)) for name in COMPOSE_FAULTS]
-    groups = FaultGroups(faults, expected, symptom_ids(healthy_run), alone, lambda: current(compose_stack),
-                         compose_env, directory)
+    groups = fault_groups([on_compose(fault(name)) for name in COMPOSE_FAULTS], compose_stack, compose_env,
+                          healthy_run, directory)
     yield groups
     print("\n".join(["", *groups.summary()]))
 

@@ -251,15 +251,10 @@ def run_with_fault(item: Fault, stack: StackState, stack_env: dict[str, str], tm
     return run
 
 
-@pytest.fixture(scope="module")
-def groups(stack: StackState, stack_env: dict[str, str],
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultGroups]:
-    """The native faults, run in groups where their systems and checks are apart (see
-    fault_batches.py), or each alone with RUNBOOK_CHECKS_FAULTS_ALONE=1; what was run how is
-    printed after them (seen with -s)."""
-    directory = tmp_path_factory.mktemp("faults")
-    healthy = run_gate("local", directory / "healthy.xml", stack_env)
-    assert healthy.returncode == 0, healthy.output
+def fault_groups(faults: list[Fault], stack: StackState, env: dict[str, str], healthy: GateRun,
+                 directory: Path, together: bool = True) -> FaultGroups:
+    """`faults` run on `stack` in groups (see fault_batches.py), what each must fail told by the
+    healthy run's checks, a fault alone run with its reverted checks tried again."""
 
     def expected(item: Fault) -> set[str] | None:
         try:
@@ -269,11 +264,22 @@ def groups(stack: StackState, stack_env: dict[str, str],
 
     def alone(item: Fault) -> GateRun:
         (directory / item.name).mkdir(exist_ok=True)
-        return run_with_fault(item, stack, stack_env, directory / item.name)
+        return run_with_fault(item, stack, env, directory / item.name)
 
-    groups = FaultGroups([fault(name) for name in LOCAL_FAULTS], expected, symptom_ids(healthy), alone,
-                         lambda: current(stack), stack_env, directory,
-                         together=os.environ.get("RUNBOOK_CHECKS_FAULTS_ALONE") != "1")
+    return FaultGroups(faults, expected, symptom_ids(healthy), alone, lambda: current(stack), env, directory,
+                       together)
+
+
+@pytest.fixture(scope="module")
+def groups(stack: StackState, stack_env: dict[str, str],
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultGroups]:
+    """The native faults, run in groups where their systems and checks are apart, or each alone
+    with RUNBOOK_CHECKS_FAULTS_ALONE=1; what was run how is printed after them (seen with -s)."""
+    directory = tmp_path_factory.mktemp("faults")
+    healthy = run_gate("local", directory / "healthy.xml", stack_env)
+    assert healthy.returncode == 0, healthy.output
+    groups = fault_groups([fault(name) for name in LOCAL_FAULTS], stack, stack_env, healthy, directory,
+                          together=os.environ.get("RUNBOOK_CHECKS_FAULTS_ALONE") != "1")
     yield groups
     print("\n".join(["", *groups.summary()]))
 
