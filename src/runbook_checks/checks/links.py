@@ -50,8 +50,8 @@ def service_links(app: str, config: Mapping[str, str], declared: Sequence[str]) 
         if isinstance(found, str):
             raise CheckFailed(f"{app}'s {name} a URL naming the service it connects to",
                               f"{name}: {found}",
-                              f"write {name} as scheme://[user:password@]host[:port]/... in {app}'s "
-                              "configuration")
+                              f"write {name} as a URL with the service's host (scheme://host:port/...) in "
+                              f"{app}'s configuration")
         links += found
     for name, value in sorted(config.items()):
         scheme = _base_scheme(value)
