@@ -1,16 +1,17 @@
 // author's detection worker on BullMQ: it consumes the queue DETECTION_QUEUE on the Redis at its own
 // REDIS_URL, and proves it is alive where an operator (and the gate) can read it without writing:
-// every HEARTBEAT_SECONDS it sets HEARTBEAT_KEY to the time (ms since the epoch) it last looked, from
-// the same event loop that takes jobs, so a worker that hangs or is frozen leaves an ageing value. It
-// deletes the key when it shuts down. BullMQ names the worker's connections after the queue too
-// (CLIENT LIST, as Queue.getWorkers reads them). GET /health on --port answers for its container's probe.
+// every HEARTBEAT_SECONDS it sets the key WORKER_HEARTBEAT names to the time (ms since the epoch), from
+// the same event loop that takes jobs, so a worker that hangs or is frozen leaves an ageing value (an
+// open connection alone would not show it). It deletes the key when it shuts down. BullMQ names the
+// worker's connections after the queue too (CLIENT LIST, as Queue.getWorkers reads them). GET /health
+// on --port answers for its container's probe.
 "use strict";
 const IORedis = require("ioredis");
 const { Worker } = require("bullmq");
 const { listen } = require("../host");
 
 const queue = process.env.DETECTION_QUEUE || "detections";
-const heartbeatKey = process.env.HEARTBEAT_KEY || `author:worker:${queue}:heartbeat`;
+const heartbeatKey = process.env.WORKER_HEARTBEAT || `author:worker:${queue}:heartbeat`;
 const heartbeatMs = Number(process.env.HEARTBEAT_SECONDS || 5) * 1000;
 const redisOptions = { maxRetriesPerRequest: null, connectTimeout: 2000 };
 
