@@ -110,7 +110,10 @@ def test_full_gate_run_sends_redis_only_reads(stack: StackState, stack_env: dict
     """The detection queue holds a paused job (a list) and a delayed one (a sorted set), so that
     every read of its depth is sent; the worker, whose own commands write, is held still (SIGSTOP)
     meanwhile, its heartbeat threshold raised to match, so that MONITOR shows the gate alone."""
-    client = redis.Redis(host=stack.host, port=stack.ports["redis"], password=stack.secrets["redis"])
+    # no read timeout (redis-py's default is 5 s): the gate may send Redis nothing for longer, and a
+    # watch that timed out would see none of what follows
+    client = redis.Redis(host=stack.host, port=stack.ports["redis"], password=stack.secrets["redis"],
+                         socket_timeout=None)
     commands: list[str] = []
     stack = StackState.load(stack.directory) or stack  # a fault may have restarted the worker: a new pid
     steps(worker_queue("pause"), worker_queue("add", "1"), worker_queue("add", "1", "3600000"))(stack)

@@ -14,7 +14,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, docker_cli, drivers, engine, nginx, s3_seed
+from runbook_harness import backups, docker_cli, drivers, engine, native, nginx, s3_seed
 from runbook_harness.processes import StackError, spawn
 from runbook_harness.services import REDIS_MEMORY, app, service
 from runbook_harness.state import StackState
@@ -354,6 +354,26 @@ def _mail_unseen(phrase: str) -> dict[str, str]:
 _SINK_UNSERVED = f"SMTP server of author-api reachable at 127.0.0.1:{service('smtp').published}"
 
 
+_WORKER = "author-worker"  # author's detection worker (author.7)
+
+
+def worker_back(state: StackState) -> None:
+    """Waits until the worker beats again (within the last 3 s) and its queue's meta hash is back:
+    after a restart of the worker or of Redis (which keeps nothing), it has to reconnect first."""
+    config = state.app_config(_WORKER)
+    key, meta = config["WORKER_HEARTBEAT"], f"bull:{config['DETECTION_QUEUE']}:meta"
+    deadline = time.monotonic() + native.START_SECONDS
+    with _redis(state) as client:
+        while True:
+            seconds, micros = client.time()
+            beat = client.get(key)
+            if beat and int(beat) > seconds * 1000 + micros // 1000 - 3000 and client.exists(meta):
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"{_WORKER} did not beat again within {native.START_SECONDS:.0f} s")
+            time.sleep(0.2)
+
+
 def _worker_redis_unseen(phrase: str) -> dict[str, str]:
     """What the checks that read author's worker's Redis at its own URL say when it cannot be
     reached there."""
@@ -440,7 +460,7 @@ FAULTS: tuple[Fault, ...] = (
           stop_service("postgres"),
           steps(start_service("postgres"), restart_service("pgbouncer"))),  # a fresh pool at once
     Fault("redis-down", "author.4", "Redis stopped: session lookups fail",
-          stop_service("redis"), start_service("redis"),
+          stop_service("redis"), steps(start_service("redis"), worker_back),
           compose_fails=_stopped("redis"),
           fails={**_api_redis_unseen("unreachable: Error 111 connecting to"),
                  "test_session_redis_answers": "unreachable: Error 111 connecting to",
@@ -2024,7 +2044,6 @@ FAULTS += (
 )
 
 # author's detection worker (author.7): its process, its heartbeat and its BullMQ queue.
-_WORKER = "author-worker"
 _WORKER_GONE = "found     no process on author-worker matches /"
 _WORKER_STOPPED_IN_CONTAINER = ("reachable at docker://runbook-checks-author-worker\n"
                                 "found     unreachable: the container is not running")
@@ -2046,18 +2065,19 @@ def signal_worker(which: str, settle_seconds: float = 0.0) -> Callable[[StackSta
 
 WORKER_FAULTS = (
     Fault("author-worker-stopped", "author.7", "the detection worker was stopped: its heartbeat key is gone",
-          stop_service(_WORKER), start_service(_WORKER),
+          stop_service(_WORKER), steps(start_service(_WORKER), worker_back),
           fails={"test_worker_process_running": _WORKER_GONE,
                  "test_worker_heartbeat_fresh": "found     no key author:worker:detections:heartbeat"},
           compose_fails={"test_worker_process_running": _WORKER_STOPPED_IN_CONTAINER, **_stopped(_WORKER)}),
     Fault("author-worker-killed", "author.7",
           "the detection worker was killed (SIGKILL): its last heartbeat stays behind and ages",
-          signal_worker("KILL", settle_seconds=5), start_service(_WORKER), gate_env=_HEARTBEAT_SHORT,
+          signal_worker("KILL", settle_seconds=5), steps(start_service(_WORKER), worker_back),
+          gate_env=_HEARTBEAT_SHORT,
           fails={"test_worker_process_running": _WORKER_GONE,
                  "test_worker_heartbeat_fresh": " s ago (by Redis's clock)"}, kinds=("native",)),
     Fault("author-worker-frozen", "author.7",
           "the detection worker hangs (SIGSTOP): its process is there, its heartbeat ages",
-          signal_worker("STOP", settle_seconds=5), signal_worker("CONT", settle_seconds=1),
+          signal_worker("STOP", settle_seconds=5), steps(signal_worker("CONT"), worker_back),
           gate_env=_HEARTBEAT_SHORT, fails={"test_worker_heartbeat_fresh": " s ago (by Redis's clock)"},
           kinds=("native",)),
     Fault("author-queue-paused-backlog", "author.7",
