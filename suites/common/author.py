@@ -197,7 +197,8 @@ class TestWorkerModel:
 @pytest.mark.symptom("author.7", "flag backlog and processing lag: the detection worker is down or behind")
 class TestDetectionWorker:
     """The worker's own configuration names its Redis, queue and heartbeat key: the checks read
-    where it works, with its credentials, and only read (TYPE, GET, TIME, LLEN, ZCARD)."""
+    where it works, with its credentials (the Redis target of that URL, which another app of the same
+    URL may share), and only read (TYPE, GET, TIME, LLEN, ZCARD)."""
 
     @pytest.mark.needs(host=WORKER["process"]["host"])
     def test_worker_process_running(self, targets: Targets) -> None:
@@ -208,12 +209,13 @@ class TestDetectionWorker:
         app = WORKER["app"]
         key = app_setting(targets, app, WORKER["heartbeat_variable"])
         server = app_redis(targets, app, WORKER["redis_variable"])
-        queues.heartbeat_fresh(server.name, server.heartbeat(key),
+        queues.heartbeat_fresh(f"{app}'s {WORKER['redis_variable']}", server.heartbeat(key),
                                environment.thresholds.worker_heartbeat_seconds)
 
     def test_detection_queue_under_limit(self, targets: Targets, environment: Environment) -> None:
         app = WORKER["app"]
         queue = app_setting(targets, app, WORKER["queue_variable"])
         server = app_redis(targets, app, WORKER["redis_variable"])
-        queues.queue_depth_under(server.name, server.queue_depth(WORKER["queue_prefix"], queue),
+        queues.queue_depth_under(f"{app}'s {WORKER['redis_variable']}",
+                                 server.queue_depth(WORKER["queue_prefix"], queue),
                                  environment.thresholds.queue_depth_max)

@@ -136,7 +136,7 @@ class RedisTarget:
                                     ) from None
 
     def heartbeat(self, key: str) -> Heartbeat:
-        """TYPE, GET (only where it is a string) and TIME, in one round trip."""
+        """TYPE and TIME in one round trip, then GET where the key is a string."""
 
         def read(client: redis.Redis) -> Heartbeat:
             pipe = client.pipeline(transaction=False)
