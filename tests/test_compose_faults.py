@@ -38,7 +38,7 @@ SHOWN_ON_COMPOSE = [f for f in FAULTS
 EACH_WAY = ("platform-hba-reject", "pgbouncer-db-capped", "pgbouncer-server-tls-required",
             "platform-connections-exhausted", "platform-max-connections", "author-api-env-stale",
             "redis-down", "redis-password-changed", "audiospective-sqlite", "ghostworks-api-down",
-            "ghostworks-redis-nearly-full")
+            "ghostworks-redis-nearly-full", "author-queue-paused-backlog")
 
 
 def chosen_faults() -> list[str]:

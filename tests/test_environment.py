@@ -307,6 +307,19 @@ def test_a_tls_endpoint_without_a_ca_file_is_judged_by_the_system_roots(tmp_path
     assert environment.thresholds.certificate_min_days == 14
 
 
+def test_an_app_may_declare_no_url_and_is_then_not_asked_over_http(tmp_path: Path) -> None:
+    """A queue worker serves nothing: its configuration is declared, its URL is not, and an HTTP
+    check of it fails naming the missing key rather than reaching anything."""
+    path = write(tmp_path, "name: test\napps:\n  worker: {config: {env_file: w.env}}\n")
+    environment = load_environment(path, tmp_path)[0]
+    assert environment.thresholds.worker_heartbeat_seconds == 30
+    assert environment.thresholds.queue_depth_max == 1000
+    targets = Targets(environment, Redactor())
+    targets.reach_all()
+    with pytest.raises(TargetUnreachable, match=r"test.yaml has no apps\.worker\.url"):
+        targets.app("worker")
+
+
 def test_a_dsn_may_name_a_socket_directory(tmp_path: Path) -> None:
     path = write(tmp_path, "name: test\npostgres: {a: {dsn: 'postgresql://u@/db?host=/run/postgresql'}}\n")
     assert load_environment(path, tmp_path)[0].postgres["a"].dsn.get_secret_value().endswith("postgresql")

@@ -49,6 +49,7 @@ def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
                         ("ghostworks-api", "GHOSTWORKS_API"), ("practiceops-api", "PRACTICEOPS_API")):
         variables[f"{prefix}_URL"] = stack.url(app)
         variables[f"{prefix}_ENV_FILE"] = str(stack.directory / "apps" / f"{app}.env")
+    variables["AUTHOR_WORKER_ENV_FILE"] = str(stack.directory / "apps" / "author-worker.env")
     # the deploy artifacts of the revision being gated: the stand-ins' own
     variables["AUTHOR_AWS_PRINCIPAL"] = s3_seed.APP_PRINCIPAL
     variables["AUTHOR_GRANTS_FILE"] = str(HARNESS / "seed" / "systems" / "author-grants.sql")
@@ -90,7 +91,8 @@ HOST_CHECKS = {"TestHighMemoryUsage::test_process_memory_under_limit",
                "TestEmergencyProcedures::test_api_process_running",
                "TestEmergencyProcedures::test_recent_backup", "TestRegularMaintenance::test_recent_backup",
                "TestServicesCantCommunicate::test_service_names_resolve",
-               "TestServicesCantCommunicate::test_services_reach_each_other"}
+               "TestServicesCantCommunicate::test_services_reach_each_other",
+               "TestDetectionWorker::test_worker_process_running"}
 
 
 def inbox(stack: StackState) -> set[str]:

@@ -12,7 +12,7 @@ import redis
 from pglast import ast, parse_sql
 
 from runbook_harness import native
-from runbook_harness.faults import sql
+from runbook_harness.faults import signal_worker, sql, steps, worker_queue
 from runbook_harness.state import StackState
 from tests.gate_run import run_gate
 
@@ -100,23 +100,39 @@ def test_the_checks_role_could_write_nothing_even_out_of_read_only_mode(stack: S
 
 
 # What a client may send Redis and still only read: the connection's own set-up and the checks'
-# reads (PING, INFO). MONITOR shows every command of every client.
-_REDIS_READS = {"AUTH", "HELLO", "CLIENT", "SELECT", "PING", "INFO"}
+# reads (PING, INFO; the worker's heartbeat and queue: TYPE, GET, TIME, LLEN, ZCARD). MONITOR shows
+# every command of every client.
+_REDIS_READS = {"AUTH", "HELLO", "CLIENT", "SELECT", "PING", "INFO", "TYPE", "GET", "TIME", "LLEN", "ZCARD"}
 
 
 def test_full_gate_run_sends_redis_only_reads(stack: StackState, stack_env: dict[str, str],
                                               tmp_path: Path) -> None:
-    client = redis.Redis(host=stack.host, port=stack.ports["redis"], password=stack.secrets["redis"])
+    """The detection queue holds a paused job (a list) and a delayed one (a sorted set), so that
+    every read of its depth is sent; the worker, whose own commands write, is held still (SIGSTOP)
+    meanwhile, its heartbeat threshold raised to match, so that MONITOR shows the gate alone."""
+    # no read timeout (redis-py's default is 5 s): the gate may send Redis nothing for longer, and a
+    # watch that timed out would see none of what follows
+    client = redis.Redis(host=stack.host, port=stack.ports["redis"], password=stack.secrets["redis"],
+                         socket_timeout=None)
     commands: list[str] = []
-    with client.monitor() as monitor:
-        watching = threading.Thread(target=_watch, args=(monitor, commands), daemon=True)
-        watching.start()
-        run = run_gate("local", tmp_path / "junit.xml", stack_env)
-        client.echo(_WATCH_END)
-        watching.join(timeout=30)
+    stack = StackState.load(stack.directory) or stack  # a fault may have restarted the worker: a new pid
+    steps(worker_queue("pause"), worker_queue("add", "1"), worker_queue("add", "1", "3600000"))(stack)
+    signal_worker("STOP")(stack)
+    try:
+        with client.monitor() as monitor:
+            watching = threading.Thread(target=_watch, args=(monitor, commands), daemon=True)
+            watching.start()
+            run = run_gate("local", tmp_path / "junit.xml",
+                           {**stack_env, "RC_WORKER_HEARTBEAT_SECONDS": "3600"})
+            client.echo(_WATCH_END)
+            watching.join(timeout=30)
+    finally:
+        signal_worker("CONT")(stack)
+        steps(worker_queue("drain"), worker_queue("resume"))(stack)
     assert run.returncode == 0, run.output
     assert not watching.is_alive(), "MONITOR did not see its end"
-    assert {"PING", "INFO"} <= set(commands), "the checks' commands are seen"
+    assert {"PING", "INFO", "TYPE", "GET", "TIME", "LLEN", "ZCARD"} <= set(commands), \
+        "the checks' commands are seen"
     assert set(commands) - _REDIS_READS == set()
 
 

@@ -4,6 +4,9 @@ are processes of this machine for both: clients of the server, as an app would b
 
 from __future__ import annotations
 
+import os
+import signal as signals
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -146,3 +149,24 @@ def start_holder(state: StackState, name: str, dsn: str, count: int, mode: str,
         if time.monotonic() > deadline or not alive(pid):
             raise StackError(f"{name} did not establish {count} {mode} session(s); log: {log}")
         time.sleep(0.05)
+
+
+def signal(state: StackState, name: str, which: str) -> None:
+    """Sends signal `which` (STOP, CONT, KILL) to an app's server: natively its process, in
+    compose the server in its container."""
+    if state.kind == "compose":
+        engine.signal_server(name, which)
+        return
+    os.kill(state.pids[name], signals.Signals[f"SIG{which}"])
+
+
+def run_node_tool(state: StackState, app_name: str, script: str, args: list[str]) -> None:
+    """Runs `script` of the Node build to its end with `app_name`'s own configuration: natively with
+    its env file's values, in compose in the app's container."""
+    if state.kind == "compose":
+        engine.exec_in(app_name, ["node", f"/app/{script}", *args])
+        return
+    result = subprocess.run(["node", str(node_build.built() / script), *args], capture_output=True, text=True,
+                            env=native.app_environment(state, app_name), timeout=120)
+    if result.returncode != 0:
+        raise StackError(f"{script} {' '.join(args)} failed: {result.stderr.strip()[-800:]}")

@@ -111,6 +111,11 @@ def run_in(name: str, argv: list[str]) -> None:
     docker_cli.output("exec", "-d", compose.container_name(name), *argv)
 
 
+def exec_in(name: str, argv: list[str]) -> None:
+    """Runs `argv` in the service's container to its end."""
+    docker_cli.output("exec", compose.container_name(name), *argv)
+
+
 def kill_in(name: str, marker: str) -> None:
     """Kills the processes in the service's container whose command line holds `marker`."""
     docker_cli.output("exec", compose.container_name(name), "pkill", "-f", marker)

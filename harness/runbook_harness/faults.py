@@ -14,7 +14,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, docker_cli, drivers, engine, nginx, s3_seed
+from runbook_harness import backups, docker_cli, drivers, engine, native, nginx, s3_seed
 from runbook_harness.processes import StackError, spawn
 from runbook_harness.services import REDIS_MEMORY, app, service
 from runbook_harness.state import StackState
@@ -360,6 +360,32 @@ def _mail_unseen(phrase: str) -> dict[str, str]:
 _SINK_UNSERVED = f"SMTP server of author-api reachable at 127.0.0.1:{service('smtp').published}"
 
 
+_WORKER = "author-worker"  # author's detection worker (author.7)
+
+
+def worker_back(state: StackState) -> None:
+    """Waits until the worker beats again (within the last 3 s) and its queue's meta hash is back:
+    after a restart of the worker or of Redis (which keeps nothing), it has to reconnect first."""
+    config = state.app_config(_WORKER)
+    key, meta = config["WORKER_HEARTBEAT"], f"bull:{config['DETECTION_QUEUE']}:meta"
+    deadline = time.monotonic() + native.START_SECONDS
+    with _redis(state) as client:
+        while True:
+            seconds, micros = client.time()
+            beat = client.get(key)
+            if beat and int(beat) > seconds * 1000 + micros // 1000 - 3000 and client.exists(meta):
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"{_WORKER} did not beat again within {native.START_SECONDS:.0f} s")
+            time.sleep(0.2)
+
+
+def _worker_redis_unseen(phrase: str) -> dict[str, str]:
+    """What the checks that read author's worker's Redis at its own URL say when it cannot be
+    reached there."""
+    return dict.fromkeys(("test_worker_heartbeat_fresh", "test_detection_queue_under_limit"), phrase)
+
+
 def _stopped(name: str) -> dict[str, str]:
     """What the compose checks see of a service whose container was stopped."""
     return {"test_services_running": f"{name}: exited"}
@@ -440,14 +466,15 @@ FAULTS: tuple[Fault, ...] = (
           stop_service("postgres"),
           steps(start_service("postgres"), restart_service("pgbouncer"))),  # a fresh pool at once
     Fault("redis-down", "author.4", "Redis stopped: session lookups fail",
-          stop_service("redis"), start_service("redis"),
+          stop_service("redis"), steps(start_service("redis"), worker_back),
           fails={**_api_redis_unseen("unreachable: Error 111 connecting to"),
                  "test_session_redis_answers": "unreachable: Error 111 connecting to",
-                 "test_services_reach_each_other": "(REDIS_URL): connect: Connection refused"},
+                 "test_services_reach_each_other": "(REDIS_URL): connect: Connection refused",
+                 **_worker_redis_unseen("unreachable: Error 111 connecting to")},
           # a stopped container's name leaves the network's resolver
           compose_fails={**_stopped("redis"), "test_service_names_resolve": "not known: redis (REDIS_URL)",
                          "test_services_reach_each_other": "redis: Name or service not known"},
-          also=("ghostworks.10", "ghostworks.12")),
+          also=("ghostworks.10", "ghostworks.12", "author.7")),
     Fault("author-migrator-nologin", "author.1", "the migration role cannot log in",
           sql("author", "ALTER ROLE author_migrator NOLOGIN"),
           sql("author", "ALTER ROLE author_migrator LOGIN"),
@@ -1187,7 +1214,9 @@ FAULTS += (
     Fault("redis-password-changed", "author.4", "Redis asks for a new password the clients do not send",
           redis_password(rotated=True), redis_password(rotated=False),
           fails={**_api_redis_unseen("invalid username-password pair"),
-                 "test_session_redis_answers": "invalid username-password pair"}, also=("ghostworks.10",)),
+                 "test_session_redis_answers": "invalid username-password pair",
+                 **_worker_redis_unseen("invalid username-password pair")},
+          also=("ghostworks.10", "author.7")),
     Fault("practiceops-jwt-secret-unset", "practiceops.2", "the API has no JWT_SECRET_KEY",
           set_config("practiceops-api", JWT_SECRET_KEY=None), restore_config("practiceops-api"),
           fails={"test_required_variables_set": "not set: JWT_SECRET_KEY",
@@ -2026,6 +2055,55 @@ FAULTS += (
           memory_taken(40), stop_service("memory-hog"), gate_env={"RC_MEMORY_USED_PERCENT": "30"},
           fails={"test_memory_headroom": "% in use ("}),
 )
+
+# author's detection worker (author.7): its process, its heartbeat and its BullMQ queue.
+_WORKER_GONE = "found     no process on author-worker matches /"
+_WORKER_STOPPED_IN_CONTAINER = ("reachable at docker://runbook-checks-author-worker\n"
+                                "found     unreachable: the container is not running")
+# the heartbeat threshold under which a worker that stopped beating (every 2 s) is seen at once
+_HEARTBEAT_SHORT = {"RC_WORKER_HEARTBEAT_SECONDS": "4"}
+
+
+def worker_queue(*command: str) -> Callable[[StackState], None]:
+    """Runs the worker's queue tool (node/author-worker/queue.js: pause, resume, add, drain) with
+    the worker's own Redis URL and queue, as an operator or a producer would."""
+    return lambda state: drivers.run_node_tool(state, _WORKER, "author-worker/queue.js", list(command))
+
+
+def signal_worker(which: str, settle_seconds: float = 0.0) -> Callable[[StackState], None]:
+    """Sends the worker signal `which`, then waits `settle_seconds` (for its heartbeat to age)."""
+    return steps(lambda state: drivers.signal(state, _WORKER, which),
+                 lambda state: time.sleep(settle_seconds))
+
+
+WORKER_FAULTS = (
+    Fault("author-worker-stopped", "author.7", "the detection worker was stopped: its heartbeat key is gone",
+          stop_service(_WORKER), steps(start_service(_WORKER), worker_back),
+          fails={"test_worker_process_running": _WORKER_GONE,
+                 "test_worker_heartbeat_fresh": "found     no key author:worker:detections:heartbeat"},
+          compose_fails={"test_worker_process_running": _WORKER_STOPPED_IN_CONTAINER, **_stopped(_WORKER)}),
+    Fault("author-worker-killed", "author.7",
+          "the detection worker was killed (SIGKILL): its last heartbeat stays behind and ages",
+          signal_worker("KILL", settle_seconds=5), steps(start_service(_WORKER), worker_back),
+          gate_env=_HEARTBEAT_SHORT,
+          fails={"test_worker_process_running": _WORKER_GONE,
+                 "test_worker_heartbeat_fresh": " s ago (by Redis's clock)"}, kinds=("native",)),
+    Fault("author-worker-frozen", "author.7",
+          "the detection worker hangs (SIGSTOP): its process is there, its heartbeat ages",
+          signal_worker("STOP", settle_seconds=5), steps(signal_worker("CONT"), worker_back),
+          gate_env=_HEARTBEAT_SHORT, fails={"test_worker_heartbeat_fresh": " s ago (by Redis's clock)"},
+          kinds=("native",)),
+    Fault("author-queue-paused-backlog", "author.7",
+          "the detection queue was paused and 1,000 recordings queued up behind it",
+          steps(worker_queue("pause"), worker_queue("add", "1000")),
+          steps(worker_queue("drain"), worker_queue("resume")),
+          fails={"test_detection_queue_under_limit": "found     1,000 jobs ("}),
+    Fault("author-queue-delayed-backlog", "author.7",
+          "1,200 detections were scheduled for later (retries backing off): the queue holds them",
+          worker_queue("add", "1200", "3600000"), worker_queue("drain"),
+          fails={"test_detection_queue_under_limit": "found     1,200 jobs (delayed 1,200)"}),
+)
+FAULTS += WORKER_FAULTS
 
 
 def _redis_url_at(address: str) -> str:

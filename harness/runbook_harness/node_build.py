@@ -1,7 +1,7 @@
-"""The stack's Node apps (platform's tRPC API, author's Express API, the Next.js web apps, one of
-them with NextAuth), built once per version of their sources: `npm ci` and `next build` into a
-cache directory named by a hash of the sources, reused by every stack and clone on the machine
-until a source changes."""
+"""The stack's Node apps (platform's tRPC API, author's Express API and BullMQ worker, the Next.js
+web apps, one of them with NextAuth), built once per version of their sources: `npm ci` and `next
+build` into a cache directory named by a hash of the sources, reused by every stack and clone on the
+machine until a source changes."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ NODE_SRC = Path(__file__).parent / "node"
 ENTRY = {  # app -> its server script, relative to the build
     "platform-api": "platform-api/server.js",
     "author-api": "author-api/server.js",
+    "author-worker": "author-worker/worker.js",
     "ghostworks-web": "ghostworks-web/server.js",
     "audiospective-web": "audiospective-web/server.js",
 }

@@ -73,6 +73,15 @@ APPS = (
         "AWS_SECRET_ACCESS_KEY": "{s_author_aws_secret}",
         "DETECTOR_MODEL_VERSION": "2024.06.1",
     }),
+    # the detection worker: a BullMQ consumer of DETECTION_QUEUE that refreshes the key WORKER_HEARTBEAT
+    # every HEARTBEAT_SECONDS (node/author-worker/worker.js); its port serves only its container's probe
+    App("author-worker", "author", 8000, 18030, {
+        "REDIS_URL": "redis://:{q_redis}@{redis_host}:{redis_port}/0",
+        "DETECTION_QUEUE": "detections",
+        "WORKER_HEARTBEAT": "author:worker:detections:heartbeat",
+        "HEARTBEAT_SECONDS": "2",
+        "DETECTOR_MODEL_VERSION": "2024.06.1",
+    }),
     App("author-web", "author", 3000, 13000, {
         "JWT_SECRET": "{s_author_jwt}",
         "API_URL": "{url_author_api}",

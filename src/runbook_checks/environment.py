@@ -109,6 +109,8 @@ class Thresholds(_Strict):
     mail_arrival_seconds: Number = Field(5.0, gt=0, le=120)  # a message sent, seen in the sink's inbox
     certificate_min_days: Number = Field(14.0, ge=0)  # a TLS certificate's least time left before it expires
     multipart_upload_max_hours: Number = Field(24.0, gt=0)  # an S3 multipart upload left open longer
+    worker_heartbeat_seconds: Number = Field(30.0, gt=0)  # a queue worker's heartbeat older than this: stale
+    queue_depth_max: Count = Field(1000, ge=1)  # jobs a queue may hold waiting: it must stay under it
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
@@ -361,7 +363,8 @@ ARTIFACT_KINDS: dict[str, tuple[str, str]] = {
 
 
 class AppSpec(_Strict):
-    url: str
+    # where its HTTP checks reach it; an app that serves nothing (a queue worker) declares none
+    url: str | None = None
     config: ConfigSource | None = None
     artifacts: Artifacts = Artifacts()
     # A CA bundle for an app whose certificate a private CA signed; verification is never off.
@@ -369,8 +372,10 @@ class AppSpec(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
         """The base URL the checks append paths to: http(s), a host, a port in range, no query."""
+        if value is None:
+            return None
         parts = _split_url(value, ("http", "https"))
         if parts.query or parts.fragment:
             raise ValueError("must be a base URL without a query or fragment (the checks append paths)")

@@ -9,6 +9,7 @@ from runbook_checks.assertions import (
     app_database_answers,
     app_mail_credentials,
     app_mail_server,
+    app_redis,
     app_redis_answers,
     app_s3,
     app_setting,
@@ -16,7 +17,18 @@ from runbook_checks.assertions import (
     privileges_held,
     sent_mail_arrives,
 )
-from runbook_checks.checks import bucket_policy, config, grants, grants_file, mail, redis, schema, storage
+from runbook_checks.checks import (
+    bucket_policy,
+    config,
+    grants,
+    grants_file,
+    hosts,
+    mail,
+    queues,
+    redis,
+    schema,
+    storage,
+)
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
@@ -26,6 +38,7 @@ EXPECTED = expected_state(__file__)
 MIGRATION = EXPECTED["migration"]
 MAIL = EXPECTED["mail"]
 STORAGE = EXPECTED["storage"]
+WORKER = EXPECTED["worker"]
 
 
 @pytest.mark.runbook("author#database-migrations")
@@ -177,3 +190,32 @@ class TestWorkerModel:
         key = storage.model_artifact_key(model["key"], model["version_variable"], version)
         storage.artifact_present(bucket, key, model["version_variable"], version or "",
                                  app_s3(targets, app, STORAGE["variables"]).object_exists(bucket, key))
+
+
+@pytest.mark.runbook("author#worker--detection-anomalies")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("author.7", "flag backlog and processing lag: the detection worker is down or behind")
+class TestDetectionWorker:
+    """The worker's own configuration names its Redis, queue and heartbeat key: the checks read
+    where it works, with its credentials (the Redis target of that URL, which another app of the same
+    URL may share), and only read (TYPE, GET, TIME, LLEN, ZCARD)."""
+
+    @pytest.mark.needs(host=WORKER["process"]["host"])
+    def test_worker_process_running(self, targets: Targets) -> None:
+        spec = WORKER["process"]
+        hosts.process_running(targets.host(spec["host"]).processes(spec["pattern"]))
+
+    def test_worker_heartbeat_fresh(self, targets: Targets, environment: Environment) -> None:
+        app = WORKER["app"]
+        key = app_setting(targets, app, WORKER["heartbeat_variable"])
+        server = app_redis(targets, app, WORKER["redis_variable"])
+        queues.heartbeat_fresh(f"{app}'s {WORKER['redis_variable']}", server.heartbeat(key),
+                               environment.thresholds.worker_heartbeat_seconds)
+
+    def test_detection_queue_under_limit(self, targets: Targets, environment: Environment) -> None:
+        app = WORKER["app"]
+        queue = app_setting(targets, app, WORKER["queue_variable"])
+        server = app_redis(targets, app, WORKER["redis_variable"])
+        queues.queue_depth_under(f"{app}'s {WORKER['redis_variable']}",
+                                 server.queue_depth(WORKER["queue_prefix"], queue),
+                                 environment.thresholds.queue_depth_max)

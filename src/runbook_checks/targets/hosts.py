@@ -348,9 +348,11 @@ class HostTarget:
 
 
 def _list_processes(host: _BoundedHost) -> tuple[tuple[int, str], ...]:
-    """Every process's pid and command line, but for the listing's own."""
-    return tuple((int(p["pid"]), str(p["args"])) for p in host.process.filter()
-                 if not any(own in str(p["args"]) for own in _OWN_LISTING))
+    """Every process's pid and command line, but for the listing's own. Read with ps's pid and args
+    alone: testinfra's listing splits its columns on blanks, which a process name (comm) may hold."""
+    rows = (line.strip().split(None, 1) for line in host.check_output("ps -Aww -o pid=,args=").splitlines())
+    return tuple((int(row[0]), row[1] if len(row) > 1 else "") for row in rows
+                 if row and not any(own in (row[1] if len(row) > 1 else "") for own in _OWN_LISTING))
 
 
 def _list_tcp_listeners(host: _BoundedHost) -> dict[int, tuple[str, ...]]:

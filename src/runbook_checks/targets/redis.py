@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import redis
@@ -12,6 +14,8 @@ from runbook_checks.environment import Timeouts
 from runbook_checks.errors import PermissionMissing, TargetUnreachable
 from runbook_checks.targets.base import Lazy, address_of
 from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer, url_key
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,39 @@ class Memory:
     limit_bytes: int
     policy: str
     used_bytes: int
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A liveness key as read at one instant: its Redis type (`none` when there is no such key),
+    its value where it is a string, and the server's own clock (TIME, in ms), which the age is
+    measured against so that the gate's clock does not count."""
+
+    key: str
+    kind: str
+    value: bytes | None
+    server_ms: int
+
+
+# A BullMQ queue's keys that hold jobs not yet taken by a worker, and the Redis type of each.
+BULLMQ_WAITING = {"wait": "list", "paused": "list", "delayed": "zset", "prioritized": "zset"}
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """The jobs a BullMQ queue holds for its workers, per key (wait, paused, delayed, prioritized),
+    the types of the keys that are not what BullMQ writes, and whether its `meta` hash (which a
+    worker or producer writes on first use) is there at all."""
+
+    queue: str
+    prefix: str
+    counts: dict[str, int]
+    wrong_types: dict[str, str]
+    exists: bool
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
 
 class RedisTarget:
@@ -83,18 +120,62 @@ class RedisTarget:
         answered = self._ping(client)
         return Ping(answered, time.monotonic() - started)
 
-    def memory(self) -> Memory:
-        """INFO memory: a read, answered where CONFIG is disabled (managed Redis services)."""
+    def _read(self, commands: str, acl: str, read: Callable[[redis.Redis], _T]) -> _T:
+        """Runs `read` (read-only `commands`, allowed by `acl`) on the client: a refusal is a
+        missing permission, any other error (a timeout included) a server that did not answer them."""
         client = self._client.get()
         try:
-            info = client.info("memory")
+            return read(client)
         except redis.exceptions.NoPermissionError as error:
-            raise PermissionMissing(f"redis '{self.name}'", f"INFO refused: {first_line(error)}",
-                                    "let the checks' user run INFO (ACL: +info)") from None
+            raise PermissionMissing(f"redis '{self.name}'", f"{commands} refused: {first_line(error)}",
+                                    f"let the checks' user run {commands} (ACL: {acl})") from None
         except (redis.RedisError, OSError) as error:
             raise TargetUnreachable(f"redis '{self.name}'", self.address,
-                                    f"INFO unanswered: {first_line(error)}",
-                                    "check that it answers INFO within the statement timeout") from None
+                                    f"{commands} unanswered: {first_line(error)}",
+                                    f"check that it answers {commands} within the statement timeout"
+                                    ) from None
+
+    def heartbeat(self, key: str) -> Heartbeat:
+        """TYPE and TIME in one round trip, then GET where the key is a string."""
+
+        def read(client: redis.Redis) -> Heartbeat:
+            pipe = client.pipeline(transaction=False)
+            pipe.type(key)
+            pipe.time()
+            kind, (seconds, micros) = pipe.execute()
+            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+            value = client.get(key) if kind == "string" else None
+            return Heartbeat(key, kind, value.encode() if isinstance(value, str) else value,
+                             int(seconds) * 1000 + int(micros) // 1000)
+
+        return self._read("TYPE, GET and TIME", "+type +get +time", read)
+
+    def queue_depth(self, prefix: str, queue: str) -> QueueDepth:
+        """The BullMQ queue's waiting jobs: TYPE of each key and of `meta`, then LLEN or ZCARD of
+        those of the right type (two round trips)."""
+
+        def read(client: redis.Redis) -> QueueDepth:
+            keys = {part: f"{prefix}:{queue}:{part}" for part in BULLMQ_WAITING}
+            pipe = client.pipeline(transaction=False)
+            for key in (*keys.values(), f"{prefix}:{queue}:meta"):
+                pipe.type(key)
+            *kinds, meta = [k.decode() if isinstance(k, bytes) else str(k) for k in pipe.execute()]
+            found = dict(zip(keys, kinds, strict=True))
+            wrong = {keys[part]: kind for part, kind in found.items()
+                     if kind not in ("none", BULLMQ_WAITING[part])}
+            counted = [part for part, kind in found.items() if kind == BULLMQ_WAITING[part]]
+            pipe = client.pipeline(transaction=False)
+            for part in counted:
+                pipe.llen(keys[part]) if BULLMQ_WAITING[part] == "list" else pipe.zcard(keys[part])
+            counts = dict.fromkeys(BULLMQ_WAITING, 0) | dict(zip(counted, pipe.execute(), strict=True))
+            return QueueDepth(queue, prefix, {part: int(n) for part, n in counts.items()}, wrong,
+                              exists=meta == "hash")
+
+        return self._read("TYPE, LLEN and ZCARD", "+type +llen +zcard", read)
+
+    def memory(self) -> Memory:
+        """INFO memory: a read, answered where CONFIG is disabled (managed Redis services)."""
+        info = self._read("INFO", "+info", lambda client: client.info("memory"))
         try:
             return Memory(int(info["maxmemory"]), str(info["maxmemory_policy"]), int(info["used_memory"]))
         except (KeyError, ValueError, TypeError):

@@ -130,6 +130,8 @@ class Targets:
             spec = self.env.apps.get(name)
             if spec is None:
                 raise _undeclared("apps", name, self.env)
+            if spec.url is None:
+                raise NotDeclared(f"apps.{name}.url", self.env.source.name)
             self._apps[name] = HttpTarget(
                 name, spec.url, self.env.timeouts, self.env.allow_state_changes,
                 has_test_account=name in self.env.test_accounts,
@@ -240,7 +242,7 @@ class Targets:
         what the checks find when they run, not before."""
         targets: list[Reachable] = [self.postgres(name) for name in self.env.postgres]
         targets += [self.redis(name) for name in self.env.redis]
-        targets += [self.app(name) for name in self.env.apps]
+        targets += [self.app(name) for name, spec in self.env.apps.items() if spec.url is not None]
         targets += [self.tls(name) for name in self.env.tls]
         with ThreadPoolExecutor(max_workers=_REACHING) as pool:
             for future in [pool.submit(target.reach) for target in targets]:
