@@ -88,7 +88,10 @@ HOST_CHECKS = {"TestHighMemoryUsage::test_process_memory_under_limit",
                "TestApiProcessMemory::test_process_memory_under_limit",
                "TestApiHostHeadroom::test_disk_headroom[/]", "TestApiHostHeadroom::test_memory_headroom",
                "TestEmergencyProcedures::test_api_process_running",
-               "TestEmergencyProcedures::test_recent_backup", "TestRegularMaintenance::test_recent_backup"}
+               "TestEmergencyProcedures::test_recent_backup", "TestRegularMaintenance::test_recent_backup",
+               "TestMaintenanceLogs::test_no_error_in_log[api]",
+               "TestLogAnalysis::test_log_lines_are_json[api]",
+               "TestLogAnalysis::test_rate_limit_events_under_threshold[api]"}
 
 
 def inbox(stack: StackState) -> set[str]:

@@ -27,7 +27,8 @@ class _Formatter(JsonFormatter):
     def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord,
                    message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)
-        log_record["timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        created = datetime.fromtimestamp(record.created, UTC)
+        log_record["timestamp"] = created.isoformat(timespec="milliseconds")
         log_record["level"] = record.levelname.lower()
 
 

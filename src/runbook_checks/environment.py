@@ -109,6 +109,10 @@ class Thresholds(_Strict):
     mail_arrival_seconds: Number = Field(5.0, gt=0, le=120)  # a message sent, seen in the sink's inbox
     certificate_min_days: Number = Field(14.0, ge=0)  # a TLS certificate's least time left before it expires
     multipart_upload_max_hours: Number = Field(24.0, gt=0)  # an S3 multipart upload left open longer
+    log_lines: Count = Field(10_000, ge=1, le=1_000_000)  # the last lines of an app's log the checks read
+    log_error_hours: Number = Field(24.0, gt=0)  # no error line within this window of an app's log
+    rate_limit_events: Count = Field(100, ge=0)  # at most this many rate-limit events an app logs
+    rate_limit_window_minutes: Number = Field(60.0, gt=0)  # within this window
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
