@@ -120,7 +120,9 @@ def _app(name: str, config: dict[str, str]) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
                        allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["Authorization", "Content-Type"])
-    app_logging.log_requests(app, app_logging.configure(config))
+    logger = app_logging.configure(config)
+    app_logging.log_requests(app, logger)
+    logger.info("app_started", extra={"app": name})
 
     @app.get("/", response_class=PlainTextResponse)
     def index() -> str:

@@ -4,11 +4,13 @@ failing for the right reason."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from dotenv import dotenv_values
 
 from runbook_harness import backups, docker_cli, drivers, engine, nginx, s3_seed
 from runbook_harness.processes import StackError, spawn
-from runbook_harness.services import REDIS_MEMORY, app, service
+from runbook_harness.services import REDIS_MEMORY, app, app_log, service
 from runbook_harness.state import StackState
 
 
@@ -2012,6 +2014,150 @@ FAULTS += (
           "a runaway process takes the host's memory past 30% in use",
           memory_taken(40), stop_service("memory-hog"), gate_env={"RC_MEMORY_USED_PERCENT": "30"},
           fails={"test_memory_headroom": "% in use ("}),
+)
+
+
+# The apps' JSON logs (app-logs/, which compose mounts into their containers: edited here in both).
+_SET_ASIDE = ".set-aside"  # a log moved away, beside it
+_APPENDED = ".appended"  # what a fault appended to a log, beside it, to take it out again
+_HAMMER = "fault-hammer-"  # the request ids of a client hammering the login
+
+
+def _log(state: StackState, app_name: str) -> Path:
+    return app_log(state.directory, app_name)
+
+
+def _beside(state: StackState, app_name: str, suffix: str) -> Path:
+    path = _log(state, app_name)
+    return path.with_name(path.name + suffix)
+
+
+def _rewrite(path: Path, change: Callable[[bytes], bytes]) -> None:
+    """Changes the file in place (the app keeps writing to the same file, at its end)."""
+    with path.open("r+b") as log:
+        text = change(log.read())
+        log.seek(0)
+        log.write(text)
+        log.truncate()
+
+
+def log_appended(app_name: str, block: Callable[[], str]) -> Callable[[StackState], None]:
+    """Appends `block` (lines written into the app's log by something else, or by the app at another
+    time) in one write, and keeps it beside the log so that the revert takes out just that."""
+
+    def run(state: StackState) -> None:
+        text = block()
+        _beside(state, app_name, _APPENDED).write_text(text)
+        with _log(state, app_name).open("a") as log:
+            log.write(text)
+
+    return run
+
+
+def log_unappended(app_name: str) -> Callable[[StackState], None]:
+    """Takes what log_appended added out of the app's log again."""
+
+    def run(state: StackState) -> None:
+        kept = _beside(state, app_name, _APPENDED)
+        if kept.is_file():
+            _rewrite(_log(state, app_name), lambda text: text.replace(kept.read_bytes(), b"", 1))
+            kept.unlink()
+
+    return run
+
+
+def log_set_aside(app_name: str, away: bool) -> Callable[[StackState], None]:
+    """Moves the app's log out of its place (the running app goes on writing into it there), or
+    back, as a rotation that lost the file leaves it."""
+
+    def run(state: StackState) -> None:
+        path, aside = _log(state, app_name), _beside(state, app_name, _SET_ASIDE)
+        source, target = (path, aside) if away else (aside, path)
+        if source.exists():
+            os.replace(source, target)
+
+    return run
+
+
+def _error_record() -> str:
+    """A JSON error line two hours old, as the API logs a request that raised."""
+    stamp = datetime.fromtimestamp(time.time() - 7200, UTC).isoformat(timespec="milliseconds")
+    return json.dumps({"event": "unhandled_exception", "request_id": "5d3c9a0e-fault", "method": "GET",
+                       "path": "/api/v1/items", "exc_info": "Traceback (most recent call last):\n  ...\n"
+                       "psycopg.OperationalError: server closed the connection unexpectedly",
+                       "timestamp": stamp, "level": "error"}) + "\n"
+
+
+def _library_traceback() -> str:
+    """What a library prints into the file when it writes to the stream itself (plain text)."""
+    return ("Exception ignored in: <function Connection.__del__ at 0x7f3a2c1d5e40>\n"
+            "Traceback (most recent call last):\n"
+            '  File "/opt/venv/lib/python3.11/site-packages/psycopg/connection.py", line 182, in __del__\n'
+            "ResourceWarning: connection <psycopg.Connection [BAD]> was deleted while still open\n")
+
+
+def logins_hammered(attempts: int) -> Callable[[StackState], None]:
+    """One client sends `attempts` failed logins to practiceops' API, each with a request id of its
+    own (_HAMMER...): all but the first few are refused and logged as rate-limit events."""
+
+    def run(state: StackState) -> None:
+        import requests
+
+        with requests.Session() as client:
+            for attempt in range(attempts):
+                client.post(state.url("practiceops-api") + "/auth/login", timeout=10,
+                            data={"username": "hammer@fault.invalid", "password": f"guess-{attempt}"},
+                            headers={"X-Request-ID": f"{_HAMMER}{attempt}"})
+
+    return run
+
+
+def _not_hammered(line: bytes) -> bool:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return True
+    return not (isinstance(record, dict) and str(record.get("request_id", "")).startswith(_HAMMER))
+
+
+def hammer_lines_removed(state: StackState) -> None:
+    """Takes every line of the hammering client's requests out of practiceops' log."""
+    _rewrite(_log(state, "practiceops-api"), lambda text: b"".join(
+        line for line in text.splitlines(keepends=True) if _not_hammered(line)))
+
+
+_UNREADABLE_TIME = "line(s) whose time cannot be read"
+
+FAULTS += (
+    Fault("ghostworks-log-error-line", "ghostworks.15",
+          "the API logged an unhandled exception two hours ago, and nobody read it",
+          log_appended("ghostworks-api", _error_record), log_unappended("ghostworks-api"),
+          fails={"test_no_error_in_log[api]": "error 'unhandled_exception'"}),
+    Fault("ghostworks-log-traceback", "ghostworks.15",
+          "a library printed a plain-text traceback into the API's JSON log",
+          log_appended("ghostworks-api", _library_traceback), log_unappended("ghostworks-api"),
+          fails={"test_no_error_in_log[api]": "not JSON: 'Traceback (most recent call last):'"}),
+    Fault("ghostworks-log-missing", "ghostworks.15",
+          "the API's log was rotated away and no new one opened: nothing is at its path",
+          log_set_aside("ghostworks-api", True), log_set_aside("ghostworks-api", False),
+          fails={"test_no_error_in_log[api]": "No such file or directory"}),
+    Fault("practiceops-log-traceback", "practiceops.12",
+          "a library printed a plain-text traceback into the API's JSON log",
+          log_appended("practiceops-api", _library_traceback), log_unappended("practiceops-api"),
+          fails={"test_log_lines_are_json[api]": "not JSON: 'Traceback (most recent call last):'",
+                 "test_rate_limit_events_under_threshold[api]": _UNREADABLE_TIME}),
+    Fault("practiceops-log-plain-format", "practiceops.12",
+          "the API restarted with plain-text logging (LOG_FORMAT=plain) into a new log",
+          steps(log_set_aside("practiceops-api", True), set_config("practiceops-api", LOG_FORMAT="plain")),
+          # the JSON log back in its place first: the app restarted then opens it, not the plain one
+          steps(log_set_aside("practiceops-api", False), restore_config("practiceops-api")),
+          fails={"test_log_lines_are_json[api]": " INFO app: app_started'",
+                 "test_rate_limit_events_under_threshold[api]": _UNREADABLE_TIME}),
+    Fault("practiceops-login-hammered", "practiceops.12",
+          "one client hammers the login: 146 rate-limit events within the hour, over a limit of 100",
+          logins_hammered(150), hammer_lines_removed, gate_env={"RC_RATE_LIMIT_EVENTS": "100"},
+          fails={"test_rate_limit_events_under_threshold[api]":
+                 "at most 100 rate_limit_exceeded events in the last 60 min"}),
 )
 
 

@@ -198,7 +198,7 @@ class HostTarget:
         whole = len(data) <= bound
         if not whole:  # the first line read is cut: it starts before the bound
             _, newline, data = data.partition(b"\n")
-            if not newline:
+            if not newline or not data:  # the bound falls within the last line
                 return LogTail(self.name, path, lines, (), False, now, oversized=bound)
         found = data.decode("utf-8", errors="replace").split("\n")
         if found and found[-1] == "":
