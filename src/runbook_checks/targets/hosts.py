@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import testinfra.backend
 import testinfra.host
 from testinfra.backend.base import CommandResult
+from testinfra.modules.process import BusyboxProcess
 
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
@@ -334,9 +335,13 @@ class HostTarget:
 
 
 def _list_processes(host: _BoundedHost) -> tuple[tuple[int, str], ...]:
-    """Every process's pid and command line, but for the listing's own."""
-    return tuple((int(p["pid"]), str(p["args"])) for p in host.process.filter()
-                 if not any(own in str(p["args"]) for own in _OWN_LISTING))
+    """Every process's pid and command line, but for the listing's own. ps is asked for these two
+    alone (procps' form, or busybox's where testinfra finds it): testinfra's own listing puts the
+    command name among its columns, and a name with a space (Node's processes set theirs) shifts them."""
+    command = "ps -A -o pid,args" if isinstance(host.process, BusyboxProcess) else "ps -Aww -o pid=,args="
+    rows = (line.strip().split(None, 1) for line in host.check_output(command).splitlines())
+    return tuple((int(row[0]), row[1] if len(row) > 1 else "") for row in rows
+                 if row and row[0].isdigit() and not any(own in row[-1] for own in _OWN_LISTING))
 
 
 def _list_tcp_listeners(host: _BoundedHost) -> dict[int, tuple[str, ...]]:
