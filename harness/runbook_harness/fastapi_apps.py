@@ -155,8 +155,8 @@ def ghostworks_api(config: dict[str, str]) -> FastAPI:
 
 def practiceops_api(config: dict[str, str]) -> FastAPI:
     """The practiceops API: health with its database, FastAPI's OAuth2 password login (a form)
-    whose failures the `limits` library throttles per client and account, refresh, /me and the
-    scheduler's job list."""
+    whose failures the `limits` library throttles per client and account (each refusal logged as
+    a rate_limit_exceeded event), refresh, /me and the scheduler's job list."""
     app, tokens = _app("practiceops-api", config), Tokens(config)
     tokens.routes(app, "")
     limit = parse_limit(config.get("AUTH_RATE_LIMIT", "5/minute"))
