@@ -20,6 +20,8 @@ from runbook_harness import backups, container, docker_cli, images, nginx, node_
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.processes import StackError, port_open
 from runbook_harness.services import (
+    APP_LOGS,
+    APP_LOGS_MOUNT,
     APPS,
     MAILDIR,
     PGBOUNCER_USERS,
@@ -131,7 +133,8 @@ def _app(app: App) -> dict[str, Any]:
                         environment=dict(node_build.RUNTIME_ENV), volumes=["${RC_NODE_BUILD}:/app:ro"],
                         depends_on=_HEALTHY)
     command = ["python3", "-m", "runbook_harness.apps", app.name, *listen]
-    return _service(app.name, app.port, app.published, command, env_file=env_file, volumes=[_CODE],
+    logs = [f"${{RC_STACK_DIR}}/{APP_LOGS}:{APP_LOGS_MOUNT}"] if "LOG_FILE" in app.config else []
+    return _service(app.name, app.port, app.published, command, env_file=env_file, volumes=[_CODE, *logs],
                     depends_on=_HEALTHY)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
 
 from runbook_checks.targets.postgres import libpq_url
+from runbook_harness import app_logging
 
 
 def flag(config: dict[str, str], name: str, default: bool = True) -> bool:
@@ -118,6 +120,9 @@ def _app(name: str, config: dict[str, str]) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
                        allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["Authorization", "Content-Type"])
+    logger = app_logging.configure(config)
+    app_logging.log_requests(app, logger)
+    logger.info("app_started", extra={"app": name})
 
     @app.get("/", response_class=PlainTextResponse)
     def index() -> str:
@@ -150,12 +155,19 @@ def ghostworks_api(config: dict[str, str]) -> FastAPI:
 
 def practiceops_api(config: dict[str, str]) -> FastAPI:
     """The practiceops API: health with its database, FastAPI's OAuth2 password login (a form)
-    whose failures the `limits` library throttles per client and account, refresh, /me and the
-    scheduler's job list."""
+    whose failures the `limits` library throttles per client and account (each refusal logged as
+    a rate_limit_exceeded event), refresh, /me and the scheduler's job list."""
     app, tokens = _app("practiceops-api", config), Tokens(config)
     tokens.routes(app, "")
     limit = parse_limit(config.get("AUTH_RATE_LIMIT", "5/minute"))
     failures = MovingWindowRateLimiter(MemoryStorage())
+    logger = logging.getLogger("app")
+
+    def refused(request: Request) -> Response:
+        logger.warning("rate_limit_exceeded", extra={
+            "request_id": request.state.request_id, "path": request.url.path,
+            "client_ip": app_logging.client_ip(request), "limit": str(limit)})
+        return JSONResponse({"detail": "RATE_LIMITED"}, status_code=429)
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -166,12 +178,12 @@ def practiceops_api(config: dict[str, str]) -> FastAPI:
     def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Response:
         key = f"{request.client.host if request.client else '?'} {form.username}"
         if not failures.test(limit, key):
-            return JSONResponse({"detail": "RATE_LIMITED"}, status_code=429)
+            return refused(request)
         if not _is_demo(config, form.username, form.password):
             failures.hit(limit, key)
-            status = 401 if failures.test(limit, key) else 429
-            return JSONResponse({"detail": "Incorrect username or password" if status == 401
-                                 else "RATE_LIMITED"}, status_code=status)
+            if not failures.test(limit, key):
+                return refused(request)
+            return JSONResponse({"detail": "Incorrect username or password"}, status_code=401)
         return JSONResponse(tokens.pair())
 
     jobs = [job for job in config.get("SCHEDULED_JOBS", "").split(",") if job]
@@ -213,5 +225,5 @@ def serve(name: str, config: dict[str, str], host: str, port: int) -> None:
     """Runs the app under uvicorn; the app sets its own Date header (its clock may be off)."""
     import uvicorn
 
-    uvicorn.run(FASTAPI_APPS[name](config), host=host, port=port, log_level="warning",
+    uvicorn.run(FASTAPI_APPS[name](config), host=host, port=port, log_level="warning", log_config=None,
                 date_header=False, server_header=False)

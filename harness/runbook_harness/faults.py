@@ -4,17 +4,26 @@ failing for the right reason."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
 
 from runbook_harness import backups, docker_cli, drivers, engine, native, nginx, s3_seed
+from runbook_harness.log_edits import (
+    errors_removed,
+    log_appended,
+    log_set_aside,
+    log_unappended,
+    records_removed,
+)
 from runbook_harness.processes import StackError, spawn
 from runbook_harness.services import REDIS_MEMORY, app, service
 from runbook_harness.state import StackState
@@ -585,7 +594,12 @@ _GHOSTWORKS_SECRET_MISSING = {"test_required_variables_set": "not set: JWT_SECRE
                               "test_secret_has_entropy": "about 0 bits over 0 characters (empty)",
                               "test_database_url_set": "not set: JWT_SECRET_KEY",
                               "test_token_refresh_works": "found     status 500",
-                              "test_demo_login_issues_well_formed_tokens": "found     status 500"}
+                              "test_demo_login_issues_well_formed_tokens": "found     status 500",
+                              # its logins raise, and uvicorn logs each as an error
+                              "test_no_error_in_log[api]": "error 'Exception in ASGI application'"}
+# what ghostworks' API without a JWT secret shows, and the revert that also archives its errors
+_GHOSTWORKS_SECRET_SYMPTOMS = ("ghostworks.2", "ghostworks.6", "ghostworks.14", "ghostworks.15")
+_GHOSTWORKS_SECRET_BACK = steps(restore_config("ghostworks-api"), errors_removed("ghostworks-api"))
 _SHORT_POOL_WAIT = {"RC_POOL_WAIT_SECONDS": "0.3"}
 _RESTORE_TENANT_SELECT = (
     "ALTER POLICY documents_tenant_select ON documents USING (tenant_id = get_current_tenant_id())")
@@ -1145,9 +1159,8 @@ FAULTS += (
                  "test_secret_long_enough": "found     not set",
                  "test_secret_has_entropy": "about 0 bits over 0 characters (empty)"}),
     Fault("ghostworks-jwt-secret-unset", "ghostworks.4", "the API has no JWT_SECRET_KEY",
-          set_config("ghostworks-api", JWT_SECRET_KEY=None), restore_config("ghostworks-api"),
-          fails=_GHOSTWORKS_SECRET_MISSING,
-          also=("ghostworks.2", "ghostworks.6", "ghostworks.14")),
+          set_config("ghostworks-api", JWT_SECRET_KEY=None), _GHOSTWORKS_SECRET_BACK,
+          fails=_GHOSTWORKS_SECRET_MISSING, also=_GHOSTWORKS_SECRET_SYMPTOMS),
     Fault("practiceops-cors-origins-unset", "practiceops.2", "the API has no CORS_ORIGINS",
           set_config("practiceops-api", CORS_ORIGINS=None), restore_config("practiceops-api"),
           fails={"test_required_variables_set": "not set: CORS_ORIGINS"}),
@@ -1293,9 +1306,8 @@ FAULTS += (
           set_config("ghostworks-api", SECURITY_HEADERS="false"), restore_config("ghostworks-api"),
           fails={"test_security_headers[api]": "X-Content-Type-Options missing"}),
     Fault("ghostworks-jwt-secret-empty", "ghostworks.4", "JWT_SECRET_KEY is set, but to nothing",
-          set_config("ghostworks-api", JWT_SECRET_KEY=""), restore_config("ghostworks-api"),
-          fails=_GHOSTWORKS_SECRET_MISSING,
-          also=("ghostworks.2", "ghostworks.6", "ghostworks.14")),
+          set_config("ghostworks-api", JWT_SECRET_KEY=""), _GHOSTWORKS_SECRET_BACK,
+          fails=_GHOSTWORKS_SECRET_MISSING, also=_GHOSTWORKS_SECRET_SYMPTOMS),
     Fault("audiospective-base-url-unset", "audiospective.7", "NEXTAUTH_URL is gone",
           set_config("audiospective-web", NEXTAUTH_URL=None), restore_config("audiospective-web"),
           fails={"test_base_url_has_no_trailing_slash": "found     '': not set",
@@ -2136,6 +2148,83 @@ FAULTS += (
                  **_api_redis_unseen("unreachable: Error 111 connecting to")},
           also=("ghostworks.10",)),
 )
+
+# The apps' JSON logs (log_edits.py)
+_HAMMER = "fault-hammer-"  # the request ids of a client hammering the login
+
+
+def _error_record() -> str:
+    """A JSON error line two hours old, as the API logs a request that raised."""
+    stamp = datetime.fromtimestamp(time.time() - 7200, UTC).isoformat(timespec="milliseconds")
+    return json.dumps({"event": "unhandled_exception", "request_id": "5d3c9a0e-fault", "method": "GET",
+                       "path": "/api/v1/items", "exc_info": "Traceback (most recent call last):\n  ...\n"
+                       "psycopg.OperationalError: server closed the connection unexpectedly",
+                       "timestamp": stamp, "level": "error"}) + "\n"
+
+
+def _library_traceback() -> str:
+    """What a library prints into the file when it writes to the stream itself (plain text)."""
+    return ("Exception ignored in: <function Connection.__del__ at 0x7f3a2c1d5e40>\n"
+            "Traceback (most recent call last):\n"
+            '  File "/opt/venv/lib/python3.11/site-packages/psycopg/connection.py", line 182, in __del__\n'
+            "ResourceWarning: connection <psycopg.Connection [BAD]> was deleted while still open\n")
+
+
+def logins_hammered(attempts: int) -> Callable[[StackState], None]:
+    """One client sends `attempts` failed logins to practiceops' API, each with a request id of its
+    own (_HAMMER...): all but the first few are refused and logged as rate-limit events."""
+
+    def run(state: StackState) -> None:
+        import requests
+
+        with requests.Session() as client:
+            for attempt in range(attempts):
+                client.post(state.url("practiceops-api") + "/auth/login", timeout=10,
+                            data={"username": "hammer@fault.invalid", "password": f"guess-{attempt}"},
+                            headers={"X-Request-ID": f"{_HAMMER}{attempt}"})
+
+    return run
+
+
+# the lines of the hammering client's requests
+_HAMMERED = records_removed("practiceops-api",
+                            lambda record: str(record.get("request_id", "")).startswith(_HAMMER))
+
+
+_UNREADABLE_TIME = "line(s) whose time cannot be read"
+
+FAULTS += (
+    Fault("ghostworks-log-error-line", "ghostworks.15",
+          "the API logged an unhandled exception two hours ago, and nobody read it",
+          log_appended("ghostworks-api", _error_record), log_unappended("ghostworks-api"),
+          fails={"test_no_error_in_log[api]": "error 'unhandled_exception'"}),
+    Fault("ghostworks-log-traceback", "ghostworks.15",
+          "a library printed a plain-text traceback into the API's JSON log",
+          log_appended("ghostworks-api", _library_traceback), log_unappended("ghostworks-api"),
+          fails={"test_no_error_in_log[api]": "not JSON: 'Traceback (most recent call last):'"}),
+    Fault("ghostworks-log-missing", "ghostworks.15",
+          "the API's log was rotated away and no new one opened: nothing is at its path",
+          log_set_aside("ghostworks-api", True), log_set_aside("ghostworks-api", False),
+          fails={"test_no_error_in_log[api]": "No such file or directory"}),
+    Fault("practiceops-log-traceback", "practiceops.12",
+          "a library printed a plain-text traceback into the API's JSON log",
+          log_appended("practiceops-api", _library_traceback), log_unappended("practiceops-api"),
+          fails={"test_log_lines_are_json[api]": "not JSON: 'Traceback (most recent call last):'",
+                 "test_rate_limit_events_under_threshold[api]": _UNREADABLE_TIME}),
+    Fault("practiceops-log-plain-format", "practiceops.12",
+          "the API restarted with plain-text logging (LOG_FORMAT=plain) into a new log",
+          steps(log_set_aside("practiceops-api", True), set_config("practiceops-api", LOG_FORMAT="plain")),
+          # the JSON log back in its place first: the app restarted then opens it, not the plain one
+          steps(log_set_aside("practiceops-api", False), restore_config("practiceops-api")),
+          fails={"test_log_lines_are_json[api]": " INFO app: app_started'",
+                 "test_rate_limit_events_under_threshold[api]": _UNREADABLE_TIME}),
+    Fault("practiceops-login-hammered", "practiceops.12",
+          "one client hammers the login: 146 rate-limit events within the hour, over a limit of 100",
+          logins_hammered(150), _HAMMERED, gate_env={"RC_RATE_LIMIT_EVENTS": "100"},
+          fails={"test_rate_limit_events_under_threshold[api]":
+                 "at most 100 rate_limit_exceeded events in the last 60 min"}),
+)
+
 
 def fault(name: str) -> Fault:
     for candidate in FAULTS:

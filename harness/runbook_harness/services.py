@@ -53,6 +53,10 @@ _PG = "{pg_host}:{pg_port}"
 SMTP_USER = "mailer"  # the one account of the SMTP sink; its password is the `smtp` secret,
 SMTP_PASSWORD_VARIABLE = "RC_SECRET_SMTP"  # given to the sink in this variable
 MAILDIR = "mail"  # the sink's Maildir, in the stack directory
+# The FastAPI apps' JSON logs: in the stack directory's app-logs/, which compose mounts into their
+# containers at APP_LOGS_MOUNT (so the logs are read and edited on this machine in either stack).
+APP_LOGS = "app-logs"
+APP_LOGS_MOUNT = "/var/log/runbook-checks"
 # An app names the others by url_<app> where it calls them itself (inside the compose network, by
 # service name) and by public_url_<app> where a browser does (origins, redirects, public config).
 
@@ -123,6 +127,7 @@ APPS = (
         "DEMO_PASSWORD": "{s_demo_password}",
         "DEBUG": "false",
         "HSTS_MAX_AGE": "31536000",
+        "LOG_FILE": "{log_dir}/ghostworks-api.log",
     }),
     App("ghostworks-web", "ghostworks", 3000, 13020, {
         "NEXT_PUBLIC_API_URL": "{url_ghostworks_api}",
@@ -139,6 +144,7 @@ APPS = (
         "SCHEDULED_JOBS": "no_log_reminder,weekly_digest",
         "DEMO_EMAIL": "demo@practiceops.test",
         "DEMO_PASSWORD": "{s_demo_password}",
+        "LOG_FILE": "{log_dir}/practiceops-api.log",
     }),
 )
 
@@ -155,6 +161,11 @@ APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_au
                "demo_password", *S3_KEYS)
 # A password with characters that must be percent-encoded in a URL, as real ones often have.
 SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
+
+
+def app_log(directory: Path, name: str) -> Path:
+    """The JSON log of app `name` in the stack directory, as this machine sees it."""
+    return directory / APP_LOGS / f"{name}.log"
 
 
 def app(name: str) -> App:

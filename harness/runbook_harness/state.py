@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 from runbook_harness.processes import StackError
 from runbook_harness.services import (
+    APP_LOGS,
+    APP_LOGS_MOUNT,
     APP_SECRETS,
     APPS,
     PASSWORDS_SQL,
@@ -98,6 +100,7 @@ class StackState:
             "redis_host": redis_host, "redis_port": str(redis_port),
             "smtp_host": smtp_host, "smtp_port": str(smtp_port),
             "s3_url": f"http://{s3_host}:{s3_port}",
+            "log_dir": APP_LOGS_MOUNT if inside else str(self.directory / APP_LOGS),
         }
         for a in APPS:
             host, port = self._address(a.name, inside)
@@ -120,6 +123,7 @@ class StackState:
     def write_files(self, more_stack_env: dict[str, str] | None = None) -> None:
         """Renders every app's env file, stack.env (with `more_stack_env`) and the role passwords SQL."""
         (self.directory / "apps").mkdir(parents=True, exist_ok=True)
+        (self.directory / APP_LOGS).mkdir(exist_ok=True)
         for app in APPS:
             self.write_env_file(self.directory / app.env_file, self.app_config(app.name))
         self.write_env_file(self.directory / STACK_ENV, self.stack_env() | (more_stack_env or {}))

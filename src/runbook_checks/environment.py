@@ -111,6 +111,10 @@ class Thresholds(_Strict):
     multipart_upload_max_hours: Number = Field(24.0, gt=0)  # an S3 multipart upload left open longer
     worker_heartbeat_seconds: Number = Field(30.0, gt=0)  # a queue worker's heartbeat older than this: stale
     queue_depth_max: Count = Field(1000, ge=1)  # jobs a queue may hold waiting: it must stay under it
+    log_lines: Count = Field(10_000, ge=1, le=1_000_000)  # the last lines of an app's log the checks read
+    log_error_hours: Number = Field(24.0, gt=0)  # no error line within this window of an app's log
+    rate_limit_events: Count = Field(100, ge=0)  # at most this many rate-limit events an app logs
+    rate_limit_window_minutes: Number = Field(60.0, gt=0)  # within this window
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's

@@ -2,7 +2,11 @@
 
 from typing import Any, ClassVar
 
+import pytest
+
 from runbook_checks.checks import config, hosts
+from runbook_checks.environment import Environment
+from runbook_checks.facts.hosts import LogTail
 from runbook_checks.targets.registry import Targets
 
 
@@ -45,6 +49,17 @@ def recent_backup(targets: Targets, backup: dict[str, Any]) -> None:
     """The newest backup file of `backup` ({host, directory, name, max_age_hours}) is young enough."""
     newest = targets.host(backup["host"]).newest_file(backup["directory"], backup["name"])
     hosts.newest_file_fresh(newest, float(backup["max_age_hours"]))
+
+
+def declared_logs(logs: dict[str, dict[str, str]]) -> list[Any]:
+    """One parameter per declared log (name -> {host, path}), each needing its host."""
+    return [pytest.param(name, marks=pytest.mark.needs(host=log["host"]), id=name)
+            for name, log in logs.items()]
+
+
+def log_tail(targets: Targets, environment: Environment, log: dict[str, str]) -> LogTail:
+    """The last thresholds.log_lines lines of the log ({host, path}), read on its host."""
+    return targets.host(log["host"]).log_tail(log["path"], environment.thresholds.log_lines)
 
 
 def assertion_ids(assertions: list[dict[str, Any]]) -> list[str]:

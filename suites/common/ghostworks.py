@@ -17,13 +17,13 @@ from runbook_checks.assertions import (
     security_headers,
     sessions_of_every_database,
 )
-from runbook_checks.checks import compose, config, connections, hosts, http, links, redis, tls, tokens
+from runbook_checks.checks import compose, config, connections, hosts, http, links, logs, redis, tls, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.hosts import HostTarget
 from runbook_checks.targets.http import Response
 from runbook_checks.targets.registry import Targets
-from suites.common._shared import RequiredConfiguration, recent_backup
+from suites.common._shared import RequiredConfiguration, declared_logs, log_tail, recent_backup
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -318,3 +318,13 @@ class TestRegularMaintenance:
     @pytest.mark.needs(host=EXPECTED["backup"]["host"])
     def test_recent_backup(self, targets: Targets) -> None:
         recent_backup(targets, EXPECTED["backup"])
+
+
+@pytest.mark.runbook("ghostworks#regular-maintenance")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("ghostworks.15", "maintenance lapsed: errors in the last day's logs went unread")
+class TestMaintenanceLogs:
+    @pytest.mark.parametrize("log", declared_logs(EXPECTED["logs"]))
+    def test_no_error_in_log(self, targets: Targets, environment: Environment, log: str) -> None:
+        logs.no_error_within(log_tail(targets, environment, EXPECTED["logs"][log]),
+                             environment.thresholds.log_error_hours)

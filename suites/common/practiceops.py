@@ -11,12 +11,12 @@ from runbook_checks.assertions import (
     health_answers,
     login_tokens,
 )
-from runbook_checks.checks import config, hosts, http, tokens
+from runbook_checks.checks import config, hosts, http, logs, tokens
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.shapes import LoginShape
 from runbook_checks.targets.registry import Targets
-from suites.common._shared import RequiredConfiguration, assertion_ids, recent_backup
+from suites.common._shared import RequiredConfiguration, assertion_ids, declared_logs, log_tail, recent_backup
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -119,6 +119,23 @@ class TestUserCantLogIn:
             if replies[-1].status == 429:
                 break
         http.rate_limited(replies, f"POST {shape.path} with a wrong password")
+
+
+@pytest.mark.runbook("practiceops#log-analysis")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("practiceops.12", "the logs cannot be searched, or show a login attack")
+class TestLogAnalysis:
+    @pytest.mark.parametrize("log", declared_logs(EXPECTED["logs"]))
+    def test_log_lines_are_json(self, targets: Targets, environment: Environment, log: str) -> None:
+        logs.structured(log_tail(targets, environment, EXPECTED["logs"][log]))
+
+    @pytest.mark.parametrize("log", declared_logs(EXPECTED["logs"]))
+    def test_rate_limit_events_under_threshold(self, targets: Targets, environment: Environment,
+                                               log: str) -> None:
+        limits = environment.thresholds
+        tail = log_tail(targets, environment, EXPECTED["logs"][log])
+        logs.events_at_most(tail, EXPECTED["rate_limit_event"], limits.rate_limit_events,
+                            limits.rate_limit_window_minutes)
 
 
 @pytest.mark.runbook("practiceops#symptom-401-on-valid-token")

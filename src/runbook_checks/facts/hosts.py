@@ -108,3 +108,20 @@ class Reach:
     port: int
     reached: bool
     why: str = ""
+
+
+@dataclass(frozen=True)
+class LogTail:
+    """The last lines of a log file on a host (oldest first, at most `limit`, read from the file's
+    end within a byte bound), and the host's clock (epoch seconds) when they were read. `whole`: the
+    file holds nothing before them. `unreadable`: why the file could not be read (then no lines);
+    `oversized`: its last line alone is longer than the byte bound (then no lines)."""
+
+    host: str
+    path: str
+    limit: int
+    lines: tuple[str, ...]
+    whole: bool
+    now: float
+    unreadable: str | None = None
+    oversized: int = 0  # the byte bound the last line exceeds

@@ -14,11 +14,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import testinfra.backend
 import testinfra.host
 from testinfra.backend.base import CommandResult
+from testinfra.modules.process import BusyboxProcess
 
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.facts.hosts import (
     DiskUse,
+    LogTail,
     MemoryUse,
     NewestFile,
     PathState,
@@ -60,6 +62,11 @@ _HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:%-]*$")
 _PROBE_STATUS = re.compile(r"^status=(\d+)$")
 _SHELL_PREFIX = re.compile(r"^(?:bash|sh|nc): (?:line \d+: )?")
 _MEMINFO = re.compile(r"^(MemTotal|MemAvailable):\s+(\d+) kB$", re.MULTILINE)
+# A log's tail is read within LINE_BYTES a line asked for, and never more than TAIL_BYTES at all.
+LINE_BYTES = 2048
+TAIL_BYTES = 64 * 1024 * 1024
+# What tail(1) says when the file is not there or the gate may not read it (not a host's silence).
+_CANNOT_OPEN = ("no such file", "permission denied", "is a directory", "cannot open")
 
 
 class _CommandTimedOut(Exception):
@@ -100,6 +107,7 @@ class HostTarget:
         self._dead: TargetUnreachable | None = None  # the host stopped answering after it was reached
         self._processes = Lazy(lambda: self._read("its processes", _list_processes))
         self._sockets = Lazy(lambda: self._read("its listening sockets", _list_tcp_listeners))
+        self._tails: dict[tuple[str, int], LogTail] = {}
 
     @property
     def label(self) -> str:
@@ -213,6 +221,39 @@ class HostTarget:
             return Reach(self.name, name, port, code == 0, why)
 
         return self._read(what, read)
+
+    def log_tail(self, path: str, lines: int) -> LogTail:
+        """The last `lines` lines of the file, read by tail(1) from its end (at most LINE_BYTES a
+        line, TAIL_BYTES in all, so a huge file or line is never read whole), with the host's clock.
+        Read once per run however many checks judge it."""
+        key = (path, lines)
+        if key not in self._tails:
+            self._tails[key] = self._read(f"the last {lines} lines of {path}",
+                                          lambda host: self._tail(host, path, lines))
+        return self._tails[key]
+
+    def _tail(self, host: _BoundedHost, path: str, lines: int) -> LogTail:
+        bound = min(lines * LINE_BYTES, TAIL_BYTES)
+        result = host.run("date +%%s.%%N && tail -c %s -- %s", str(bound + 1), path)
+        said = result.stderr.strip().splitlines()
+        if result.rc != 0 and said and any(m in said[-1].lower() for m in _CANNOT_OPEN):
+            return LogTail(self.name, path, lines, (), False, 0.0, unreadable=said[-1][:200])
+        if result.rc != 0:
+            raise self._failed(result, f"the last {lines} lines of {path}")
+        clock, _, data = result.stdout_bytes.partition(b"\n")
+        try:
+            now = float(clock)
+        except ValueError:
+            raise self._unreadable(f"the clock of {path}'s host", "date's output does not parse") from None
+        whole = len(data) <= bound
+        if not whole:  # the first line read is cut: it starts before the bound
+            _, newline, data = data.partition(b"\n")
+            if not newline or not data:  # the bound falls within the last line
+                return LogTail(self.name, path, lines, (), False, now, oversized=bound)
+        found = data.decode("utf-8", errors="replace").split("\n")
+        if found and found[-1] == "":
+            found.pop()  # the last line's end
+        return LogTail(self.name, path, lines, tuple(found[-lines:]), whole and len(found) <= lines, now)
 
     def listening(self, port: int) -> Port:
         """Where the TCP port listens on the host (no address: it does not)."""
@@ -348,11 +389,13 @@ class HostTarget:
 
 
 def _list_processes(host: _BoundedHost) -> tuple[tuple[int, str], ...]:
-    """Every process's pid and command line, but for the listing's own. Read with ps's pid and args
-    alone: testinfra's listing splits its columns on blanks, which a process name (comm) may hold."""
-    rows = (line.strip().split(None, 1) for line in host.check_output("ps -Aww -o pid=,args=").splitlines())
+    """Every process's pid and command line, but for the listing's own. ps is asked for these two
+    alone (procps' form, or busybox's where testinfra finds it): testinfra's own listing puts the
+    command name among its columns, and a name with a space (Node's processes set theirs) shifts them."""
+    command = "ps -A -o pid,args" if isinstance(host.process, BusyboxProcess) else "ps -Aww -o pid=,args="
+    rows = (line.strip().split(None, 1) for line in host.check_output(command).splitlines())
     return tuple((int(row[0]), row[1] if len(row) > 1 else "") for row in rows
-                 if row and not any(own in (row[1] if len(row) > 1 else "") for own in _OWN_LISTING))
+                 if row and row[0].isdigit() and not any(own in row[-1] for own in _OWN_LISTING))
 
 
 def _list_tcp_listeners(host: _BoundedHost) -> dict[int, tuple[str, ...]]:
