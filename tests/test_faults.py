@@ -108,6 +108,12 @@ INDEPENDENT_OF_POSTGRES = {
     "TestRateLimitExceeded::test_responses_carry_rate_limit_headers",
     "TestJwtTokenIssues::test_demo_login_issues_well_formed_tokens",
     "TestUnauthorizedOnValidToken::test_tokens_refused_where_the_other_belongs",
+    # the apps' own metrics pages
+    "TestMonitoringAndAlerts::test_metrics_expose_required_series",
+    "TestMonitoringAndAlerts::test_error_ratio_under_limit",
+    "TestMonitoringAndAlerts::test_p95_latency_under_limit",
+    "TestApiSlowResponseTimes::test_request_duration_exposed",
+    "TestMissingMetrics::test_metrics_endpoint_answers",
 }
 # What the checks that see the outage through an app or the pooler report instead of the refusal.
 # While PostgreSQL is down the API's health calls queue in PgBouncer; whether the oldest has

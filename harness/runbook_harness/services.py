@@ -47,6 +47,8 @@ SERVICES = (
     Service("pgbouncer", "edoburu/pgbouncer:latest", 6432, 16432),
     # TLS in front of the ghostworks API (nginx.py)
     Service("nginx", "nginx:1.22", 443, 18443),
+    # scrapes the apps' metrics (prometheus.py)
+    Service("prometheus", "prom/prometheus", 9090, 19090),
 )
 
 _PG = "{pg_host}:{pg_port}"

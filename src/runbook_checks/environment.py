@@ -109,6 +109,8 @@ class Thresholds(_Strict):
     mail_arrival_seconds: Number = Field(5.0, gt=0, le=120)  # a message sent, seen in the sink's inbox
     certificate_min_days: Number = Field(14.0, ge=0)  # a TLS certificate's least time left before it expires
     multipart_upload_max_hours: Number = Field(24.0, gt=0)  # an S3 multipart upload left open longer
+    error_ratio_percent: Number = Field(5.0, gt=0, le=100)  # 5xx answers among all an app's counter counts
+    p95_latency_seconds: Number = Field(1.0, gt=0)  # the 95th percentile of an app's duration histogram
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
@@ -460,6 +462,17 @@ class MailSink(_Strict):
     maildir: Path | None = None
 
 
+class PrometheusSpec(_Strict):
+    """The Prometheus server that scrapes the apps: its base URL, whose HTTP API lists its targets."""
+
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return AppSpec._http_url(value)
+
+
 class StackSpec(_Strict):
     kind: Literal["native", "compose"] = "native"
     dir: FilePath
@@ -494,6 +507,8 @@ class Environment(_Strict):
     published: dict[HostAndPort, HostAndPort] = {}
     # The SMTP sink the apps' mail must go to (local and test environments; never production).
     mail_sink: MailSink | None = None
+    # The Prometheus server that scrapes the apps (its targets are judged).
+    prometheus: PrometheusSpec | None = None
     # The compose project the environment's services run in (read where the stack is compose).
     compose: ComposeSpec | None = None
     # Expected state that differs in this environment, by system: merged over (and replacing

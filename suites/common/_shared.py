@@ -2,7 +2,8 @@
 
 from typing import Any, ClassVar
 
-from runbook_checks.checks import config, hosts
+from runbook_checks.checks import config, hosts, metrics
+from runbook_checks.facts.metrics import Family
 from runbook_checks.targets.registry import Targets
 
 
@@ -50,3 +51,8 @@ def recent_backup(targets: Targets, backup: dict[str, Any]) -> None:
 def assertion_ids(assertions: list[dict[str, Any]]) -> list[str]:
     """Test ids for parametrized data assertions: their names, hyphenated."""
     return [a["name"].replace(" ", "-") for a in assertions]
+
+
+def app_metrics(targets: Targets, spec: dict[str, Any]) -> dict[str, Family]:
+    """The families of an app's metrics page ({app, path}), which must answer in Prometheus' format."""
+    return metrics.exposition(spec["app"], spec["path"], targets.app(spec["app"]).get(spec["path"]))

@@ -154,6 +154,12 @@ class Targets:
                                          unanswered=self._unanswered)
         return self._apps[url]
 
+    def prometheus(self) -> HttpTarget:
+        """The environment's Prometheus server, for its HTTP API (reads only)."""
+        if self.env.prometheus is None:
+            raise _undeclared("prometheus", "url", self.env)
+        return self.url(self.env.prometheus.url)
+
     def host(self, name: str) -> HostTarget:
         """A host the checks read through testinfra (hosts.<name>), reached on first use."""
         if name not in self._hosts:
