@@ -14,7 +14,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, docker_cli, drivers, engine, nginx, s3_seed
+from runbook_harness import backups, docker_cli, drivers, engine, grafana, nginx, prometheus, s3_seed
 from runbook_harness.processes import StackError, spawn
 from runbook_harness.services import REDIS_MEMORY, app, service
 from runbook_harness.state import StackState
@@ -1125,7 +1125,8 @@ FAULTS += (
                  "test_security_headers[api]": "unreachable: connection refused",
                  "test_demo_login_issues_well_formed_tokens": "unreachable: connection refused",
                  "test_request_duration_exposed": "unreachable: connection refused",
-                 "test_metrics_endpoint_answers": "unreachable: connection refused"},
+                 "test_metrics_endpoint_answers": "unreachable: connection refused",
+                 "test_prometheus_targets_up": "ghostworks-api http://"},
           also=("ghostworks.3", "ghostworks.5", "ghostworks.6", "ghostworks.11", "ghostworks.13",
                 "ghostworks.14")),
     Fault("audiospective-base-url-elsewhere", "audiospective.7",
@@ -1197,8 +1198,9 @@ FAULTS += (
                  "test_endpoint_latency": "unreachable: connection refused",
                  "test_process_memory_under_limit": "found     no process on platform-api matches /",
                  **dict.fromkeys(("test_metrics_expose_required_series", "test_error_ratio_under_limit",
-                                  "test_p95_latency_under_limit"), "unreachable: connection refused")},
-          also=("platform.6", "platform.7", "platform.9")),
+                                  "test_p95_latency_under_limit"), "unreachable: connection refused"),
+                 "test_prometheus_targets_up": "platform-api http://"},
+          also=("platform.6", "platform.7", "platform.9", "ghostworks.11")),
     Fault("ghostworks-web-slow", "ghostworks.1", "the web app answers after 600 ms",
           set_config("ghostworks-web", RESPONSE_DELAY_MS="600"), restore_config("ghostworks-web"),
           fails={"test_health_endpoint[web]": "found     median ",
@@ -2101,4 +2103,41 @@ FAULTS += (
           fails=dict.fromkeys(("test_request_duration_exposed", "test_metrics_endpoint_answers"),
                               'found     status 404: {"detail":"Not Found"}'),
           also=("ghostworks.3",)),
+)
+
+
+def scrape(extra: dict[str, str] | None = None,
+           left_out: tuple[str, ...] = ()) -> Callable[[StackState], None]:
+    """Gives Prometheus a configuration (the stack's own, with `extra` jobs, without `left_out`),
+    restarts it, and waits until it has scraped each job once."""
+
+    def run(state: StackState) -> None:
+        prometheus.write_config(state, extra, left_out)
+        drivers.restart(state, "prometheus")
+        for job in (*(j for j in prometheus.SCRAPED if j not in left_out), *(extra or {})):
+            prometheus.settle(state, job)
+
+    return run
+
+
+FAULTS += (
+    Fault("prometheus-target-dead-port", "ghostworks.11",
+          "Prometheus scrapes a job at an address where nothing listens any more",
+          scrape(extra={"billing-worker": "127.0.0.1:1"}), scrape(),
+          fails={"test_prometheus_targets_up": "billing-worker http://127.0.0.1:1/metrics: down"}),
+    Fault("prometheus-job-missing", "ghostworks.11", "Prometheus' configuration lost the API's scrape job",
+          scrape(left_out=("ghostworks-api",)), scrape(),
+          fails={"test_prometheus_targets_up": "not among Prometheus' targets: ghostworks-api"}),
+    Fault("prometheus-down", "ghostworks.11",
+          "Prometheus is not running: nothing is scraped, dashboards are empty",
+          stop_service("prometheus"), steps(start_service("prometheus"), scrape()),
+          compose_fails=_stopped("prometheus"),
+          fails={"test_prometheus_targets_up": "unreachable: connection refused",
+                 "test_grafana_datasources_healthy": "prometheus: status 400: ERROR: Post"}),
+    Fault("grafana-datasource-url-wrong", "ghostworks.11",
+          "Grafana's Prometheus datasource names a port nothing listens on",
+          steps(lambda state: grafana.write_datasources(state, "http://127.0.0.1:1"),
+                restart_service("grafana")),
+          steps(grafana.write_datasources, restart_service("grafana")),
+          fails={"test_grafana_datasources_healthy": 'prometheus: status 400: ERROR: Post "http://127.0.0.1:1/'}),
 )

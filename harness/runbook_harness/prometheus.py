@@ -60,20 +60,19 @@ def targets(state: StackState) -> list[dict[str, object]]:
         return list(json.load(answer)["data"]["activeTargets"])
 
 
-def settle(state: StackState, job: str, health: str, seconds: float = 15.0) -> None:
-    """Waits until Prometheus has scraped `job` since now and found it `health` (up or down), so
-    that a gate that runs next sees the app as it is, not as it was a scrape ago."""
+def settle(state: StackState, job: str, seconds: float = 15.0) -> None:
+    """Waits until Prometheus has scraped `job` since now, so that a gate that runs next sees the
+    app's target as the app is (up, or down), not as it was a scrape ago."""
     since = time.time()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for target in targets(state):
             labels = target.get("labels")
-            scraped = str(target.get("lastScrape", ""))
-            if isinstance(labels, dict) and labels.get("job") == job and target.get("health") == health \
-                    and _after(scraped, since):
+            if isinstance(labels, dict) and labels.get("job") == job \
+                    and _after(str(target.get("lastScrape", "")), since):
                 return
         time.sleep(0.2)
-    raise StackError(f"Prometheus did not see {job} {health} within {seconds:g} s")
+    raise StackError(f"Prometheus did not scrape {job} within {seconds:g} s")
 
 
 def _after(timestamp: str, since: float) -> bool:

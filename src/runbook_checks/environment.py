@@ -473,6 +473,19 @@ class PrometheusSpec(_Strict):
         return AppSpec._http_url(value)
 
 
+class GrafanaSpec(_Strict):
+    """Grafana's HTTP API: its base URL and a service account's token (Viewer is enough), sent as a
+    bearer token to list the datasources and ask each for its health."""
+
+    url: str
+    token: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return AppSpec._http_url(value)
+
+
 class StackSpec(_Strict):
     kind: Literal["native", "compose"] = "native"
     dir: FilePath
@@ -509,6 +522,8 @@ class Environment(_Strict):
     mail_sink: MailSink | None = None
     # The Prometheus server that scrapes the apps (its targets are judged).
     prometheus: PrometheusSpec | None = None
+    # Grafana, whose datasources must answer their health checks.
+    grafana: GrafanaSpec | None = None
     # The compose project the environment's services run in (read where the stack is compose).
     compose: ComposeSpec | None = None
     # Expected state that differs in this environment, by system: merged over (and replacing
@@ -529,6 +544,8 @@ class Environment(_Strict):
         values |= {f"test_accounts.{k}.password": account.password.get_secret_value()
                    for k, account in self.test_accounts.items()}
         values |= {f"redis.{k}.url": spec.url.get_secret_value() for k, spec in self.redis.items()}
+        if self.grafana is not None and self.grafana.token is not None:
+            values["grafana.token"] = self.grafana.token.get_secret_value()
         return values
 
 

@@ -259,6 +259,14 @@ class TestMissingMetrics:
         monitoring.targets_up(monitoring.active_targets(reply), EXPECTED["prometheus_jobs"])
 
 
+@pytest.mark.runbook("ghostworks#symptom-dashboards-not-loading")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("ghostworks.11", "dashboards not loading")
+class TestDashboardsNotLoading:
+    def test_grafana_datasources_healthy(self, targets: Targets) -> None:
+        monitoring.datasources_healthy(targets.grafana().datasources())
+
+
 @pytest.mark.runbook("ghostworks#symptom-too-many-connections")
 @pytest.mark.severity("high")
 @pytest.mark.symptom("ghostworks.7", "FATAL: too many connections")

@@ -1,12 +1,15 @@
-"""Prometheus, judged by what its HTTP API says of its scrape targets: every active target is up
+"""Monitoring, judged by what its HTTP APIs say. Prometheus: every active scrape target is up
 (whatever the declared list holds), there is at least one, and every declared job is among them.
-An answer the gate cannot read as the API's is a failure, never an empty list."""
+Grafana: it answers its health endpoint, lists at least one datasource, and each datasource passes
+Grafana's own health check. An answer the gate cannot read as the API's is a failure, never an
+empty list."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from runbook_checks.errors import CheckFailed
+from runbook_checks.targets.grafana import Datasources
 from runbook_checks.targets.http import Response
 
 _API = "GET /api/v1/targets answered with status success and data.activeTargets"
@@ -46,3 +49,51 @@ def targets_up(targets: list[dict[str, Any]], jobs: list[str]) -> None:
                           f"{', '.join(jobs)}", "\n".join(found),
                           "start what is down, or correct its address in prometheus.yml; add the "
                           "missing jobs")
+
+
+def _message(reply: Response) -> str:
+    body = reply.json_object() or {}
+    return str(body.get("message") or reply.body[:120]).strip()
+
+
+def _listed(reply: Response) -> list[Any]:
+    """The datasources Grafana listed; a refusal or another answer fails, naming what to fix."""
+    try:
+        listed = reply.json() if reply.status == 200 else None
+    except ValueError:
+        listed = None
+    if not isinstance(listed, list):
+        refused = reply.status in (401, 403)
+        raise CheckFailed("Grafana lists its datasources (GET /api/datasources)",
+                          f"status {reply.status}: {_message(reply)}",
+                          "give the gate a service account token (Viewer) as grafana.token" if refused
+                          else "point grafana.url at Grafana itself")
+    return listed
+
+
+def _unhealthy(uid: str, reply: Response) -> str | None:
+    state = (reply.json_object() or {}).get("status", "?")
+    return None if reply.status == 200 and state == "OK" else f"{uid}: status {reply.status}: {state}: " \
+                                                                 f"{_message(reply)}"
+
+
+def datasources_healthy(found: Datasources) -> None:
+    """Grafana answers, lists its datasources (at least one) and each passes its health check."""
+    health = found.health.json_object() or {}
+    if found.health.status != 200 or health.get("database") != "ok":
+        raise CheckFailed("Grafana's GET /api/health answered 200 with database ok",
+                          f"status {found.health.status}: {found.health.body[:120].strip()}",
+                          "start Grafana, or repair its database (its log says what it could not open)")
+    listed = _listed(found.listed)
+    if not listed:
+        raise CheckFailed("at least one Grafana datasource", "none: every dashboard is empty",
+                          "provision the Prometheus datasource (its URL as Grafana's server reaches it)")
+    sick = [line for uid, reply in found.checked.items() if (line := _unhealthy(uid, reply))]
+    unchecked = len(listed) - len(found.checked)
+    if unchecked:
+        sick.append(f"{unchecked} datasource(s) without a uid: their health cannot be asked")
+    if sick:
+        raise CheckFailed(f"each of Grafana's {len(listed)} datasource(s) passes its health check",
+                          "\n".join(sick),
+                          "correct the datasource's URL (as Grafana's server reaches it), or start what "
+                          "it queries")
