@@ -395,6 +395,11 @@ def offer_protocols(protocols: str) -> Callable[[StackState], None]:
     return steps(lambda state: nginx.configure(state, protocols), restart_service("nginx"))
 
 
+# platform's latency checks, all of which see every answer of the API slowed down
+_PLATFORM_SLOW = {"test_health_endpoint[check]": "found     median ",
+                  "test_health_endpoint[liveness]": "found     median ",
+                  "test_health_endpoint[readiness]": "found     median ",
+                  "test_endpoint_latency": "found     median "}
 _HEALTHY_CERTIFICATE = serve_certificate("healthy")
 _MODERN_PROTOCOLS = offer_protocols(nginx.MODERN)
 
@@ -948,11 +953,7 @@ FAULTS += (
                  "test_secret_long_enough": "12 characters"}),
     Fault("platform-api-slow", "platform.6", "every API answer takes 600 ms",
           set_config("platform-api", RESPONSE_DELAY_MS="600"), restore_config("platform-api"),
-          fails={"test_health_endpoint[check]": "found     median ",
-                 "test_health_endpoint[liveness]": "found     median ",
-                 "test_health_endpoint[readiness]": "found     median ",
-                 "test_endpoint_latency": "found     median "},
-          also=("platform.1",)),
+          fails=_PLATFORM_SLOW, also=("platform.1",)),
     Fault("audiospective-api-slow", "audiospective.14", "every answer takes 600 ms",
           set_config("audiospective-web", RESPONSE_DELAY_MS="600"), restore_config("audiospective-web"),
           fails={"test_health_reports_database": "found     median ",
@@ -2048,11 +2049,6 @@ def send_requests(app_name: str, path: str, count: int) -> Callable[[StackState]
 # What the checks of an app's metrics say when its duration histogram is not there, or not one.
 _DURATION_OFF = {"api_request_duration_seconds": "not exposed: api_request_duration_seconds",
                  "http_request_duration_seconds": "not exposed: http_request_duration_seconds"}
-# platform's latency checks, all of which see every answer of the API slowed down
-_PLATFORM_SLOW = {"test_health_endpoint[check]": "found     median ",
-                  "test_health_endpoint[liveness]": "found     median ",
-                  "test_health_endpoint[readiness]": "found     median ",
-                  "test_endpoint_latency": "found     median "}
 
 FAULTS += (
     Fault("platform-metrics-duration-off", "platform.9",
@@ -2100,8 +2096,10 @@ FAULTS += (
           also=("ghostworks.11",)),
     Fault("ghostworks-metrics-off", "ghostworks.11", "the API serves no metrics page: /metrics answers 404",
           set_config("ghostworks-api", METRICS="false"), restore_config("ghostworks-api"),
-          fails=dict.fromkeys(("test_request_duration_exposed", "test_metrics_endpoint_answers"),
-                              'found     status 404: {"detail":"Not Found"}'),
+          fails={**dict.fromkeys(("test_request_duration_exposed", "test_metrics_endpoint_answers"),
+                                 'found     status 404: {"detail":"Not Found"}'),
+                 # Prometheus finds its scrape answered 404: the target is down
+                 "test_prometheus_targets_up": "ghostworks-api http://"},
           also=("ghostworks.3",)),
 )
 

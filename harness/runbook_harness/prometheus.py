@@ -66,7 +66,11 @@ def settle(state: StackState, job: str, seconds: float = 15.0) -> None:
     since = time.time()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        for target in targets(state):
+        try:
+            listed = targets(state)
+        except OSError:  # refused, or 503 while its storage opens after a start
+            listed = []
+        for target in listed:
             labels = target.get("labels")
             if isinstance(labels, dict) and labels.get("job") == job \
                     and _after(str(target.get("lastScrape", "")), since):
