@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -2022,6 +2022,27 @@ FAULTS += (
           fails={"test_memory_headroom": "% in use ("}),
 )
 
+
+
+def _platform_api_anew(action: Callable[[StackState], None]) -> Callable[[StackState], None]:
+    """`action`, then the platform API restarted: its counters start with what follows, as an
+    alert's window forgets what came before, so that its p95 is the outage's and, once reverted,
+    no longer is."""
+    return steps(action, restart_service("platform-api"))
+
+
+# Faults behind which the platform API's health calls wait in PgBouncer's queue (its pg client
+# gives up after 2 s): they also push the API's p95 over 1 s. Where the pooler or the database
+# refuses at once instead, the calls fail fast and the p95 holds.
+_SLOWED_BY_ITS_DATABASE = ("pgbouncer-clients-waiting", "platform-role-connection-limit", "pgbouncer-db-capped",
+                           "pgbouncer-server-tls-required")
+FAULTS = tuple(
+    replace(f, inject=_platform_api_anew(f.inject), revert=_platform_api_anew(f.revert),
+            fails={**f.fails, "test_p95_latency_under_limit": "found     p95 "}, also=(*f.also, "platform.9"))
+    if f.name in _SLOWED_BY_ITS_DATABASE
+    # PostgreSQL down: its test accepts either verdict of the p95; the API starts afresh after it
+    else replace(f, revert=_platform_api_anew(f.revert)) if f.name == "postgres-down" else f
+    for f in FAULTS)
 
 def fault(name: str) -> Fault:
     for candidate in FAULTS:
