@@ -2034,8 +2034,8 @@ def _platform_api_anew(action: Callable[[StackState], None]) -> Callable[[StackS
 # Faults behind which the platform API's health calls wait in PgBouncer's queue (its pg client
 # gives up after 2 s): they also push the API's p95 over 1 s. Where the pooler or the database
 # refuses at once instead, the calls fail fast and the p95 holds.
-_SLOWED_BY_ITS_DATABASE = ("pgbouncer-clients-waiting", "platform-role-connection-limit", "pgbouncer-db-capped",
-                           "pgbouncer-server-tls-required")
+_SLOWED_BY_ITS_DATABASE = ("pgbouncer-clients-waiting", "platform-role-connection-limit",
+                           "pgbouncer-db-capped", "pgbouncer-server-tls-required")
 FAULTS = tuple(
     replace(f, inject=_platform_api_anew(f.inject), revert=_platform_api_anew(f.revert),
             fails={**f.fails, "test_p95_latency_under_limit": "found     p95 "}, also=(*f.also, "platform.9"))
