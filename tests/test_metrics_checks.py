@@ -230,3 +230,51 @@ def test_an_answer_that_is_not_prometheus_fails_closed() -> None:
     with serving(lambda method, path: (200, {"status": "error", "error": "no"})) as url:
         reply = HttpTarget("prometheus", url, TIMEOUTS, False).get("/api/v1/targets")
     assert "status 200" in _fails(monitoring.active_targets, reply).found
+
+
+# --- the Grafana stand-in, its health checks real --------------------------------------------------
+
+TOKEN = "glsa_" + "Qz7-stand-in-token-9Kp2"
+
+
+@contextmanager
+def grafana_server(tmp_path: Path, datasources: list[dict[str, object]]) -> Iterator[str]:
+    import json
+
+    (tmp_path / "datasources.json").write_text(json.dumps(datasources))
+    port, log = free_port(), tmp_path / "grafana.log"
+    pid = spawn([sys.executable, "-m", "runbook_harness.grafana", "--port", str(port),
+                 "--datasources", str(tmp_path / "datasources.json")], log,
+                env={**os.environ, "RC_SECRET_GRAFANA_TOKEN": TOKEN})
+    try:
+        wait_port("grafana", "127.0.0.1", port, pid, log, 20)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(pid)
+
+
+def _source(uid: str, url: str) -> dict[str, object]:
+    return {"id": 1, "uid": uid, "name": uid, "type": "prometheus", "url": url}
+
+
+def test_grafana_datasources_judged_by_their_real_health(tmp_path: Path) -> None:
+    from runbook_checks.targets.grafana import Grafana
+
+    with prometheus_server(tmp_path, {}) as prometheus, \
+            grafana_server(tmp_path, [_source("live", prometheus.base_url),
+                                      _source("dead", "http://127.0.0.1:1")]) as url:
+        found = Grafana(HttpTarget("grafana", url, TIMEOUTS, False), TOKEN).datasources()
+        failure = _fails(monitoring.datasources_healthy, found)
+        assert failure.found.startswith('dead: status 400: ERROR: Post "http://127.0.0.1:1/api/v1/query"')
+        assert "live:" not in failure.found and TOKEN not in str(failure.__dict__)
+        refused = Grafana(HttpTarget("grafana", url, TIMEOUTS, False), "wrong-token-123").datasources()
+    failure = _fails(monitoring.datasources_healthy, refused)
+    assert failure.found == "status 401: Unauthorized" and "service account token" in failure.fix
+
+
+def test_grafana_without_datasources_fails(tmp_path: Path) -> None:
+    from runbook_checks.targets.grafana import Grafana
+
+    with grafana_server(tmp_path, []) as url:
+        found = Grafana(HttpTarget("grafana", url, TIMEOUTS, False), TOKEN).datasources()
+    assert "none: every dashboard is empty" in _fails(monitoring.datasources_healthy, found).found
