@@ -111,11 +111,19 @@ INDEPENDENT_OF_POSTGRES = {
     "TestRateLimitExceeded::test_responses_carry_rate_limit_headers",
     "TestJwtTokenIssues::test_demo_login_issues_well_formed_tokens",
     "TestUnauthorizedOnValidToken::test_tokens_refused_where_the_other_belongs",
+    # the apps' own metrics pages
+    "TestMonitoringAndAlerts::test_metrics_expose_required_series",
+    "TestMonitoringAndAlerts::test_error_ratio_under_limit",
+    "TestApiSlowResponseTimes::test_request_duration_exposed",
+    "TestMissingMetrics::test_metrics_endpoint_answers",
 }
 # What the checks that see the outage through an app or the pooler report instead of the refusal.
 # While PostgreSQL is down the API's health calls queue in PgBouncer; whether the oldest has
-# waited past the limit when the pool is read depends on timing, so either verdict is right.
-QUEUE_AGE_DEPENDENT = {"TestConnectionPoolExhaustion::test_longest_wait_under_limit"}
+# waited past the limit when the pool is read depends on timing, so either verdict is right. The
+# same waits (2 s each) raise the API's p95 over 1 s only where they are more than 5 % of all it
+# answered since it started, which depends on what ran before.
+QUEUE_AGE_DEPENDENT = {"TestConnectionPoolExhaustion::test_longest_wait_under_limit",
+                       "TestMonitoringAndAlerts::test_p95_latency_under_limit"}
 
 HEALTH_CAUSES = {
     "TestHealthMonitoring::test_health_reports_ok": ("db='error'",),
@@ -124,6 +132,7 @@ HEALTH_CAUSES = {
     "TestSiteNotWorking::test_health_reports_database": ("status 503",),
     "TestConnectionPoolExhaustion::test_no_client_waiting": ("waiting",),
     "TestConnectionPoolExhaustion::test_longest_wait_under_limit": ("waiting",),
+    "TestMonitoringAndAlerts::test_p95_latency_under_limit": ("found     p95 ",),
 }
 
 

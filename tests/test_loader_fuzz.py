@@ -41,7 +41,7 @@ FUZZ = settings(max_examples=int(os.environ.get("RUNBOOK_FUZZ_EXAMPLES", "300"))
 
 # A value for each variable the seeds read, by the first pattern its name matches.
 VALUES = [
-    (r"PASSWORD$", SECRET),
+    (r"PASSWORD$|TOKEN$", SECRET),
     (r"PGBOUNCER_DSN$", f"postgresql://runbook_checks:{SECRET}@pool.internal:6432/pgbouncer"),
     (r"_DSN$", f"postgresql://runbook_checks:{SECRET}@db.internal:5432/app"),
     (r"REDIS_URL$", f"redis://:{SECRET}@cache.internal:6379/0"),

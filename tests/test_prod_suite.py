@@ -43,6 +43,9 @@ def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
     variables["GHOSTWORKS_TLS_ADDRESS"] = f"{host}:{stack.ports['nginx']}"
     variables["GHOSTWORKS_TLS_SERVER_NAME"] = "localhost"
     variables["GHOSTWORKS_TLS_CA_FILE"] = str(stack.directory / "tls" / "ca.pem")
+    variables["PROMETHEUS_URL"] = f"http://{host}:{stack.ports['prometheus']}"
+    variables["GRAFANA_URL"] = f"http://{host}:{stack.ports['grafana']}"
+    variables["GRAFANA_TOKEN"] = stack.secrets["grafana_token"]
     variables["AUTHOR_DOCKER_HOST"] = engine.replace("http://", "tcp://")
     for app, prefix in (("author-api", "AUTHOR_API"), ("author-web", "AUTHOR_WEB"),
                         ("audiospective-web", "AUDIOSPECTIVE"), ("platform-api", "PLATFORM_API"),

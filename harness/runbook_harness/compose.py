@@ -16,7 +16,17 @@ from typing import Any
 
 import yaml
 
-from runbook_harness import backups, container, docker_cli, images, nginx, node_build, services
+from runbook_harness import (
+    backups,
+    container,
+    docker_cli,
+    grafana,
+    images,
+    nginx,
+    node_build,
+    prometheus,
+    services,
+)
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.processes import StackError, port_open
 from runbook_harness.services import (
@@ -114,6 +124,19 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
         return _service(name, port, published, command,
                         volumes=[f"${{RC_STACK_DIR}}/{nginx.TLS_DIR}:{nginx.IN_CONTAINER}:ro"],
                         depends_on={nginx.UPSTREAM: {"condition": "service_started"}})
+    # its configuration is the stack directory's prometheus/, its TSDB the container's own
+    if name == "prometheus":
+        return _service(name, port, published, [
+            "prometheus", f"--config.file={prometheus.IN_CONTAINER}/prometheus.yml",
+            "--storage.tsdb.path=/tmp/prometheus", "--storage.tsdb.retention.time=1d",
+            f"--web.listen-address=0.0.0.0:{port}"],
+            volumes=[f"${{RC_STACK_DIR}}/{prometheus.DIRECTORY}:{prometheus.IN_CONTAINER}:ro"])
+    if name == "grafana":
+        return _service(name, port, published, [
+            "python3", "-m", "runbook_harness.grafana", "--host", "0.0.0.0", "--port", str(port),
+            "--datasources", f"{grafana.IN_CONTAINER}/datasources.json"],
+            environment=_secrets("grafana_token"),
+            volumes=[_CODE, f"${{RC_STACK_DIR}}/{grafana.DIRECTORY}:{grafana.IN_CONTAINER}:ro"])
     raise StackError(f"no container for service {name!r}")
 
 
@@ -201,6 +224,8 @@ def prepare(directory: Path, root: Path) -> StackState:
                        "RC_BASE_IMAGE": images.base_image(),
                        "RC_STACK_IMAGE": images.stack_image(root), **hosts})
     nginx.write_files(state)
+    prometheus.write_config(state)
+    grafana.write_datasources(state)
     state.save()
     return state
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from runbook_checks.targets.postgres import libpq_url
 from runbook_harness import app_logging
+from runbook_harness.app_metrics import instrument
 
 
 def flag(config: dict[str, str], name: str, default: bool = True) -> bool:
@@ -116,6 +117,7 @@ def _is_demo(config: dict[str, str], user: str, password: str) -> bool:
 def _app(name: str, config: dict[str, str]) -> FastAPI:
     app = FastAPI(debug=flag(config, "DEBUG", default=False), docs_url=None, redoc_url=None)
     _proxy_behaviour(app, config)
+    instrument(app, config)
     origins = [o.strip() for o in config.get("CORS_ORIGINS", "").split(",") if o.strip()]
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
                        allow_methods=["GET", "POST", "OPTIONS"],
@@ -143,6 +145,11 @@ def ghostworks_api(config: dict[str, str]) -> FastAPI:
     @app.get("/api/v1/items")
     def items() -> list[dict[str, Any]]:
         return [{"id": 1, "name": "demo item"}]
+
+    @app.get("/api/v1/reports/legacy")
+    def legacy_report() -> dict[str, Any]:
+        """A route a deploy left broken: every call fails with an unhandled error (a 500)."""
+        raise RuntimeError("the legacy report's table was dropped")
 
     @app.post("/api/v1/auth/login")
     def login(credentials: Credentials) -> Response:

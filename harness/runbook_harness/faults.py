@@ -9,14 +9,14 @@ import os
 import sys
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, docker_cli, drivers, engine, native, nginx, s3_seed
+from runbook_harness import backups, docker_cli, drivers, engine, grafana, native, nginx, prometheus, s3_seed
 from runbook_harness.log_edits import (
     errors_removed,
     log_appended,
@@ -436,6 +436,11 @@ def offer_protocols(protocols: str) -> Callable[[StackState], None]:
     return steps(lambda state: nginx.configure(state, protocols), restart_service("nginx"))
 
 
+# platform's latency checks, all of which see every answer of the API slowed down
+_PLATFORM_SLOW = {"test_health_endpoint[check]": "found     median ",
+                  "test_health_endpoint[liveness]": "found     median ",
+                  "test_health_endpoint[readiness]": "found     median ",
+                  "test_endpoint_latency": "found     median "}
 _HEALTHY_CERTIFICATE = serve_certificate("healthy")
 _MODERN_PROTOCOLS = offer_protocols(nginx.MODERN)
 
@@ -1000,11 +1005,7 @@ FAULTS += (
                  "test_secret_long_enough": "12 characters"}),
     Fault("platform-api-slow", "platform.6", "every API answer takes 600 ms",
           set_config("platform-api", RESPONSE_DELAY_MS="600"), restore_config("platform-api"),
-          fails={"test_health_endpoint[check]": "found     median ",
-                 "test_health_endpoint[liveness]": "found     median ",
-                 "test_health_endpoint[readiness]": "found     median ",
-                 "test_endpoint_latency": "found     median "},
-          also=("platform.1",)),
+          fails=_PLATFORM_SLOW, also=("platform.1",)),
     Fault("audiospective-api-slow", "audiospective.14", "every answer takes 600 ms",
           set_config("audiospective-web", RESPONSE_DELAY_MS="600"), restore_config("audiospective-web"),
           fails={"test_health_reports_database": "found     median ",
@@ -1176,8 +1177,12 @@ FAULTS += (
                  "test_token_refresh_works": "unreachable: connection refused",
                  "test_web_reaches_the_api": "api='unreachable' (want 'reachable')",
                  "test_security_headers[api]": "unreachable: connection refused",
-                 "test_demo_login_issues_well_formed_tokens": "unreachable: connection refused"},
-          also=("ghostworks.5", "ghostworks.6", "ghostworks.13", "ghostworks.14")),
+                 "test_demo_login_issues_well_formed_tokens": "unreachable: connection refused",
+                 "test_request_duration_exposed": "unreachable: connection refused",
+                 "test_metrics_endpoint_answers": "unreachable: connection refused",
+                 "test_prometheus_targets_up": "ghostworks-api http://"},
+          also=("ghostworks.3", "ghostworks.5", "ghostworks.6", "ghostworks.11", "ghostworks.13",
+                "ghostworks.14")),
     Fault("audiospective-base-url-elsewhere", "audiospective.7",
           "NEXTAUTH_URL names another host than the one registered at the provider",
           set_config("audiospective-web", NEXTAUTH_URL="https://preview.audiospective.invalid"),
@@ -1247,8 +1252,11 @@ FAULTS += (
                  "test_health_endpoint[liveness]": "unreachable: connection refused",
                  "test_health_endpoint[readiness]": "unreachable: connection refused",
                  "test_endpoint_latency": "unreachable: connection refused",
-                 "test_process_memory_under_limit": "found     no process on platform-api matches /"},
-          also=("platform.6", "platform.7")),
+                 "test_process_memory_under_limit": "found     no process on platform-api matches /",
+                 **dict.fromkeys(("test_metrics_expose_required_series", "test_error_ratio_under_limit",
+                                  "test_p95_latency_under_limit"), "unreachable: connection refused"),
+                 "test_prometheus_targets_up": "platform-api http://"},
+          also=("platform.6", "platform.7", "platform.9", "ghostworks.11")),
     Fault("ghostworks-web-slow", "ghostworks.1", "the web app answers after 600 ms",
           set_config("ghostworks-web", RESPONSE_DELAY_MS="600"), restore_config("ghostworks-web"),
           fails={"test_health_endpoint[web]": "found     median ",
@@ -2226,8 +2234,140 @@ FAULTS += (
 )
 
 
+
+def _platform_api_anew(action: Callable[[StackState], None]) -> Callable[[StackState], None]:
+    """`action`, then the platform API restarted: its counters start with what follows, as an
+    alert's window forgets what came before, so that its p95 is the outage's and, once reverted,
+    no longer is."""
+    return steps(action, restart_service("platform-api"))
+
+
+# Faults behind which the platform API's health calls wait in PgBouncer's queue (its pg client
+# gives up after 2 s): they also push the API's p95 over 1 s. Where the pooler or the database
+# refuses at once instead, the calls fail fast and the p95 holds.
+_SLOWED_BY_ITS_DATABASE = ("pgbouncer-clients-waiting", "platform-role-connection-limit",
+                           "pgbouncer-db-capped", "pgbouncer-server-tls-required")
+FAULTS = tuple(
+    replace(f, inject=_platform_api_anew(f.inject), revert=_platform_api_anew(f.revert),
+            fails={**f.fails, "test_p95_latency_under_limit": "found     p95 "}, also=(*f.also, "platform.9"))
+    if f.name in _SLOWED_BY_ITS_DATABASE
+    # PostgreSQL down: its test accepts either verdict of the p95; the API starts afresh after it
+    else replace(f, revert=_platform_api_anew(f.revert)) if f.name == "postgres-down" else f
+    for f in FAULTS)
+
 def fault(name: str) -> Fault:
     for candidate in FAULTS:
         if candidate.name == name:
             return candidate
     raise StackError(f"no fault named {name!r}; `runbook-stack faults` lists them")
+
+
+def send_requests(app_name: str, path: str, count: int) -> Callable[[StackState], None]:
+    """Sends `count` real GETs of `path` to the app, eight at a time, as its users would: whatever
+    they answer (a 500, slowly), the app's own metrics count them."""
+
+    def run(state: StackState) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        import requests
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda _: requests.get(state.url(app_name) + path, timeout=30).status_code,
+                          range(count)))
+
+    return run
+
+
+# What the checks of an app's metrics say when its duration histogram is not there, or not one.
+_DURATION_OFF = {"api_request_duration_seconds": "not exposed: api_request_duration_seconds",
+                 "http_request_duration_seconds": "not exposed: http_request_duration_seconds"}
+
+FAULTS += (
+    Fault("platform-metrics-duration-off", "platform.9",
+          "the API is deployed without its request-duration histogram",
+          set_config("platform-api", METRICS_DURATION="false"), restore_config("platform-api"),
+          fails={"test_metrics_expose_required_series": _DURATION_OFF["api_request_duration_seconds"],
+                 "test_p95_latency_under_limit": "api_request_duration_seconds: not exposed"}),
+    Fault("platform-metrics-duration-summary", "platform.9",
+          "the API exposes its request duration as a summary: no buckets to read a percentile from",
+          set_config("platform-api", METRICS_DURATION_TYPE="summary"), restore_config("platform-api"),
+          fails={"test_metrics_expose_required_series":
+                     "api_request_duration_seconds is a summary, not a histogram",
+                 "test_p95_latency_under_limit": "api_request_duration_seconds: a summary"}),
+    Fault("platform-api-failing-route", "platform.9",
+          "a procedure a deploy broke answers 500 to the 40 calls its users make",
+          send_requests("platform-api", "/trpc/report.legacy", 40), restart_service("platform-api"),
+          fails={"test_error_ratio_under_limit": "500 x40"}),
+    Fault("platform-api-few-errors-strict-limit", "platform.9",
+          "two failing calls on a freshly started API, over an error limit of 1 %",
+          steps(restart_service("platform-api"), send_requests("platform-api", "/trpc/report.legacy", 2)),
+          restart_service("platform-api"), gate_env={"RC_ERROR_RATIO_PERCENT": "1"},
+          fails={"test_error_ratio_under_limit": "500 x2"}),
+    Fault("platform-api-slow-requests", "platform.9",
+          "every API answer takes 1.2 s, and its users keep calling",
+          steps(set_config("platform-api", RESPONSE_DELAY_MS="1200"),
+                send_requests("platform-api", "/trpc/project.list", 16)),
+          restore_config("platform-api"),
+          fails={**_PLATFORM_SLOW, "test_p95_latency_under_limit": "found     p95 "},
+          also=("platform.1", "platform.6")),
+    Fault("platform-api-p95-limit-tight", "platform.9",
+          "the API's p95 is over its limit (the limit lowered under what it answers in)", _nothing, _nothing,
+          gate_env={"RC_P95_LATENCY_SECONDS": "0.001"},
+          fails={"test_p95_latency_under_limit": "(histogram_quantile's estimate)"}),
+    Fault("ghostworks-metrics-duration-off", "ghostworks.3",
+          "the API is deployed without its request-duration histogram",
+          set_config("ghostworks-api", METRICS_DURATION="false"), restore_config("ghostworks-api"),
+          fails=dict.fromkeys(("test_request_duration_exposed", "test_metrics_endpoint_answers"),
+                              _DURATION_OFF["http_request_duration_seconds"]),
+          also=("ghostworks.11",)),
+    Fault("ghostworks-metrics-duration-summary", "ghostworks.3",
+          "the API exposes its request duration as a summary, which has no buckets",
+          set_config("ghostworks-api", METRICS_DURATION_TYPE="summary"), restore_config("ghostworks-api"),
+          fails=dict.fromkeys(("test_request_duration_exposed", "test_metrics_endpoint_answers"),
+                              "http_request_duration_seconds is a summary, not a histogram"),
+          also=("ghostworks.11",)),
+    Fault("ghostworks-metrics-off", "ghostworks.11", "the API serves no metrics page: /metrics answers 404",
+          set_config("ghostworks-api", METRICS="false"), restore_config("ghostworks-api"),
+          fails={**dict.fromkeys(("test_request_duration_exposed", "test_metrics_endpoint_answers"),
+                                 'found     status 404: {"detail":"Not Found"}'),
+                 # Prometheus finds its scrape answered 404: the target is down
+                 "test_prometheus_targets_up": "ghostworks-api http://"},
+          also=("ghostworks.3",)),
+)
+
+
+def scrape(extra: dict[str, str] | None = None,
+           left_out: tuple[str, ...] = ()) -> Callable[[StackState], None]:
+    """Gives Prometheus a configuration (the stack's own, with `extra` jobs, without `left_out`),
+    restarts it, and waits until it has scraped each job once."""
+
+    def run(state: StackState) -> None:
+        prometheus.write_config(state, extra, left_out)
+        drivers.restart(state, "prometheus")
+        for job in (*(j for j in prometheus.SCRAPED if j not in left_out), *(extra or {})):
+            prometheus.settle(state, job)
+
+    return run
+
+
+FAULTS += (
+    Fault("prometheus-target-dead-port", "ghostworks.11",
+          "Prometheus scrapes a job at an address where nothing listens any more",
+          scrape(extra={"billing-worker": "127.0.0.1:1"}), scrape(),
+          fails={"test_prometheus_targets_up": "billing-worker http://127.0.0.1:1/metrics: down"}),
+    Fault("prometheus-job-missing", "ghostworks.11", "Prometheus' configuration lost the API's scrape job",
+          scrape(left_out=("ghostworks-api",)), scrape(),
+          fails={"test_prometheus_targets_up": "not among Prometheus' targets: ghostworks-api"}),
+    Fault("prometheus-down", "ghostworks.11",
+          "Prometheus is not running: nothing is scraped, dashboards are empty",
+          stop_service("prometheus"), steps(start_service("prometheus"), scrape()),
+          compose_fails=_stopped("prometheus"),
+          fails={"test_prometheus_targets_up": "unreachable: connection refused",
+                 "test_grafana_datasources_healthy": "prometheus: status 400: ERROR: Post"}),
+    Fault("grafana-datasource-url-wrong", "ghostworks.11",
+          "Grafana's Prometheus datasource names a port nothing listens on",
+          steps(lambda state: grafana.write_datasources(state, "http://127.0.0.1:1"),
+                restart_service("grafana")),
+          steps(grafana.write_datasources, restart_service("grafana")),
+          fails={"test_grafana_datasources_healthy": 'prometheus: status 400: ERROR: Post "http://127.0.0.1:1/'}),
+)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, nginx, node_build
+from runbook_harness import backups, grafana, nginx, node_build, prometheus
 from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
@@ -55,6 +55,11 @@ def _argv(name: str, state: StackState) -> list[str]:
         return ["pgbouncer", str(pgbouncer_dir(state) / "pgbouncer.ini")]
     if name == "nginx":
         return nginx.argv(state)
+    if name == "prometheus":
+        return prometheus.argv(state, HOST)
+    if name == "grafana":
+        return [sys.executable, "-m", "runbook_harness.grafana", "--host", HOST, "--port", port,
+                "--datasources", str(state.directory / grafana.DIRECTORY / "datasources.json")]
     if name == "smtp":
         return [sys.executable, "-m", "runbook_harness.smtp_sink", "--host", HOST, "--port", port,
                 "--maildir", str(state.directory / MAILDIR)]
@@ -86,6 +91,8 @@ def _service_secrets(state: StackState, name: str) -> dict[str, str]:
         return {SMTP_PASSWORD_VARIABLE: state.secrets["smtp"]}
     if name == "s3":
         return {f"RC_SECRET_{key.upper()}": state.secrets[key] for key in S3_KEYS}
+    if name == "grafana":
+        return {grafana.TOKEN_VARIABLE: state.secrets["grafana_token"]}
     return {}
 
 
@@ -145,9 +152,20 @@ def start_process(state: StackState, name: str, load_env_file: bool = True) -> N
     pid_file(state, name).parent.mkdir(exist_ok=True)
     pid_file(state, name).write_text(f"{pid}\n")
     wait_port(name, HOST, state.ports[name], pid, log, START_SECONDS)
+    _scraped(state, name)
 
 
-def stop_process(state: StackState, name: str) -> None:
+def _scraped(state: StackState, name: str) -> None:
+    """Where Prometheus runs and scrapes the app, waits until it has scraped it since now: a gate
+    run next judges its targets as the app is."""
+    if name in prometheus.SCRAPED and "prometheus" in state.pids \
+            and port_open(HOST, state.ports["prometheus"]):
+        prometheus.settle(state, name)
+
+
+def stop_process(state: StackState, name: str, settle: bool = True) -> None:
+    """Stops one service or app (and, unless it is to start again at once, waits until Prometheus
+    has scraped a scraped app since)."""
     if name == "postgres":
         postgres(state).stop()
         return
@@ -156,10 +174,12 @@ def stop_process(state: StackState, name: str) -> None:
         stop(pid)
     pid_file(state, name).unlink(missing_ok=True)
     state.save()
+    if settle:
+        _scraped(state, name)
 
 
 def restart_process(state: StackState, name: str) -> None:
-    stop_process(state, name)
+    stop_process(state, name, settle=False)
     start_process(state, name)
 
 
@@ -207,6 +227,8 @@ def up(directory: Path) -> StackState:
     state.save()
     _write_redis_conf(state)
     nginx.write_files(state)
+    prometheus.write_config(state)
+    grafana.write_datasources(state)
     pool = ThreadPoolExecutor(max_workers=4)
     try:
         node_build.built(directory / "logs" / "node-build.log")  # at once when already built
@@ -220,6 +242,8 @@ def up(directory: Path) -> StackState:
         for database in backups.DATABASES:
             backups.write(directory, database, postgres(state).dump(database))
         list(started)
+        for job in prometheus.SCRAPED:  # its first scrapes: no target of a fresh stack is 'unknown'
+            prometheus.settle(state, job)
     except BaseException as error:  # an interrupt too: nothing it started is left behind
         with contextlib.suppress(KeyboardInterrupt), uninterrupted():
             pool.shutdown(cancel_futures=True)  # what is being started now is started, then stopped
@@ -237,7 +261,7 @@ def up(directory: Path) -> StackState:
 # The system programs the stack runs, and where they come from (scripts/install.sh installs them).
 _BINARIES = {"redis-server": "apt-get install redis-server", "pgbouncer": "apt-get install pgbouncer",
              "psql": "apt-get install postgresql-client", "node": "apt-get install nodejs",
-             "nginx": "apt-get install nginx"}
+             "nginx": "apt-get install nginx", "prometheus": "apt-get install prometheus"}
 
 
 def require_binaries() -> None:

@@ -47,6 +47,10 @@ SERVICES = (
     Service("pgbouncer", "edoburu/pgbouncer:latest", 6432, 16432),
     # TLS in front of the ghostworks API (nginx.py)
     Service("nginx", "nginx:1.22", 443, 18443),
+    # scrapes the apps' metrics (prometheus.py)
+    Service("prometheus", "prom/prometheus", 9090, 19090),
+    # a stand-in for Grafana's HTTP API, its datasource the stack's Prometheus (grafana.py)
+    Service("grafana", "grafana/grafana", 3000, 13030),
 )
 
 _PG = "{pg_host}:{pg_port}"
@@ -158,7 +162,7 @@ ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospect
 APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
                "ghostworks_jwt", "practiceops_jwt", "postgres", "qstash_token", "qstash_current",
                "qstash_next", "sentry_key", "upstash_token", "smtp",
-               "demo_password", *S3_KEYS)
+               "demo_password", "grafana_token", *S3_KEYS)
 # A password with characters that must be percent-encoded in a URL, as real ones often have.
 SPECIAL_PASSWORD_ROLES = ("audiospective_app",)
 

@@ -115,6 +115,8 @@ class Thresholds(_Strict):
     log_error_hours: Number = Field(24.0, gt=0)  # no error line within this window of an app's log
     rate_limit_events: Count = Field(100, ge=0)  # at most this many rate-limit events an app logs
     rate_limit_window_minutes: Number = Field(60.0, gt=0)  # within this window
+    error_ratio_percent: Number = Field(5.0, gt=0, le=100)  # 5xx answers among all an app's counter counts
+    p95_latency_seconds: Number = Field(1.0, gt=0)  # the 95th percentile of an app's duration histogram
 
 
 # The checks of addresses and secrets below say what is wrong and never echo the value: a URL's
@@ -376,10 +378,13 @@ class AppSpec(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
+    def _optional_http_url(cls, value: str | None) -> str | None:
+        """An app without a URL (a worker) has none; one with a URL, a base URL (see _http_url)."""
+        return None if value is None else cls._http_url(value)
+
+    @staticmethod
+    def _http_url(value: str) -> str:
         """The base URL the checks append paths to: http(s), a host, a port in range, no query."""
-        if value is None:
-            return None
         parts = _split_url(value, ("http", "https"))
         if parts.query or parts.fragment:
             raise ValueError("must be a base URL without a query or fragment (the checks append paths)")
@@ -469,6 +474,30 @@ class MailSink(_Strict):
     maildir: Path | None = None
 
 
+class PrometheusSpec(_Strict):
+    """The Prometheus server that scrapes the apps: its base URL, whose HTTP API lists its targets."""
+
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return AppSpec._http_url(value)
+
+
+class GrafanaSpec(_Strict):
+    """Grafana's HTTP API: its base URL and a service account's token (Viewer is enough), sent as a
+    bearer token to list the datasources and ask each for its health."""
+
+    url: str
+    token: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return AppSpec._http_url(value)
+
+
 class StackSpec(_Strict):
     kind: Literal["native", "compose"] = "native"
     dir: FilePath
@@ -503,6 +532,10 @@ class Environment(_Strict):
     published: dict[HostAndPort, HostAndPort] = {}
     # The SMTP sink the apps' mail must go to (local and test environments; never production).
     mail_sink: MailSink | None = None
+    # The Prometheus server that scrapes the apps (its targets are judged).
+    prometheus: PrometheusSpec | None = None
+    # Grafana, whose datasources must answer their health checks.
+    grafana: GrafanaSpec | None = None
     # The compose project the environment's services run in (read where the stack is compose).
     compose: ComposeSpec | None = None
     # Expected state that differs in this environment, by system: merged over (and replacing
@@ -523,6 +556,8 @@ class Environment(_Strict):
         values |= {f"test_accounts.{k}.password": account.password.get_secret_value()
                    for k, account in self.test_accounts.items()}
         values |= {f"redis.{k}.url": spec.url.get_secret_value() for k, spec in self.redis.items()}
+        if self.grafana is not None and self.grafana.token is not None:
+            values["grafana.token"] = self.grafana.token.get_secret_value()
         return values
 
 

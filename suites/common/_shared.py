@@ -4,9 +4,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from runbook_checks.checks import config, hosts
+from runbook_checks.checks import config, hosts, metrics
 from runbook_checks.environment import Environment
 from runbook_checks.facts.hosts import LogTail
+from runbook_checks.facts.metrics import Family
 from runbook_checks.targets.registry import Targets
 
 
@@ -65,3 +66,8 @@ def log_tail(targets: Targets, environment: Environment, log: dict[str, str]) ->
 def assertion_ids(assertions: list[dict[str, Any]]) -> list[str]:
     """Test ids for parametrized data assertions: their names, hyphenated."""
     return [a["name"].replace(" ", "-") for a in assertions]
+
+
+def app_metrics(targets: Targets, spec: dict[str, Any]) -> dict[str, Family]:
+    """The families of an app's metrics page ({app, path}), which must answer in Prometheus' format."""
+    return metrics.exposition(spec["app"], spec["path"], targets.app(spec["app"]).get(spec["path"]))

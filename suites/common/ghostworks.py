@@ -17,13 +17,26 @@ from runbook_checks.assertions import (
     security_headers,
     sessions_of_every_database,
 )
-from runbook_checks.checks import compose, config, connections, hosts, http, links, logs, redis, tls, tokens
+from runbook_checks.checks import (
+    compose,
+    config,
+    connections,
+    hosts,
+    http,
+    links,
+    logs,
+    metrics,
+    monitoring,
+    redis,
+    tls,
+    tokens,
+)
 from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.hosts import HostTarget
 from runbook_checks.targets.http import Response
 from runbook_checks.targets.registry import Targets
-from suites.common._shared import RequiredConfiguration, declared_logs, log_tail, recent_backup
+from suites.common._shared import RequiredConfiguration, app_metrics, declared_logs, log_tail, recent_backup
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -255,6 +268,31 @@ class TestApiSlowResponseTimes:
     def test_active_connections_within_limits(self, targets: Targets, environment: Environment) -> None:
         connections.active_share_at_most(targets.postgres(DATABASE).catalog(), DATABASE,
                                          environment.thresholds.active_connections_percent)
+
+    def test_request_duration_exposed(self, targets: Targets) -> None:
+        spec = EXPECTED["metrics"]
+        metrics.series_exposed(spec["app"], app_metrics(targets, spec), {spec["duration"]: "histogram"})
+
+
+@pytest.mark.runbook("ghostworks#symptom-missing-metrics-in-prometheus")
+@pytest.mark.severity("high")
+@pytest.mark.symptom("ghostworks.11", "metrics missing in Prometheus, dashboards empty")
+class TestMissingMetrics:
+    def test_metrics_endpoint_answers(self, targets: Targets) -> None:
+        spec = EXPECTED["metrics"]
+        metrics.series_exposed(spec["app"], app_metrics(targets, spec), spec["series"])
+
+    def test_prometheus_targets_up(self, targets: Targets) -> None:
+        reply = targets.prometheus().get("/api/v1/targets?state=active")
+        monitoring.targets_up(monitoring.active_targets(reply), EXPECTED["prometheus_jobs"])
+
+
+@pytest.mark.runbook("ghostworks#symptom-dashboards-not-loading")
+@pytest.mark.severity("medium")
+@pytest.mark.symptom("ghostworks.11", "dashboards not loading")
+class TestDashboardsNotLoading:
+    def test_grafana_datasources_healthy(self, targets: Targets) -> None:
+        monitoring.datasources_healthy(targets.grafana().datasources())
 
 
 @pytest.mark.runbook("ghostworks#symptom-too-many-connections")

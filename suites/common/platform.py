@@ -4,12 +4,12 @@ import pytest
 
 from runbook_checks import assertions
 from runbook_checks.assertions import api_latency, app_role, hba_lets_in, health_answers, privileges_held
-from runbook_checks.checks import connections, grants, http, pgbouncer, schema
+from runbook_checks.checks import connections, grants, http, metrics, pgbouncer, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
 from runbook_checks.targets.registry import Targets
-from suites.common._shared import ProcessMemory, RequiredConfiguration
+from suites.common._shared import ProcessMemory, RequiredConfiguration, app_metrics
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
@@ -196,3 +196,24 @@ class TestConnectionPoolExhaustion:
         url = targets.app_config(pooled["app"]).get(pooled["variable"], "")
         pooler = targets.pgbouncer(EXPECTED["pgbouncer"]).address
         pgbouncer.goes_through_pooler(pooled["variable"], url, pooler, targets.published.address)
+
+
+@pytest.mark.runbook("platform#monitoring-and-alerts")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("platform.9", "alerts fire: error rate over 5 % or p95 latency over 1 s")
+class TestMonitoringAndAlerts:
+    metrics = EXPECTED["metrics"]
+
+    def test_metrics_expose_required_series(self, targets: Targets) -> None:
+        spec = self.metrics
+        metrics.series_exposed(spec["app"], app_metrics(targets, spec), spec["series"])
+
+    def test_error_ratio_under_limit(self, targets: Targets, environment: Environment) -> None:
+        spec = self.metrics
+        metrics.error_ratio_under(spec["app"], app_metrics(targets, spec), spec["requests"],
+                                  spec["status_label"], environment.thresholds.error_ratio_percent)
+
+    def test_p95_latency_under_limit(self, targets: Targets, environment: Environment) -> None:
+        spec = self.metrics
+        metrics.percentile_under(spec["app"], app_metrics(targets, spec), spec["duration"], 0.95,
+                                 environment.thresholds.p95_latency_seconds)

@@ -18,6 +18,7 @@ from runbook_checks.targets.config import (
     read_env_file,
     read_process_environment,
 )
+from runbook_checks.targets.grafana import Grafana
 from runbook_checks.targets.hosts import HostTarget
 from runbook_checks.targets.http import HttpTarget
 from runbook_checks.targets.pgbouncer import PgBouncerTarget
@@ -155,6 +156,19 @@ class Targets:
                                          allow_state_changes=False,
                                          unanswered=self._unanswered)
         return self._apps[url]
+
+    def prometheus(self) -> HttpTarget:
+        """The environment's Prometheus server, for its HTTP API (reads only)."""
+        if self.env.prometheus is None:
+            raise _undeclared("prometheus", "url", self.env)
+        return self.url(self.env.prometheus.url)
+
+    def grafana(self) -> Grafana:
+        """The environment's Grafana, for its datasources and their health (reads only)."""
+        if self.env.grafana is None:
+            raise _undeclared("grafana", "url", self.env)
+        token = self.env.grafana.token
+        return Grafana(self.url(self.env.grafana.url), token.get_secret_value() if token else None)
 
     def host(self, name: str) -> HostTarget:
         """A host the checks read through testinfra (hosts.<name>), reached on first use."""

@@ -1,9 +1,10 @@
 // platform's API: a tRPC router served by tRPC's own Node HTTP adapter under /trpc, so that its
 // answers carry tRPC's real result and error envelopes.
 "use strict";
-const { initTRPC } = require("@trpc/server");
+const { initTRPC, TRPCError } = require("@trpc/server");
 const { createHTTPHandler } = require("@trpc/server/adapters/standalone");
 const { databaseOk, listen } = require("../host");
+const { measured } = require("../metrics");
 
 const t = initTRPC.create();
 
@@ -22,6 +23,12 @@ const appRouter = t.router({
   project: t.router({
     list: t.procedure.query(() => []),
   }),
+  // a procedure a deploy left broken: every call fails (tRPC answers 500 INTERNAL_SERVER_ERROR)
+  report: t.router({
+    legacy: t.procedure.query(() => {
+      throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "the legacy report's table was dropped" });
+    }),
+  }),
 });
 
 const trpc = createHTTPHandler({ router: appRouter, createContext: () => ({}) });
@@ -34,4 +41,4 @@ listen((req, res) => {
   }
   res.writeHead(req.url === "/" ? 200 : 404, { "Content-Type": "text/plain" });
   res.end(req.url === "/" ? "platform-api\n" : "not found\n");
-});
+}, measured("api"));
