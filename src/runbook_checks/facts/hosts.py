@@ -85,3 +85,25 @@ class MemoryUse:
     def used_percent(self) -> float:
         used = self.total_kib - self.available_kib
         return round(100 * used / self.total_kib, 2) if self.total_kib else 0.0
+
+
+@dataclass(frozen=True)
+class FileText:
+    """A file's UTF-8 text as read on its host; `problem` says why there is none (nothing there, not
+    a regular file, larger than the reading's limit, not UTF-8 text)."""
+
+    host: str
+    path: str
+    text: str | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectoryFiles:
+    """The regular files directly in a directory (name -> size in bytes); `exists` False: no
+    directory there."""
+
+    host: str
+    path: str
+    exists: bool
+    sizes: dict[str, int]

@@ -1,6 +1,7 @@
 """One declared host, read through testinfra (ssh://, docker://, local://...): its processes, listening
-TCP ports, files, a filesystem's use and memory use. Connecting is bounded by the connect timeout,
-every command by the command timeout, and a host found dead fails every later check at once."""
+TCP ports, files (their text, bounded) and directories, a filesystem's use and memory use. Connecting
+is bounded by the connect timeout, every command by the command timeout, and a host found dead fails
+every later check at once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from testinfra.backend.base import CommandResult
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.facts.hosts import (
+    DirectoryFiles,
     DiskUse,
+    FileText,
     MemoryUse,
     NewestFile,
     PathState,
@@ -51,6 +54,8 @@ _ENGINE_NO_ANSWER = (("no such container", "no such container"),
                      ("cannot connect to the docker daemon", "no Docker engine answers"))
 # df -P: filesystem, 1024-blocks, used, available, capacity, mounted on
 _DF_LINE = re.compile(r"^.*?\s+\d+\s+(?P<used>\d+)\s+(?P<available>\d+)\s+(?:\d+%|-)\s+(?P<mounted_on>.+)$")
+# A directory listing names at most this many files: a deployed tree's directories hold far fewer.
+MAX_LISTED_FILES = 1000
 _MEMINFO = re.compile(r"^(MemTotal|MemAvailable):\s+(\d+) kB$", re.MULTILINE)
 
 
@@ -179,6 +184,55 @@ class HostTarget:
             return PathState(self.name, path, is_file or bool(state.exists), is_file)
 
         return self._read(f"the file {path}", read)
+
+    def file_text(self, path: str, limit: int) -> FileText:
+        """The UTF-8 text of the regular file at the path, read only when it holds at most `limit`
+        bytes (the size is asked first, then at most `limit` + 1 bytes are sent)."""
+        what = f"the file {path}"
+
+        def read(host: _BoundedHost) -> FileText:
+            result = host.run("if [ -f %s ]; then wc -c < %s && head -c %s -- %s; elif [ -e %s ]; "
+                              "then echo other; else echo none; fi", path, path, str(limit + 1), path, path)
+            if result.rc != 0:
+                raise self._failed(result, what)
+            first, _, content = result.stdout_bytes.partition(b"\n")
+            word = first.decode("ascii", "replace").strip()
+            if word in ("none", "other"):
+                problem = "nothing there" if word == "none" else "not a regular file"
+                return FileText(self.name, path, None, problem)
+            if not word.isdigit():
+                raise self._unreadable(what, "wc's output does not parse")
+            if int(word) > limit or len(content) > limit:
+                return FileText(self.name, path, None, f"larger than the {limit} bytes read ({word} bytes)")
+            try:
+                return FileText(self.name, path, content.decode("utf-8"))
+            except UnicodeDecodeError:
+                return FileText(self.name, path, None, "not UTF-8 text")
+
+        return self._read(what, read)
+
+    def directory_files(self, path: str) -> DirectoryFiles:
+        """The regular files directly in the directory and their sizes (at most MAX_LISTED_FILES)."""
+        what = f"the files in {path}"
+
+        def read(host: _BoundedHost) -> DirectoryFiles:
+            result = host.run("if [ -d %s ]; then echo directory && find %s -mindepth 1 -maxdepth 1 -type f "
+                              "-printf '%%s %%f\\n' | head -n %s; else echo none; fi",
+                              path, path, str(MAX_LISTED_FILES))
+            if result.rc != 0:
+                raise self._failed(result, what)
+            first, *lines = result.stdout.splitlines()
+            if first.strip() == "none":
+                return DirectoryFiles(self.name, path, False, {})
+            sizes: dict[str, int] = {}
+            for line in lines:
+                size, _, name = line.partition(" ")
+                if not size.isdigit() or not name:
+                    raise self._unreadable(what, "find's output does not parse")
+                sizes[name] = int(size)
+            return DirectoryFiles(self.name, path, True, sizes)
+
+        return self._read(what, read)
 
     def disk_use(self, path: str) -> DiskUse:
         """df's use of the filesystem holding the path (a mount point, usually)."""
