@@ -46,8 +46,9 @@ def install(stack_dir: Path) -> None:
 
 
 def restore(stack_dir: Path, app: str, relative: str) -> None:
-    """Puts one path of a deployed tree back as the build has it (a file, or a directory whole)."""
-    build = node_build.built()
+    """Puts one path of a deployed tree back as the build it was deployed from has it (a file, or a
+    directory whole)."""
+    build = (root(stack_dir) / _SHARED[0]).resolve().parent  # the build its links point into
     target = tree(stack_dir, app) / relative
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
