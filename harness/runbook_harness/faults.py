@@ -479,7 +479,10 @@ FAULTS: tuple[Fault, ...] = (
           set_config("audiospective-web", NEXTAUTH_SECRET="x" * 16),
           restore_config("audiospective-web"),
           fails={"test_secret_has_entropy": "about 8 bits over 16 characters (guessable: repeat)",
-                 "test_secret_long_enough": "16 characters"}),
+                 "test_secret_long_enough": "16 characters",
+                 # the second deployment still signs with the one it had
+                 "test_nextauth_secret_same_across_deployments": "value 1: audiospective-web (16 chars)"},
+          also=("audiospective.8",)),
     Fault("audiospective-variable-unset", "audiospective.1", "SPOTIFY_CLIENT_SECRET is missing",
           set_config("audiospective-web", SPOTIFY_CLIENT_SECRET=None),
           restore_config("audiospective-web"),
@@ -845,7 +848,9 @@ FAULTS += (
           fails={"test_session_cookie_flags": "next-auth.csrf-token: not HttpOnly (scripts can read it);"}),
     Fault("audiospective-secret-weak", "audiospective.1", "NEXTAUTH_SECRET is 48 times the same letter",
           set_config("audiospective-web", NEXTAUTH_SECRET="a" * 48), restore_config("audiospective-web"),
-          fails={"test_secret_has_entropy": "bits over 48 characters (guessable: repeat)"}),
+          fails={"test_secret_has_entropy": "bits over 48 characters (guessable: repeat)",
+                 "test_nextauth_secret_same_across_deployments": "2 different values"},
+          also=("audiospective.8",)),
     Fault("audiospective-sentry-broken", "audiospective.17", "SENTRY_DSN lost its key and project id",
           set_config("audiospective-web", SENTRY_DSN="https://sentry.invalid/project"),
           restore_config("audiospective-web"),
@@ -971,6 +976,7 @@ FAULTS += (
                  "test_session_cookie_flags": "found     status 500",
                  "test_session_endpoint_answers":
                      'status 500: {"message":"There is a problem with the server',
+                 "test_nextauth_secret_same_across_deployments": "not set in audiospective-web",
                  "test_redirect_uri_is_registered_exactly":
                      'status 500: {"message":"There is a problem with the server'},
           also=("audiospective.1", "audiospective.7")),
