@@ -99,6 +99,12 @@ def test_of_several_bases_the_last_wins(tmp_path: Path) -> None:
     holds(tree(tmp_path, {**files, "tsconfig.json": '{"extends": ["./b", "./a"]}'}))
 
 
+def test_a_base_two_files_share_is_no_loop(tmp_path: Path) -> None:
+    holds(tree(tmp_path, {"tsconfig.json": '{"extends": ["./a.json", "./b.json"]}',
+                          "a.json": '{"extends": "./base.json"}', "b.json": '{"extends": "./base.json"}',
+                          "base.json": options(baseUrl=".", paths={"@/*": ["./src/*"]})}))
+
+
 def test_a_base_from_a_package_in_node_modules(tmp_path: Path) -> None:
     holds(tree(tmp_path, {"tsconfig.json": '{"extends": "@acme/tsconfig/next.json", "compilerOptions": '
                                            '{"baseUrl": "."}}',

@@ -38,12 +38,13 @@ class DeployedTree:
         that extend it; of a list, the last first, as the later ones win). The chain ends at the
         first file that cannot be read or parsed, which carries why."""
         chain: list[ConfigFile] = []
-        self._follow([self.path(relative)], chain)
+        self._follow([self.path(relative)], chain, ())
         return chain
 
-    def _follow(self, candidates: list[str], chain: list[ConfigFile]) -> bool:
+    def _follow(self, candidates: list[str], chain: list[ConfigFile], extending: tuple[str, ...]) -> bool:
         """Appends the first of `candidates` that is there (else the first, with why), then what
-        it extends; False once a file of the chain has a problem."""
+        it extends; False once a file of the chain has a problem. `extending`: the files that
+        extend it, down from the first (one of them again is a loop; a base two files share is not)."""
         if len(chain) >= MAX_EXTENDS:
             chain.append(ConfigFile(candidates[0], None, f"more than {MAX_EXTENDS} files extend each other"))
             return False
@@ -65,12 +66,13 @@ class DeployedTree:
         except ValueError as error:
             chain.append(ConfigFile(found.path, None, f"not valid JSON with comments: {error}"))
             return False
-        if any(file.path == found.path for file in chain):
+        if found.path in extending:
             chain.append(ConfigFile(found.path, None, "it extends itself (a loop)"))
             return False
         chain.append(ConfigFile(found.path, config))
         for base in reversed(bases):
-            if not self._follow(extends_candidates(found.path, base, self.root), chain):
+            candidates = extends_candidates(found.path, base, self.root)
+            if not self._follow(candidates, chain, (*extending, found.path)):
                 return False
         return True
 
