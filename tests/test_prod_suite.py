@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import runbook_harness
-from runbook_harness import s3_seed
+from runbook_harness import deploy, s3_seed
 from runbook_harness.faults import FAULTS, Fault, fault, named_by
 from runbook_harness.services import MAILDIR
 from runbook_harness.state import StackState
@@ -48,7 +48,8 @@ def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
     variables["GRAFANA_TOKEN"] = stack.secrets["grafana_token"]
     variables["AUTHOR_DOCKER_HOST"] = engine.replace("http://", "tcp://")
     for app, prefix in (("author-api", "AUTHOR_API"), ("author-web", "AUTHOR_WEB"),
-                        ("audiospective-web", "AUDIOSPECTIVE"), ("platform-api", "PLATFORM_API"),
+                        ("audiospective-web", "AUDIOSPECTIVE"), ("audiospective-web-2", "AUDIOSPECTIVE_2"),
+                        ("platform-api", "PLATFORM_API"),
                         ("ghostworks-api", "GHOSTWORKS_API"), ("practiceops-api", "PRACTICEOPS_API")):
         variables[f"{prefix}_URL"] = stack.url(app)
         variables[f"{prefix}_ENV_FILE"] = str(stack.directory / "apps" / f"{app}.env")
@@ -56,6 +57,7 @@ def prod_variables(stack: StackState, engine: str) -> dict[str, str]:
     # the deploy artifacts of the revision being gated: the stand-ins' own
     variables["AUTHOR_AWS_PRINCIPAL"] = s3_seed.APP_PRINCIPAL
     variables["AUTHOR_GRANTS_FILE"] = str(HARNESS / "seed" / "systems" / "author-grants.sql")
+    variables["AUDIOSPECTIVE_DEPLOY_DIR"] = str(deploy.tree(stack.directory, "audiospective-web"))
     variables["AUDIOSPECTIVE_PRISMA_MIGRATIONS"] = str(APPS_SRC / "audiospective" / "prisma" / "migrations")
     variables["GHOSTWORKS_ALEMBIC_VERSIONS"] = str(APPS_SRC / "ghostworks" / "alembic" / "versions")
     variables["PRACTICEOPS_ALEMBIC_VERSIONS"] = str(APPS_SRC / "practiceops" / "alembic" / "versions")

@@ -19,6 +19,7 @@ import yaml
 from runbook_harness import (
     backups,
     container,
+    deploy,
     docker_cli,
     grafana,
     images,
@@ -140,17 +141,29 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
     raise StackError(f"no container for service {name!r}")
 
 
+# The stack's deployed trees, at the path they have on the machine: their node_modules link into
+# the machine's build, mounted at its own path too.
+_DEPLOYED = f"${{RC_STACK_DIR}}/{deploy.DEPLOY_DIR}"
+_DEPLOY_VOLUMES = ["${RC_NODE_BUILD}:${RC_NODE_BUILD}:ro", f"{_DEPLOYED}:{_DEPLOYED}"]
+
+
 def node_command(name: str) -> list[str]:
-    """A Node app's command line in its container."""
+    """A Node app's command line in its container: from its deployed tree, or from the build."""
     port = services.app(name).port
-    return ["node", f"/app/{node_build.ENTRY[name]}", "--host", "0.0.0.0", "--port", str(port)]
+    script = f"{_DEPLOYED}/{deploy.DEPLOYED[name]}/server.js" if name in deploy.DEPLOYED \
+        else f"/app/{node_build.ENTRY[name]}"
+    return ["node", script, "--host", "0.0.0.0", "--port", str(port)]
 
 
 def _app(app: App) -> dict[str, Any]:
-    """A Node app runs from the machine's build of the Node sources (`runbook-stack build`); a
-    Python app from the checkout."""
+    """A Node app runs from its deployed tree in the stack directory, or from the machine's build
+    of the Node sources (`runbook-stack build`); a Python app from the checkout."""
     listen = ["--host", "0.0.0.0", "--port", str(app.port)]
     env_file = [f"${{RC_STACK_DIR}}/{app.env_file}"]
+    if app.name in deploy.DEPLOYED:
+        return _service(app.name, app.port, app.published, node_command(app.name), env_file=env_file,
+                        environment=dict(node_build.RUNTIME_ENV), volumes=list(_DEPLOY_VOLUMES),
+                        depends_on=_HEALTHY)
     if app.name in node_build.ENTRY:
         return _service(app.name, app.port, app.published, node_command(app.name), env_file=env_file,
                         environment=dict(node_build.RUNTIME_ENV), volumes=["${RC_NODE_BUILD}:/app:ro"],
@@ -226,6 +239,7 @@ def prepare(directory: Path, root: Path) -> StackState:
     nginx.write_files(state)
     prometheus.write_config(state)
     grafana.write_datasources(state)
+    deploy.install(directory)
     state.save()
     return state
 

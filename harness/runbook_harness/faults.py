@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Collection
@@ -16,7 +17,18 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, docker_cli, drivers, engine, grafana, native, nginx, prometheus, s3_seed
+from runbook_harness import (
+    backups,
+    deploy,
+    docker_cli,
+    drivers,
+    engine,
+    grafana,
+    native,
+    nginx,
+    prometheus,
+    s3_seed,
+)
 from runbook_harness.log_edits import (
     errors_removed,
     log_appended,
@@ -528,7 +540,10 @@ FAULTS: tuple[Fault, ...] = (
           set_config("audiospective-web", NEXTAUTH_SECRET="x" * 16),
           restore_config("audiospective-web"),
           fails={"test_secret_has_entropy": "about 8 bits over 16 characters (guessable: repeat)",
-                 "test_secret_long_enough": "16 characters"}),
+                 "test_secret_long_enough": "16 characters",
+                 # the second deployment still signs with the one it had
+                 "test_nextauth_secret_same_across_deployments": "value 1: audiospective-web (16 chars)"},
+          also=("audiospective.8",)),
     Fault("audiospective-variable-unset", "audiospective.1", "SPOTIFY_CLIENT_SECRET is missing",
           set_config("audiospective-web", SPOTIFY_CLIENT_SECRET=None),
           restore_config("audiospective-web"),
@@ -899,7 +914,9 @@ FAULTS += (
           fails={"test_session_cookie_flags": "next-auth.csrf-token: not HttpOnly (scripts can read it);"}),
     Fault("audiospective-secret-weak", "audiospective.1", "NEXTAUTH_SECRET is 48 times the same letter",
           set_config("audiospective-web", NEXTAUTH_SECRET="a" * 48), restore_config("audiospective-web"),
-          fails={"test_secret_has_entropy": "bits over 48 characters (guessable: repeat)"}),
+          fails={"test_secret_has_entropy": "bits over 48 characters (guessable: repeat)",
+                 "test_nextauth_secret_same_across_deployments": "2 different values"},
+          also=("audiospective.8",)),
     Fault("audiospective-sentry-broken", "audiospective.17", "SENTRY_DSN lost its key and project id",
           set_config("audiospective-web", SENTRY_DSN="https://sentry.invalid/project"),
           restore_config("audiospective-web"),
@@ -1023,6 +1040,7 @@ FAULTS += (
                  "test_session_cookie_flags": "found     status 500",
                  "test_session_endpoint_answers":
                      'status 500: {"message":"There is a problem with the server',
+                 "test_nextauth_secret_same_across_deployments": "not set in audiospective-web",
                  "test_redirect_uri_is_registered_exactly":
                      'status 500: {"message":"There is a problem with the server'},
           also=("audiospective.1", "audiospective.7")),
@@ -2254,6 +2272,80 @@ FAULTS = tuple(
     # PostgreSQL down: its test accepts either verdict of the p95; the API starts afresh after it
     else replace(f, revert=_platform_api_anew(f.revert)) if f.name == "postgres-down" else f
     for f in FAULTS)
+
+# The deployed tree the web app runs from (deploy.py): a fault edits it as a bad release would leave
+# it, and the checks read it before the app restarts (as a gate does after a deploy, before traffic).
+_TSCONFIG = "tsconfig.json"
+_ALIAS = '"@/*": ["./src/*"],'
+_SCHEMA = "prisma/schema.prisma"
+_CLIENT = "node_modules/.prisma/client"
+
+
+def edit_deployed(app_name: str, relative: str,
+                  edit: Callable[[str], str] | None) -> Callable[[StackState], None]:
+    """Rewrites a file of the app's deployed tree with `edit` (None: removes the file, or the
+    directory whole)."""
+
+    def run(state: StackState) -> None:
+        path = deploy.tree(state.directory, app_name) / relative
+        if edit is not None:
+            path.write_text(edit(path.read_text()))
+        elif path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+    return run
+
+
+def restore_deployed(app_name: str, relative: str) -> Callable[[StackState], None]:
+    return lambda state: deploy.restore(state.directory, app_name, relative)
+
+
+def _replace(old: str, new: str) -> Callable[[str], str]:
+    """An edit that swaps `old` (which must be there) for `new`."""
+
+    def edit(text: str) -> str:
+        if old not in text:
+            raise StackError(f"the deployed file holds no {old!r} to replace")
+        return text.replace(old, new, 1)
+
+    return edit
+
+
+_PLAYLISTS = "\nmodel Playlist {\n  id     String @id\n  userId String\n\n  @@map(\"playlists\")\n}\n"
+
+FAULTS += (
+    Fault("audiospective-alias-removed", "audiospective.2", "the deployed tsconfig.json maps no @/* alias",
+          edit_deployed("audiospective-web", _TSCONFIG, _replace(_ALIAS, "")),
+          restore_deployed("audiospective-web", _TSCONFIG),
+          fails={"test_import_alias_maps_to_src": "maps no @/* (its aliases: none)"}),
+    Fault("audiospective-alias-elsewhere", "audiospective.2",
+          "the deployed tsconfig.json maps @/* to ./app/*",
+          edit_deployed("audiospective-web", _TSCONFIG, _replace(_ALIAS, '"@/*": ["./app/*"],')),
+          restore_deployed("audiospective-web", _TSCONFIG),
+          fails={"test_import_alias_maps_to_src": "maps @/* to ./app/*"}),
+    Fault("audiospective-prisma-client-missing", "audiospective.3",
+          "the release holds no generated Prisma client (node_modules/.prisma/client is gone)",
+          edit_deployed("audiospective-web", _CLIENT, None), restore_deployed("audiospective-web", _CLIENT),
+          fails={"test_client_generated_from_deployed_schema": "no generated client in "}),
+    Fault("audiospective-prisma-client-stale", "audiospective.3",
+          "the release's schema gained a model its client was not generated for",
+          edit_deployed("audiospective-web", _SCHEMA, lambda text: text + _PLAYLISTS),
+          restore_deployed("audiospective-web", _SCHEMA),
+          fails={"test_client_generated_from_deployed_schema":
+                     "model Playlist: in the deployed schema only"}),
+    Fault("audiospective-web-2-secret-differs", "audiospective.8",
+          "the second deployment signs sessions with a NEXTAUTH_SECRET of its own",
+          set_config("audiospective-web-2", NEXTAUTH_SECRET="{s_nextauth_other}"),
+          restore_config("audiospective-web-2"),
+          fails={"test_nextauth_secret_same_across_deployments": "2 different values"}),
+    Fault("audiospective-web-2-secret-unset", "audiospective.8",
+          "the second deployment runs without NEXTAUTH_SECRET",
+          set_config("audiospective-web-2", NEXTAUTH_SECRET=None), restore_config("audiospective-web-2"),
+          fails={"test_nextauth_secret_same_across_deployments": "not set in audiospective-web-2"}),
+)
+
 
 def fault(name: str) -> Fault:
     for candidate in FAULTS:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, grafana, nginx, node_build, prometheus
+from runbook_harness import backups, deploy, grafana, nginx, node_build, prometheus
 from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
@@ -63,6 +63,8 @@ def _argv(name: str, state: StackState) -> list[str]:
     if name == "smtp":
         return [sys.executable, "-m", "runbook_harness.smtp_sink", "--host", HOST, "--port", port,
                 "--maildir", str(state.directory / MAILDIR)]
+    if name in deploy.DEPLOYED:
+        return node_build.argv(name, HOST, int(port), deploy.command(state.directory, name))
     if name in node_build.ENTRY:
         return node_build.argv(name, HOST, int(port))
     return [sys.executable, "-m", "runbook_harness.apps", name, "--host", HOST, "--port", port]
@@ -232,6 +234,7 @@ def up(directory: Path) -> StackState:
     pool = ThreadPoolExecutor(max_workers=4)
     try:
         node_build.built(directory / "logs" / "node-build.log")  # at once when already built
+        deploy.install(directory)
         pg = postgres(state)
         pg.init()
         _write_pgbouncer_files(state)

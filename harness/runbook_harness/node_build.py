@@ -1,7 +1,7 @@
 """The stack's Node apps (platform's tRPC API, author's Express API and BullMQ worker, the Next.js
-web apps, one of them with NextAuth), built once per version of their sources: `npm ci` and `next
-build` into a cache directory named by a hash of the sources, reused by every stack and clone on the
-machine until a source changes."""
+web apps, one of them with NextAuth and Prisma), built once per version of their sources: `npm ci`,
+`prisma generate` and `next build` into a cache directory named by a hash of the sources, reused by
+every stack and clone on the machine until a source changes."""
 
 from __future__ import annotations
 
@@ -24,8 +24,12 @@ ENTRY = {  # app -> its server script, relative to the build
     "author-worker": "author-worker/worker.js",
     "ghostworks-web": "ghostworks-web/server.js",
     "audiospective-web": "audiospective-web/server.js",
+    "audiospective-web-2": "audiospective-web/server.js",  # a second deployment of the same app
 }
 NEXT_APPS = ("ghostworks-web", "audiospective-web")  # the apps `next build` compiles
+PRISMA_SCHEMAS = ("audiospective-web/prisma/schema.prisma",)  # the clients `prisma generate` writes
+# The CLI fetches no schema engine (generating needs none; the machine may have no way out).
+_PRISMA_OFFLINE = {"PRISMA_SCHEMA_ENGINE_BINARY": "/bin/false"}
 RUNTIME_ENV = {"NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1"}
 _GENERATED = {"node_modules", ".next"}
 _BUILT_MARK = ".built"
@@ -77,6 +81,9 @@ def built(log: Path | None = None) -> Path:
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, destination)
             _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], work, log)
+            for schema in PRISMA_SCHEMAS:
+                prisma = str(work / "node_modules" / ".bin" / "prisma")
+                _run([prisma, "generate", "--schema", schema], work, log, _PRISMA_OFFLINE)
             for app in NEXT_APPS:
                 _run([str(work / "node_modules" / ".bin" / "next"), "build", app], work, log)
             (work / _BUILT_MARK).write_text(digest + "\n")
@@ -87,10 +94,10 @@ def built(log: Path | None = None) -> Path:
     return target
 
 
-def _run(argv: list[str], cwd: Path, log: Path | None) -> None:
+def _run(argv: list[str], cwd: Path, log: Path | None, more_env: dict[str, str] | None = None) -> None:
     try:
         result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=900,
-                                env={**os.environ, **RUNTIME_ENV})
+                                env={**os.environ, **RUNTIME_ENV, **(more_env or {})})
     except FileNotFoundError as error:
         raise StackError(f"{argv[0]} is not installed: the Node apps need Node.js 18.17+ and npm "
                          "(scripts/install.sh installs them)") from error
@@ -102,6 +109,7 @@ def _run(argv: list[str], cwd: Path, log: Path | None) -> None:
         raise StackError(f"{' '.join(argv[-2:])} failed in {cwd}: {result.stderr.strip()[-800:]}")
 
 
-def argv(name: str, host: str, port: int) -> list[str]:
-    """The command line that runs Node app `name` from the build."""
-    return ["node", str(built() / ENTRY[name]), "--host", host, "--port", str(port)]
+def argv(name: str, host: str, port: int, script: str | None = None) -> list[str]:
+    """The command line that runs Node app `name` from the build (or from `script`, its deployed
+    tree's server)."""
+    return ["node", script or str(built() / ENTRY[name]), "--host", host, "--port", str(port)]

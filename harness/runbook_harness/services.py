@@ -64,6 +64,23 @@ APP_LOGS_MOUNT = "/var/log/runbook-checks"
 # An app names the others by url_<app> where it calls them itself (inside the compose network, by
 # service name) and by public_url_<app> where a browser does (origins, redirects, public config).
 
+# audiospective's web app as each of its deployments runs it (each adds its own NEXTAUTH_URL)
+_AUDIOSPECTIVE_WEB = {
+    "DATABASE_URL": f"postgresql://audiospective_app:{{q_audiospective_app}}@{_PG}/audiospective",
+    "SPOTIFY_CLIENT_ID": "audiospective-local-client",
+    "SPOTIFY_CLIENT_SECRET": "{s_spotify_client}",
+    "NEXTAUTH_SECRET": "{s_nextauth}",
+    "LOG_LEVEL": "debug",
+    "SENTRY_DSN": "https://{s_sentry_key}@o1.ingest.sentry.invalid/42",
+    "UPSTASH_REDIS_REST_URL": "http://{redis_host}:{redis_port}",
+    "UPSTASH_REDIS_REST_TOKEN": "{s_upstash_token}",
+    # per client: the gate sends ~10 stats calls a run, and the project's tests run it often
+    "RATE_LIMIT": "1000/minute",
+    "QSTASH_TOKEN": "{s_qstash_token}",
+    "QSTASH_CURRENT_SIGNING_KEY": "{s_qstash_current}",
+    "QSTASH_NEXT_SIGNING_KEY": "{s_qstash_next}",
+}
+
 APPS = (
     App("author-api", "author", 8000, 18000, {
         "DATABASE_URL": f"postgresql://author_app:{{q_author_app}}@{_PG}/author",
@@ -94,22 +111,12 @@ APPS = (
         "JWT_SECRET": "{s_author_jwt}",
         "API_URL": "{url_author_api}",
     }),
-    App("audiospective-web", "audiospective", 3000, 13010, {
-        "DATABASE_URL": f"postgresql://audiospective_app:{{q_audiospective_app}}@{_PG}/audiospective",
-        "SPOTIFY_CLIENT_ID": "audiospective-local-client",
-        "SPOTIFY_CLIENT_SECRET": "{s_spotify_client}",
-        "NEXTAUTH_URL": "{public_url_audiospective_web}",
-        "NEXTAUTH_SECRET": "{s_nextauth}",
-        "LOG_LEVEL": "debug",
-        "SENTRY_DSN": "https://{s_sentry_key}@o1.ingest.sentry.invalid/42",
-        "UPSTASH_REDIS_REST_URL": "http://{redis_host}:{redis_port}",
-        "UPSTASH_REDIS_REST_TOKEN": "{s_upstash_token}",
-        # per client: the gate sends ~10 stats calls a run, and the project's tests run it often
-        "RATE_LIMIT": "1000/minute",
-        "QSTASH_TOKEN": "{s_qstash_token}",
-        "QSTASH_CURRENT_SIGNING_KEY": "{s_qstash_current}",
-        "QSTASH_NEXT_SIGNING_KEY": "{s_qstash_next}",
-    }),
+    # audiospective's web app, and a second deployment of it (another region, a preview) that
+    # serves the same users' sessions: its own port and base URL, the same secrets
+    App("audiospective-web", "audiospective", 3000, 13010,
+        _AUDIOSPECTIVE_WEB | {"NEXTAUTH_URL": "{public_url_audiospective_web}"}),
+    App("audiospective-web-2", "audiospective", 3000, 13011,
+        _AUDIOSPECTIVE_WEB | {"NEXTAUTH_URL": "{public_url_audiospective_web_2}"}),
     App("platform-api", "platform", 4000, 14000, {
         # through the pooler, as the runbook asks
         "DATABASE_URL": "postgresql://platform_app:{q_platform_app}@{pgbouncer_host}:{pgbouncer_port}/platform",
@@ -159,7 +166,7 @@ S3_KEYS = ("author_aws_key_id", "author_aws_secret", "s3_admin_key_id", "s3_admi
 # Generated per stack: database passwords (roles of the seed SQL) and app secrets.
 ROLE_PASSWORDS = ("runbook_checks", "author_app", "author_migrator", "audiospective_app",
                   "platform_app", "ghostworks_app", "practiceops_app")
-APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "platform_auth",
+APP_SECRETS = ("redis", "author_jwt", "spotify_client", "nextauth", "nextauth_other", "platform_auth",
                "ghostworks_jwt", "practiceops_jwt", "postgres", "qstash_token", "qstash_current",
                "qstash_next", "sentry_key", "upstash_token", "smtp",
                "demo_password", "grafana_token", *S3_KEYS)

@@ -373,6 +373,9 @@ class AppSpec(_Strict):
     url: str | None = None
     config: ConfigSource | None = None
     artifacts: Artifacts = Artifacts()
+    # The directory the app runs from as deployed (its tsconfig.json, prisma/schema.prisma and
+    # generated client): a path on this machine, or on a host or in a container (testinfra URL).
+    deploy: ArtifactLocation | None = None
     # A CA bundle for an app whose certificate a private CA signed; verification is never off.
     ca_file: FilePath | None = None
 

@@ -13,7 +13,7 @@ from runbook_checks.assertions import (
     oauth_redirect_uri,
     prisma_migrations_applied,
 )
-from runbook_checks.checks import config, http, schema
+from runbook_checks.checks import config, deployed, http, schema
 from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
@@ -22,6 +22,7 @@ from suites.common._shared import ProcessMemory, RequiredConfiguration, assertio
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
+DEPLOYED = EXPECTED["deployed"]
 
 
 @pytest.mark.runbook("audiospective#error-invalid-environment-variables")
@@ -29,6 +30,26 @@ DATABASE = EXPECTED["database"]
 @pytest.mark.symptom("audiospective.1", "the app refuses to start: invalid environment variables")
 class TestInvalidEnvironmentVariables(RequiredConfiguration):
     configuration = EXPECTED["configuration"]
+
+
+@pytest.mark.runbook("audiospective#error-module-not-found-cant-resolve--")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("audiospective.2", "the build stops: an '@/' import cannot be resolved")
+class TestModuleNotFound:
+    def test_import_alias_maps_to_src(self, targets: Targets) -> None:
+        tree, alias = targets.deployed(DEPLOYED["app"]), DEPLOYED["alias"]
+        deployed.alias_maps_to(tree.tsconfig_chain(DEPLOYED["tsconfig"]), tree.root, alias["name"],
+                               alias["target"])
+
+
+@pytest.mark.runbook("audiospective#error-prisma-client-not-generated")
+@pytest.mark.severity("critical")
+@pytest.mark.symptom("audiospective.3", "the app stops at start: its Prisma client was not generated")
+class TestPrismaClientNotGenerated:
+    def test_client_generated_from_deployed_schema(self, targets: Targets) -> None:
+        tree = targets.deployed(DEPLOYED["app"])
+        schema = tree.prisma_schema(DEPLOYED["prisma_schema"])
+        deployed.prisma_client_current(schema, tree.generated_clients(schema))
 
 
 @pytest.mark.runbook("audiospective#error-database-locked-sqlite")
@@ -153,6 +174,11 @@ class TestNotAuthenticated:
     def test_session_endpoint_answers(self, targets: Targets) -> None:
         path = EXPECTED["session"]["path"]
         http.answers_json(targets.app(EXPECTED["app"]).get(path), f"GET {path}")
+
+    def test_nextauth_secret_same_across_deployments(self, targets: Targets) -> None:
+        deployments = EXPECTED["deployments"]
+        config.secret_shared({app: targets.app_config(app) for app in deployments["apps"]},
+                             deployments["secret_variable"])
 
 
 @pytest.mark.runbook("audiospective#error-qstash-signature-verification-failed")

@@ -125,3 +125,25 @@ class LogTail:
     now: float
     unreadable: str | None = None
     oversized: int = 0  # the byte bound the last line exceeds
+
+
+@dataclass(frozen=True)
+class FileText:
+    """A file's UTF-8 text as read on its host; `problem` says why there is none (nothing there, not
+    a regular file, larger than the reading's limit, not UTF-8 text)."""
+
+    host: str
+    path: str
+    text: str | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectoryFiles:
+    """The regular files directly in a directory (name -> size in bytes); `exists` False: no
+    directory there."""
+
+    host: str
+    path: str
+    exists: bool
+    sizes: dict[str, int]

@@ -1,7 +1,7 @@
 """One declared host, read through testinfra (ssh://, docker://, local://...): its processes, listening
-TCP ports, files, a filesystem's use and memory use, names resolved and addresses tried from there.
-Connecting is bounded by the connect timeout, every command by the command timeout, and a host
-found dead fails every later check at once."""
+TCP ports, files (their text, bounded) and directories, a filesystem's use and memory use, names
+resolved and addresses tried from there. Connecting is bounded by the connect timeout, every command
+by the command timeout, and a host found dead fails every later check at once."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from testinfra.modules.process import BusyboxProcess
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.facts.hosts import (
+    DirectoryFiles,
     DiskUse,
+    FileText,
     LogTail,
     MemoryUse,
     NewestFile,
@@ -61,6 +63,8 @@ _HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:%-]*$")
 # The status the probe line prints last; 124: its own timeout(1) ran out.
 _PROBE_STATUS = re.compile(r"^status=(\d+)$")
 _SHELL_PREFIX = re.compile(r"^(?:bash|sh|nc): (?:line \d+: )?")
+# A directory listing names at most this many files: a deployed tree's directories hold far fewer.
+MAX_LISTED_FILES = 1000
 _MEMINFO = re.compile(r"^(MemTotal|MemAvailable):\s+(\d+) kB$", re.MULTILINE)
 # A log's tail is read within LINE_BYTES a line asked for, and never more than TAIL_BYTES at all.
 LINE_BYTES = 2048
@@ -269,6 +273,55 @@ class HostTarget:
             return PathState(self.name, path, is_file or bool(state.exists), is_file)
 
         return self._read(f"the file {path}", read)
+
+    def file_text(self, path: str, limit: int) -> FileText:
+        """The UTF-8 text of the regular file at the path, read only when it holds at most `limit`
+        bytes (the size is asked first, then at most `limit` + 1 bytes are sent)."""
+        what = f"the file {path}"
+
+        def read(host: _BoundedHost) -> FileText:
+            result = host.run("if [ -f %s ]; then wc -c < %s && head -c %s -- %s; elif [ -e %s ]; "
+                              "then echo other; else echo none; fi", path, path, str(limit + 1), path, path)
+            if result.rc != 0:
+                raise self._failed(result, what)
+            first, _, content = result.stdout_bytes.partition(b"\n")
+            word = first.decode("ascii", "replace").strip()
+            if word in ("none", "other"):
+                problem = "nothing there" if word == "none" else "not a regular file"
+                return FileText(self.name, path, None, problem)
+            if not word.isdigit():
+                raise self._unreadable(what, "wc's output does not parse")
+            if int(word) > limit or len(content) > limit:
+                return FileText(self.name, path, None, f"larger than the {limit} bytes read ({word} bytes)")
+            try:
+                return FileText(self.name, path, content.decode("utf-8"))
+            except UnicodeDecodeError:
+                return FileText(self.name, path, None, "not UTF-8 text")
+
+        return self._read(what, read)
+
+    def directory_files(self, path: str) -> DirectoryFiles:
+        """The regular files directly in the directory and their sizes (at most MAX_LISTED_FILES)."""
+        what = f"the files in {path}"
+
+        def read(host: _BoundedHost) -> DirectoryFiles:
+            result = host.run("if [ -d %s ]; then echo directory && find %s -mindepth 1 -maxdepth 1 -type f "
+                              "-printf '%%s %%f\\n' | head -n %s; else echo none; fi",
+                              path, path, str(MAX_LISTED_FILES))
+            if result.rc != 0:
+                raise self._failed(result, what)
+            first, *lines = result.stdout.splitlines()
+            if first.strip() == "none":
+                return DirectoryFiles(self.name, path, False, {})
+            sizes: dict[str, int] = {}
+            for line in lines:
+                size, _, name = line.partition(" ")
+                if not size.isdigit() or not name:
+                    raise self._unreadable(what, "find's output does not parse")
+                sizes[name] = int(size)
+            return DirectoryFiles(self.name, path, True, sizes)
+
+        return self._read(what, read)
 
     def disk_use(self, path: str) -> DiskUse:
         """df's use of the filesystem holding the path (a mount point, usually)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Protocol
 
 from runbook_checks.environment import ConfigSource, ContainerSource, Environment, ProcessSource
@@ -18,6 +19,7 @@ from runbook_checks.targets.config import (
     read_env_file,
     read_process_environment,
 )
+from runbook_checks.targets.deployed import DeployedTree
 from runbook_checks.targets.grafana import Grafana
 from runbook_checks.targets.hosts import HostTarget
 from runbook_checks.targets.http import HttpTarget
@@ -178,6 +180,20 @@ class Targets:
                 raise _undeclared("hosts", name, self.env)
             self._hosts[name] = HostTarget(name, url, self.env.timeouts, self._unanswered)
         return self._hosts[name]
+
+    def deployed(self, app: str) -> DeployedTree:
+        """The app's deployed tree (apps.<app>.deploy), read through testinfra on its host (this
+        machine's `local://` for a bare path)."""
+        spec = self.env.apps.get(app)
+        location = spec.deploy if spec is not None else None
+        if location is None:
+            raise _undeclared("apps", f"{app}.deploy", self.env)
+        url = location.host or "local://"
+        key = f"deploy:{url}"
+        if key not in self._hosts:
+            self._hosts[key] = HostTarget(f"{app} deploy", url, self.env.timeouts, self._unanswered)
+        root = location.path if location.host else str(self.env.resolve(Path(location.path)))
+        return DeployedTree(app, self._hosts[key], root)
 
     def _config_source(self, name: str) -> ConfigSource:
         spec = self.env.apps.get(name)

@@ -1,5 +1,5 @@
 // Health: the app and its database, 503 when the database does not answer.
-import { databaseOk } from "../../../host";
+import { databaseOk } from "../../../../host";
 
 export default async function health(req, res) {
   const ok = await databaseOk();

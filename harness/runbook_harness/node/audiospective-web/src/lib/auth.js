@@ -2,7 +2,7 @@
 // (HttpOnly and SameSite from its configuration; Secure, with the __Secure-/__Host- prefixes,
 // when the base URL is https).
 import SpotifyProvider from "next-auth/providers/spotify";
-import { flag } from "../../host";
+import { flag } from "../../../host";
 
 function cookies() {
   const env = process.env;

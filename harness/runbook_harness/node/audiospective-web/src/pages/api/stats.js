@@ -5,7 +5,7 @@
 // database does not answer.
 import { RateLimiterMemory } from "rate-limiter-flexible";
 import { z } from "zod";
-import { flag, query } from "../../../host";
+import { flag, query } from "../../../../host";
 
 const RANGE_DAYS = { week: 7, month: 30, year: 365 };
 const Range = z.enum(["week", "month", "year"]);
