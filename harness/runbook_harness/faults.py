@@ -1188,7 +1188,9 @@ FAULTS += (
           fails={"test_secret_has_entropy": "bits over 48 characters (guessable: repeat)"}),
     Fault("ghostworks-api-down", "ghostworks.1", "the API process stopped",
           stop_service("ghostworks-api"), start_service("ghostworks-api"),
-          compose_fails=_stopped("ghostworks-api"),
+          # the service checks run in the API's container: stopped, it can try nothing
+          compose_fails={**_stopped("ghostworks-api"),
+                         **_links_unseen("unreachable: the container is not running")},
           fails={"test_health_endpoint[api]": "unreachable: connection refused",
                  "test_web_origin_allowed": "unreachable: connection refused",
                  "test_other_origin_refused": "unreachable: connection refused",
@@ -1199,7 +1201,7 @@ FAULTS += (
                  "test_request_duration_exposed": "unreachable: connection refused",
                  "test_metrics_endpoint_answers": "unreachable: connection refused",
                  "test_prometheus_targets_up": "ghostworks-api http://"},
-          also=("ghostworks.3", "ghostworks.5", "ghostworks.6", "ghostworks.11", "ghostworks.13",
+          also=("ghostworks.3", "ghostworks.5", "ghostworks.6", "ghostworks.11", "ghostworks.12", "ghostworks.13",
                 "ghostworks.14")),
     Fault("audiospective-base-url-elsewhere", "audiospective.7",
           "NEXTAUTH_URL names another host than the one registered at the provider",
@@ -2172,7 +2174,9 @@ FAULTS += (
           restore_config("ghostworks-api"),
           fails={"test_services_reach_each_other": ":9 (REDIS_URL): ",
                  **_api_redis_unseen("unreachable: Error 111 connecting to")},
-          also=("ghostworks.10",)),
+          # natively: on compose the gate reaches the API's Redis at the port it publishes, and a port
+          # the API names in its place is published nowhere
+          also=("ghostworks.10",), kinds=("native",)),
 )
 
 # The apps' JSON logs (log_edits.py)
