@@ -5,6 +5,9 @@ kind of stack."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
+
+import pytest
 
 from runbook_harness.faults import Fault
 from runbook_harness.state import StackState
@@ -88,4 +91,20 @@ def test_wide_unknown_and_compose_only_faults_run_alone() -> None:
 def test_every_fault_runs_alone_when_asked() -> None:
     faults = [made("a", "one.1"), made("b", "two.1"), made("c", "three.1")]
     groups = groups_of(faults, {"a": {"A"}, "b": {"B"}, "c": {"C"}}, together=False)
+    assert [names(groups._group_from(name)) for name in "abc"] == [["a"], ["b"], ["c"]]
+
+
+def test_a_group_whose_revert_fails_leaves_its_faults_to_run_alone() -> None:
+    def broken(state: StackState) -> None:
+        raise RuntimeError("the server did not come back")
+
+    # b's injection fails, so the group is reverted before any gate run, and a's revert fails
+    faults = [Fault("a", "one.1", "a", _nothing, broken), Fault("b", "two.1", "b", broken, _nothing),
+              made("c", "three.1")]
+    checks: dict[str, set[str] | None] = {"a": {"A"}, "b": {"B"}, "c": {"C"}}
+    groups = FaultGroups(faults, lambda item: checks[item.name], {},
+                         lambda item: GateRun(1, "", "", 0, {}, {}, {}), lambda: cast(StackState, None), {},
+                         Path("/nonexistent"))
+    with pytest.raises(AssertionError, match="reverting a failed: the server did not come back"):
+        groups.outcome("a")
     assert [names(groups._group_from(name)) for name in "abc"] == [["a"], ["b"], ["c"]]

@@ -55,10 +55,17 @@ _PUT_OFF: list[str] | None = None
 
 
 def restart(state: StackState, name: str) -> None:
-    """Restarts a service; an app reads its env file again."""
+    """Restarts a service; an app reads its env file again. Within restarts_together, at its end."""
     if _PUT_OFF is not None:
         _PUT_OFF.append(name)
-    elif state.kind == "compose":
+    else:
+        restart_now(state, name)
+
+
+def restart_now(state: StackState, name: str) -> None:
+    """Restarts a service at once, even within restarts_together: for an action whose next step
+    needs the service restarted (a server that reads its new configuration, then is waited on)."""
+    if state.kind == "compose":
         engine.restart(state, name)
     else:
         native.restart_process(state, name)

@@ -2439,7 +2439,7 @@ def scrape(extra: dict[str, str] | None = None,
 
     def run(state: StackState) -> None:
         prometheus.write_config(state, extra, left_out)
-        drivers.restart(state, "prometheus")
+        drivers.restart_now(state, "prometheus")  # waited on next: not put off to a group's end
         for job in (*(j for j in prometheus.SCRAPED if j not in left_out), *(extra or {})):
             prometheus.settle(state, job)
 
