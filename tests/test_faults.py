@@ -64,6 +64,19 @@ INDEPENDENT_OF_POSTGRES = {
     "TestEmailDelivery::test_mail_goes_to_the_sink",
     "TestEmailDelivery::test_sent_mail_arrives",
     "TestServicesCantCommunicate::test_service_names_resolve",
+    # the worker's Redis, the apps' logs and deployed trees, Prometheus, Grafana, the deployments'
+    # configuration
+    "TestDetectionWorker::test_worker_process_running",
+    "TestDetectionWorker::test_worker_heartbeat_fresh",
+    "TestDetectionWorker::test_detection_queue_under_limit",
+    "TestLogAnalysis::test_log_lines_are_json[api]",
+    "TestLogAnalysis::test_rate_limit_events_under_threshold[api]",
+    "TestMaintenanceLogs::test_no_error_in_log[api]",
+    "TestModuleNotFound::test_import_alias_maps_to_src",
+    "TestPrismaClientNotGenerated::test_client_generated_from_deployed_schema",
+    "TestNotAuthenticated::test_nextauth_secret_same_across_deployments",
+    "TestMissingMetrics::test_prometheus_targets_up",
+    "TestDashboardsNotLoading::test_grafana_datasources_healthy",
     "TestRedisMemory::test_redis_memory_bounded",
     "TestRedisMemory::test_redis_memory_headroom",
     # S3 and STS, read with the API's own key

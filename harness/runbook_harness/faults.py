@@ -2432,6 +2432,11 @@ FAULTS += (
 )
 
 
+# What a job or datasource at port 1 of the server's own loopback says, natively and in a container.
+_DEAD_SCRAPE = {"test_prometheus_targets_up": "billing-worker http://127.0.0.1:1/metrics: down"}
+_DEAD_DATASOURCE = {"test_grafana_datasources_healthy": 'prometheus: status 400: ERROR: Post "http://127.0.0.1:1/'}
+
+
 def scrape(extra: dict[str, str] | None = None,
            left_out: tuple[str, ...] = ()) -> Callable[[StackState], None]:
     """Gives Prometheus a configuration (the stack's own, with `extra` jobs, without `left_out`),
@@ -2450,7 +2455,8 @@ FAULTS += (
     Fault("prometheus-target-dead-port", "ghostworks.11",
           "Prometheus scrapes a job at an address where nothing listens any more",
           scrape(extra={"billing-worker": "127.0.0.1:1"}), scrape(),
-          fails={"test_prometheus_targets_up": "billing-worker http://127.0.0.1:1/metrics: down"}),
+          # the server's own loopback, in its container too
+          fails=_DEAD_SCRAPE, compose_fails=_DEAD_SCRAPE),
     Fault("prometheus-job-missing", "ghostworks.11", "Prometheus' configuration lost the API's scrape job",
           scrape(left_out=("ghostworks-api",)), scrape(),
           fails={"test_prometheus_targets_up": "not among Prometheus' targets: ghostworks-api"}),
@@ -2465,5 +2471,5 @@ FAULTS += (
           steps(lambda state: grafana.write_datasources(state, "http://127.0.0.1:1"),
                 restart_service("grafana")),
           steps(grafana.write_datasources, restart_service("grafana")),
-          fails={"test_grafana_datasources_healthy": 'prometheus: status 400: ERROR: Post "http://127.0.0.1:1/'}),
+          fails=_DEAD_DATASOURCE, compose_fails=_DEAD_DATASOURCE),
 )
