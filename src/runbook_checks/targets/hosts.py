@@ -214,9 +214,10 @@ class HostTarget:
                               seconds, tcp, seconds, seconds, name, str(port))
             lines = result.stdout.strip().splitlines()
             status = _PROBE_STATUS.match(lines[-1]) if lines else None
-            if result.rc != 0 or status is None:
-                raise self._failed(result, what) if result.rc != 0 else self._unreadable(
-                    what, "the probe printed no status")
+            if result.rc != 0:
+                raise self._failed(result, what)
+            if status is None:
+                raise self._unreadable(what, "the probe printed no status")
             said = dict.fromkeys(_SHELL_PREFIX.sub("", line.strip()) for line in result.stderr.splitlines()
                                  if line.strip())
             code = int(status[1])
