@@ -1,0 +1,35 @@
+"""`runbook-checks`: the commands around the gate (`pytest suites/<env>` runs the gate itself).
+
+Each subcommand lives in runbook_checks.commands.<module>, imported only when it is run, and
+offers `add_arguments(parser)` and `run(args) -> exit status`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module under runbook_checks.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="runbook-checks", description=__doc__.splitlines()[0])
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, summary) in COMMANDS.items():
+        command = sub.add_parser(name, help=summary, description=summary)
+        importlib.import_module(f"runbook_checks.commands.{module}").add_arguments(command)
+        command.set_defaults(module=module)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    status: int = importlib.import_module(f"runbook_checks.commands.{args.module}").run(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

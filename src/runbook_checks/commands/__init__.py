@@ -1,0 +1,1 @@
+"""The subcommands of `runbook-checks` (see runbook_checks.cli), one module each."""
