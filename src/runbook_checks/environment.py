@@ -38,6 +38,7 @@ from testinfra.backend import BACKENDS as TESTINFRA_BACKENDS
 from runbook_checks.errors import ConfigurationError
 from runbook_checks.interpolation import Interpolator, Substituted
 from runbook_checks.redaction import Redactor
+from runbook_checks.waivers import Waiver
 from runbook_checks.yaml_keys import UniqueKeyLoader
 
 # What an environment file may be: a few KiB in practice, so these only stop a wrong or hostile file
@@ -544,6 +545,8 @@ class Environment(_Strict):
     # Expected state that differs in this environment, by system: merged over (and replacing
     # the same keys of) suites/common/<system>.yaml, e.g. {ghostworks: {cors: {stranger: ...}}}.
     expected: dict[str, dict[str, Any]] = {}
+    # Failures accepted for now, each with its justification, owner and expiry (see waivers.py).
+    waivers: list[Waiver] = []
     source: Path = Path()
     root: Path = Path()
 

@@ -13,13 +13,16 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections import Counter
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import pytest
 
+from runbook_checks import comparison, progress, results
 from runbook_checks.declared import DeclaredChecks
 from runbook_checks.environment import (
     Environment,
@@ -35,6 +38,7 @@ from runbook_checks.gate import GATE, Gate
 from runbook_checks.log_redaction import RedactedLogs
 from runbook_checks.redaction import Redactor, UnsafeSecret, url_password, without_credentials
 from runbook_checks.reporting import block, render
+from runbook_checks.run_record import CheckInfo
 from runbook_checks.runbooks import SEVERITIES, SYMPTOM_ID, RunbookIndex
 from runbook_checks.selection import MARKER as NEEDS_MARKER
 from runbook_checks.selection import left_out, unknown_capabilities
@@ -46,6 +50,8 @@ from runbook_checks.suites import (
     suite_arguments,
 )
 from runbook_checks.targets.registry import Targets
+from runbook_checks.verdict import blocking, blocks, refusal, waiver_lines
+from runbook_checks.waivers import Waivers
 
 if TYPE_CHECKING:
     from runbook_harness.control import StackHandle
@@ -66,6 +72,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "file; default: the NAME of suites/<NAME>")
     group.addoption("--keep-stack", dest="rc_keep_stack", action="store_true",
                     help="leave a reference stack this run started running afterwards")
+    group.addoption("--fail-on", dest="rc_fail_on", default="low", choices=SEVERITIES,
+                    help="the least severity whose failure fails the run (exit 1); failures below it are "
+                         "listed and leave the exit status 0 (default: low, every failure fails)")
+    group.addoption("--compare", dest="rc_compare", default=None, metavar="PREVIOUS.json",
+                    help="print what is new, fixed, still failing and flapping since the run whose "
+                         "result file this is (a result-<env>.json of an earlier run)")
+    group.addoption("--result-json", dest="rc_result_json", default=None, metavar="PATH",
+                    help="where to write the run's JSON result (default: result-<env>.json beside "
+                         "the JUnit file)")
+    group.addoption("--progress", dest="rc_progress", default="auto", choices=("auto", "always", "never"),
+                    help="say what a long run waits on (auto: on a terminal, outside CI)")
     group.addoption("--strict-runbooks", dest="rc_strict_runbooks", action="store_true",
                     help="stop the run when a configured runbook cannot be read (default: a warning)")
     parser.addini("runbooks", type="linelist", default=[],
@@ -93,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         env, variables = load_environment(path, root)
         known_systems(env, path, root / CHECKS_DIR)
         redactor = _redactor(env, variables)
+        previous = _previous_result(config.option.rc_compare, Path(config.invocation_params.dir))
     except BaseException as error:  # an interrupt too: the stack this run started does not outlive it
         if stack is not None:
             stack.release()
@@ -103,11 +121,23 @@ def pytest_configure(config: pytest.Config) -> None:
         _interrupt_on_termination()
     logs = RedactedLogs(redactor)
     logs.install()
-    config.stash[GATE] = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs)
+    gate = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs)
+    gate.waivers, gate.fail_on, gate.previous = Waivers.of(env.waivers), config.option.rc_fail_on, previous
+    config.stash[GATE] = gate
     use_overrides(env.expected)
     config.args = suite_arguments(config, name, env.systems)
     if not config.option.xmlpath and not config.option.collectonly:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
+
+
+def _previous_result(option: str | None, invoked_in: Path) -> dict[str, Any] | None:
+    """The earlier run's result `--compare` names; one that cannot be read stops the run."""
+    if option is None:
+        return None
+    try:
+        return results.read(invoked_in / option)
+    except ValueError as error:
+        raise ConfigurationError(f"--compare: {error}") from None
 
 
 def _interrupt_on_termination() -> None:
@@ -162,6 +192,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if gate is None:
         return
     interrupted = gate.interrupted
+    if gate.progress is not None:
+        gate.progress.stop()
     try:
         gate.targets.close()
         gate.logs.uninstall()
@@ -196,6 +228,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                       ("symptom_id", symptom_id), ("symptom", symptom)]
         item.user_properties += [(k, v) for k, v in properties if v is not None]
         item.user_properties.append(("environment", gate.env.name))
+        gate.record.checks[item.nodeid] = CheckInfo(*(value or "?" for _, value in properties))
+        waiver = gate.waivers.for_check(item.nodeid, symptom_id)
+        if waiver is not None:
+            gate.waiver_of[item.nodeid] = waiver
         needs = [(m.args, m.kwargs) for m in item.iter_markers("needs")]
         unknown = unknown_capabilities(needs)
         if unknown:
@@ -208,12 +244,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"left out: {reason}"))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    gate = _gate(session.config)
+    if gate is not None and progress.wanted(session.config.option.rc_progress, sys.stdout):
+        gate.progress = progress.Progress(progress.terminal(sys.stdout))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Every target is reached at once before the first check, so that dead ones cost their
     timeout in parallel rather than in turn."""
     gate = _gate(session.config)
-    if gate is not None and session.items and not session.config.option.collectonly:
-        gate.targets.reach_all()
+    if gate is None or not session.items or session.config.option.collectonly:
+        return
+    if gate.progress is not None:
+        gate.progress.start(Counter(_system(item.nodeid) for item in session.items))
+    gate.targets.reach_all(_reaching(gate))
+    if gate.progress is not None:
+        gate.progress.waiting_on("")
+
+
+def _reaching(gate: Gate) -> Callable[[list[str]], None] | None:
+    shown = gate.progress
+    if shown is None:
+        return None
+    return lambda pending: shown.waiting_on(f"{', '.join(pending)} (reaching every target first)")
+
+
+def _system(nodeid: str) -> str:
+    return PurePosixPath(nodeid.split("::")[0]).stem
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Any:
+    gate = _gate(item.config)
+    shown = gate.progress if gate is not None else None
+    if shown is not None:
+        shown.waiting_on(f"the check {item.nodeid.removeprefix(CHECKS_DIR + '/')}")
+    yield
+    if shown is not None:
+        shown.finished(_system(item.nodeid))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -256,10 +325,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = str(error)
         else:
             report.longrepr = render(symptom_line(item, gate), error)
+    waiver = gate.waiver_of.get(item.nodeid)
+    if report.failed and waiver is not None and call.excinfo is not None:
+        why_not = refusal(waiver, call.excinfo.value, gate)
+        if why_not is None:
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"waived: {waiver.describe()}")
+            gate.record.waived[item.nodeid] = waiver
+        else:
+            report.longrepr = f"{report.longrepr}\n{block([('waiver', why_not)])}"
+            gate.refused[item.nodeid] = why_not
     if report.failed:
         gate.failures.append((_marker_value(item, "severity") or "?",
                               _marker_value(item, "runbook") or "?", item.nodeid))
     _mask(report, gate.redactor)
+    gate.record.add(report)
 
 
 def _mask(report: pytest.TestReport | pytest.CollectReport, redactor: Redactor) -> None:
@@ -299,19 +379,35 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         write(f"gate FAILED: {errors} error(s) before any check ran; see above" if errors
               else "no check was collected: a gate that checks nothing fails")
         return
+    for line in waiver_lines(gate, {check.id for check in gate.results if check.status == "passed"}):
+        write(line)
+    for line in gate.comparison:
+        write(line)
+    if gate.result_path is not None:
+        write(f"result: {gate.result_path}")
     if not gate.failures:
         if exitstatus == 0:
-            write("gate passed: every check holds")
+            write("gate passed: every check holds" + (" or is waived" if gate.record.waived else ""))
         else:
             write(f"gate FAILED: the run did not complete (exit {int(exitstatus)}); "
                   "see the errors above")
         return
-    by_severity = Counter(severity for severity, _, _ in gate.failures)
-    write("gate FAILED: " + ", ".join(f"{by_severity[s]} {s}" for s in SEVERITIES if by_severity[s]))
-    for severity, ref, nodeid in sorted(gate.failures, key=_severity_rank):
-        write(f"  {severity:<9}{gate.runbooks.describe(ref)}  ({nodeid})")
+    _write_failures(write, gate)
     if gate.stack is not None and gate.stack.started_here:
         write(block([("stack", f"started for this run in {gate.stack.directory}")]))
+
+
+def _write_failures(write: Any, gate: Gate) -> None:
+    """The verdict line at the run's --fail-on severity, then every failure, worst first."""
+    by_severity = Counter(severity for severity, _, _ in gate.failures)
+    counts = ", ".join(f"{by_severity[s]} {s}" for s in SEVERITIES if by_severity[s])
+    if blocking(gate):
+        write(f"gate FAILED: {counts}")
+    else:
+        write(f"gate passed at --fail-on {gate.fail_on}: every failure ({counts}) is below it")
+    for severity, ref, nodeid in sorted(gate.failures, key=_severity_rank):
+        below = "" if blocks(severity, gate.fail_on) else f"  [below --fail-on {gate.fail_on}]"
+        write(f"  {severity:<9}{gate.runbooks.describe(ref)}  ({nodeid}){below}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -328,12 +424,44 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             if isinstance(report, (pytest.TestReport, pytest.CollectReport)):
                 _mask(report, gate.redactor)
     xmlpath = session.config.option.xmlpath
-    if not xmlpath or not os.path.isfile(xmlpath):
-        return
-    text = Path(xmlpath).read_text()
-    masked = _masked_junit(text, gate.redactor)
-    if masked != text:
-        Path(xmlpath).write_text(masked)
+    if xmlpath and os.path.isfile(xmlpath):
+        text = Path(xmlpath).read_text()
+        masked = _masked_junit(text, gate.redactor)
+        if masked != text:
+            Path(xmlpath).write_text(masked)
+    if not session.config.option.collectonly and gate.record.checks:
+        if session.exitstatus == pytest.ExitCode.TESTS_FAILED and gate.failures and not blocking(gate):
+            session.exitstatus = pytest.ExitCode.OK
+        _write_result(session, gate)
+
+
+def _write_result(session: pytest.Session, gate: Gate) -> None:
+    """The run's JSON result (beside the JUnit file, or where --result-json says), and what
+    changed since the run --compare names."""
+    gate.results = gate.record.results(gate.runbooks)
+    results.with_history(gate.results, gate.previous)
+    data = results.result(gate.env.name, gate.started, time.monotonic() - gate.clock, gate.fail_on,
+                          int(session.exitstatus), gate.results, _waiver_report(gate))
+    path = _result_path(session.config, gate.env.name)
+    if path is not None:
+        results.write(data, path)
+        gate.result_path = path
+    if gate.previous is not None:
+        gate.comparison = comparison.lines(comparison.compare(gate.previous, data), gate.previous)
+
+
+def _result_path(config: pytest.Config, env_name: str) -> Path | None:
+    if config.option.rc_result_json:
+        return Path(config.invocation_params.dir) / config.option.rc_result_json
+    xmlpath = config.option.xmlpath
+    return Path(xmlpath).with_name(f"result-{env_name}.json") if xmlpath else None
+
+
+def _waiver_report(gate: Gate) -> dict[str, list[Any]]:
+    passed = {check.id for check in gate.results if check.status == "passed"}
+    return {"unmatched": [w.model_dump(mode="json") for w in gate.waivers.unmatched()],
+            "passing": sorted(nodeid for nodeid in gate.waiver_of if nodeid in passed),
+            "expired": sorted(nodeid for nodeid, why in gate.refused.items() if why.startswith("expired"))}
 
 
 # A check's name in the JUnit file, kept as the console shows it (CI history is keyed on it).

@@ -112,10 +112,14 @@ class RunbookIndex:
 
     def describe(self, ref: str) -> str:
         """`platform#rls-policy-violations` -> `platform runbook > RLS Policy Violations`."""
+        heading = self.heading(ref)
+        return f"{ref.partition('#')[0]} runbook > {heading}" if heading else ref
+
+    def heading(self, ref: str) -> str | None:
+        """The heading text a `runbook#anchor` reference names, when its runbook was read."""
         name, _, anchor = ref.partition("#")
         book = self.runbooks.get(name)
-        heading = book.sections.get(anchor) if book else None
-        return f"{name} runbook > {heading}" if heading else ref
+        return book.sections.get(anchor) if book else None
 
     def problem(self, ref: str) -> str | None:
         """Why a reference does not resolve, or None when it does (or cannot be verified)."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +39,7 @@ def _undeclared(kind: str, name: str, env: Environment) -> NotDeclared:
 
 
 _REACHING = 16  # targets reached at once before the checks
+_WAITING_TICK = 0.5  # how often the run is told which targets it still waits on
 
 
 class Reachable(Protocol):
@@ -264,18 +266,27 @@ class Targets:
         of an address already found dead this run only once."""
         return probe(self.published.conninfo(dsn), self.env.timeouts, self._unanswered)
 
-    def reach_all(self) -> None:
+    def reach_all(self, waiting: Callable[[list[str]], None] | None = None) -> None:
         """Reaches every declared database, Redis, app and TLS endpoint at once, before the checks:
         each dead address then costs its timeout once for the whole run, in parallel with the
         others, not once per target in turn. What fails is kept, for the checks that need it to fail with.
-        PgBouncer is left to its checks: its console is read once, and its pools' state must be
+        `waiting` is told, now and then, which have not answered yet. PgBouncer is left to its
+        checks: its console is read once, and its pools' state must be
         what the checks find when they run, not before."""
-        targets: list[Reachable] = [self.postgres(name) for name in self.env.postgres]
-        targets += [self.redis(name) for name in self.env.redis]
-        targets += [self.app(name) for name, spec in self.env.apps.items() if spec.url is not None]
-        targets += [self.tls(name) for name in self.env.tls]
+        targets: list[tuple[str, Reachable]] = [(f"postgres {name!r}", self.postgres(name))
+                                                for name in self.env.postgres]
+        targets += [(f"redis {name!r}", self.redis(name)) for name in self.env.redis]
+        targets += [(f"app {name!r}", self.app(name)) for name, spec in self.env.apps.items()
+                    if spec.url is not None]
+        targets += [(f"TLS endpoint {name!r}", self.tls(name)) for name in self.env.tls]
         with ThreadPoolExecutor(max_workers=_REACHING) as pool:
-            for future in [pool.submit(target.reach) for target in targets]:
+            futures = {pool.submit(target.reach): label for label, target in targets}
+            pending = set(futures)
+            while pending:
+                pending = wait(pending, timeout=_WAITING_TICK).not_done
+                if pending and waiting is not None:
+                    waiting(sorted(futures[future] for future in pending))
+            for future in futures:
                 with contextlib.suppress(Exception):  # each target's checks report it
                     future.result()
 

@@ -1,0 +1,54 @@
+"""The gate's verdict: which failures block at the run's `--fail-on` severity, and what became of
+the environment's waivers."""
+
+from __future__ import annotations
+
+from runbook_checks.errors import CheckFailed
+from runbook_checks.gate import Gate
+from runbook_checks.runbooks import SEVERITIES
+from runbook_checks.waivers import Waiver
+
+
+def blocks(severity: str, fail_on: str) -> bool:
+    """Whether a failure of this severity fails a run gated at `fail_on`; an unknown severity does."""
+    if severity not in SEVERITIES:
+        return True
+    return SEVERITIES.index(severity) <= SEVERITIES.index(fail_on)
+
+
+def blocking(gate: Gate) -> list[tuple[str, str, str]]:
+    return [failure for failure in gate.failures if blocks(failure[0], gate.fail_on)]
+
+
+def refusal(waiver: Waiver, error: BaseException, gate: Gate) -> str | None:
+    """Why a waiver does not cover this failure (None when it does): it expired, the gate could not
+    see the fact it accepts (an unreachable target, a missing permission, an error), or the failure
+    no longer reads as the finding it names."""
+    if waiver.expired(gate.waivers.today):
+        return (f"expired on {waiver.expires.isoformat()}: {waiver.justification} (owner {waiver.owner}); "
+                "fix the cause or renew the waiver")
+    if not isinstance(error, CheckFailed):
+        return ("not applied: the check could not see the fact the waiver accepts "
+                f"({waiver.justification}); only a check that saw its symptom is waived")
+    if waiver.found is not None and waiver.found not in error.found:
+        return f"not applied: the failure no longer reads {waiver.found!r}; look again at what it finds"
+    return None
+
+
+def waiver_lines(gate: Gate, passed: set[str]) -> list[str]:
+    """The summary's lines on waivers: each applied, refused, unused or no longer needed."""
+    lines = []
+    if gate.record.waived:
+        lines.append(f"waived: {len(gate.record.waived)} known failure(s), accepted until their expiry:")
+        for nodeid, waiver in gate.record.waived.items():
+            lines.append(f"  {nodeid}: {waiver.describe()}")
+    for nodeid, why in gate.refused.items():
+        lines.append(f"waiver of {nodeid} {why}")
+    for waiver in gate.waivers.unmatched():
+        lines.append(f"warning: the waiver of {waiver.check!r} (owner {waiver.owner}) matches no check: "
+                     "remove it, or name the check as the run shows it")
+    for nodeid, waiver in gate.waiver_of.items():
+        if nodeid in passed:
+            lines.append(f"warning: {nodeid} passes: its waiver ({waiver.owner}, until "
+                         f"{waiver.expires.isoformat()}) is no longer needed; remove it")
+    return lines

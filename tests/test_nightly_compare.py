@@ -1,0 +1,102 @@
+"""The nightly view: each run's JSON result, and what changed since an earlier run (`--compare`
+and `runbook-checks compare`), seen over real runs with a fault injected and reverted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from runbook_checks.comparison import compare, flips
+from runbook_checks.results import HISTORY_RUNS, CheckResult, digest, with_history
+from runbook_harness.faults import sql
+from runbook_harness.state import StackState
+from tests.gate_run import ROOT, GateRun, run_gate
+from tests.test_selection import practiceops_only
+
+INDEX = "suites/common/practiceops.yaml::symptom-slow-queries::ticket_indexes_exist"
+
+
+def gate(stack: StackState, directory: Path, name: str, *args: str) -> tuple[GateRun, Path]:
+    path = practiceops_only(stack, directory)
+    result = directory / f"{name}.json"
+    run = run_gate("qa", directory / f"{name}.xml", {"RUNBOOK_CHECKS_DOTENV": str(directory / "qa.env")},
+                   (f"--env={path}", f"--result-json={result}", *args))
+    return run, result
+
+
+def changes(previous: Path, current: Path) -> tuple[int, dict[str, list[str]]]:
+    done = subprocess.run([sys.executable, "-m", "runbook_checks.cli", "compare", str(previous), str(current),
+                           "--json"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_compare_names_the_injected_fault_as_new_then_fixed(stack: StackState, tmp_path: Path) -> None:
+    first, healthy = gate(stack, tmp_path, "healthy")
+    assert first.returncode == 0, first.output
+    data = json.loads(healthy.read_text())
+    assert data["counts"]["failed"] == 0 and data["counts"]["passed"] > 10
+    assert {"id", "symptom_id", "severity", "status", "duration_seconds", "digest"} <= set(data["checks"][0])
+
+    sql("practiceops", "DROP INDEX tickets_team_id_status_idx")(stack)
+    try:
+        second, broken = gate(stack, tmp_path, "broken", f"--compare={healthy}")
+    finally:
+        sql("practiceops", "CREATE INDEX tickets_team_id_status_idx ON tickets (team_id, status)")(stack)
+    assert second.returncode == 1
+    assert f"  new: 1\n    medium   {INDEX}\n  fixed: 0\n  still failing: 0\n  flapping: 0" in second.output
+    status, kinds = changes(healthy, broken)
+    assert (status, kinds["new"], kinds["fixed"], kinds["still_failing"]) == (1, [INDEX], [], [])
+    check = next(c for c in json.loads(broken.read_text())["checks"] if c["id"] == INDEX)
+    assert (check["status"], check["severity"]) == ("failed", "medium")
+    assert check["history"] == ["passed", "failed"]
+    assert check["digest"] == digest(check["message"]) and "missing" in check["message"]
+
+    third, reverted = gate(stack, tmp_path, "reverted", f"--compare={broken}")
+    assert third.returncode == 0, third.output
+    assert f"  new: 0\n  fixed: 1\n    medium   {INDEX}\n" in third.output
+    status, kinds = changes(broken, reverted)
+    assert (status, kinds["new"], kinds["fixed"]) == (0, [], [INDEX])
+
+
+def test_an_unreadable_previous_result_stops_the_run(stack: StackState, tmp_path: Path) -> None:
+    (tmp_path / "junk.json").write_text("{}")
+    run, _ = gate(stack, tmp_path, "run", f"--compare={tmp_path / 'junk.json'}")
+    assert run.returncode == 4
+    assert "--compare: " in run.output and "not a runbook-checks result" in run.output
+
+
+def _check(status: str, message: str = "") -> CheckResult:
+    return CheckResult(id="a::b", system="a", runbook="a#b", section="B", symptom_id="a.1", symptom="s",
+                       severity="high", status=status, duration_seconds=0.1, message=message)
+
+
+def _result(*checks: CheckResult) -> dict[str, object]:
+    return {"checks": [vars(c) for c in checks]}
+
+
+def test_flapping_still_failing_and_history() -> None:
+    assert flips(["passed", "failed", "passed"]) == 2
+    assert flips(["passed", "skipped", "failed", "waived", "failed"]) == 1
+    now = _check("failed", "port 5432 closed")
+    with_history([now], _result(_check("passed")) | {"checks": [{"id": "a::b", "status": "failed",
+                                                               "history": ["failed", "passed", "failed"]}]})
+    assert now.history == ["failed", "passed", "failed", "failed"]
+    previous = {"checks": [{"id": "a::b", "status": "failed", "digest": digest("port 6543 closed")}]}
+    assert [c["id"] for c in compare(previous, _result(now)).still_failing] == ["a::b"]
+    flapping = _check("failed")
+    flapping.history = ["passed", "failed", "passed", "failed"]
+    found = compare({"checks": [{"id": "a::b", "status": "passed"}, {"id": "gone", "status": "passed"}]},
+                    _result(flapping))
+    assert [c["id"] for c in found.flapping] == ["a::b"] and found.new == []
+    assert [c["id"] for c in found.gone] == ["gone"]
+    long = _check("passed")
+    with_history([long], {"checks": [{"id": "a::b", "status": "failed", "history": ["failed"] * 20}]})
+    assert len(long.history) == HISTORY_RUNS and long.history[-1] == "passed"
+
+
+def test_digest_ignores_what_varies() -> None:
+    assert digest("active for 301.5 s on port 5432") == digest("active for 999 s on port 6000")
+    assert digest("missing index a") != digest("missing index b")
+    assert digest("") is None and _check("passed", "").digest is None
