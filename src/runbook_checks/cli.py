@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 # subcommand -> (module under runbook_checks.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "report": ("report", "a run's JSON result as one HTML page, readable offline"),
 }
 
 
