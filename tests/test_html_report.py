@@ -124,7 +124,7 @@ class _Tree(HTMLParser):
 
 def _chromium() -> str:
     found = shutil.which("chromium")
-    assert found, "chromium is not installed: scripts/install.sh installs it"
+    assert found, "chromium is not installed: apt-get install chromium (or run scripts/install.sh)"
     return found
 
 
@@ -244,6 +244,13 @@ def test_screenshot_is_a_rendered_page(rendered: tuple[Path, Node], tmp_path: Pa
     assert colours is None or len(colours) > 50, "a blank page"
     assert image.getpixel((0, 0)) != FAILED_RED
     assert FAILED_RED in {colour for _, colour in image.getcolors(maxcolors=1 << 20) or []}
+
+
+def test_the_page_fetches_nothing(rendered: tuple[Path, Node]) -> None:
+    page, dom = rendered
+    text = page.read_text()
+    assert dom.all("link") == dom.all("img") == dom.all("script") == []
+    assert not any(word in text for word in ("src=", "href=", "url(", "@import", "http://", "https://"))
 
 
 def test_a_clean_run_reads_passed() -> None:
