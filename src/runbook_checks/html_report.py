@@ -14,6 +14,7 @@ from runbook_checks.runbooks import SEVERITIES
 FORMAT = "runbook-checks-result/1"
 STATUSES = ("failed", "error", "waived", "skipped", "passed")
 _FAILING = ("failed", "error")
+_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}  # 0 is the worst
 
 _CSS = """
 *{box-sizing:border-box}
@@ -41,6 +42,7 @@ header.failed{--verdict:#b42318}
 .s-passed{background:#dafbe1;color:#116329}.s-failed{background:#ffebe9;color:#a40e26}
 .s-error{background:#fbefff;color:#6e2d91}.s-skipped{background:#eaeef2;color:#57606a}
 .s-waived{background:#fff8c5;color:#7d4e00}
+.badge.zero{opacity:.45}
 .v-critical{background:#b42318;color:#fff}.v-high{background:#e0600e;color:#fff}
 .v-medium{background:#f5c04a;color:#3d2a00}.v-low{background:#d0d7de;color:#24292f}
 .card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 16px;margin:10px 0}
@@ -88,7 +90,7 @@ def render(result: dict[str, Any]) -> str:
     title = f"runbook-checks: {result.get('environment', '?')} {_verdict(result)}"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n"
-            "<body><main>\n" + "\n".join(part for part in body if part) + "\n</main></body></html>\n")
+            "<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
 
 
 def write(result: dict[str, Any], path: Path) -> None:
@@ -98,10 +100,12 @@ def write(result: dict[str, Any], path: Path) -> None:
 
 
 def _e(value: object) -> str:
+    """Any value as text safe inside an element or a quoted attribute; None as nothing."""
     return html.escape("" if value is None else str(value))
 
 
 def _verdict(result: dict[str, Any]) -> str:
+    """The gate's own verdict, read from its exit status."""
     return "passed" if result.get("exit_status") == 0 else "FAILED"
 
 
@@ -112,14 +116,17 @@ def _failing(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _rank(severity: object) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)  # type: ignore[arg-type]
+    """Where a severity sorts, worst first; an unknown one after all."""
+    return _RANK.get(str(severity), len(SEVERITIES))
 
 
 def _status(status: object) -> str:
+    """A status as a coloured badge."""
     return f'<span class="badge s-{_e(status)}">{_e(status)}</span>'
 
 
 def _severity(severity: object) -> str:
+    """A severity as a coloured badge."""
     return f'<span class="badge v-{_e(severity)}">{_e(severity or "?")}</span>'
 
 
@@ -135,6 +142,7 @@ def _when(stamp: object) -> str:
 
 
 def _duration(seconds: object) -> str:
+    """Seconds as `12.3 s` or `2 min 5 s`."""
     if not isinstance(seconds, int | float):
         return "?"
     if seconds < 60:
@@ -144,13 +152,14 @@ def _duration(seconds: object) -> str:
 
 
 def _header(result: dict[str, Any], checks: list[dict[str, Any]]) -> str:
+    """The verdict, the failures by severity, the fail-on threshold, when, how long, the counts."""
     verdict = _verdict(result)
     failing = Counter(c.get("severity") for c in _failing(checks))
-    by_severity = ", ".join(f"{failing[s]} {s}" for s in SEVERITIES if failing[s])
+    parts = [f"{failing[s]} {s}" for s in SEVERITIES if failing[s]]
     other = sum(n for s, n in failing.items() if s not in SEVERITIES)
-    by_severity += f"{', ' if by_severity and other else ''}{other} of no severity" if other else ""
+    by_severity = ", ".join(parts + ([f"{other} of no severity"] if other else []))
     counts = result.get("counts") or Counter(c.get("status") for c in checks)
-    pills = "".join(f'<span class="badge s-{s}">{_e(counts.get(s, 0))} {s}</span>' for s in STATUSES)
+    pills = "".join(_status_count(s, counts.get(s, 0)) for s in STATUSES)
     return (f'<header class="{"passed" if verdict == "passed" else "failed"}">'
             f'<div class="headline"><h1>runbook-checks: {_e(result.get("environment", "?"))}</h1>'
             f'<span class="verdict" id="verdict">{verdict}</span>'
@@ -164,6 +173,7 @@ def _header(result: dict[str, Any], checks: list[dict[str, Any]]) -> str:
 
 
 def _failures(result: dict[str, Any], checks: list[dict[str, Any]]) -> str:
+    """A card per failed or errored check, worst first; `None.` for a clean run."""
     failing = _failing(checks)
     if not failing:
         return '<h2>Failures</h2><p class="muted" id="failures">None.</p>'
@@ -173,6 +183,7 @@ def _failures(result: dict[str, Any], checks: list[dict[str, Any]]) -> str:
 
 
 def _failure(check: dict[str, Any], fail_on: object) -> str:
+    """One failure: severity, status, check id, section, symptom, its block and notes."""
     below = fail_on in SEVERITIES and _rank(check.get("severity")) > _rank(fail_on)
     notes = []
     if below:
@@ -197,21 +208,25 @@ def _failure(check: dict[str, Any], fail_on: object) -> str:
 
 
 def _history(statuses: list[object]) -> str:
+    """The check's statuses over recent runs as small coloured marks, oldest first."""
     marks = "".join(f'<span class="{_e(s)}" title="{_e(s)}"></span>' for s in statuses)
     return f'<span class="history" title="{_e(" → ".join(map(str, statuses)))}">{marks}</span>'
 
 
 def _section(check: dict[str, Any]) -> str:
+    """The runbook heading a check guards (its reference where the heading is unknown)."""
     return str(check.get("section") or check.get("runbook") or "(no runbook section)")
 
 
 def _tally(checks: list[dict[str, Any]]) -> str:
+    """A badge per status present among the checks, with its count."""
     counts = Counter(c.get("status") for c in checks)
     return "".join(_status_count(s, counts[s]) for s in STATUSES if counts[s])
 
 
 def _status_count(status: str, count: int) -> str:
-    return f'<span class="badge s-{status}">{count} {status}</span>'
+    """A status badge with a count: `3 passed`."""
+    return f'<span class="badge s-{status}{" zero" if not count else ""}">{count} {status}</span>'
 
 
 def _by_system(checks: list[dict[str, Any]]) -> str:
@@ -232,10 +247,12 @@ def _by_system(checks: list[dict[str, Any]]) -> str:
 
 
 def _open(checks: list[dict[str, Any]]) -> str:
+    """The `open` attribute of a <details> that holds a failure."""
     return " open" if any(c.get("status") in _FAILING for c in checks) else ""
 
 
 def _section_block(name: str, checks: list[dict[str, Any]]) -> str:
+    """A runbook section's checks as a folding table."""
     rows = "".join(_row(c) for c in checks)
     return (f'<details class="section" data-section="{_e(name)}"{_open(checks)}>'
             f'<summary>{_e(name)} <span class="muted">{_e(checks[0].get("runbook"))}</span>'
@@ -258,6 +275,7 @@ def _row(check: dict[str, Any]) -> str:
 
 
 def _severity_table(checks: list[dict[str, Any]]) -> str:
+    """Checks counted by severity and status, with each severity's total."""
     counts = Counter((c.get("severity"), c.get("status")) for c in checks)
     rows = []
     for severity in (*SEVERITIES, *sorted({str(c.get("severity")) for c in checks} - set(SEVERITIES))):
@@ -271,6 +289,7 @@ def _severity_table(checks: list[dict[str, Any]]) -> str:
 
 
 def _waived(checks: list[dict[str, Any]]) -> str:
+    """The waived checks with justification, owner and expiry; `None.` when there are none."""
     waived = [c for c in checks if c.get("status") == "waived"]
     if not waived:
         return '<h2>Waived</h2><p class="muted" id="waived">None.</p>'
@@ -282,6 +301,7 @@ def _waived(checks: list[dict[str, Any]]) -> str:
 
 
 def _waiver_cells(waiver: dict[str, Any]) -> str:
+    """A waiver's justification, owner and expiry as table cells."""
     return (f'<td>{_e(waiver.get("justification"))}</td><td>{_e(waiver.get("owner"))}</td>'
             f'<td>{_e(waiver.get("expires"))}</td>')
 
