@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for runbook-checks: the services of the reference
-# stack (apt), the package with its development tools (pip), the stack's Node apps (npm) and a
-# Docker engine for the compose stack (started when nothing answers, its base image made once).
-# Safe to run again. RUNBOOK_CHECKS_NO_DOCKER=1 leaves the engine out: the native stack needs none.
+# stack and a headless browser (apt), the package with its development tools (pip), the stack's
+# Node apps (npm) and a Docker engine for the compose stack (started when nothing answers, its base
+# image made once). Safe to run again. RUNBOOK_CHECKS_NO_DOCKER=1 leaves the engine out: the native
+# stack needs none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ command -v prometheus >/dev/null || packages+=(prometheus)
 command -v psql >/dev/null || packages+=(postgresql-client)
 command -v pg_prove >/dev/null || packages+=(postgresql-15-pgtap)
 command -v npm >/dev/null || packages+=(nodejs npm)
+command -v chromium >/dev/null || packages+=(chromium)  # the HTML report's test renders it headless
 docker_wanted() { [ -z "${RUNBOOK_CHECKS_NO_DOCKER:-}" ]; }
 if docker_wanted; then
     command -v dockerd >/dev/null || packages+=(docker.io)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 # subcommand -> (module under runbook_checks.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "what changed between two runs' results: new, fixed, still failing, flapping"),
+    "report": ("report", "a run's JSON result as one HTML page, readable offline"),
 }
 
 
