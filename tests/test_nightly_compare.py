@@ -13,6 +13,7 @@ from runbook_checks.results import HISTORY_RUNS, CheckResult, digest, with_histo
 from runbook_harness.faults import sql
 from runbook_harness.state import StackState
 from tests.gate_run import ROOT, GateRun, run_gate
+from tests.test_html_report import _browse
 from tests.test_selection import practiceops_only
 
 INDEX = "suites/common/practiceops.yaml::symptom-slow-queries::ticket_indexes_exist"
@@ -52,6 +53,11 @@ def test_compare_names_the_injected_fault_as_new_then_fixed(stack: StackState, t
     assert (check["status"], check["severity"]) == ("failed", "medium")
     assert check["history"] == ["passed", "failed"]
     assert check["digest"] == digest(check["message"]) and "missing" in check["message"]
+
+    # the run's page, as a browser shows it: the failure and its whole block
+    dom = _browse(broken.with_suffix(".html"), tmp_path / "profile", "--dump-dom").stdout
+    assert INDEX in dom and "tickets_team_id_status_idx on public.tickets (team_id, status): missing" in dom
+    assert ">FAILED<" in dom
 
     third, reverted = gate(stack, tmp_path, "reverted", f"--compare={broken}")
     assert third.returncode == 0, third.output

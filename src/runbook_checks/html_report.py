@@ -9,11 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runbook_checks.results import FAILING, FORMAT
 from runbook_checks.runbooks import SEVERITIES
 
-FORMAT = "runbook-checks-result/1"
 STATUSES = ("failed", "error", "waived", "skipped", "passed")
-_FAILING = ("failed", "error")
 _RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}  # 0 is the worst
 
 _CSS = """
@@ -111,7 +110,7 @@ def _verdict(result: dict[str, Any]) -> str:
 
 def _failing(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Failed and errored checks, worst severity first, in run order within a severity."""
-    found = [c for c in checks if c.get("status") in _FAILING]
+    found = [c for c in checks if c.get("status") in FAILING]
     return sorted(found, key=lambda c: _rank(c.get("severity")))
 
 
@@ -248,7 +247,7 @@ def _by_system(checks: list[dict[str, Any]]) -> str:
 
 def _open(checks: list[dict[str, Any]]) -> str:
     """The `open` attribute of a <details> that holds a failure."""
-    return " open" if any(c.get("status") in _FAILING for c in checks) else ""
+    return " open" if any(c.get("status") in FAILING for c in checks) else ""
 
 
 def _section_block(name: str, checks: list[dict[str, Any]]) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from runbook_checks import comparison, progress, results
+from runbook_checks import comparison, html_report, progress, results
 from runbook_checks.declared import DeclaredChecks
 from runbook_checks.environment import (
     Environment,
@@ -384,7 +384,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for line in gate.comparison:
         write(line)
     if gate.result_path is not None:
-        write(f"result: {gate.result_path}")
+        write(f"result: {gate.result_path} (and as a page: {gate.result_path.with_suffix('.html')})")
     if not gate.failures:
         if exitstatus == 0:
             write("gate passed: every check holds" + (" or is waived" if gate.record.waived else ""))
@@ -445,6 +445,7 @@ def _write_result(session: pytest.Session, gate: Gate) -> None:
     path = _result_path(session.config, gate.env.name)
     if path is not None:
         results.write(data, path)
+        html_report.write(data, path.with_suffix(".html"))
         gate.result_path = path
     if gate.previous is not None:
         gate.comparison = comparison.lines(comparison.compare(gate.previous, data), gate.previous)
