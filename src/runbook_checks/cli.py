@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 # subcommand -> (module under runbook_checks.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "new-check": ("new_check", "an incident made into a declared check, fault skeletons and a first run"),
 }
 
 
