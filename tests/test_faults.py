@@ -211,7 +211,9 @@ def test_every_fault_names_what_it_fails() -> None:
 
 def test_no_fault_is_left_to_fill() -> None:
     # a skeleton `runbook-checks new-check` wrote: what of it is still to write, by fault
-    assert left_to_fill(FAULTS) == {}, "write these in harness/runbook_harness/incident_faults.py"
+    left = left_to_fill(FAULTS)
+    assert left == {}, "write in harness/runbook_harness/incident_faults.py: " + "; ".join(
+        f"{name}: {', '.join(parts)}" for name, parts in left.items())
 
 
 def test_healthy_stack_passes_with_properties(stack: StackState, stack_env: dict[str, str],

@@ -1,5 +1,6 @@
 """A declaration written into a system's YAML by adding its lines alone, at the end of the top-level
-`checks:` (added where missing): every other byte, comments and layout included, stays as it was,
+`checks:` (added where missing): every other byte, comments and layout included, stays as it was
+(a round-trip dumper would rewrite the whole file: long flow mappings rewrapped, quoting changed),
 and the file read back must hold exactly what it held plus the new check."""
 
 from __future__ import annotations
