@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -203,3 +206,37 @@ ENTRY = """  new_one:
 def test_the_yaml_gets_the_check_s_lines_alone(before: str, after: str, tmp_path: Path) -> None:
     check = check_named("new_one", tmp_path)
     assert with_check(before, "new_one", check.declaration) == after
+
+
+def test_at_a_terminal_it_asks_for_what_the_flags_leave_out(tmp_path: Path) -> None:
+    copy = project(tmp_path)
+    main, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "runbook_checks.cli", "new-check", "--system",
+                                "practiceops", "--assert", "postgres.tables_exist", "--dry-run"],
+                               cwd=copy, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    answers = ["symptom-slow-queries", "the ticket list errors", "high", "tickets_table_exists",
+               "practiceops", "[tickets]"]
+    for answer in answers:
+        os.write(main, f"{answer}\n".encode())
+    output, deadline = b"", time.monotonic() + 60
+    while time.monotonic() < deadline:  # a command still asking after its answers ran out fails below
+        if not select.select([main], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the command exited: the terminal is gone
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.kill()
+    assert process.wait(timeout=10) == 0, output.decode()
+    text = output.decode().replace("\r\n", "\n")
+    for prompt in ("runbook section (<runbook>#<anchor>): ", "symptom of practiceops.", "severity (critical, "
+                   "high, medium, low): ", "check name (lower_case identifier): ", "database (YAML): ",
+                   "tables (YAML): "):
+        assert prompt in text, text
+    assert "  symptom-slow-queries  (Symptom: Slow queries)\n" in text  # the sections, offered
+    assert "would add to suites/common/practiceops.yaml:\n  tickets_table_exists:\n" in text
+    assert "      tables: [tickets]\n" in text
