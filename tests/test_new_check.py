@@ -240,3 +240,17 @@ def test_at_a_terminal_it_asks_for_what_the_flags_leave_out(tmp_path: Path) -> N
     assert "  symptom-slow-queries  (Symptom: Slow queries)\n" in text  # the sections, offered
     assert "would add to suites/common/practiceops.yaml:\n  tickets_table_exists:\n" in text
     assert "      tables: [tickets]\n" in text
+
+
+def test_arguments_from_a_file_with_flags_over_them(tmp_path: Path) -> None:
+    copy = project(tmp_path)
+    (tmp_path / "with.yaml").write_text("database: practiceops\ntables: [users]\n")
+    run = new_check(copy, *HEALTHY[:-2], "--with-yaml", str(tmp_path / "with.yaml"),
+                    "--with", "tables=[tickets]", "--needs", "host=api1", "--symptom-id", "practiceops.10",
+                    "--dry-run", "--no-fault")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ("would add to suites/common/practiceops.yaml:\n  tickets_table_exists:\n"
+                          "    runbook: practiceops#symptom-slow-queries\n    severity: high\n"
+                          "    symptom_id: practiceops.10\n    symptom: the ticket list errors\n"
+                          "    assert: postgres.tables_exist\n    with:\n      database: practiceops\n"
+                          "      tables: [tickets]\n    needs:\n    - {host: api1}\n\n")
