@@ -19,6 +19,7 @@ import pytest
 from runbook_checks.redaction import credential_pieces
 from runbook_harness.faults import FAULTS, Fault, fault, named_by
 from runbook_harness.state import StackState
+from runbook_harness.to_fill import left_to_fill
 from tests.fault_batches import FaultGroups
 from tests.gate_run import ROOT, GateRun, run_gate
 
@@ -206,6 +207,13 @@ def test_every_fault_names_what_it_fails() -> None:
         for check, phrase in {**item.fails, **item.prod_fails}.items():
             assert len(phrase.strip()) >= 4, f"{item.name}: {check} needs a phrase its failure says"
         assert re.fullmatch(r"[a-z]+\.\d+", item.symptom), item.name
+
+
+def test_no_fault_is_left_to_fill() -> None:
+    # a skeleton `runbook-checks new-check` wrote: what of it is still to write, by fault
+    left = left_to_fill(FAULTS)
+    assert left == {}, "write in harness/runbook_harness/incident_faults.py: " + "; ".join(
+        f"{name}: {', '.join(parts)}" for name, parts in left.items())
 
 
 def test_healthy_stack_passes_with_properties(stack: StackState, stack_env: dict[str, str],

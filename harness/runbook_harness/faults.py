@@ -2473,3 +2473,10 @@ FAULTS += (
           steps(grafana.write_datasources, restart_service("grafana")),
           fails=_DEAD_DATASOURCE, compose_fails=_DEAD_DATASOURCE),
 )
+
+
+# The faults of checks added after an incident: a module of their own that `runbook-checks
+# new-check` writes into, imported last because it builds them with this module's helpers.
+from runbook_harness.incident_faults import INCIDENT_FAULTS  # noqa: E402
+
+FAULTS += INCIDENT_FAULTS

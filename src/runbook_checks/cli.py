@@ -14,6 +14,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "what changed between two runs' results: new, fixed, still failing, flapping"),
     "report": ("report", "a run's JSON result as one HTML page, readable offline"),
+    "new-check": ("new_check", "an incident made into a declared check, fault skeletons and a first run"),
 }
 
 
