@@ -66,6 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "file; default: the NAME of suites/<NAME>")
     group.addoption("--keep-stack", dest="rc_keep_stack", action="store_true",
                     help="leave a reference stack this run started running afterwards")
+    group.addoption("--plan", dest="rc_plan", action="store_true",
+                    help="with --collect-only: collect against a plan of the environment (variables not set "
+                         "get placeholders, no stack is started, nothing is reached)")
     group.addoption("--strict-runbooks", dest="rc_strict_runbooks", action="store_true",
                     help="stop the run when a configured runbook cannot be read (default: a warning)")
     parser.addini("runbooks", type="linelist", default=[],
@@ -81,6 +84,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     root = config.rootpath
     path = env_option_file(config) or environment_path(root, name)
+    plan = bool(config.option.rc_plan)
+    if plan and not config.option.collectonly:
+        raise pytest.UsageError("--plan only collects: add --collect-only")
     stack = None
     try:
         raw = read_raw(path)
@@ -88,9 +94,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.option.rc_strict_runbooks and runbooks.unreadable():
             raise ConfigurationError("\n".join(runbooks.unreadable()))
         spec = stack_spec(raw, path, root)
-        if spec is not None and spec.autostart:
+        if spec is not None and spec.autostart and not plan:
             stack = _start_stack(spec, root, bool(config.option.rc_keep_stack), config.option.collectonly)
-        env, variables = load_environment(path, root)
+        env, variables = load_environment(path, root, plan)
         known_systems(env, path, root / CHECKS_DIR)
         redactor = _redactor(env, variables)
     except BaseException as error:  # an interrupt too: the stack this run started does not outlive it
