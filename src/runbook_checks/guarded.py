@@ -85,12 +85,12 @@ def coverage(root: Path, checks: list[Check]) -> Coverage:
     unknown = []
     for check in checks:
         name, _, anchor = (check.runbook or "").partition("#")
-        book = by_name.get(name)
-        found = book.section(anchor) if book is not None else None
+        named = by_name.get(name)
+        found = named.section(anchor) if named is not None else None
         if found is not None:
             found.checks.append(check)
-        elif book is None or book.unreadable is None:
-            unknown.append((check, _why_unknown(check.runbook, book, list(by_name))))
+        elif named is None or named.unreadable is None:
+            unknown.append((check, _why_unknown(check.runbook, named, list(by_name))))
     for book in books:
         _judge(book)
     return Coverage(books, unknown)
