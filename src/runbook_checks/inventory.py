@@ -85,7 +85,8 @@ def _collect(root: Path, name: str) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="runbook-checks-inventory-") as directory:
         output = Path(directory) / "collected.json"
         command = [sys.executable, "-m", "pytest", f"suites/{name}", "--collect-only", "--plan", "-q",
-                   "-p", "no:cacheprovider", "-p", "runbook_checks.collected", f"--collected-json={output}"]
+                   "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                   "-p", "runbook_checks.collected", f"--collected-json={output}"]
         result = subprocess.run(command, cwd=root, env=dict(os.environ), capture_output=True, text=True,
                                 timeout=_COLLECT_SECONDS)
         if result.returncode != 0 or not output.is_file():
