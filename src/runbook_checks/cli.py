@@ -13,6 +13,7 @@ from collections.abc import Sequence
 # subcommand -> (module under runbook_checks.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "coverage": ("coverage", "every runbook section with the checks that guard it in each environment"),
+    "explain": ("explain", "what a check (or a symptom's checks) asserts, reads, guards, and what breaks it"),
 }
 
 
