@@ -57,7 +57,8 @@ def names(checks: list[Check]) -> set[str]:
     """Every way an ID may name a check."""
     found = set()
     for check in checks:
-        found |= {check.nodeid, check.key, check.name, check.key.split("[", 1)[0], check.name.split("[", 1)[0]}
+        found |= {check.nodeid, check.key, check.name,
+                  check.key.split("[", 1)[0], check.name.split("[", 1)[0]}
         if check.symptom_id:
             found.add(check.symptom_id)
     return found
