@@ -35,7 +35,8 @@ pytestmark = pytest.mark.skipif(not RUNBOOK_DIR.is_dir(), reason="the runbooks a
 def without_environment_variables() -> dict[str, str]:
     """This process's environment without any variable an environment file reads, and with this
     checkout's sources first."""
-    named = {m for path in (ROOT / "environments").glob("*.yaml") for m in _ENV_VARIABLES.findall(path.read_text())}
+    named = {m for path in (ROOT / "environments").glob("*.yaml")
+             for m in _ENV_VARIABLES.findall(path.read_text())}
     env = {k: v for k, v in os.environ.items() if k not in named}
     env["PYTHONPATH"] = f"{ROOT / 'src'}{os.pathsep}{ROOT / 'harness'}"
     return env
@@ -90,7 +91,8 @@ def test_a_known_check_is_listed_under_its_section(json_report: dict[str, Any],
     assert rls["state"] == GUARDED and rls["heading"] == "RLS Policy Violations" and rls["level"] == 2
     check = next(c for c in rls["checks"] if c["name"] == RLS_CHECK)
     assert check["severity"] == "critical" and check["symptom_id"] == "platform.4"
-    assert check["environments"] == {env: {"runs": True, "reason": None} for env in ("local", "prod", "staging")}
+    everywhere = {env: {"runs": True, "reason": None} for env in ("local", "prod", "staging")}
+    assert check["environments"] == everywhere
     lines = text_report.stdout.splitlines()
     heading = lines.index("    ## RLS Policy Violations  (#rls-policy-violations): guarded")
     assert f"        critical platform.4       {RLS_CHECK}" in lines[heading:heading + 40]
@@ -110,7 +112,8 @@ def test_sections_without_checks_are_uncovered_or_covered_by_their_parent(
     assert section_of(json_report, "author#support-escalation-paths")["state"] == UNCOVERED
     assert "author#support-escalation-paths" in json_report["uncovered"]
     symptom = section_of(json_report, "platform#symptom")
-    assert (symptom["state"], symptom["covered_by"], symptom["checks"]) == (BY_PARENT, "health-check-failures", [])
+    assert (symptom["state"], symptom["covered_by"]) == (BY_PARENT, "health-check-failures")
+    assert symptom["checks"] == []
     assert section_of(json_report, "author#permissions--access")["state"] == BELOW
     assert "platform#symptom" not in json_report["uncovered"]
     assert json_report["unknown_sections"] == []
@@ -190,7 +193,8 @@ def test_explain_an_unknown_id_exits_2_with_close_matches() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith("runbook-checks explain: no check or symptom "
-                                    "'test_rls_enabled_on_tenant_table'; did you mean: test_rls_enabled_on_tenant_tables")
+                                    "'test_rls_enabled_on_tenant_table'; did you mean: "
+                                    "test_rls_enabled_on_tenant_tables")
 
 
 def test_plan_collects_prod_with_no_secret_set() -> None:
