@@ -203,7 +203,17 @@ def test_plan_collects_prod_with_no_secret_set() -> None:
                "no:cacheprovider"]
     planned = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert planned.returncode == 0, planned.stdout + planned.stderr
-    assert "collected only: 171 check(s), none run" in planned.stdout
+    # the same checks as the local suite collects against a plan of its stack, the gate's own way
+    local = subprocess.run([sys.executable, "-m", "pytest", "suites/local", "--collect-only", "-q",
+                            "-p", "no:cacheprovider"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    def listed(output: str) -> list[str]:
+        return [line for line in output.splitlines() if line.startswith("suites/common/")]
+
+    assert listed(planned.stdout) == listed(local.stdout) and len(listed(local.stdout)) > 100
+    count = len(listed(local.stdout))
+    assert f"collected only: {count} check(s), none run" in planned.stdout
     unplanned = subprocess.run([c for c in command if c != "--plan"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
     assert unplanned.returncode != 0 and "variable(s) not set" in unplanned.stdout + unplanned.stderr
