@@ -223,8 +223,9 @@ def test_plan_collects_prod_with_no_secret_set() -> None:
 
 
 def test_section_states_on_a_small_runbook(tmp_path: Path) -> None:
-    (tmp_path / "book.md").write_text("# Title\n## Guarded\n### Under it\n## Group\n### Guarded below\n"
-                                      "### Bare\n```\n# not a heading\n```\nSetext\n------\n")
+    (tmp_path / "book.md").write_text("# Title\n## Guarded\n### Under it\n#### Deep\n## Group\n"
+                                      "### Guarded below\n### Bare\n```\n# not a heading\n```\n"
+                                      "Setext\n------\n")
     (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\nrunbooks = ["book=book.md"]\n')
 
     def check(ref: str) -> Check:
@@ -234,13 +235,14 @@ def test_section_states_on_a_small_runbook(tmp_path: Path) -> None:
     report = coverage(tmp_path, [check("book#guarded"), check("book#guarded-below"), check("book#missing")])
     states = {s.section.anchor: (s.state, s.covered_by) for s in report.runbooks[0].sections}
     assert states == {"title": (BELOW, None), "guarded": (GUARDED, None), "under-it": (BY_PARENT, "guarded"),
+                      "deep": (BY_PARENT, "guarded"),
                       "group": (BELOW, None), "guarded-below": (GUARDED, None), "bare": (UNCOVERED, None),
                       "setext": (UNCOVERED, None)}
     assert report.uncovered() == ["book#bare", "book#setext"]
     assert [(c.runbook, why) for c, why in report.unknown] == [
         ("book#missing", "runbook 'book' has no section with anchor 'missing'")]
-    bare = report.runbooks[0].sections[5].section
-    assert (bare.level, bare.parent, bare.start, bare.end) == (3, "group", 5, 9)
+    bare = report.runbooks[0].sections[6].section
+    assert (bare.level, bare.parent, bare.start, bare.end) == (3, "group", 6, 10)
     assert report.runbooks[0].text("group") == ["## Group", "### Guarded below", "### Bare", "```",
                                                 "# not a heading", "```"]
     assert [s.anchor for s in sections("# A\n# A\n")] == [slug("A"), "a-1"]
