@@ -160,6 +160,8 @@ def test_explain_a_python_check() -> None:
     assert f"in {(RUNBOOK_DIR / RUNBOOKS['platform']).resolve()}, line 141\n" in out
     assert "  severity: critical\n" in out and "  symptom:  platform.4: " in out
     assert "targets.postgres(DATABASE)" in out and "calls schema.rls_enabled" in out
+    # without a docstring of its own, a check is told by the functions that judge for it
+    assert "\n  asserts:  schema.rls_enabled: Row-level security is enabled" in out
     assert "    prod: runs\n" in out
     assert "  fix (the runbook section's resolution):\n    | ### Resolution\n" in out
     assert "    platform-rls-disabled: " in out

@@ -78,49 +78,60 @@ def _declared_reads(item: DeclaredCheck) -> list[str]:
 
 
 def _python_doc(item: pytest.Item) -> list[str]:
-    """The check's class docstring and its function's, those it has."""
+    """The check's class docstring and its function's, those it has; without either, the first
+    line of each project function it calls (the assertions and checks that judge for it)."""
     owners = [getattr(item, "cls", None), getattr(item, "function", None)]
-    return [doc for doc in (inspect.getdoc(o) for o in owners if o is not None) if doc]
+    docs = [doc for doc in (inspect.getdoc(o) for o in owners if o is not None) if doc]
+    if docs:
+        return docs
+    called = [(text.removeprefix("calls "), inspect.getdoc(obj)) for text, obj in _calls(item)
+              if text.startswith("calls ")]
+    return [f"{name}: {doc.splitlines()[0]}" for name, doc in called if doc]
 
 
 def _python_reads(item: pytest.Item) -> list[str]:
     """The fixtures a Python check requests, the targets it opens (`targets.postgres(DATABASE)`)
     and the project's functions it calls, as its source spells them."""
-    function = getattr(item, "function", None)
     fixtures = [name for name in getattr(item, "fixturenames", []) if name != "request"
                 and name not in getattr(getattr(item, "callspec", None), "params", {})]
-    reads = [f"fixture {name}" for name in fixtures]
+    return [f"fixture {name}" for name in fixtures] + [text for text, _ in _calls(item)]
+
+
+def _calls(item: pytest.Item) -> list[tuple[str, Any]]:
+    """The targets a check's function opens and the project's functions it calls, in source
+    order, once each, with the object called (None for a target)."""
+    function = getattr(item, "function", None)
     if function is None:
-        return reads
+        return []
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, SyntaxError):
-        return reads
+        return []
     module = inspect.getmodule(function)
-    seen: list[str] = []
+    found: dict[str, Any] = {}
     calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)),
                    key=lambda n: (n.lineno, n.col_offset))
     for node in calls:
-        text = _call_text(node, module)
-        if text and text not in seen:
-            seen.append(text)
-    return reads + seen
+        text, called = _call_text(node, module)
+        if text and text not in found:
+            found[text] = called
+    return list(found.items())
 
 
-def _call_text(node: ast.Call, module: ModuleType | None) -> str | None:
-    """`targets.postgres(DATABASE)` for a target opened, `calls connections.setting_is` for a
-    function of the project; None for anything else (a dict's get, a builtin)."""
+def _call_text(node: ast.Call, module: ModuleType | None) -> tuple[str | None, Any]:
+    """`targets.postgres(DATABASE)` for a target opened, `calls connections.setting_is` (and the
+    function) for a function of the project; None for anything else (a dict's get, a builtin)."""
     func = node.func
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "targets":
-        return f"targets.{func.attr}({', '.join(ast.unparse(a) for a in node.args)})"
+        return f"targets.{func.attr}({', '.join(ast.unparse(a) for a in node.args)})", None
     namespace = vars(module) if module is not None else {}
     if isinstance(func, ast.Name):
         called = namespace.get(func.id)
     elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         called = getattr(namespace.get(func.value.id), func.attr, None)
     else:
-        return None
+        return None, None
     owner = getattr(called, "__module__", "") or ""
     if callable(called) and owner.startswith(("runbook_checks.", "suites.")):
-        return f"calls {ast.unparse(func)}"
-    return None
+        return f"calls {ast.unparse(func)}", called
+    return None, None
