@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -131,24 +132,42 @@ def test_coverage_json_to_a_file(tmp_path: Path, json_report: dict[str, Any]) ->
     assert json.loads(out.read_text()) == json_report
 
 
-def test_a_check_naming_a_missing_section_exits_1(tmp_path: Path) -> None:
+def project_copy(root: Path, declaration: str) -> Path:
+    """The project's suites, environments and settings in `root` (its runbooks named by absolute
+    path), with `declaration` added to platform's declared checks."""
     for part in ("suites", "environments", "conftest.py"):
         source = ROOT / part
         if source.is_dir():
-            shutil.copytree(source, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, root / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy(source, tmp_path / part)
+            shutil.copy(source, root / part)
     pyproject = (ROOT / "pyproject.toml").read_text().replace("../shared/runbooks/", f"{RUNBOOK_DIR}/")
-    (tmp_path / "pyproject.toml").write_text(pyproject)
-    with (tmp_path / "suites" / "common" / "platform.yaml").open("a") as file:
-        file.write("\nchecks:\n  stray_check:\n    runbook: platform#no-such-section\n    severity: low\n"
-                   "    symptom_id: platform.4\n    symptom: a stray\n    assert: postgres.no_long_query\n"
-                   "    with: {database: platform}\n")
-    result = cli("coverage", "--root", str(tmp_path), root=tmp_path)
+    (root / "pyproject.toml").write_text(pyproject)
+    with (root / "suites" / "common" / "platform.yaml").open("a") as file:
+        file.write(f"\nchecks:\n  stray_check:\n{textwrap.indent(declaration, '    ')}")
+    return root
+
+
+STRAY = ("runbook: platform#no-such-section\nseverity: low\nsymptom_id: platform.4\nsymptom: a stray\n"
+         "assert: postgres.no_long_query\nwith: {database: platform}\n")
+
+
+def test_a_check_naming_a_missing_section_exits_1(tmp_path: Path) -> None:
+    root = project_copy(tmp_path, STRAY)
+    result = cli("coverage", "--root", str(root), root=root)
     assert result.returncode == 1, result.stderr
     assert ("suites/common/platform.yaml::no-such-section::stray_check: runbook 'platform' has no section "
             "with anchor 'no-such-section'") in result.stderr
     assert "checks naming no section: 1" in result.stdout
+
+
+def test_checks_that_cannot_be_collected_exit_2(tmp_path: Path) -> None:
+    root = project_copy(tmp_path, STRAY.replace("postgres.no_long_query", "postgres.no_such_assertion"))
+    result = cli("coverage", "--root", str(root), root=root)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("runbook-checks coverage: environment 'local': its checks cannot be "
+                                    "collected:\n")
+    assert "checks.stray_check: no assertion named 'postgres.no_such_assertion'" in result.stderr
 
 
 def test_explain_a_python_check() -> None:
