@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "what changed between two runs' results: new, fixed, still failing, flapping"),
     "report": ("report", "a run's JSON result as one HTML page, readable offline"),
     "new-check": ("new_check", "an incident made into a declared check, fault skeletons and a first run"),
+    "coverage": ("coverage", "every runbook section with the checks that guard it in each environment"),
+    "explain": ("explain", "what a check (or a symptom's checks) asserts, reads, guards, and what breaks it"),
 }
 
 

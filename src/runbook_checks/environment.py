@@ -37,6 +37,7 @@ from testinfra.backend import BACKENDS as TESTINFRA_BACKENDS
 
 from runbook_checks.errors import ConfigurationError
 from runbook_checks.interpolation import Interpolator, Substituted
+from runbook_checks.placeholders import placeholder
 from runbook_checks.redaction import Redactor
 from runbook_checks.waivers import Waiver
 from runbook_checks.yaml_keys import UniqueKeyLoader
@@ -696,27 +697,29 @@ def stack_spec(raw: dict[str, Any], path: Path, root: Path) -> StackSpec | None:
     return spec if spec.dir.is_absolute() else spec.model_copy(update={"dir": root / spec.dir})
 
 
-def load_environment(path: Path, root: Path) -> tuple[Environment, dict[str, str]]:
-    """The validated Environment, and the variables it used or its dotenv holds (for redaction)."""
+def load_environment(path: Path, root: Path, plan: bool = False) -> tuple[Environment, dict[str, str]]:
+    """The validated Environment, and the variables it used or its dotenv holds (for redaction).
+    A plan gives the variables that are not set placeholders, and reads no missing dotenv file and
+    no local artifact: what the environment declares, for collecting its checks."""
     raw = read_raw(path)
-    dotenv = _dotenv_values(raw, path, root)
-    interpolator = Interpolator({**dotenv, **os.environ})
+    dotenv = _dotenv_values(raw, path, root, plan)
+    interpolator = Interpolator({**dotenv, **os.environ}, placeholder=placeholder if plan else None)
     tree = interpolator.tree(raw)
     _raise_missing(path, interpolator)
     variables = {**dotenv, **interpolator.used}
     try:
-        return _validated(path, {**tree, "source": path, "root": root}), variables
+        return _validated(path, {**tree, "source": path, "root": root}, plan), variables
     except ConfigurationError as error:
         raise ConfigurationError(_redacted(str(error), variables)) from None
 
 
-def _validated(path: Path, tree: dict[str, Any]) -> Environment:
-    """The interpolated tree as an Environment whose local deploy artifacts are there."""
+def _validated(path: Path, tree: dict[str, Any], plan: bool = False) -> Environment:
+    """The interpolated tree as an Environment whose local deploy artifacts are there (unless a plan)."""
     try:
         env = Environment.model_validate(tree)
     except ValidationError as error:
         raise ConfigurationError(_describe(path, error)) from None
-    problems = artifact_problems(env)
+    problems = [] if plan else artifact_problems(env)
     if problems:
         raise ConfigurationError("\n".join([f"{path}: {len(problems)} problem(s)", *problems]))
     return env
@@ -760,8 +763,9 @@ def artifact_problems(env: Environment) -> list[str]:
     return problems
 
 
-def _dotenv_values(raw: dict[str, Any], path: Path, root: Path) -> dict[str, str]:
-    """The dotenv file the environment names, or else the one RUNBOOK_CHECKS_DOTENV names."""
+def _dotenv_values(raw: dict[str, Any], path: Path, root: Path, plan: bool = False) -> dict[str, str]:
+    """The dotenv file the environment names, or else the one RUNBOOK_CHECKS_DOTENV names (for a
+    plan, none where it does not exist)."""
     declared = raw.get("dotenv") or "${RUNBOOK_CHECKS_DOTENV:-}"
     if not isinstance(declared, str):
         raise ConfigurationError(f"{path}: dotenv: must be the path of a dotenv file")
@@ -774,6 +778,8 @@ def _dotenv_values(raw: dict[str, Any], path: Path, root: Path) -> dict[str, str
         dotenv = root / _usable_path(named)
     except ValueError as error:
         raise ConfigurationError(f"{path}: dotenv: {error}") from None
+    if plan and not dotenv.is_file():
+        return {}
     text = _read_text(dotenv, _redacted(f"{path}: dotenv: {dotenv}", interpolator.used))
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,17 +17,21 @@ class Substituted(str):
 
 @dataclass
 class Interpolator:
-    """Substitutes variables from `values`; unset ones are recorded with the key path needing them."""
+    """Substitutes variables from `values`; unset ones are recorded with the key path needing them,
+    or, given `placeholder` (a plan), take its value for that key path, neither recorded nor used."""
 
     values: Mapping[str, str]
     missing: list[tuple[str, str]] = field(default_factory=list)
     used: dict[str, str] = field(default_factory=dict)
+    placeholder: Callable[[str, str, bool], str] | None = None
 
     def text(self, text: str, path: str) -> str:
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             value = self.values.get(name)
             if value is None or (value == "" and default is not None):
+                if default is None and self.placeholder is not None:
+                    return self.placeholder(path, name, match.group(0) == text)
                 if default is None:
                     self.missing.append((path, name))
                     return ""

@@ -83,6 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "the JUnit file)")
     group.addoption("--progress", dest="rc_progress", default="auto", choices=("auto", "always", "never"),
                     help="say what a long run waits on (auto: on a terminal, outside CI)")
+    group.addoption("--plan", dest="rc_plan", action="store_true",
+                    help="with --collect-only: collect against a plan of the environment (variables not set "
+                         "get placeholders, no stack is started, nothing is reached)")
     group.addoption("--strict-runbooks", dest="rc_strict_runbooks", action="store_true",
                     help="stop the run when a configured runbook cannot be read (default: a warning)")
     parser.addini("runbooks", type="linelist", default=[],
@@ -98,6 +101,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     root = config.rootpath
     path = env_option_file(config) or environment_path(root, name)
+    plan = bool(config.option.rc_plan)
+    if plan and not config.option.collectonly:
+        raise pytest.UsageError("--plan only collects: add --collect-only")
     stack = None
     try:
         raw = read_raw(path)
@@ -105,9 +111,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.option.rc_strict_runbooks and runbooks.unreadable():
             raise ConfigurationError("\n".join(runbooks.unreadable()))
         spec = stack_spec(raw, path, root)
-        if spec is not None and spec.autostart:
+        if spec is not None and spec.autostart and not plan:
             stack = _start_stack(spec, root, bool(config.option.rc_keep_stack), config.option.collectonly)
-        env, variables = load_environment(path, root)
+        env, variables = load_environment(path, root, plan)
         known_systems(env, path, root / CHECKS_DIR)
         redactor = _redactor(env, variables)
         previous = _previous_result(config.option.rc_compare, Path(config.invocation_params.dir))

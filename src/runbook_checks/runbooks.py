@@ -1,4 +1,5 @@
-"""Runbook references (`<runbook>#<anchor>`): where each runbook lives and its section headings."""
+"""Runbook references (`<runbook>#<anchor>`): where each runbook lives and its section headings,
+read from markdown-it's token stream (so a `#` line in a code block is no heading)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from pathlib import Path
 from typing import Literal, get_args
 
 import requests
+from markdown_it import MarkdownIt
 
 # A symptom id: the runbook's short name and the symptom's number in it (platform.4).
 Severity = Literal["critical", "high", "medium", "low"]  # how bad a symptom is, worst first
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 SYMPTOM_ID = re.compile(r"^([a-z0-9][a-z0-9_-]*)\.(\d+)$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def slug(heading: str) -> str:
@@ -23,22 +23,49 @@ def slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-def headings(markdown: str) -> dict[str, str]:
-    """Anchor -> heading text for every heading outside code fences (repeats get -1, -2...)."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class Section:
+    """A heading of a runbook: its level (1 for `#`), text, anchor, the anchor of the heading it
+    sits under (None at the top) and its lines, 0-based, end excluded (up to the next heading)."""
+
+    level: int
+    heading: str
+    anchor: str
+    parent: str | None
+    start: int
+    end: int
+
+
+def sections(markdown: str) -> list[Section]:
+    """Every heading as CommonMark reads it (ATX and setext, none inside code), in order; a
+    repeated anchor gets -1, -2... as GitHub gives it."""
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    found: list[tuple[int, str, str, int]] = []
     counts: dict[str, int] = {}
-    fenced = False
-    for line in markdown.splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
+    for index, token in enumerate(tokens):
+        if token.type != "heading_open" or token.map is None:
             continue
-        match = None if fenced else _HEADING.match(line)
-        if match:
-            base = slug(match.group(2))
-            n = counts.get(base, 0)
-            counts[base] = n + 1
-            found[base if n == 0 else f"{base}-{n}"] = match.group(2)
-    return found
+        text = tokens[index + 1].content
+        base = slug(text)
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        found.append((int(token.tag[1:]), text, base if n == 0 else f"{base}-{n}", token.map[0]))
+    total = len(markdown.splitlines())
+    result: list[Section] = []
+    stack: list[Section] = []
+    for position, (level, text, anchor, start) in enumerate(found):
+        end = found[position + 1][3] if position + 1 < len(found) else total
+        while stack and stack[-1].level >= level:
+            stack.pop()
+        section = Section(level, text, anchor, stack[-1].anchor if stack else None, start, end)
+        result.append(section)
+        stack.append(section)
+    return result
+
+
+def headings(markdown: str) -> dict[str, str]:
+    """Anchor -> heading text for every heading (see `sections`)."""
+    return {section.anchor: section.heading for section in sections(markdown)}
 
 
 @dataclass
