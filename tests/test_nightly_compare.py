@@ -39,6 +39,13 @@ def test_compare_names_the_injected_fault_as_new_then_fixed(stack: StackState, t
     data = json.loads(healthy.read_text())
     assert data["counts"]["failed"] == 0 and data["counts"]["passed"] > 10
     assert {"id", "symptom_id", "severity", "status", "duration_seconds", "digest"} <= set(data["checks"][0])
+    # the run's runbook coverage: every section of the five runbooks; qa gates practiceops alone
+    sections = {entry["section"]: entry for entry in data["coverage"]["sections"]}
+    assert len(sections) == 9 + 38 + 45 + 49 + 38
+    assert sections["practiceops#symptom-slow-queries"]["state"] == "guarded"
+    assert INDEX in sections["practiceops#symptom-slow-queries"]["checks"]
+    assert "author#database-migrations" in data["coverage"]["uncovered"]
+    assert "practiceops#symptom-slow-queries" not in data["coverage"]["uncovered"]
 
     sql("practiceops", "DROP INDEX tickets_team_id_status_idx")(stack)
     try:
@@ -57,7 +64,7 @@ def test_compare_names_the_injected_fault_as_new_then_fixed(stack: StackState, t
     # the run's page, as a browser shows it: the failure and its whole block
     dom = _browse(broken.with_suffix(".html"), tmp_path / "profile", "--dump-dom").stdout
     assert INDEX in dom and "tickets_team_id_status_idx on public.tickets (team_id, status): missing" in dom
-    assert ">FAILED<" in dom
+    assert ">FAILED<" in dom and "author#database-migrations" in dom  # a section qa does not guard
 
     third, reverted = gate(stack, tmp_path, "reverted", f"--compare={broken}")
     assert third.returncode == 0, third.output

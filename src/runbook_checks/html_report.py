@@ -85,7 +85,8 @@ def render(result: dict[str, Any]) -> str:
         raise ValueError(f"not a {FORMAT} result (format: {result.get('format')!r})")
     checks: list[dict[str, Any]] = result.get("checks") or []
     body = [_header(result, checks), _failures(result, checks), _by_system(checks),
-            _severity_table(checks), _waived(checks), _waiver_problems(result.get("waivers") or {})]
+            _severity_table(checks), _waived(checks), _waiver_problems(result.get("waivers") or {}),
+            _uncovered(result.get("coverage"))]
     title = f"runbook-checks: {result.get('environment', '?')} {_verdict(result)}"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n"
@@ -324,3 +325,16 @@ def _waiver_problems(waivers: dict[str, Any]) -> str:
             items = "".join(f"<li><code>{_e(i)}</code></li>" for i in ids)
             parts.append(f'<h3>{title}</h3><ul class="card" id="waivers-{key}">{items}</ul>')
     return f'<h2>Waiver problems</h2><section id="waiver-problems">{"".join(parts)}</section>'
+
+
+def _uncovered(coverage: dict[str, Any] | None) -> str:
+    """The runbook sections no check of this run guards (a result without coverage shows none)."""
+    if not coverage:
+        return ""
+    headings = {s.get("section"): s.get("heading") for s in coverage.get("sections") or []}
+    uncovered = coverage.get("uncovered") or []
+    items = "".join(f"<li><code>{_e(ref)}</code> {_e(headings.get(ref) or '')}</li>" for ref in uncovered)
+    total = len(headings)
+    return (f"<h2>Runbook sections without a check here ({len(uncovered)} of {total})</h2>"
+            + (f'<ul class="card" id="uncovered">{items}</ul>' if uncovered
+               else '<p class="muted" id="uncovered">None: every section is guarded.</p>'))

@@ -38,6 +38,7 @@ from runbook_checks.gate import GATE, Gate
 from runbook_checks.log_redaction import RedactedLogs
 from runbook_checks.redaction import Redactor, UnsafeSecret, url_password, without_credentials
 from runbook_checks.reporting import block, render
+from runbook_checks.run_coverage import run_coverage
 from runbook_checks.run_record import CheckInfo
 from runbook_checks.runbooks import SEVERITIES, SYMPTOM_ID, RunbookIndex
 from runbook_checks.selection import MARKER as NEEDS_MARKER
@@ -447,7 +448,8 @@ def _write_result(session: pytest.Session, gate: Gate) -> None:
     gate.results = gate.record.results(gate.runbooks)
     results.with_history(gate.results, gate.previous)
     data = results.result(gate.env.name, gate.started, time.monotonic() - gate.clock, gate.fail_on,
-                          int(session.exitstatus), gate.results, _waiver_report(gate))
+                          int(session.exitstatus), gate.results, _waiver_report(gate),
+                          run_coverage(session.config.rootpath, gate.results))
     path = _result_path(session.config, gate.env.name)
     if path is not None:
         results.write(data, path)

@@ -65,7 +65,8 @@ def with_history(checks: list[CheckResult], previous: dict[str, Any] | None) -> 
 
 
 def result(environment: str, started: datetime.datetime, seconds: float, fail_on: str, exit_status: int,
-           checks: list[CheckResult], waivers: dict[str, list[Any]]) -> dict[str, Any]:
+           checks: list[CheckResult], waivers: dict[str, list[Any]],
+           coverage: dict[str, Any] | None = None) -> dict[str, Any]:
     counts = Counter(c.status for c in checks)
     return {
         "format": FORMAT,
@@ -77,6 +78,7 @@ def result(environment: str, started: datetime.datetime, seconds: float, fail_on
         "checks": [asdict(c) for c in checks],
         "waivers": waivers,
         "counts": {status: counts[status] for status in STATUSES},
+        "coverage": coverage,
     }
 
 
