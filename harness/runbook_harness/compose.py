@@ -21,7 +21,7 @@ from runbook_harness import (
     container,
     deploy,
     docker_cli,
-    grafana,
+    grafana_datasources,
     images,
     nginx,
     node_build,
@@ -135,9 +135,10 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
     if name == "grafana":
         return _service(name, port, published, [
             "python3", "-m", "runbook_harness.grafana", "--host", "0.0.0.0", "--port", str(port),
-            "--datasources", f"{grafana.IN_CONTAINER}/datasources.json"],
+            "--datasources", f"{grafana_datasources.IN_CONTAINER}/datasources.json"],
             environment=_secrets("grafana_token"),
-            volumes=[_CODE, f"${{RC_STACK_DIR}}/{grafana.DIRECTORY}:{grafana.IN_CONTAINER}:ro"])
+            volumes=[_CODE, f"${{RC_STACK_DIR}}/{grafana_datasources.DIRECTORY}:"
+                            f"{grafana_datasources.IN_CONTAINER}:ro"])
     raise StackError(f"no container for service {name!r}")
 
 
@@ -238,7 +239,7 @@ def prepare(directory: Path, root: Path) -> StackState:
                        "RC_STACK_IMAGE": images.stack_image(root), **hosts})
     nginx.write_files(state)
     prometheus.write_config(state)
-    grafana.write_datasources(state)
+    grafana_datasources.write_datasources(state)
     deploy.install(directory)
     state.save()
     return state

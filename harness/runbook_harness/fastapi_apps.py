@@ -23,7 +23,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
 
-from runbook_checks.targets.postgres import libpq_url
+from runbook_checks.targets.base import libpq_url
 from runbook_harness import app_logging
 from runbook_harness.app_metrics import instrument
 

@@ -23,7 +23,7 @@ from runbook_harness import (
     docker_cli,
     drivers,
     engine,
-    grafana,
+    grafana_datasources,
     native,
     nginx,
     prometheus,
@@ -2468,9 +2468,9 @@ FAULTS += (
                  "test_grafana_datasources_healthy": "prometheus: status 400: ERROR: Post"}),
     Fault("grafana-datasource-url-wrong", "ghostworks.11",
           "Grafana's Prometheus datasource names a port nothing listens on",
-          steps(lambda state: grafana.write_datasources(state, "http://127.0.0.1:1"),
+          steps(lambda state: grafana_datasources.write_datasources(state, "http://127.0.0.1:1"),
                 restart_service("grafana")),
-          steps(grafana.write_datasources, restart_service("grafana")),
+          steps(grafana_datasources.write_datasources, restart_service("grafana")),
           fails=_DEAD_DATASOURCE, compose_fails=_DEAD_DATASOURCE),
 )
 

@@ -23,24 +23,9 @@ import requests
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 
-from runbook_harness.state import StackState
+from runbook_harness.grafana_datasources import TOKEN_VARIABLE
 
-DIRECTORY = "grafana"
-IN_CONTAINER = "/etc/runbook-grafana"  # where the compose service sees grafana/
-TOKEN_VARIABLE = "RC_SECRET_GRAFANA_TOKEN"
 _UNAUTHORIZED = JSONResponse({"message": "Unauthorized"}, status_code=401)
-
-
-def write_datasources(state: StackState, prometheus_url: str | None = None) -> None:
-    """grafana/datasources.json: the stack's Prometheus (or `prometheus_url`) as the one datasource."""
-    if prometheus_url is None:
-        inside = state.kind == "compose"
-        prometheus_url = "http://prometheus:9090" if inside else f"http://{state.host}:{state.ports['prometheus']}"
-    folder = state.directory / DIRECTORY
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "datasources.json").write_text(json.dumps([
-        {"id": 1, "uid": "prometheus", "name": "Prometheus", "type": "prometheus", "access": "proxy",
-         "url": prometheus_url, "isDefault": True}], indent=2) + "\n")
 
 
 def _health(datasource: dict[str, Any]) -> JSONResponse:

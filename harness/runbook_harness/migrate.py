@@ -10,7 +10,7 @@ import sys
 
 import psycopg
 
-from runbook_checks.targets.postgres import libpq_url
+from runbook_checks.targets.base import libpq_url
 from runbook_harness.processes import StackError
 from runbook_harness.services import APPS_SRC, SEED_DIR
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from runbook_harness import backups, deploy, grafana, nginx, node_build, prometheus
+from runbook_harness import backups, deploy, grafana_datasources, nginx, node_build, prometheus
 from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
 from runbook_harness.postgres import NativePostgres, cluster_root
@@ -59,7 +59,7 @@ def _argv(name: str, state: StackState) -> list[str]:
         return prometheus.argv(state, HOST)
     if name == "grafana":
         return [sys.executable, "-m", "runbook_harness.grafana", "--host", HOST, "--port", port,
-                "--datasources", str(state.directory / grafana.DIRECTORY / "datasources.json")]
+                "--datasources", str(state.directory / grafana_datasources.DIRECTORY / "datasources.json")]
     if name == "smtp":
         return [sys.executable, "-m", "runbook_harness.smtp_sink", "--host", HOST, "--port", port,
                 "--maildir", str(state.directory / MAILDIR)]
@@ -94,7 +94,7 @@ def _service_secrets(state: StackState, name: str) -> dict[str, str]:
     if name == "s3":
         return {f"RC_SECRET_{key.upper()}": state.secrets[key] for key in S3_KEYS}
     if name == "grafana":
-        return {grafana.TOKEN_VARIABLE: state.secrets["grafana_token"]}
+        return {grafana_datasources.TOKEN_VARIABLE: state.secrets["grafana_token"]}
     return {}
 
 
@@ -230,7 +230,7 @@ def up(directory: Path) -> StackState:
     _write_redis_conf(state)
     nginx.write_files(state)
     prometheus.write_config(state)
-    grafana.write_datasources(state)
+    grafana_datasources.write_datasources(state)
     pool = ThreadPoolExecutor(max_workers=4)
     try:
         node_build.built(directory / "logs" / "node-build.log")  # at once when already built

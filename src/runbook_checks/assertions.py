@@ -11,25 +11,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from runbook_checks.checks import config, connections, data, hba, http, migrations, schema, tokens
 from runbook_checks.checks import grants as grants_module
 from runbook_checks.checks import mail as mail_checks
 from runbook_checks.checks import redis as redis_checks
-from runbook_checks.environment import Environment, MailSink
 from runbook_checks.errors import CheckFailed, NotDeclared
-from runbook_checks.facts.catalog import Session
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
-from runbook_checks.targets.base import address_of
+from runbook_checks.targets.base import address_of, libpq_url
 from runbook_checks.targets.maildir import delivered
-from runbook_checks.targets.postgres import libpq_url
-from runbook_checks.targets.published import join_address
-from runbook_checks.targets.redis import RedisTarget
-from runbook_checks.targets.registry import Targets
-from runbook_checks.targets.s3 import Credentials, S3Target
-from runbook_checks.targets.smtp import SmtpTarget
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment, MailSink
+    from runbook_checks.facts.catalog import Session
+    from runbook_checks.targets.redis import RedisTarget
+    from runbook_checks.targets.registry import Targets
+    from runbook_checks.targets.s3 import S3Target
+    from runbook_checks.targets.smtp import SmtpTarget
 
 PRISMA_SQL = ("SELECT coalesce(json_agg(json_build_object('name', migration_name, 'finished', "
               "finished_at IS NOT NULL, 'rolled_back', rolled_back_at IS NOT NULL)), '[]') "
@@ -137,6 +137,8 @@ def app_s3(targets: Targets, app: str, variables: dict[str, str]) -> S3Target:
         raise CheckFailed(f"{app}'s AWS credentials and region set", f"not set: {', '.join(missing)}",
                           f"set {', '.join(missing)} in {app}'s configuration")
     endpoint = spec.endpoint or config.get(variables["endpoint"]) or None
+    from runbook_checks.targets.s3 import Credentials
+
     credentials = Credentials(config[variables["access_key_id"]], config[variables["secret_access_key"]],
                               region, endpoint)
     return targets.s3_with(credentials, f"{app}'s AWS credentials")
@@ -171,6 +173,8 @@ def app_mail_address(targets: Targets, app: str, mail: dict[str, Any]) -> str:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise CheckFailed(f"{app}'s {mail['port_variable']} a port number", f"{port[:20]!r}",
                           "set it to the mail server's SMTP port (587, or the sink's)")
+    from runbook_checks.targets.published import join_address
+
     return join_address(host.strip("[]"), int(port))
 
 

@@ -15,12 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
-import psycopg
 import yaml
-from docker.errors import DockerException
-from docker.utils import parse_host
 from dotenv import dotenv_values
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -32,8 +28,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from redis.connection import parse_url as redis_url_arguments
-from testinfra.backend import BACKENDS as TESTINFRA_BACKENDS
 
 from runbook_checks.errors import ConfigurationError
 from runbook_checks.interpolation import Interpolator, Substituted
@@ -153,11 +147,13 @@ def _port_list(text: str) -> bool:
 def _libpq_dsn(value: SecretStr) -> SecretStr:
     """A postgresql:// URL as libpq reads it, naming its host(s): a DSN without one would quietly
     reach the local socket. A socket directory is named explicitly: `postgresql://u@/db?host=/run/pg`."""
+    import psycopg  # the client libraries are imported where a value of theirs is read
+
     dsn = value.get_secret_value()
     if not dsn.startswith(("postgresql://", "postgres://")):
         raise ValueError("must be a URL with scheme postgresql or postgres")
     try:
-        settings = conninfo_to_dict(dsn)
+        settings = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error as error:
         reason = str(error).split('"')[0].strip(" :")  # libpq quotes the piece it stopped at: a password?
         raise ValueError(f"libpq cannot read it: {reason}") from None
@@ -182,6 +178,8 @@ def _empty_password(url: str) -> bool:
 def _redis_url(value: SecretStr) -> SecretStr:
     """A redis(s):// URL as redis-py reads it: a host (else it quietly tries localhost), a port in
     range, a database number as the path (else it quietly uses 0) and query arguments it parses."""
+    from redis.connection import parse_url as redis_url_arguments
+
     url = value.get_secret_value()
     database = _split_url(url, ("redis", "rediss")).path.strip("/")
     if database and not database.isdigit():
@@ -208,6 +206,8 @@ class PgBouncerSpec(PostgresSpec):
 def _testinfra_host(value: str) -> str:
     """A testinfra backend URL (`ssh://deploy@api1`, `docker://api`, `local://`): a bare name would
     be taken for a paramiko host, an unknown scheme fails only when a check runs."""
+    from testinfra.backend import BACKENDS as TESTINFRA_BACKENDS
+
     scheme, separator, rest = value.partition("://")
     if not separator or scheme not in TESTINFRA_BACKENDS:
         raise ValueError(f"must be a testinfra host URL ({', '.join(sorted(TESTINFRA_BACKENDS))}://...)")
@@ -281,6 +281,9 @@ class ProcessSource(_Strict):
 
 def _engine_address(value: str) -> str:
     """An address the Docker client reads as it will when a check asks the engine."""
+    from docker.errors import DockerException
+    from docker.utils import parse_host
+
     try:
         parse_host(value)
     except (DockerException, ValueError):

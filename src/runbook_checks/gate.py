@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from runbook_checks.environment import Environment
-from runbook_checks.log_redaction import RedactedLogs
-from runbook_checks.progress import Progress
-from runbook_checks.redaction import Redactor
-from runbook_checks.results import CheckResult
 from runbook_checks.run_record import RunRecord
-from runbook_checks.runbooks import RunbookIndex
-from runbook_checks.targets.registry import Targets
-from runbook_checks.waivers import Waiver, Waivers
+from runbook_checks.waivers import Waivers
 
 if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
+    from runbook_checks.log_redaction import RedactedLogs
+    from runbook_checks.progress import Progress
+    from runbook_checks.redaction import Redactor
+    from runbook_checks.results import CheckResult
+    from runbook_checks.runbooks import RunbookIndex
+    from runbook_checks.targets.registry import Targets
+    from runbook_checks.waivers import Waiver
     from runbook_harness.control import StackHandle
 
 

@@ -13,9 +13,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runbook_checks.inventory import Check
-from runbook_checks.runbooks import Section, read_runbook, sections
+from runbook_checks.runbooks import read_runbook, sections
+
+if TYPE_CHECKING:
+    from runbook_checks.inventory import Check
+    from runbook_checks.runbooks import Section
 
 GUARDED, BY_PARENT, BELOW, UNCOVERED = "guarded", "covered by parent", "guarded below", "uncovered"
 

@@ -5,9 +5,10 @@ commands they run and their output (a process's whole environment) are kept to w
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runbook_checks.redaction import Redactor
+if TYPE_CHECKING:
+    from runbook_checks.redaction import Redactor
 
 # A host's command output holds what the check reads before it is known to be secret.
 QUIETED = ("testinfra", "paramiko")

@@ -23,10 +23,7 @@ from urllib.parse import unquote
 import pytest
 
 from runbook_checks import comparison, html_report, progress, results
-from runbook_checks.declared import DeclaredChecks
 from runbook_checks.environment import (
-    Environment,
-    StackSpec,
     environment_path,
     load_environment,
     read_raw,
@@ -50,11 +47,15 @@ from runbook_checks.suites import (
     known_systems,
     suite_arguments,
 )
-from runbook_checks.targets.registry import Targets
 from runbook_checks.verdict import blocking, blocks, refusal, waiver_lines
 from runbook_checks.waivers import Waivers
 
 if TYPE_CHECKING:
+    from runbook_checks.environment import (
+        Environment,
+        StackSpec,
+    )
+    from runbook_checks.targets.registry import Targets
     from runbook_harness.control import StackHandle
 
 MARKERS = (
@@ -128,6 +129,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _interrupt_on_termination()
     logs = RedactedLogs(redactor)
     logs.install()
+    from runbook_checks.targets.registry import Targets
+
     gate = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs)
     gate.waivers, gate.fail_on, gate.previous = Waivers.of(env.waivers), config.option.rc_fail_on, previous
     config.stash[GATE] = gate
@@ -175,6 +178,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     """A system's YAML in the checks directory holds declared checks (`checks:`)."""
     if (file_path.suffix == ".yaml" and _gate(parent.config) is not None
             and file_path.parent == (parent.config.rootpath / CHECKS_DIR).resolve()):
+        from runbook_checks.declared import DeclaredChecks
+
         return DeclaredChecks.from_parent(parent, path=file_path)
     return None
 

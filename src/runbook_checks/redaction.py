@@ -9,8 +9,6 @@ import re
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from zxcvbn import zxcvbn
-
 MASK = "[redacted]"
 # A name holds a secret when it says so: ACCESS_TOKEN_MINUTES does not, QSTASH_TOKEN does.
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|_PASS$|TOKEN$|_KEY$|_KEY_|APIKEY", re.IGNORECASE)
@@ -69,6 +67,8 @@ def unsafe_to_mask(value: str) -> str | None:
         return f"{len(value)} characters, fewer than {SAFE_LENGTH}"
     if _NAME.fullmatch(value) and len(value) < _NAME_LENGTH:
         return f"letters and separators only, fewer than {_NAME_LENGTH} characters: it reads as a name"
+    from zxcvbn import zxcvbn  # its word lists load on first use, not with the plugin
+
     if zxcvbn(value[:_COMMON_LENGTH])["guesses"] < _COMMON_GUESSES:
         return "a common password"
     return None

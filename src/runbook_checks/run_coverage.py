@@ -5,11 +5,13 @@ here), and the sections none guards."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook_checks.guarded import coverage
 from runbook_checks.inventory import Check
-from runbook_checks.results import CheckResult
+
+if TYPE_CHECKING:
+    from runbook_checks.results import CheckResult
 
 
 def run_coverage(root: Path, checks: list[CheckResult]) -> dict[str, Any]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-
-import pytest
+from typing import TYPE_CHECKING
 
 from runbook_checks.results import CheckResult
-from runbook_checks.runbooks import RunbookIndex
-from runbook_checks.waivers import Waiver
+
+if TYPE_CHECKING:
+    import pytest
+
+    from runbook_checks.runbooks import RunbookIndex
+    from runbook_checks.waivers import Waiver
 
 
 @dataclass

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
-import requests
 from markdown_it import MarkdownIt
 
 # A symptom id: the runbook's short name and the symptom's number in it (platform.4).
@@ -88,6 +87,8 @@ def read_runbook(location: str, root: Path) -> str:
     """A runbook's Markdown from a path (relative to the project's root) or an http(s) URL;
     OSError saying why when it cannot be read."""
     if location.startswith(("http://", "https://")):
+        import requests  # only for a runbook kept at a URL
+
         try:
             answer = requests.get(location, timeout=_FETCH_SECONDS)
         except requests.Timeout:

@@ -4,9 +4,10 @@ of an environment that does not offer it. The environment file already says what
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runbook_checks.environment import Environment
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
 
 # capability -> (does the environment offer it, why a check is left out when it does not)
 FLAGS = {

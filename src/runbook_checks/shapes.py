@@ -9,7 +9,7 @@ from typing import Any, Literal
 from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel, ConfigDict
 
-from runbook_checks.targets.postgres import libpq_url
+from runbook_checks.targets.base import libpq_url
 
 
 class _Shape(BaseModel):

@@ -4,8 +4,10 @@ it fail, and what it then says. The harness is imported only here, and may not b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from runbook_checks.inventory import Check
+if TYPE_CHECKING:
+    from runbook_checks.inventory import Check
 
 
 @dataclass(frozen=True)

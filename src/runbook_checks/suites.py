@@ -5,11 +5,14 @@ systems the environment gates)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from runbook_checks.environment import Environment
 from runbook_checks.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
 
 CHECKS_DIR = "suites/common"
 

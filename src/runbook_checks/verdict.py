@@ -3,10 +3,14 @@ the environment's waivers."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runbook_checks.errors import CheckFailed
-from runbook_checks.gate import Gate
 from runbook_checks.runbooks import SEVERITIES
-from runbook_checks.waivers import Waiver
+
+if TYPE_CHECKING:
+    from runbook_checks.gate import Gate
+    from runbook_checks.waivers import Waiver
 
 
 def blocks(severity: str, fail_on: str) -> bool:

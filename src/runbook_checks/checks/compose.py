@@ -4,9 +4,12 @@ healthcheck, not restarting in a loop, and answering on the ports it publishes."
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.compose import Container
+
+if TYPE_CHECKING:
+    from runbook_checks.targets.compose import Container
 
 _LOGS = "read its logs (docker compose logs <service>)"
 

@@ -9,12 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
-from zxcvbn import zxcvbn
-
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.postgres import libpq_url
+from runbook_checks.targets.base import libpq_url
 
 
 def required_set(app: str, config: dict[str, str], names: list[str]) -> None:
@@ -115,6 +111,9 @@ def url_well_formed(name: str, url: str, schemes: tuple[str, ...]) -> None:
 def _libpq_refusal(url: str) -> list[str]:
     """Why libpq's own parser refuses the URL (a stray '%' in a password, an unknown option),
     with anything it quotes from the URL left out: it may be the password."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         conninfo_to_dict(libpq_url(url))
     except psycopg.ProgrammingError as error:
@@ -216,6 +215,8 @@ def strength_bits(value: str) -> tuple[float, str]:
     guessable (repeats, sequences, keyboard runs, words); where such patterns cover half of it or
     more, its estimate counts. Otherwise the value looks random, and its character entropy counts
     (zxcvbn prices a random character at ten guesses, far below what it holds)."""
+    from zxcvbn import zxcvbn
+
     sample = value[:_ZXCVBN_CHARACTERS]
     estimate = zxcvbn(sample)
     patterns = [m for m in estimate["sequence"] if m["pattern"] not in ("bruteforce", "date")]

@@ -3,9 +3,14 @@ freshness, slow statements. All judged on the catalog snapshot (or a probe), no 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog, Session, Statement, TableStats, qualify
-from runbook_checks.targets.postgres import Probe
+from runbook_checks.facts.catalog import qualify
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.catalog import Catalog, Session, Statement, TableStats
+    from runbook_checks.targets.postgres import Probe
 
 _DSN_FIX = ("check that the server runs and that host, port, user and password in the DSN are right "
             "(percent-encode special characters in the password)")

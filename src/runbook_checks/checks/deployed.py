@@ -5,11 +5,16 @@ target read; a file that could not be read or parsed fails the check with why.""
 from __future__ import annotations
 
 import posixpath
+from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.hosts import FileText
-from runbook_checks.facts.prisma_schema import GeneratedClient, blocks, differing_blocks
-from runbook_checks.facts.tsconfig import ConfigFile, merged_paths
+from runbook_checks.facts.prisma_schema import blocks, differing_blocks
+from runbook_checks.facts.tsconfig import merged_paths
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.hosts import FileText
+    from runbook_checks.facts.prisma_schema import GeneratedClient
+    from runbook_checks.facts.tsconfig import ConfigFile
 
 # What each client generator writes that an app cannot start without (one of each group).
 CLIENT_FILES = {

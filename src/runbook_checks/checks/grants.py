@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import TABLE_PRIVILEGES, Catalog, RolePrivileges, qualify
+from runbook_checks.facts.catalog import TABLE_PRIVILEGES, qualify
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.catalog import Catalog, RolePrivileges
 
 SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
 SCHEMA_PRIVILEGES = ("USAGE", "CREATE")

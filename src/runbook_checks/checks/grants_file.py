@@ -6,7 +6,7 @@ privileges on objects and are left to their own checks."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pglast import ast, parse_sql
 from pglast.enums import GrantTargetType, ObjectType, RoleSpecType
@@ -14,7 +14,10 @@ from pglast.parser import ParseError
 
 from runbook_checks.checks.grants import ALL_PRIVILEGES, COLUMN_PRIVILEGES, Grant
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog, qualify
+from runbook_checks.facts.catalog import qualify
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.catalog import Catalog
 
 _KINDS = {ObjectType.OBJECT_TABLE: "table", ObjectType.OBJECT_SEQUENCE: "sequence",
           ObjectType.OBJECT_SCHEMA: "schema", ObjectType.OBJECT_FUNCTION: "function",

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import HbaRule
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.catalog import HbaRule
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 def client_sslmode(dsn: str, config: dict[str, str]) -> str:
     """The sslmode libpq uses for `dsn` (a URL or key=value string): its own sslmode, else the
     app's PGSSLMODE, else libpq's default, prefer."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         declared = conninfo_to_dict(dsn).get("sslmode")
     except psycopg.ProgrammingError:

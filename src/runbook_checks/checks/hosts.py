@@ -3,16 +3,20 @@ there, a filesystem and memory have headroom. No I/O here; no command line is ev
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.hosts import (
-    DiskUse,
-    MemoryUse,
-    NewestFile,
-    PathState,
-    Port,
-    Processes,
-    ProcessMemory,
-)
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.hosts import (
+        DiskUse,
+        MemoryUse,
+        NewestFile,
+        PathState,
+        Port,
+        Processes,
+        ProcessMemory,
+    )
 
 _LISTED_PORTS = 12  # the listening ports a failure names, at most
 

@@ -6,12 +6,14 @@ import email.utils
 import statistics
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import setcookie
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.http import Response
+
+if TYPE_CHECKING:
+    from runbook_checks.targets.http import Response
 
 
 def _field(body: Any, path: str) -> Any:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.hosts import Reach, Resolution
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.hosts import Reach, Resolution
 
 # The services a URL of these schemes names, by their default ports: a connection the app opens.
 SERVICE_PORTS = {"postgresql": 5432, "postgres": 5432, "redis": 6379, "rediss": 6379, "amqp": 5672,

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runbook_checks.facts.hosts import LogTail
 from runbook_checks.redaction import without_credentials
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.hosts import LogTail
 
 # Where the common JSON loggers put the time, the level and the event (python-json-logger, structlog,
 # pino, bunyan, ECS): the first present counts.

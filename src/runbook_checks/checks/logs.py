@@ -7,10 +7,14 @@ read where a window is judged (it may be the very error or event). No I/O here."
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from runbook_checks.checks.log_lines import Entry, read
+from runbook_checks.checks.log_lines import read
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.hosts import LogTail
+
+if TYPE_CHECKING:
+    from runbook_checks.checks.log_lines import Entry
+    from runbook_checks.facts.hosts import LogTail
 
 _SHOWN = 5  # lines a failure names, at most
 _NOT_JSON_FIX = ("make everything that writes to the log write JSON lines (a handler or library left "

@@ -3,8 +3,12 @@ credentials, and, outside production, is the sink that keeps mail from reaching 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.smtp import Greeting, Login
+
+if TYPE_CHECKING:
+    from runbook_checks.targets.smtp import Greeting, Login
 
 
 def greets(label: str, greeting: Greeting) -> None:

@@ -9,10 +9,14 @@ that shows no request at all cannot show either one under its limit: the checks 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.metrics import Family, MalformedExposition, Sample, parse
-from runbook_checks.targets.http import Response
+from runbook_checks.facts.metrics import MalformedExposition, parse
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.metrics import Family, Sample
+    from runbook_checks.targets.http import Response
 
 _FORMAT = "text/plain; version=0.0.4"
 

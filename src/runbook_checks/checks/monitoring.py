@@ -6,11 +6,13 @@ empty list."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.grafana import Datasources
-from runbook_checks.targets.http import Response
+
+if TYPE_CHECKING:
+    from runbook_checks.targets.grafana import Datasources
+    from runbook_checks.targets.http import Response
 
 _API = "GET /api/v1/targets answered with status success and data.activeTargets"
 

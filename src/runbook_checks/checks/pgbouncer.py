@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog
-from runbook_checks.targets.pgbouncer import Pool, PoolerState
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.catalog import Catalog
+    from runbook_checks.targets.pgbouncer import Pool, PoolerState
 
 
 def no_waiting_clients(state: PoolerState) -> None:

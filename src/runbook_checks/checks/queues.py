@@ -3,8 +3,12 @@ not backing up. No I/O here; a value that cannot be judged fails."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.redis import Heartbeat, QueueDepth
+
+if TYPE_CHECKING:
+    from runbook_checks.targets.redis import Heartbeat, QueueDepth
 
 _RESTART = "read the worker's log (its container's or its unit's) for why it stopped beating, then restart it"
 

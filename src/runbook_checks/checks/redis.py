@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.redis import Memory, Ping
+
+if TYPE_CHECKING:
+    from runbook_checks.targets.redis import Memory, Ping
 
 # what Redis does when maxmemory is reached; with `noeviction` every write fails (OOM) instead
 POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",

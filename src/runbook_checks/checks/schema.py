@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook_checks.checks.policy_expressions import pins_tenant
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import Catalog, Index, RolePrivileges, qualify
+from runbook_checks.facts.catalog import qualify
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.catalog import Catalog, Index, RolePrivileges
 
 
 def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = False,

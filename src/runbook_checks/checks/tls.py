@@ -4,9 +4,12 @@ under TLS 1.2; a handshake that could not tell fails the check that needed it.""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.tls import Certificate, Offer, Verdict
+
+if TYPE_CHECKING:
+    from runbook_checks.targets.tls import Certificate, Offer, Verdict
 
 _RENEW = "issue a new certificate, install it with its key and reload the TLS server (nginx -s reload)"
 

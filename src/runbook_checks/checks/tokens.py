@@ -4,12 +4,12 @@ other belongs. Claims are read without printing the token."""
 from __future__ import annotations
 
 import time
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.http import Response
+
+if TYPE_CHECKING:
+    from runbook_checks.targets.http import Response
 
 
 def _at(body: Any, dotted: str) -> Any:
@@ -36,6 +36,8 @@ def issued_tokens(reply: Response, request: str, where: dict[str, str]) -> dict[
 
 
 def _claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    import jwt  # PyJWT, where a token is read
+
     return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
 
 
@@ -43,6 +45,8 @@ def token_shape(token: str, kind: str, algorithm: str, max_lifetime_seconds: flo
     """The token uses the declared algorithm and expires, within the declared lifetime: exp - iat
     where it says when it was issued (a server clock ahead or behind ours does not change that),
     else exp - now."""
+    import jwt
+
     expected = f"{kind} token signed with {algorithm}, expiring within {max_lifetime_seconds / 60:g} min"
     try:
         header, claims = _claims(token)
@@ -86,6 +90,8 @@ def refreshed(reply: Response, request: str) -> None:
 def signed_with(token: str, secret: str, algorithm: str, app: str, variable: str) -> None:
     """The token's signature verifies with the app's configured secret: an app that signs with
     another key (a default left in code) issues tokens its other services refuse."""
+    import jwt
+
     expected = f"the access token verifies with {app}'s {variable}"
     if not secret:
         raise CheckFailed(expected, f"{variable} not set", f"set {variable} in {app}'s configuration")

@@ -8,8 +8,10 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from runbook_checks.facts.hosts import DirectoryFiles, FileText
+if TYPE_CHECKING:
+    from runbook_checks.facts.hosts import DirectoryFiles, FileText
 
 # The generators that write a Prisma client; `prisma-client-js` writes into node_modules by default.
 CLIENT_PROVIDERS = ("prisma-client-js", "prisma-client")

@@ -7,8 +7,12 @@ from __future__ import annotations
 import ast
 import json
 import textwrap
+from typing import TYPE_CHECKING
 
-from runbook_checks.newcheck.inputs import Invalid, NewCheck
+from runbook_checks.newcheck.inputs import Invalid
+
+if TYPE_CHECKING:
+    from runbook_checks.newcheck.inputs import NewCheck
 
 OPENING = "INCIDENT_FAULTS: tuple[Fault, ...] = ("
 _WHAT = (("the breakage the incident was", ""),

@@ -7,9 +7,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runbook_checks.newcheck.inputs import NewCheck
 from runbook_checks.newcheck.project import CHECKS_DIR
+
+if TYPE_CHECKING:
+    from runbook_checks.newcheck.inputs import NewCheck
 
 
 def node_id(check: NewCheck) -> str:

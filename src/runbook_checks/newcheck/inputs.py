@@ -9,16 +9,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from runbook_checks.assertions import ASSERTIONS
 from runbook_checks.declared import Declaration
-from runbook_checks.newcheck.project import Project
 from runbook_checks.runbooks import SEVERITIES, SYMPTOM_ID
 from runbook_checks.selection import FLAGS, NAMED
+
+if TYPE_CHECKING:
+    from runbook_checks.newcheck.project import Project
 
 Ask = Callable[[str], str] | None  # asks at a terminal (the prompt -> the answer); None: flags only
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")

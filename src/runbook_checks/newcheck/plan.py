@@ -6,11 +6,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runbook_checks.declared import declarations
 from runbook_checks.newcheck import fault_file, yaml_file
-from runbook_checks.newcheck.inputs import Ask, NewCheck, gather
+from runbook_checks.newcheck.inputs import gather
 from runbook_checks.newcheck.project import INCIDENT_FAULTS, Project
+
+if TYPE_CHECKING:
+    from runbook_checks.newcheck.inputs import Ask, NewCheck
 
 
 @dataclass(frozen=True)

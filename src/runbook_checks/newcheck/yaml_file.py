@@ -6,13 +6,15 @@ and the file read back must hold exactly what it held plus the new check."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from runbook_checks.declared import Declaration
 from runbook_checks.newcheck.inputs import Invalid
 from runbook_checks.yaml_keys import UniqueKeyLoader
+
+if TYPE_CHECKING:
+    from runbook_checks.declared import Declaration
 
 _CHECKS = re.compile(r"^checks:[ \t]*(\{\}|null|~)?[ \t]*(#.*)?$")
 

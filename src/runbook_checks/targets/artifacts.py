@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runbook_checks.environment import ARTIFACT_KINDS, ArtifactLocation, local_artifact_files
+from runbook_checks.environment import ARTIFACT_KINDS, local_artifact_files
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.unanswered import testinfra_cause
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import ArtifactLocation
 
 # A directory of deploy artifacts holds a few hundred files at most; more is a wrong path.
 MAX_FILES = 2000

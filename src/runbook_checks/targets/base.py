@@ -23,6 +23,12 @@ def address_of(url: str) -> str:
     return f"{host}:{port}" if port else host
 
 
+def libpq_url(url: str) -> str:
+    """An app's database URL as libpq takes it: a driver suffix (postgresql+asyncpg) dropped."""
+    scheme, sep, rest = url.partition("://")
+    return scheme.split("+")[0] + sep + rest
+
+
 class Lazy(Generic[T]):
     """Opens on first use; a TargetUnreachable from the opener is re-raised to every later caller."""
 

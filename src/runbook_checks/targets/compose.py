@@ -6,13 +6,16 @@ from __future__ import annotations
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from runbook_checks.environment import ComposeSpec, Timeouts
 from runbook_checks.targets.base import Lazy
 from runbook_checks.targets.engine import ask_engine
-from runbook_checks.targets.unanswered import Unanswered, first_line
+from runbook_checks.targets.unanswered import first_line
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import ComposeSpec, Timeouts
+    from runbook_checks.targets.unanswered import Unanswered
 
 # How long a connection through the engine's proxy is watched: the proxy accepts at once even
 # where nothing listens behind it, and then closes the connection.

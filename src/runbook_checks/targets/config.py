@@ -6,16 +6,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import testinfra
 from docker.errors import NotFound
 from dotenv import dotenv_values
 
-from runbook_checks.environment import ContainerSource, EndpointSource, ProcessSource
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.engine import ask_engine
-from runbook_checks.targets.http import HttpTarget
-from runbook_checks.targets.unanswered import Unanswered, testinfra_cause
+from runbook_checks.targets.unanswered import testinfra_cause
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import ContainerSource, EndpointSource, ProcessSource
+    from runbook_checks.targets.http import HttpTarget
+    from runbook_checks.targets.unanswered import Unanswered
 
 
 def read_env_file(app: str, path: Path) -> dict[str, str]:

@@ -8,11 +8,16 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from typing import TYPE_CHECKING
 
-from runbook_checks.facts.hosts import DirectoryFiles, FileText
-from runbook_checks.facts.prisma_schema import ClientGenerator, GeneratedClient, client_generators
+from runbook_checks.facts.hosts import FileText
+from runbook_checks.facts.prisma_schema import GeneratedClient, client_generators
 from runbook_checks.facts.tsconfig import MAX_EXTENDS, ConfigFile, extends_candidates, extends_of, parse_jsonc
-from runbook_checks.targets.hosts import HostTarget
+
+if TYPE_CHECKING:
+    from runbook_checks.facts.hosts import DirectoryFiles
+    from runbook_checks.facts.prisma_schema import ClientGenerator
+    from runbook_checks.targets.hosts import HostTarget
 
 # A tsconfig or a Prisma schema is a few KiB; more is not one (and is not read whole).
 MAX_CONFIG_BYTES = 256 * 1024

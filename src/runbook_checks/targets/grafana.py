@@ -4,9 +4,11 @@ and each datasource's health check (which Grafana runs against the datasource it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from runbook_checks.targets.http import HttpTarget, Response
+if TYPE_CHECKING:
+    from runbook_checks.targets.http import HttpTarget, Response
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import testinfra.backend
@@ -16,7 +16,6 @@ import testinfra.host
 from testinfra.backend.base import CommandResult
 from testinfra.modules.process import BusyboxProcess
 
-from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.facts.hosts import (
     DirectoryFiles,
@@ -34,6 +33,9 @@ from runbook_checks.facts.hosts import (
 )
 from runbook_checks.targets.base import Lazy
 from runbook_checks.targets.unanswered import Unanswered, first_line
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Timeouts
 
 T = TypeVar("T")
 

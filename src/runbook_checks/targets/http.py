@@ -9,16 +9,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http.cookiejar import Cookie, DefaultCookiePolicy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.base import address_of
 from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer, url_key
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Timeouts
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _START = "start the app or correct its URL in the environment file"

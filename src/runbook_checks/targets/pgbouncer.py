@@ -4,16 +4,18 @@ read once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.rows import dict_row
 
-from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.base import Lazy, address_of
 from runbook_checks.targets.postgres import connect_failure, connect_timeout, server_key
 from runbook_checks.targets.unanswered import Unanswered
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Timeouts
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
-from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
 from runbook_checks.facts.catalog import Catalog, HbaRule, RolePrivileges, Statement
 from runbook_checks.targets.base import Lazy, address_of
 from runbook_checks.targets.unanswered import Unanswered, no_answer
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Timeouts
 
 # what decides where and how a connection goes: databases on one server share its silence
 _SERVER_PARAMS = ("host", "hostaddr", "port", "sslmode", "sslrootcert")
@@ -196,12 +198,6 @@ FROM (SELECT * FROM pg_stat_statements WHERE userid <> (SELECT oid FROM pg_roles
       ORDER BY mean_exec_time DESC LIMIT 50) s
 LEFT JOIN pg_database d ON d.oid = s.dbid
 """
-
-
-def libpq_url(url: str) -> str:
-    """An app's database URL as libpq takes it: a driver suffix (postgresql+asyncpg) dropped."""
-    scheme, sep, rest = url.partition("://")
-    return scheme.split("+")[0] + sep + rest
 
 
 def session_options(timeouts: Timeouts) -> str:

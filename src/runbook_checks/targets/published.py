@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
 _DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "redis": 6379, "rediss": 6379, "http": 80,
                   "https": 443}
 
@@ -57,6 +54,9 @@ class Published:
 
     def conninfo(self, dsn: str) -> str:
         """A libpq connection string (URL or key=value) with every host:port as the gate reaches it."""
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
         try:
             settings = conninfo_to_dict(dsn)
         except psycopg.Error:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import redis
 
-from runbook_checks.environment import Timeouts
 from runbook_checks.errors import PermissionMissing, TargetUnreachable
 from runbook_checks.targets.base import Lazy, address_of
 from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer, url_key
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Timeouts
 
 _T = TypeVar("_T")
 

@@ -6,32 +6,28 @@ import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from runbook_checks.environment import ConfigSource, ContainerSource, Environment, ProcessSource
+from runbook_checks.environment import ContainerSource, ProcessSource
 from runbook_checks.errors import NotDeclared
-from runbook_checks.redaction import Redactor
-from runbook_checks.targets.artifacts import read_artifact
 from runbook_checks.targets.base import Lazy
-from runbook_checks.targets.compose import ComposeTarget
-from runbook_checks.targets.config import (
-    read_container_environment,
-    read_endpoint,
-    read_env_file,
-    read_process_environment,
-)
-from runbook_checks.targets.deployed import DeployedTree
-from runbook_checks.targets.grafana import Grafana
-from runbook_checks.targets.hosts import HostTarget
-from runbook_checks.targets.http import HttpTarget
-from runbook_checks.targets.pgbouncer import PgBouncerTarget
-from runbook_checks.targets.postgres import PostgresTarget, Probe, probe
 from runbook_checks.targets.published import Published, split_address
-from runbook_checks.targets.redis import RedisTarget
-from runbook_checks.targets.s3 import Credentials, S3Target
-from runbook_checks.targets.smtp import SmtpTarget
-from runbook_checks.targets.tls import TlsTarget
 from runbook_checks.targets.unanswered import Unanswered
+
+if TYPE_CHECKING:  # each target's module (and its client library) is imported when one is made
+    from runbook_checks.environment import ConfigSource, Environment
+    from runbook_checks.redaction import Redactor
+    from runbook_checks.targets.compose import ComposeTarget
+    from runbook_checks.targets.deployed import DeployedTree
+    from runbook_checks.targets.grafana import Grafana
+    from runbook_checks.targets.hosts import HostTarget
+    from runbook_checks.targets.http import HttpTarget
+    from runbook_checks.targets.pgbouncer import PgBouncerTarget
+    from runbook_checks.targets.postgres import PostgresTarget, Probe
+    from runbook_checks.targets.redis import RedisTarget
+    from runbook_checks.targets.s3 import Credentials, S3Target
+    from runbook_checks.targets.smtp import SmtpTarget
+    from runbook_checks.targets.tls import TlsTarget
 
 
 def _undeclared(kind: str, name: str, env: Environment) -> NotDeclared:
@@ -73,6 +69,8 @@ class Targets:
             spec = self.env.postgres.get(name)
             if spec is None:
                 raise _undeclared("postgres", name, self.env)
+            from runbook_checks.targets.postgres import PostgresTarget
+
             self._postgres[name] = PostgresTarget(name, spec.dsn.get_secret_value(), self.env.timeouts,
                                                   self._unanswered)
         return self._postgres[name]
@@ -82,6 +80,8 @@ class Targets:
             spec = self.env.pgbouncer.get(name)
             if spec is None:
                 raise _undeclared("pgbouncer", name, self.env)
+            from runbook_checks.targets.pgbouncer import PgBouncerTarget
+
             self._pgbouncer[name] = PgBouncerTarget(name, spec.dsn.get_secret_value(), self.env.timeouts,
                                                     self._unanswered)
         return self._pgbouncer[name]
@@ -91,6 +91,8 @@ class Targets:
             spec = self.env.redis.get(name)
             if spec is None:
                 raise _undeclared("redis", name, self.env)
+            from runbook_checks.targets.redis import RedisTarget
+
             self._redis[name] = RedisTarget(name, spec.url.get_secret_value(), self.env.timeouts,
                                             self._unanswered)
         return self._redis[name]
@@ -100,6 +102,8 @@ class Targets:
         if self.env.compose is None:
             raise _undeclared("compose", "project", self.env)
         if self._compose is None:
+            from runbook_checks.targets.compose import ComposeTarget
+
             self._compose = ComposeTarget(self.env.compose, self.env.timeouts, self._unanswered)
         return self._compose
 
@@ -107,6 +111,8 @@ class Targets:
         """A Redis an app's own configuration names, reached with that app's credentials."""
         key = f"url:{url}"
         if key not in self._redis:
+            from runbook_checks.targets.redis import RedisTarget
+
             self._redis[key] = RedisTarget(label, self.published.url(url), self.env.timeouts,
                                            self._unanswered)
         return self._redis[key]
@@ -115,6 +121,8 @@ class Targets:
         """The SMTP server at `address` (host:port as an app names it), where the gate reaches it."""
         reached = self.published.address(address)
         if reached not in self._smtp:
+            from runbook_checks.targets.smtp import SmtpTarget
+
             host, port = split_address(reached)
             self._smtp[reached] = SmtpTarget(label, host, int(port), self.env.timeouts, self._unanswered)
         return self._smtp[reached]
@@ -123,6 +131,8 @@ class Targets:
         """S3 and STS as the holder of `credentials` (an app's own) sees them, its endpoint as the
         gate reaches it."""
         if credentials not in self._s3:
+            from runbook_checks.targets.s3 import Credentials, S3Target
+
             reached = credentials.endpoint and self.published.url(credentials.endpoint)
             self._s3[credentials] = S3Target(label, Credentials(
                 credentials.access_key_id, credentials.secret_access_key, credentials.region,
@@ -137,6 +147,8 @@ class Targets:
                 raise _undeclared("apps", name, self.env)
             if spec.url is None:
                 raise NotDeclared(f"apps.{name}.url", self.env.source.name)
+            from runbook_checks.targets.http import HttpTarget
+
             self._apps[name] = HttpTarget(
                 name, spec.url, self.env.timeouts, self.env.allow_state_changes,
                 has_test_account=name in self.env.test_accounts,
@@ -149,6 +161,8 @@ class Targets:
             spec = self.env.tls.get(name)
             if spec is None:
                 raise _undeclared("tls", name, self.env)
+            from runbook_checks.targets.tls import TlsTarget
+
             ca_file = self.env.resolve(spec.ca_file) if spec.ca_file else None
             self._tls[name] = TlsTarget(name, spec, self.env.timeouts, ca_file, self._unanswered)
         return self._tls[name]
@@ -156,6 +170,8 @@ class Targets:
     def url(self, url: str) -> HttpTarget:
         """A client for a URL no app declares (an OAuth provider's): reads only."""
         if url not in self._apps:
+            from runbook_checks.targets.http import HttpTarget
+
             self._apps[url] = HttpTarget(url, self.published.url(url).rstrip("/"), self.env.timeouts,
                                          allow_state_changes=False,
                                          unanswered=self._unanswered)
@@ -171,6 +187,8 @@ class Targets:
         """The environment's Grafana, for its datasources and their health (reads only)."""
         if self.env.grafana is None:
             raise _undeclared("grafana", "url", self.env)
+        from runbook_checks.targets.grafana import Grafana
+
         token = self.env.grafana.token
         return Grafana(self.url(self.env.grafana.url), token.get_secret_value() if token else None)
 
@@ -180,6 +198,8 @@ class Targets:
             url = self.env.hosts.get(name)
             if url is None:
                 raise _undeclared("hosts", name, self.env)
+            from runbook_checks.targets.hosts import HostTarget
+
             self._hosts[name] = HostTarget(name, url, self.env.timeouts, self._unanswered)
         return self._hosts[name]
 
@@ -190,6 +210,9 @@ class Targets:
         location = spec.deploy if spec is not None else None
         if location is None:
             raise _undeclared("apps", f"{app}.deploy", self.env)
+        from runbook_checks.targets.deployed import DeployedTree
+        from runbook_checks.targets.hosts import HostTarget
+
         url = location.host or "local://"
         key = f"deploy:{url}"
         if key not in self._hosts:
@@ -221,6 +244,12 @@ class Targets:
 
     def _read_running(self, name: str) -> dict[str, str]:
         running = self._config_source(name).running
+        from runbook_checks.targets.config import (
+            read_container_environment,
+            read_endpoint,
+            read_process_environment,
+        )
+
         seconds = self.env.timeouts.command_seconds
         if isinstance(running, ProcessSource):
             return read_process_environment(name, running, seconds)
@@ -240,6 +269,8 @@ class Targets:
         source = self._config_source(name)
         if source.env_file is None:
             raise _undeclared("apps", f"{name}.config.env_file", self.env)
+        from runbook_checks.targets.config import read_env_file
+
         return read_env_file(name, self.env.resolve(source.env_file))
 
     def artifact(self, app: str, kind: str) -> dict[str, str]:
@@ -254,6 +285,8 @@ class Targets:
         location = getattr(spec.artifacts, kind) if spec is not None else None
         if location is None:
             raise _undeclared("apps", f"{app}.artifacts.{kind}", self.env)
+        from runbook_checks.targets.artifacts import read_artifact
+
         return read_artifact(app, kind, location, self.env.root, self.env.timeouts.command_seconds)
 
     def _registered(self, values: dict[str, str]) -> dict[str, str]:
@@ -264,6 +297,8 @@ class Targets:
     def probe(self, dsn: str) -> Probe:
         """A timed connect and SELECT 1 with `dsn` (an app's own credentials, say), paying the wait
         of an address already found dead this run only once."""
+        from runbook_checks.targets.postgres import probe
+
         return probe(self.published.conninfo(dsn), self.env.timeouts, self._unanswered)
 
     def reach_all(self, waiting: Callable[[list[str]], None] | None = None) -> None:

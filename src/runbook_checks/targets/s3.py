@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 import botocore.session
 from botocore.config import Config
 
-from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
 from runbook_checks.targets.base import address_of
 from runbook_checks.targets.unanswered import Unanswered, first_line, url_key
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Timeouts
 
 # Error codes that mean the credentials themselves are refused, not a missing permission.
 _REFUSED_CREDENTIALS = {

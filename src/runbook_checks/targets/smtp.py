@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runbook_checks.environment import Timeouts
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.published import join_address
 from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Timeouts
 
 
 def _text(reply: bytes | str) -> str:

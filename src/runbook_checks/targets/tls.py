@@ -11,14 +11,17 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from runbook_checks.environment import Timeouts, TlsEndpoint
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.base import Lazy
 from runbook_checks.targets.unanswered import Unanswered, first_line, no_answer
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Timeouts, TlsEndpoint
 
 # OpenSSL's flag that leaves the validity dates out of a verification (the dates have a check of
 # their own); Python's ssl passes it through without naming it.

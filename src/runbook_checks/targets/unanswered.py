@@ -10,16 +10,9 @@ import ssl
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import psycopg
-import requests
-import urllib3.exceptions
-
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.targets.base import address_of
 
-_CONNECT_TIMEOUTS = (requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError,
-                     psycopg.errors.ConnectionTimeout)
-_READ_TIMEOUTS = (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)
 # redis-py and libpq say it in words only
 _CONNECT_TIMED_OUT = ("timeout connecting", "connection timeout expired")
 _READ_TIMED_OUT = ("timeout reading", "timeout writing", "read timed out")
@@ -75,25 +68,37 @@ def no_answer(error: BaseException, host: str, connect_seconds: float,
               read_seconds: float) -> NoAnswer | None:
     """Why an address gave no useful answer, in plain words; None when the failure is not the
     address's (a refused login, a bad URL): that one is not remembered for the address."""
+    import requests
+    import urllib3.exceptions
+
+    read_timeouts = (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)
     chain = _chain(error)
     text = " ".join(str(e) for e in chain).lower()
     if any(isinstance(e, socket.gaierror) for e in chain) or any(m in text for m in _UNRESOLVED):
         return NoAnswer("unresolved", f"name {host} does not resolve")
     if any(_connect_timed_out(e) for e in chain) or any(m in text for m in _CONNECT_TIMED_OUT):
         return NoAnswer("connect timeout", f"no answer within the {connect_seconds:g} s connect timeout")
-    if any(isinstance(e, _READ_TIMEOUTS) for e in chain) or any(m in text for m in _READ_TIMED_OUT):
+    if any(isinstance(e, read_timeouts) for e in chain) or any(m in text for m in _READ_TIMED_OUT):
         return NoAnswer("read timeout", f"no answer within the {read_seconds:g} s read timeout")
     return _tls(chain, text) or _socket_level(chain, text)
 
 
 def _connect_timed_out(error: BaseException) -> bool:
+    import psycopg
+    import requests
+    import urllib3.exceptions
+
     # urllib3 files every failed connection (refused, unresolved) under ConnectTimeoutError
     failed_otherwise = isinstance(error, urllib3.exceptions.NewConnectionError)
-    return isinstance(error, _CONNECT_TIMEOUTS) and not failed_otherwise
+    timeouts = (requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError,
+                psycopg.errors.ConnectionTimeout)
+    return isinstance(error, timeouts) and not failed_otherwise
 
 
 def _tls(chain: list[BaseException], text: str) -> NoAnswer | None:
     """A failed TLS handshake: the certificate's fault when verification failed."""
+    import psycopg
+
     for error in chain:
         if isinstance(error, ssl.SSLCertVerificationError):
             return NoAnswer("tls", f"TLS handshake failed: certificate verify failed: {error.verify_message}")
