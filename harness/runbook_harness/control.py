@@ -16,7 +16,7 @@ from pathlib import Path
 
 from runbook_checks.environment import StackSpec
 from runbook_checks.errors import ConfigurationError
-from runbook_harness import compose, native
+from runbook_harness import native
 from runbook_harness.locking import StackLock
 from runbook_harness.processes import StackError, free_ports, uninterrupted
 from runbook_harness.state import StackState, new_secrets
@@ -57,6 +57,8 @@ class StackHandle:
             if not (self.lock.last_user() and self.lock.autostarted()):
                 return False
             if self.kind == "compose":
+                from runbook_harness import compose  # the container stack's code, when it is the one used
+
                 compose.down(self.directory, self.root)
             else:
                 native.down(self.directory)
@@ -96,7 +98,11 @@ def _require_binaries() -> None:
 
 def status(state: StackState) -> dict[str, bool]:
     """Whether each service of the stack runs and answers, whatever kind of stack it is."""
-    return compose.status(state) if state.kind == "compose" else native.status(state)
+    if state.kind != "compose":
+        return native.status(state)
+    from runbook_harness import compose  # the container stack's code, when it is the one used
+
+    return compose.status(state)
 
 
 def _running(spec: StackSpec) -> bool:
@@ -134,6 +140,8 @@ def _start_unless_running(spec: StackSpec, root: Path) -> bool:
                       file=sys.stderr)
             return False
     if spec.kind == "compose":
+        from runbook_harness import compose  # the container stack's code, when it is the one used
+
         problem = compose.engine_answers()
         if problem:
             raise ConfigurationError(
@@ -141,7 +149,12 @@ def _start_unless_running(spec: StackSpec, root: Path) -> bool:
                 "use the native stack: unset RUNBOOK_CHECKS_STACK (stack.kind: native is the default)")
     print(f"runbook-checks: starting the reference stack ({spec.kind}) in {spec.dir} ...", file=sys.stderr)
     try:
-        compose.up(spec.dir, root) if spec.kind == "compose" else native.up(spec.dir)
+        if spec.kind == "compose":
+            from runbook_harness import compose  # the container stack's code, when it is the one used
+
+            compose.up(spec.dir, root)
+        else:
+            native.up(spec.dir)
     except StackError as error:
         raise ConfigurationError(f"the reference stack did not start: {error}") from None
     return True

@@ -8,8 +8,6 @@ import os
 import subprocess
 import sys
 
-import psycopg
-
 from runbook_checks.targets.base import libpq_url
 from runbook_harness.processes import StackError
 from runbook_harness.services import APPS_SRC, SEED_DIR
@@ -26,6 +24,8 @@ def migrate(system: str, database_url: str) -> None:
     )
     if result.returncode != 0:
         raise StackError(f"alembic upgrade head for {system} failed: {result.stderr.strip()[-800:]}")
+    import psycopg  # the harness's own imports stay light for a run that only checks the stack
+
     with psycopg.connect(libpq_url(database_url), autocommit=True, connect_timeout=10) as connection:
         connection.execute((SEED_DIR / "data" / f"{system}.sql").read_text())
         connection.execute("VACUUM ANALYZE")

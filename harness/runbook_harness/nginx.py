@@ -8,7 +8,6 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from runbook_harness.certificates import Issued, new_ca, server_certificate
 from runbook_harness.services import service_or_app_port
 from runbook_harness.state import StackState
 
@@ -38,6 +37,8 @@ CERTIFICATES: dict[str, tuple[list[str], timedelta, timedelta, bool]] = {
 
 def write_files(state: StackState) -> None:
     """A new CA, the healthy server certificate and nginx's configuration."""
+    from runbook_harness.certificates import new_ca
+
     folder = tls_dir(state)
     folder.mkdir(parents=True, exist_ok=True)
     ca = new_ca("runbook-checks stack CA")
@@ -49,6 +50,8 @@ def write_files(state: StackState) -> None:
 
 def serve(state: StackState, which: str) -> None:
     """Writes one of CERTIFICATES as the server's certificate and key (nginx reads them on start)."""
+    from runbook_harness.certificates import Issued, new_ca, server_certificate
+
     folder = tls_dir(state)
     names, starts, ends, ours = CERTIFICATES[which]
     ca = Issued((folder / "ca.key").read_bytes(), (folder / "ca.pem").read_bytes()) if ours else \

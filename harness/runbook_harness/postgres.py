@@ -8,12 +8,13 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from runbook_harness.processes import StackError
 from runbook_harness.services import SEED_DIR, SEED_ENTRY
+
+if TYPE_CHECKING:
+    import psycopg
 
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1,::1'",
@@ -150,5 +151,7 @@ class NativePostgres:
 
     def admin(self, database: str) -> psycopg.Connection[Any]:
         """A superuser session over the local socket, for the fault catalog."""
+        import psycopg
+
         return psycopg.connect(host=str(self.socket_dir), port=self.port, user="postgres",
                                dbname=database, autocommit=True, connect_timeout=5)

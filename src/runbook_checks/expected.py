@@ -4,12 +4,14 @@ environment file's `expected.<system>`."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from runbook_checks.yaml_keys import UniqueKeyLoader
+from runbook_checks.yaml_keys import FastUniqueKeyLoader
 
 # The environment's `expected` section, set by the plugin before the check modules are imported.
 _overrides: dict[str, dict[str, Any]] = {}
@@ -35,11 +37,19 @@ def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def expected_state(module_file: str) -> dict[str, Any]:
     """The YAML file next to `module_file` with the same stem, with the environment's overrides."""
     path = Path(module_file).with_suffix(".yaml")
+    version = path.stat().st_mtime_ns if path.exists() else 0
+    return merged(copy.deepcopy(_loaded(path, version)), _overrides.get(path.stem, {}))
+
+
+@functools.lru_cache(maxsize=64)
+def _loaded(path: Path, mtime_ns: int) -> dict[str, Any]:
+    """A system's YAML, read once per version of the file (its module and its declared checks
+    both read it). Callers get a copy, never this one."""
     try:
         with path.open() as stream:  # a stream carries the file's name into YAML's error marks
-            data = yaml.load(stream, Loader=UniqueKeyLoader)  # a SafeLoader: plain data only
+            data = yaml.load(stream, Loader=FastUniqueKeyLoader)  # a safe loader: plain data only
     except yaml.YAMLError as error:
         raise ValueError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
-    return merged(data, _overrides.get(path.stem, {}))
+    return data

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from runbook_checks import comparison, html_report, progress, results
+from runbook_checks import progress, results
 from runbook_checks.environment import (
     environment_path,
     load_environment,
@@ -35,7 +35,6 @@ from runbook_checks.gate import GATE, Gate
 from runbook_checks.log_redaction import RedactedLogs
 from runbook_checks.redaction import Redactor, UnsafeSecret, url_password, without_credentials
 from runbook_checks.reporting import block, render
-from runbook_checks.run_coverage import run_coverage
 from runbook_checks.run_record import CheckInfo
 from runbook_checks.runbooks import SEVERITIES, SYMPTOM_ID, RunbookIndex
 from runbook_checks.selection import MARKER as NEEDS_MARKER
@@ -450,6 +449,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _write_result(session: pytest.Session, gate: Gate) -> None:
     """The run's JSON result (beside the JUnit file, or where --result-json says), and what
     changed since the run --compare names."""
+    from runbook_checks import comparison, html_report
+    from runbook_checks.run_coverage import run_coverage
+
     gate.results = gate.record.results(gate.runbooks)
     results.with_history(gate.results, gate.previous)
     data = results.result(gate.env.name, gate.started, time.monotonic() - gate.clock, gate.fail_on,

@@ -3,12 +3,11 @@ read from markdown-it's token stream (so a `#` line in a code block is no headin
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
-
-from markdown_it import MarkdownIt
 
 # A symptom id: the runbook's short name and the symptom's number in it (platform.4).
 Severity = Literal["critical", "high", "medium", "low"]  # how bad a symptom is, worst first
@@ -38,6 +37,8 @@ class Section:
 def sections(markdown: str) -> list[Section]:
     """Every heading as CommonMark reads it (ATX and setext, none inside code), in order; a
     repeated anchor gets -1, -2... as GitHub gives it."""
+    from markdown_it import MarkdownIt  # imported when a runbook is first parsed
+
     tokens = MarkdownIt("commonmark").parse(markdown)
     found: list[tuple[int, str, str, int]] = []
     counts: dict[str, int] = {}
@@ -71,12 +72,18 @@ def headings(markdown: str) -> dict[str, str]:
 class Runbook:
     name: str
     location: str
-    sections: dict[str, str] = field(default_factory=dict)
+    markdown: str = ""
     unreadable: str | None = None  # why it could not be read: its references go unverified
 
     @property
     def readable(self) -> bool:
         return self.unreadable is None
+
+    @functools.cached_property
+    def sections(self) -> dict[str, str]:
+        """Anchor -> heading, parsed when a reference is first looked up (a run that only collects
+        does not parse its runbooks)."""
+        return headings(self.markdown)
 
 
 _FETCH_SECONDS = 10.0
@@ -127,7 +134,7 @@ class RunbookIndex:
             name, location = name.strip(), location.strip()
             book = Runbook(name, location)
             try:
-                book.sections = headings(read_runbook(location, root))
+                book.markdown = read_runbook(location, root)
             except OSError as error:
                 book.unreadable = str(error)
             runbooks[name] = book

@@ -1,14 +1,19 @@
 """Pieces the runbook sections of several systems share: written once, used by each system's checks."""
 
-from typing import Any, ClassVar
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
 from runbook_checks.checks import config, hosts, metrics
-from runbook_checks.environment import Environment
-from runbook_checks.facts.hosts import LogTail
-from runbook_checks.facts.metrics import Family
-from runbook_checks.targets.registry import Targets
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
+    from runbook_checks.facts.hosts import LogTail
+    from runbook_checks.facts.metrics import Family
+    from runbook_checks.targets.registry import Targets
 
 
 class RequiredConfiguration:

@@ -1,6 +1,9 @@
 """Checks of the audiospective runbook: Next.js + Prisma + Spotify OAuth, cron, Redis."""
 
-from typing import Any
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,11 +17,13 @@ from runbook_checks.assertions import (
     prisma_migrations_applied,
 )
 from runbook_checks.checks import config, deployed, http, schema
-from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
-from runbook_checks.targets.registry import Targets
 from suites.common._shared import ProcessMemory, RequiredConfiguration, assertion_ids
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
+    from runbook_checks.targets.registry import Targets
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]

@@ -1,6 +1,10 @@
 """Checks of the author runbook: uploads, detection worker, Postgres, Redis, S3, SMTP."""
 
+
+from __future__ import annotations
+
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,10 +33,12 @@ from runbook_checks.checks import (
     schema,
     storage,
 )
-from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
-from runbook_checks.targets.registry import Targets
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
+    from runbook_checks.targets.registry import Targets
 
 EXPECTED = expected_state(__file__)
 MIGRATION = EXPECTED["migration"]

@@ -1,6 +1,10 @@
 """Checks of the ghostworks runbook: FastAPI + Next.js on compose, Alembic, Redis, Prometheus."""
 
+
+from __future__ import annotations
+
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -31,12 +35,14 @@ from runbook_checks.checks import (
     tls,
     tokens,
 )
-from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
-from runbook_checks.targets.hosts import HostTarget
-from runbook_checks.targets.http import Response
-from runbook_checks.targets.registry import Targets
 from suites.common._shared import RequiredConfiguration, app_metrics, declared_logs, log_tail, recent_backup
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
+    from runbook_checks.targets.hosts import HostTarget
+    from runbook_checks.targets.http import Response
+    from runbook_checks.targets.registry import Targets
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]

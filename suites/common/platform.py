@@ -1,15 +1,22 @@
 """Checks of the platform runbook: multi-tenant API, Postgres row-level security, PgBouncer."""
 
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import pytest
 
 from runbook_checks import assertions
 from runbook_checks.assertions import api_latency, app_role, hba_lets_in, health_answers, privileges_held
 from runbook_checks.checks import connections, grants, http, metrics, pgbouncer, schema
-from runbook_checks.environment import Environment
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
-from runbook_checks.targets.registry import Targets
 from suites.common._shared import ProcessMemory, RequiredConfiguration, app_metrics
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
+    from runbook_checks.targets.registry import Targets
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]

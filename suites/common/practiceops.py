@@ -1,6 +1,9 @@
 """Checks of the practiceops runbook: FastAPI + Alembic, JWT access/refresh tokens, SMTP jobs."""
 
-from typing import Any
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,11 +15,13 @@ from runbook_checks.assertions import (
     login_tokens,
 )
 from runbook_checks.checks import config, hosts, http, logs, tokens
-from runbook_checks.environment import Environment
 from runbook_checks.expected import expected_state
 from runbook_checks.shapes import LoginShape
-from runbook_checks.targets.registry import Targets
 from suites.common._shared import RequiredConfiguration, assertion_ids, declared_logs, log_tail, recent_backup
+
+if TYPE_CHECKING:
+    from runbook_checks.environment import Environment
+    from runbook_checks.targets.registry import Targets
 
 EXPECTED = expected_state(__file__)
 DATABASE = EXPECTED["database"]
