@@ -113,3 +113,17 @@ def test_digest_ignores_what_varies() -> None:
     assert digest("active for 301.5 s on port 5432") == digest("active for 999 s on port 6000")
     assert digest("missing index a") != digest("missing index b")
     assert digest("") is None and _check("passed", "").digest is None
+
+
+def test_compare_fails_on_a_flapping_check_failing_again(tmp_path: Path) -> None:
+    now = _check("failed")
+    now.history = ["passed", "failed", "passed", "failed"]
+    before = _check("passed")
+    before.history = ["passed", "failed", "passed"]
+    for name, check in (("before", before), ("now", now)):
+        result = {"format": "runbook-checks-result/1", "environment": "qa", "checks": [vars(check)]}
+        (tmp_path / f"{name}.json").write_text(json.dumps(result))
+    status, kinds = changes(tmp_path / "before.json", tmp_path / "now.json")
+    assert (status, kinds["flapping"], kinds["new"]) == (1, ["a::b"], [])
+    status, _ = changes(tmp_path / "now.json", tmp_path / "before.json")  # flapping, passing now
+    assert status == 0

@@ -73,6 +73,14 @@ def test_a_waived_failure_passes_the_gate_until_its_waiver_expires(
     check = result_of(run, tmp_path)[INDEX]
     assert (check["status"], check["waiver"]["owner"]) == ("waived", "db-team@example.test")
 
+    # a symptom's waiver is needed while one of its checks fails, however many others pass
+    by_symptom = tmp_path / "by-symptom"
+    by_symptom.mkdir()
+    run = gate(stack, by_symptom, waiver("practiceops.10", tomorrow))
+    assert run.returncode == 0 and run.outcomes[INDEX] == "skipped", run.output
+    assert run.outcomes["symptom-slow-queries::no_long_running_query"] == "passed"
+    assert "no longer needed" not in run.output
+
     # the last day of a waiver still holds it; the day after, the check fails as it would
     today = tmp_path / "today"
     today.mkdir()
@@ -113,7 +121,8 @@ def test_unused_and_needless_waivers_are_reported(stack: StackState, tmp_path: P
     later = TODAY + datetime.timedelta(days=30)
     run = gate(stack, tmp_path, waiver("ticket_indexes_exist", later) + waiver("test_no_such_check", later))
     assert run.returncode == 0, run.output
-    assert (f"warning: suites/common/practiceops.yaml::{INDEX} passes: its waiver (db-team@example.test, "
+    assert (f"warning: every check the waiver of 'ticket_indexes_exist' names passes "
+            f"(suites/common/practiceops.yaml::{INDEX}): it (db-team@example.test, "
             f"until {later.isoformat()}) is no longer needed") in run.output
     assert "warning: the waiver of 'test_no_such_check' (owner db-team@example.test) matches no check" \
            in run.output
@@ -155,6 +164,10 @@ def test_waiver_matching() -> None:
     assert waiver.matches("suites/common/a.py::TestX::test_y", "a.1")
     assert not waiver.matches("suites/common/a.py::TestZ::test_y", "a.1")
     assert not waiver.matches("suites/common/a.py::TestX::test_yy", "a.1")
+    assert waiver.matches("suites/common/a.py::TestX::test_y[api]", "a.1")  # each parameter of it
+    assert not waiver.matches("suites/common/a.py::TestX::test_yy[api]", "a.1")
+    assert waiver.model_copy(update={"check": "test_y[web]"}).matches("a.py::TestX::test_y[web]", None)
+    assert not waiver.model_copy(update={"check": "test_y[web]"}).matches("a.py::TestX::test_y[api]", None)
     by_symptom = waiver.model_copy(update={"check": "a.1"})
     assert by_symptom.matches("x::y", "a.1") and not by_symptom.matches("x::y", "a.10")
     assert not waiver.expired(datetime.date(2030, 1, 1)) and waiver.expired(datetime.date(2030, 1, 2))

@@ -46,7 +46,7 @@ from runbook_checks.suites import (
     known_systems,
     suite_arguments,
 )
-from runbook_checks.verdict import blocking, blocks, refusal, waiver_lines
+from runbook_checks.verdict import blocking, blocks, needless, refusal, waiver_lines
 from runbook_checks.waivers import Waivers
 
 if TYPE_CHECKING:
@@ -476,7 +476,7 @@ def _result_path(config: pytest.Config, env_name: str) -> Path | None:
 def _waiver_report(gate: Gate) -> dict[str, list[Any]]:
     passed = {check.id for check in gate.results if check.status == "passed"}
     return {"unmatched": [w.model_dump(mode="json") for w in gate.waivers.unmatched()],
-            "passing": sorted(nodeid for nodeid in gate.waiver_of if nodeid in passed),
+            "passing": sorted(nodeid for nodeids in needless(gate, passed).values() for nodeid in nodeids),
             "expired": sorted(nodeid for nodeid, why in gate.refused.items() if why.startswith("expired"))}
 
 

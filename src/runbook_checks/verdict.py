@@ -51,8 +51,17 @@ def waiver_lines(gate: Gate, passed: set[str]) -> list[str]:
     for waiver in gate.waivers.unmatched():
         lines.append(f"warning: the waiver of {waiver.check!r} (owner {waiver.owner}) matches no check: "
                      "remove it, or name the check as the run shows it")
-    for nodeid, waiver in gate.waiver_of.items():
-        if nodeid in passed:
-            lines.append(f"warning: {nodeid} passes: its waiver ({waiver.owner}, until "
-                         f"{waiver.expires.isoformat()}) is no longer needed; remove it")
+    for waiver, nodeids in needless(gate, passed).items():
+        lines.append(f"warning: every check the waiver of {waiver.check!r} names passes "
+                     f"({', '.join(nodeids)}): it ({waiver.owner}, until {waiver.expires.isoformat()}) "
+                     "is no longer needed; remove it")
     return lines
+
+
+def needless(gate: Gate, passed: set[str]) -> dict[Waiver, list[str]]:
+    """Waivers whose every check passed this run, with those checks: a symptom id's waiver is still
+    needed while one of its checks fails."""
+    named: dict[Waiver, list[str]] = {}
+    for nodeid, waiver in gate.waiver_of.items():
+        named.setdefault(waiver, []).append(nodeid)
+    return {waiver: nodeids for waiver, nodeids in named.items() if all(n in passed for n in nodeids)}

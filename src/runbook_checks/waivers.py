@@ -27,10 +27,13 @@ class Waiver(BaseModel):
     found: str | None = Field(None, min_length=1)
 
     def matches(self, nodeid: str, symptom_id: str | None) -> bool:
-        """Whether this waiver names the check: by symptom id, whole node id or a `::` suffix of it."""
+        """Whether this waiver names the check: by symptom id, whole node id or a `::` suffix of it,
+        with or without its parameters (`test_x` names `test_x[api]` and `test_x[web]`)."""
         if SYMPTOM_ID.match(self.check):
             return self.check == symptom_id
-        return nodeid == self.check or nodeid.endswith(f"::{self.check}")
+        unparametrized = nodeid.split("[", 1)[0]
+        return any(name == self.check or name.endswith(f"::{self.check}")
+                   for name in (nodeid, unparametrized))
 
     def expired(self, today: datetime.date) -> bool:
         return today > self.expires

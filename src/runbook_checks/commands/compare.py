@@ -16,9 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """0 when nothing is newly failing, 1 when something is; 2 when a file is not a result."""
+    """0 when nothing is newly failing, 1 when something is (a flapping check failing now too);
+    2 when a file is not a result."""
     from runbook_checks.comparison import compare, lines
-    from runbook_checks.results import read
+    from runbook_checks.results import FAILING, read
 
     try:
         previous, current = read(args.previous), read(args.current)
@@ -31,4 +32,5 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(ids, indent=1))
     else:
         print("\n".join(lines(changes, previous)))
-    return 1 if changes.new else 0
+    failing_again = any(check["status"] in FAILING for check in changes.flapping)
+    return 1 if changes.new or failing_again else 0
