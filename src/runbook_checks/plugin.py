@@ -8,6 +8,7 @@ leaves out, with the reason, each check that needs what the environment does not
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -137,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.args = suite_arguments(config, name, env.systems)
     if not config.option.xmlpath and not config.option.collectonly:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
+    gc.freeze()  # what start-up built lives for the run: later collections need not walk it again
 
 
 def _previous_result(option: str | None, invoked_in: Path) -> dict[str, Any] | None:
@@ -265,6 +267,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Every target is reached at once before the first check, so that dead ones cost their
     timeout in parallel rather than in turn."""
     gate = _gate(session.config)
+    if gate is not None:
+        gc.freeze()  # the collected checks too
     if gate is None or not session.items or session.config.option.collectonly:
         return
     if gate.progress is not None:

@@ -8,11 +8,11 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import setcookie
-
 from runbook_checks.errors import CheckFailed
 
 if TYPE_CHECKING:
+    import setcookie
+
     from runbook_checks.targets.http import Response
 
 
@@ -204,6 +204,8 @@ def cookies_set(reply: Response) -> list[setcookie.Cookie]:
     """The cookies an answer sets, each Set-Cookie header read as a browser reads it (RFC 6265bis):
     for one name, path and domain the last header wins; a line a browser ignores, or one that
     deletes its cookie (an expiry in the past), sets nothing."""
+    import setcookie  # imported where cookies are read
+
     now = datetime.now(UTC)
     kept: dict[tuple[str, str | None, str | None], setcookie.Cookie] = {}
     for header in reply.cookies:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from runbook_checks.checks.policy_expressions import pins_tenant
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import qualify
 
@@ -218,6 +217,8 @@ def policies_read_setting(catalog: Catalog, tables: list[str], column: str, mark
     """Every policy on the tables pins rows to the request's tenant: each of its USING and WITH
     CHECK expressions implies `column` = the tenant read through one of `markers` (the tenant
     setting or its helper function), as PostgreSQL's parser reads the expression."""
+    from runbook_checks.checks.policy_expressions import pins_tenant  # PostgreSQL's parser, when needed
+
     blind = []
     for table in tables:
         for policy in catalog.policies_on(table):

@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from prometheus_client.parser import text_string_to_metric_families
-
 
 class MalformedExposition(ValueError):
     """The page is not Prometheus' text format."""
@@ -32,6 +30,8 @@ class Family:
 def parse(text: str) -> dict[str, Family]:
     """The families of an exposition page by name. A counter is found by its exposed name too
     (api_requests_total as well as api_requests): the parser drops the suffix, pages carry it."""
+    from prometheus_client.parser import text_string_to_metric_families  # where a page is read
+
     families: dict[str, Family] = {}
     try:
         for parsed in text_string_to_metric_families(text):
