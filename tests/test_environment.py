@@ -249,6 +249,8 @@ def test_a_dotenv_file_that_cannot_be_read_is_named(tmp_path: Path, dotenv: str)
     ("redis: {r: {url: 'redis://h:abc/0'}}", "redis.r.url: Value error, its port must be a number from 1"),
     ("redis: {r: {url: 'redis:///0'}}", "redis.r.url: Value error, must name a host"),
     ("redis: {r: {url: 'redis://h/zero'}}", "redis.r.url: Value error, its path must be a database number"),
+    ("redis: {r: {url: 'redis://h/0?socket_timeout=soon'}}",
+     "redis.r.url: Value error, a query argument is not one redis-py can read"),
     ("postgres: {a: {dsn: 'postgresql://u:pw@/db'}}", "postgres.a.dsn: Value error, must name a host"),
     ("postgres: {a: {dsn: 'postgresql://u:pw@h:0/db'}}", "postgres.a.dsn: Value error, its port must be"),
     ("pgbouncer: {a: {dsn: 'postgresql://h/db?nope=1'}}",

@@ -178,12 +178,15 @@ def _empty_password(url: str) -> bool:
 def _redis_url(value: SecretStr) -> SecretStr:
     """A redis(s):// URL as redis-py reads it: a host (else it quietly tries localhost), a port in
     range, a database number as the path (else it quietly uses 0) and query arguments it parses."""
-    from redis.connection import parse_url as redis_url_arguments
-
     url = value.get_secret_value()
-    database = _split_url(url, ("redis", "rediss")).path.strip("/")
+    parts = _split_url(url, ("redis", "rediss"))
+    database = parts.path.strip("/")
     if database and not database.isdigit():
         raise ValueError("its path must be a database number (/0)")
+    if not parts.query:
+        return value  # scheme, host, port and path judged above: redis-py has nothing more to refuse
+    from redis.connection import parse_url as redis_url_arguments
+
     try:
         redis_url_arguments(url)
     except ValueError:
