@@ -177,3 +177,19 @@ def test_waiver_matching() -> None:
     assert found.unmatched() == []
     with pytest.raises(ValueError, match="justification"):
         Waiver(check="a.1", justification="short", owner="o", expires=datetime.date(2030, 1, 1))
+
+
+def test_spread_over_workers_the_verdict_is_the_same(stack: StackState, tmp_path: Path,
+                                                     index_dropped: None) -> None:
+    """Under pytest-xdist the controller writes the summary and the result from the workers' reports."""
+    tomorrow = TODAY + datetime.timedelta(days=1)
+    run = gate(stack, tmp_path, waiver("ticket_indexes_exist", tomorrow), "-n", "2", "--dist", "loadgroup")
+    assert run.returncode == 0, run.output
+    assert "waived: 1 known failure(s)" in run.output
+    assert result_of(run, tmp_path)[INDEX]["status"] == "waived"
+    spread = tmp_path / "fail-on"
+    spread.mkdir()
+    run = gate(stack, spread, "", "-n", "2", "--dist", "loadgroup", "--fail-on", "high")
+    assert run.returncode == 0, run.output
+    assert "gate passed at --fail-on high: every failure (1 medium) is below it" in run.output
+    assert "left out: 2 check(s): logs in as a test account of practiceops-api" in run.output

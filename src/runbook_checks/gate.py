@@ -51,6 +51,7 @@ class Gate:
     clock: float = field(default_factory=time.monotonic)
     results: list[CheckResult] = field(default_factory=list)  # each check's outcome, once the run is over
     result_path: Path | None = None  # where its JSON result was written
+    worker_queries: int = 0  # the PostgreSQL queries pytest-xdist's workers sent, once they are done
     progress: Progress | None = None  # what a long run waits on, for a person at a terminal
 
 

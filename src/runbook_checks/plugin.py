@@ -134,6 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
     gate = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs)
     gate.waivers, gate.fail_on, gate.previous = Waivers.of(env.waivers), config.option.rc_fail_on, previous
     config.stash[GATE] = gate
+    config.pluginmanager.register(_RunObserver(gate), "runbook-checks-run")
     use_overrides(env.expected)
     config.args = suite_arguments(config, name, env.systems)
     if not config.option.xmlpath and not config.option.collectonly:
@@ -242,9 +243,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.user_properties += [(k, v) for k, v in properties if v is not None]
         item.user_properties.append(("environment", gate.env.name))
         gate.record.checks[item.nodeid] = CheckInfo(*(value or "?" for _, value in properties))
-        waiver = gate.waivers.for_check(item.nodeid, symptom_id)
-        if waiver is not None:
-            gate.waiver_of[item.nodeid] = waiver
+        item.add_marker(pytest.mark.xdist_group(PurePosixPath(item.nodeid.split("::")[0]).stem))
+        _note_waiver(gate, item.nodeid, symptom_id)
         needs = [(m.args, m.kwargs) for m in item.iter_markers("needs")]
         unknown = unknown_capabilities(needs)
         if unknown:
@@ -252,9 +252,52 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                     f"{', '.join(unknown)}")
         reasons = left_out(gate.env, needs)
         if reasons:
-            reason = "; ".join(reasons)
-            gate.left_out[reason].append(item.nodeid)
-            item.add_marker(pytest.mark.skip(reason=f"left out: {reason}"))
+            item.add_marker(pytest.mark.skip(reason=f"{_LEFT_OUT}{'; '.join(reasons)}"))
+
+
+_LEFT_OUT = "left out: "
+
+
+def _note_waiver(gate: Gate, nodeid: str, symptom_id: str | None) -> None:
+    if nodeid not in gate.waiver_of:
+        waiver = gate.waivers.for_check(nodeid, symptom_id)
+        if waiver is not None:
+            gate.waiver_of[nodeid] = waiver
+
+
+class _RunObserver:
+    """Takes in each check's reports where the run's summary is written: in the one process, or in
+    the controller of pytest-xdist's workers, whose reports carry the check's markers as properties."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        gate, properties = self.gate, dict(report.user_properties)
+        if "environment" not in properties:
+            return
+        nodeid = report.nodeid
+        if nodeid not in gate.record.checks:
+            gate.record.checks[nodeid] = CheckInfo(*(str(properties.get(key) or "?") for key in
+                                                     ("runbook", "severity", "symptom_id", "symptom")))
+        _note_waiver(gate, nodeid, str(properties.get("symptom_id") or ""))
+        if report.skipped and "waived" in properties:
+            gate.record.waived[nodeid] = gate.waiver_of[nodeid]
+        if "waiver_refused" in properties:
+            gate.refused[nodeid] = str(properties["waiver_refused"])
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+            if reason.startswith(_LEFT_OUT):
+                gate.left_out[reason.removeprefix(_LEFT_OUT)].append(nodeid)
+        if report.failed:
+            severity, ref = (str(properties.get(key) or "?") for key in ("severity", "runbook"))
+            gate.failures.append((severity, ref, nodeid))
+        gate.record.add(report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """A pytest-xdist worker is done: the queries it sent count in the run's."""
+        self.gate.worker_queries += int(getattr(node, "workeroutput", {}).get("rc_queries", 0))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -346,15 +389,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if why_not is None:
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0, f"waived: {waiver.describe()}")
-            gate.record.waived[item.nodeid] = waiver
+            report.user_properties = [*report.user_properties, ("waived", waiver.check)]
         else:
             report.longrepr = f"{report.longrepr}\n{block([('waiver', why_not)])}"
-            gate.refused[item.nodeid] = why_not
-    if report.failed:
-        gate.failures.append((_marker_value(item, "severity") or "?",
-                              _marker_value(item, "runbook") or "?", item.nodeid))
+            report.user_properties = [*report.user_properties, ("waiver_refused", why_not)]
     _mask(report, gate.redactor)
-    gate.record.add(report)
 
 
 def _mask(report: pytest.TestReport | pytest.CollectReport, redactor: Redactor) -> None:
@@ -377,7 +416,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     write = terminalreporter.write_line
     terminalreporter.section(f"runbook-checks: {gate.env.name}")
-    write(f"postgres queries sent: {gate.targets.queries_sent()}")
+    write(f"postgres queries sent: {gate.targets.queries_sent() + gate.worker_queries}")
     for reason, nodeids in gate.left_out.items():
         write(f"left out: {len(nodeids)} check(s): {reason}")
         for nodeid in nodeids:
@@ -432,6 +471,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     gate = _gate(session.config)
     if gate is None:
         return
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: the controller sums them
+        session.config.workeroutput["rc_queries"] = gate.targets.queries_sent()
     gate.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     for reports in (reporter.stats.values() if reporter is not None else ()):
