@@ -60,7 +60,8 @@ def main() -> None:
             queries = max(q for _, q in measured)
             base = base or seconds
             print(f"{workers} worker(s): {seconds:5.2f} s wall (median of {args.runs}), "
-                  f"{queries} postgres queries, {base / seconds:4.2f}x the speed of one on {os.cpu_count()} cores")
+                  f"{queries} postgres queries, {base / seconds:4.2f}x the speed of one "
+                  f"on {os.cpu_count()} cores")
     finally:
         if started_here:
             native.down(directory)
