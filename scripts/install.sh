@@ -16,6 +16,7 @@ command -v nginx >/dev/null || packages+=(nginx)
 command -v prometheus >/dev/null || packages+=(prometheus)
 command -v psql >/dev/null || packages+=(postgresql-client)
 command -v pg_prove >/dev/null || packages+=(postgresql-15-pgtap)
+command -v check_postgres >/dev/null || packages+=(check-postgres)  # benchmarks/activity.py compares it
 command -v npm >/dev/null || packages+=(nodejs npm)
 command -v chromium >/dev/null || packages+=(chromium)  # the HTML report's test renders it headless
 docker_wanted() { [ -z "${RUNBOOK_CHECKS_NO_DOCKER:-}" ]; }

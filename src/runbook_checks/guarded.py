@@ -74,10 +74,11 @@ def configured_runbooks(root: Path) -> list[tuple[str, str]]:
     return [(name.strip(), location.strip()) for name, _, location in (line.partition("=") for line in lines)]
 
 
-def coverage(root: Path, checks: list[Check]) -> Coverage:
-    """Each configured runbook's sections with the checks that name them, and their states."""
+def coverage(root: Path, checks: list[Check], configured: list[tuple[str, str]] | None = None) -> Coverage:
+    """Each configured runbook's sections with the checks that name them, and their states; the
+    runbooks are pyproject.toml's unless the caller knows them (a run: from its own ini)."""
     books = []
-    for name, location in configured_runbooks(root):
+    for name, location in configured if configured is not None else configured_runbooks(root):
         book = RunbookCoverage(name, location)
         try:
             book.markdown = read_runbook(location, root)

@@ -501,7 +501,7 @@ def _write_result(session: pytest.Session, gate: Gate) -> None:
     results.with_history(gate.results, gate.previous)
     data = results.result(gate.env.name, gate.started, time.monotonic() - gate.clock, gate.fail_on,
                           int(session.exitstatus), gate.results, _waiver_report(gate),
-                          run_coverage(session.config.rootpath, gate.results))
+                          run_coverage(session.config.rootpath, gate.results, gate.runbooks))
     path = _result_path(session.config, gate.env.name)
     if path is not None:
         results.write(data, path)
