@@ -285,3 +285,10 @@ def test_report_command_refuses_what_is_not_a_result(tmp_path: Path,
     assert capsys.readouterr().err == (f"runbook-checks report: {source}: not a runbook-checks-result/1 "
                                        "result (format: 'something/2')\n")
     assert not (tmp_path / "junit.html").exists()
+
+
+def test_a_checks_time_reads_in_milliseconds_under_a_second() -> None:
+    assert html_report._check_time(0.0123) == "12.3 ms"
+    assert html_report._check_time(0.9999) == "999.9 ms"
+    assert html_report._check_time(1.0) == "1.00 s"
+    assert html_report._check_time(None) == ""

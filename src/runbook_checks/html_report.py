@@ -151,6 +151,13 @@ def _duration(seconds: object) -> str:
     return f"{minutes} min {rest} s"
 
 
+def _check_time(seconds: object) -> str:
+    """A check's time: milliseconds under a second (most checks take a few), else seconds."""
+    if not isinstance(seconds, int | float):
+        return ""
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
 def _header(result: dict[str, Any], checks: list[dict[str, Any]]) -> str:
     """The verdict, the failures by severity, the fail-on threshold, when, how long, the counts."""
     verdict = _verdict(result)
@@ -267,7 +274,7 @@ def _row(check: dict[str, Any]) -> str:
     reason = f'<div class="reason">{_e(message)}</div>' if status in ("skipped", "waived") and message else ""
     name = str(check.get("id", "")).split("::", 1)[-1]
     seconds = check.get("duration_seconds")
-    took = f"{seconds:.2f} s" if isinstance(seconds, int | float) else ""
+    took = _check_time(seconds)
     return (f'<tr data-check="{_e(check.get("id"))}" data-status="{_e(status)}"><td>{_status(status)}</td>'
             f'<td>{_severity(check.get("severity"))}</td><td>{_e(check.get("symptom_id"))}</td>'
             f'<td><code title="{_e(check.get("id"))}">{_e(name)}</code>{reason}</td>'
