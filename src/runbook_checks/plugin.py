@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import pytest
 
 from runbook_checks import comparison, html_report, progress, results
-from runbook_checks.declared import DeclaredChecks
+from runbook_checks.declared import DeclaredChecks, catalog_scopes
 from runbook_checks.environment import (
     Environment,
     StackSpec,
@@ -258,6 +258,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if gate.progress is not None:
         gate.progress.start(Counter(_system(item.nodeid) for item in session.items))
+    gate.targets.scope_catalogs(catalog_scopes(session.items))
     gate.targets.reach_all(_reaching(gate))
     if gate.progress is not None:
         gate.progress.waiting_on("")

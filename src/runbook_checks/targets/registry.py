@@ -10,6 +10,7 @@ from typing import Protocol
 
 from runbook_checks.environment import ConfigSource, ContainerSource, Environment, ProcessSource
 from runbook_checks.errors import NotDeclared
+from runbook_checks.facts.scope import FULL, CatalogScope
 from runbook_checks.redaction import Redactor
 from runbook_checks.targets.artifacts import read_artifact
 from runbook_checks.targets.base import Lazy
@@ -67,6 +68,7 @@ class Targets:
         self._unanswered = Unanswered()
         self.published = Published(env.published)
         self._compose: ComposeTarget | None = None
+        self._catalog_scopes: dict[str, CatalogScope] | None = None
 
     def postgres(self, name: str) -> PostgresTarget:
         if name not in self._postgres:
@@ -75,7 +77,20 @@ class Targets:
                 raise _undeclared("postgres", name, self.env)
             self._postgres[name] = PostgresTarget(name, spec.dsn.get_secret_value(), self.env.timeouts,
                                                   self._unanswered)
+            self._postgres[name].scope = self._catalog_scope(name)
         return self._postgres[name]
+
+    def scope_catalogs(self, scopes: dict[str, CatalogScope] | None) -> None:
+        """What each database's catalog read is limited to (database name, or `*` for every one,
+        -> scope; None: everything), set before the first check reads one."""
+        self._catalog_scopes = scopes
+        for name, target in self._postgres.items():
+            target.scope = self._catalog_scope(name)
+
+    def _catalog_scope(self, name: str) -> CatalogScope:
+        if self._catalog_scopes is None:
+            return FULL
+        return self._catalog_scopes.get(name, CatalogScope()) | self._catalog_scopes.get("*", CatalogScope())
 
     def pgbouncer(self, name: str) -> PgBouncerTarget:
         if name not in self._pgbouncer:
