@@ -15,7 +15,8 @@ command -v pgbouncer >/dev/null || packages+=(pgbouncer)
 command -v nginx >/dev/null || packages+=(nginx)
 command -v prometheus >/dev/null || packages+=(prometheus)
 command -v psql >/dev/null || packages+=(postgresql-client)
-command -v pg_prove >/dev/null || packages+=(postgresql-15-pgtap)
+command -v pg_prove >/dev/null || packages+=(libtap-parser-sourcehandler-pgtap-perl)  # the benchmark's pg_prove
+dpkg -s postgresql-15-pgtap >/dev/null 2>&1 || packages+=(postgresql-15-pgtap)  # and the pgtap extension
 command -v npm >/dev/null || packages+=(nodejs npm)
 command -v chromium >/dev/null || packages+=(chromium)  # the HTML report's test renders it headless
 docker_wanted() { [ -z "${RUNBOOK_CHECKS_NO_DOCKER:-}" ]; }

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from runbook_checks.yaml_keys import UniqueKeyLoader
+from runbook_checks.yaml_keys import FastUniqueKeyLoader
 
 # The environment's `expected` section, set by the plugin before the check modules are imported.
 _overrides: dict[str, dict[str, Any]] = {}
@@ -37,7 +37,7 @@ def expected_state(module_file: str) -> dict[str, Any]:
     path = Path(module_file).with_suffix(".yaml")
     try:
         with path.open() as stream:  # a stream carries the file's name into YAML's error marks
-            data = yaml.load(stream, Loader=UniqueKeyLoader)  # a SafeLoader: plain data only
+            data = yaml.load(stream, Loader=FastUniqueKeyLoader)  # a SafeLoader: plain data only
     except yaml.YAMLError as error:
         raise ValueError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeys(yaml.constructor.SafeConstructor):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first: dict[Any, int] = {}
         for key_node, _ in node.value:
@@ -23,3 +23,12 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} repeated (first at line {line + 1})", key_node.start_mark)
         return super().construct_mapping(node, deep)
+
+
+class UniqueKeyLoader(_UniqueKeys, yaml.SafeLoader):
+    """The safe loader, in Python (its composing steps may be overridden), keys unique."""
+
+
+class FastUniqueKeyLoader(_UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The same over libyaml's parser where PyYAML has it: a file of hundreds of declared checks
+    reads in a fraction of the time."""
