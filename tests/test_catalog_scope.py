@@ -3,6 +3,8 @@ the SQL it limits, faults still caught, and every part left unread failing close
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,24 +35,30 @@ CREATE POLICY orders_tenant ON orders USING (tenant_id = 1);
 
 
 @pytest.fixture(scope="module")
-def dsn() -> Iterator[str]:
-    """A database with a few tables and indexes on a cluster of its own."""
+def cluster() -> Iterator[Any]:
+    """A database with a few tables and indexes on a cluster of its own, logging every statement."""
     harness = pytest.importorskip("runbook_harness.postgres")
     from runbook_harness.processes import free_port
 
     with tempfile.TemporaryDirectory(prefix="rc-scope-") as work:
-        cluster = harness.NativePostgres(harness.cluster_root(Path(work)), free_port())
-        cluster.init()
-        cluster.start()
+        server = harness.NativePostgres(harness.cluster_root(Path(work)), free_port())
+        server.init()
+        server.start()
         try:
-            with cluster.admin("postgres") as admin:
+            with server.admin("postgres") as admin:
                 admin.execute("CREATE DATABASE scoped")
-            with cluster.admin("scoped") as database:
+                admin.execute("ALTER DATABASE scoped SET log_statement = 'all'")
+            with server.admin("scoped") as database:
                 database.execute(SCHEMA_SQL)  # type: ignore[arg-type]
-            yield f"postgresql://postgres@localhost:{cluster.port}/scoped?host={cluster.socket_dir}"
+            yield server
         finally:
-            cluster.stop()
-            cluster.remove()
+            server.stop()
+            server.remove()
+
+
+@pytest.fixture(scope="module")
+def dsn(cluster: Any) -> str:
+    return f"postgresql://postgres@localhost:{cluster.port}/scoped?host={cluster.socket_dir}"
 
 
 def read(dsn: str, scope: CatalogScope) -> tuple[Catalog, int]:
@@ -169,3 +177,67 @@ def test_full_read_is_unchanged(dsn: str) -> None:
     catalog, _ = read(dsn, FULL)
     assert {"public.orders", "public.invoices", "public.notes", "billing.ledger"} <= set(catalog.tables)
     assert len(catalog.indexes) == 7 and catalog.activity is not None and "postgres" in catalog.roles
+
+
+DECLARED = """checks:
+  orders_indexed:
+    runbook: shop#slow
+    severity: low
+    symptom_id: shop.1
+    symptom: slow order listing
+    assert: postgres.indexes_exist
+    with: {database: scoped, indexes: {orders_placed_idx: {table: orders, columns: [placed]}}}
+  ledger_indexed:
+    runbook: shop#slow
+    severity: low
+    symptom_id: shop.1
+    symptom: slow order listing
+    assert: postgres.indexes_exist
+    with: {database: scoped, indexes: {ledger_amount_idx: billing.ledger}}
+"""
+PYTHON_CHECK = """import pytest
+from runbook_checks.checks import schema
+
+pytestmark = [pytest.mark.runbook("shop#slow"), pytest.mark.severity("low"),
+              pytest.mark.symptom("shop.1", "slow order listing")]
+
+
+def test_notes_exist(targets):
+    schema.tables_exist(targets.postgres("scoped").catalog(), ["notes"])
+"""
+
+
+def gate_run(project: Path, dsn: str, cluster: Any, python_check: bool) -> tuple[str, str]:
+    """`pytest suites/scoped` in a project of declared checks (and a Python one), and the catalog
+    query the server logged for it."""
+    (project / "environments").mkdir(parents=True)
+    (project / "suites" / "common").mkdir(parents=True)
+    (project / "pytest.ini").write_text("[pytest]\nrunbooks =\n    shop=not-a-file\n")
+    (project / "environments" / "scoped.yaml").write_text(
+        f"name: scoped\npostgres:\n  scoped: {{dsn: '{dsn}'}}\n")
+    (project / "suites" / "common" / "shop.yaml").write_text(DECLARED)
+    if python_check:
+        (project / "suites" / "common" / "shop.py").write_text(PYTHON_CHECK)
+    logged = cluster.log.stat().st_size
+    run = subprocess.run([sys.executable, "-m", "pytest", "suites/scoped", "-q", "-p", "no:cacheprovider",
+                          "--junitxml", str(project / "junit.xml")],
+                         cwd=project, capture_output=True, text=True, timeout=120)
+    with cluster.log.open() as log:
+        log.seek(logged)
+        queries = [line for line in log.read().split("LOG:  statement: ") if "json_build_object" in line]
+    assert len(queries) == 1, queries
+    return run.stdout, queries[0]
+
+
+def test_a_run_of_declared_checks_reads_only_what_they_name(dsn: str, cluster: Any, tmp_path: Path) -> None:
+    output, query = gate_run(tmp_path, dsn, cluster, python_check=False)
+    assert "1 failed, 1 passed" in output
+    assert "ledger_amount_idx on billing.ledger: missing" in output
+    assert "FROM wanted" in query and "'indexes'," in query
+    assert "'tables'," not in query and "'activity'," not in query and "'roles'," not in query
+
+
+def test_a_python_check_makes_the_read_whole(dsn: str, cluster: Any, tmp_path: Path) -> None:
+    output, query = gate_run(tmp_path, dsn, cluster, python_check=True)
+    assert "1 failed, 2 passed" in output
+    assert "wanted" not in query and "'activity'," in query and "'tables'," in query
