@@ -14,6 +14,7 @@ import pytest
 
 from runbook_checks.assertions import ASSERTIONS
 from runbook_checks.checks import connections, schema
+from runbook_checks.declared import Declaration, declared_scope
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import Catalog
@@ -88,6 +89,21 @@ def test_declared_arguments_build_the_scope() -> None:
     assert ASSERTIONS["postgres.no_long_query"].scope({"database": "*"}) == {  # type: ignore[misc]
         "*": CatalogScope(frozenset({"activity"}))}
     assert ASSERTIONS["postgres.privileges"].scope is None  # reads everything
+
+
+def declaration(assertion: str, **arguments: Any) -> Declaration:
+    return Declaration.model_validate({"runbook": "shop#slow", "severity": "low", "symptom_id": "shop.1",
+                                       "symptom": "slow", "assert": assertion, "with": arguments})
+
+
+def test_a_declaration_that_cannot_name_its_scope_reads_everything() -> None:
+    good = declaration("postgres.tables_exist", database="scoped", tables=["orders"])
+    assert declared_scope(good) == {"scoped": CatalogScope.of(["tables"], ["public.orders"])}
+    assert declared_scope(declaration("postgres.indexes_exist", database="scoped",
+                                      indexes={"a_idx": {"columns": ["a"]}})) is None  # no table
+    assert declared_scope(declaration("postgres.tables_exist", database="scoped", tables=[3])) is None
+    assert declared_scope(declaration("postgres.privileges", database="scoped", grants={})) is None
+    assert declared_scope(declaration("app.health", app="api", path="/health")) == {}
 
 
 def test_scopes_unite_and_full_absorbs() -> None:

@@ -130,11 +130,21 @@ def catalog_scopes(items: list[pytest.Item]) -> dict[str, CatalogScope] | None:
     for item in items:
         if item.get_closest_marker("skip") is not None:
             continue
-        if not isinstance(item, DeclaredCheck):
+        found = declared_scope(item.declaration) if isinstance(item, DeclaredCheck) else None
+        if found is None:
             return None
-        scope = ASSERTIONS[item.declaration.assertion].scope
-        if scope is None:
-            return None
-        for database, read in scope(item.declaration.arguments).items():
+        for database, read in found.items():
             scopes[database] = scopes.get(database, CatalogScope()) | read
     return scopes
+
+
+def declared_scope(declaration: Declaration) -> dict[str, CatalogScope] | None:
+    """What of the catalog a declared check reads; None: all of it (its assertion declares no
+    scope, or its arguments are not of the shape a scope is read from: the check fails on them)."""
+    scope = ASSERTIONS[declaration.assertion].scope
+    if scope is None:
+        return None
+    try:
+        return scope(declaration.arguments)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
