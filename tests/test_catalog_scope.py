@@ -111,7 +111,7 @@ def test_scopes_unite_and_full_absorbs() -> None:
     b = CatalogScope.of(["tables", "settings"], ["billing.ledger"], ["tenant_id"])
     assert a | b == CatalogScope(frozenset({"indexes", "tables", "settings"}),
                                  frozenset({"public.orders", "billing.ledger"}), frozenset({"tenant_id"}))
-    assert (a | FULL).full and (a | FULL).tables is None
+    assert a | FULL == FULL and (b | FULL).columns == {"tenant_id"} and (b | FULL).tables is None
     with pytest.raises(ValueError, match="no catalog section named index"):
         CatalogScope.of(["index"])
 

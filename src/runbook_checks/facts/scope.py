@@ -46,10 +46,6 @@ class CatalogScope:
             raise ValueError(f"no catalog section named {', '.join(sorted(unknown))}")
         return cls(named, frozenset(t if "." in t else f"public.{t}" for t in tables), frozenset(columns))
 
-    @property
-    def full(self) -> bool:
-        return self.tables is None and self.sections == frozenset(SECTIONS)
-
     def __or__(self, other: CatalogScope) -> CatalogScope:
         """What either reads."""
         tables = None if self.tables is None or other.tables is None else self.tables | other.tables
@@ -60,6 +56,7 @@ FULL = CatalogScope(frozenset(SECTIONS), None)
 
 
 def unread(section: str) -> NoReturn:
+    """Raises NotRead for a whole section."""
     raise NotRead(f"its {section}")
 
 
