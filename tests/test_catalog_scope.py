@@ -177,6 +177,10 @@ def test_unread_sections_fail_closed(dsn: str) -> None:
         connections.setting_is(catalog, "max_connections", "100")
     with pytest.raises(NotRead, match="without its tables"):
         schema.tables_exist(catalog, ["orders"])
+    with pytest.raises(NotRead, match="without its activity"):
+        assert catalog.activity == ()
+    with pytest.raises(NotRead, match="without its extensions"):
+        assert not catalog.extensions
 
 
 def test_tenant_column_reads_the_tables_having_it(dsn: str) -> None:

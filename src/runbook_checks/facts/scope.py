@@ -84,6 +84,11 @@ class Unread:
     def __bool__(self) -> bool:
         unread(self._section)
 
+    def __eq__(self, other: object) -> bool:  # `== {}` must not read as "not empty"
+        unread(self._section)
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 class TablesRead(Mapping[str, T]):
     """A per-table section read for some tables: a table read answers (present or absent), any
@@ -125,3 +130,8 @@ class RowsRead(Sequence[T]):
 
     def __contains__(self, item: object) -> bool:
         self._partial()
+
+    def __eq__(self, other: object) -> bool:
+        self._partial()
+
+    __hash__ = None  # type: ignore[assignment]
