@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,6 +19,7 @@ from runbook_checks.checks import grants as grants_module
 from runbook_checks.checks import mail as mail_checks
 from runbook_checks.checks import redis as redis_checks
 from runbook_checks.errors import CheckFailed, NotDeclared
+from runbook_checks.facts.scope import CatalogScope
 from runbook_checks.shapes import DatabaseUrlShape, LoginShape
 from runbook_checks.targets.base import address_of, libpq_url
 from runbook_checks.targets.maildir import delivered
@@ -345,6 +346,8 @@ class Assertion:
     name: str
     run: Callable[..., None]
     needs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # what of which database's catalog it reads (database or `*` -> scope); None: all of every one
+    scope: Callable[[dict[str, Any]], dict[str, CatalogScope]] | None = None
 
     @property
     def summary(self) -> str:
@@ -367,58 +370,85 @@ class Assertion:
 ASSERTIONS: dict[str, Assertion] = {}
 
 
-def assertion(name: str, needs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+def assertion(name: str, needs: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+              scope: Callable[[dict[str, Any]], dict[str, CatalogScope]] | None = None
               ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Registers `func` as the declared assertion `name`."""
+    """Registers `func` as the declared assertion `name`; `scope` tells from its arguments what of
+    the catalog it reads (without one, it reads the whole catalog of every database)."""
 
     def register(func: Callable[..., None]) -> Callable[..., None]:
-        ASSERTIONS[name] = Assertion(name, func, needs)
+        ASSERTIONS[name] = Assertion(name, func, needs, scope)
         return func
 
     return register
 
 
-@assertion("postgres.tables_exist")
+def reads(*sections: str, tables: Callable[[dict[str, Any]], Iterable[str]] | None = None,
+          column: str | None = None) -> Callable[[dict[str, Any]], dict[str, CatalogScope]]:
+    """A scope from a declaration's arguments: `sections` of its `database`'s catalog, the per-table
+    ones limited to the tables `tables` finds in the arguments and those having the column its
+    `column` argument names."""
+
+    def scope(arguments: dict[str, Any]) -> dict[str, CatalogScope]:
+        named = tables(arguments) if tables else ()
+        found = arguments.get(column) if column else None
+        return {arguments["database"]: CatalogScope.of(sections, named, [found] if found else [])}
+
+    return scope
+
+
+def index_tables(arguments: dict[str, Any]) -> list[str]:
+    """The tables of an `indexes` argument (name -> table, or -> {table, columns, unique})."""
+    return [spec if isinstance(spec, str) else spec["table"] for spec in arguments["indexes"].values()]
+
+
+def reads_no_catalog(arguments: dict[str, Any]) -> dict[str, CatalogScope]:
+    """The scope of an assertion that reads no catalog."""
+    return {}
+
+
+@assertion("postgres.tables_exist", scope=reads("tables", tables=lambda a: a["tables"]))
 def _tables_exist(targets: Targets, environment: Environment, database: str, tables: list[str]) -> None:
     """The tables exist (schema.table, or public by default)."""
     schema.tables_exist(targets.postgres(database).catalog(), tables)
 
 
-@assertion("postgres.indexes_exist")
+@assertion("postgres.indexes_exist", scope=reads("indexes", tables=index_tables))
 def _indexes_exist(targets: Targets, environment: Environment, database: str,
                    indexes: dict[str, Any]) -> None:
     """The indexes serve: name -> {table, columns, unique?}, judged by key columns (or -> table)."""
     schema.indexes_exist(targets.postgres(database).catalog(), indexes)
 
 
-@assertion("postgres.indexes_cover")
+@assertion("postgres.indexes_cover", scope=reads("indexes", tables=lambda a: a["columns"]))
 def _indexes_cover(targets: Targets, environment: Environment, database: str,
                    columns: dict[str, list[list[str]]], unique: bool = False) -> None:
     """Each column list leads an index of its table, whatever its name (table -> [[col, ...]])."""
     schema.indexes_cover(targets.postgres(database).catalog(), columns, unique)
 
 
-@assertion("postgres.functions_exist")
+@assertion("postgres.functions_exist", scope=reads("functions"))
 def _functions_exist(targets: Targets, environment: Environment, database: str,
                      functions: list[str]) -> None:
     """The functions exist."""
     schema.functions_exist(targets.postgres(database).catalog(), functions)
 
 
-@assertion("postgres.extension_installed")
+@assertion("postgres.extension_installed", scope=reads("extensions"))
 def _extension_installed(targets: Targets, environment: Environment, database: str, extension: str) -> None:
     """The extension is installed in the database."""
     connections.extension_installed(targets.postgres(database).catalog(), extension)
 
 
-@assertion("postgres.setting_is")
+@assertion("postgres.setting_is", scope=reads("settings"))
 def _setting_is(targets: Targets, environment: Environment, database: str, setting: str,
                 value: str) -> None:
     """A server setting has the declared value."""
     connections.setting_is(targets.postgres(database).catalog(), setting, str(value))
 
 
-@assertion("postgres.rls_enabled")
+@assertion("postgres.rls_enabled",
+           scope=reads("tables", "policies", tables=lambda a: a["tables"], column="tenant_column"))
 def _rls_enabled(targets: Targets, environment: Environment, database: str, tables: list[str],
                  tenant_column: str | None = None, exempt: list[str] | None = None) -> None:
     """RLS is on, with policies, on the tables and every other one with `tenant_column`."""
@@ -448,20 +478,20 @@ def privileges_held(targets: Targets, database: str, declared: list[grants_modul
                                      declared, exact=exact)
 
 
-@assertion("postgres.role_can_log_in")
+@assertion("postgres.role_can_log_in", scope=reads("roles"))
 def _role_can_log_in(targets: Targets, environment: Environment, database: str, role: str) -> None:
     """The role exists, may log in and is no superuser."""
     schema.role_is(targets.postgres(database).catalog(), role, login=True, superuser=False)
 
 
-@assertion("postgres.value")
+@assertion("postgres.value", scope=reads_no_catalog)
 def _value(targets: Targets, environment: Environment, database: str, name: str, sql: str,
            condition: str, fix: str) -> None:
     """A read-only query's single value meets a condition (`== 0`, `>= 100`, `<= 3600`)."""
     data_holds(targets, database, {"name": name, "sql": sql, "condition": condition, "fix": fix})
 
 
-@assertion("postgres.no_long_idle_session")
+@assertion("postgres.no_long_idle_session", scope=reads("activity"))
 def _no_long_idle(targets: Targets, environment: Environment, database: str,
                   state: str = "idle") -> None:
     """No session idle (or `idle in transaction`) past the threshold, in the database (`*`: all)."""
@@ -473,7 +503,7 @@ def _no_long_idle(targets: Targets, environment: Environment, database: str,
     connections.no_idle_session_older(targets.postgres(database).catalog(), state, limit, database)
 
 
-@assertion("postgres.no_long_query")
+@assertion("postgres.no_long_query", scope=reads("activity"))
 def _no_long_query(targets: Targets, environment: Environment, database: str) -> None:
     """No query running longer than the threshold, in the database (`*`: every declared one)."""
     limit = environment.thresholds.long_query_seconds
@@ -483,45 +513,45 @@ def _no_long_query(targets: Targets, environment: Environment, database: str) ->
     connections.no_query_running_longer(targets.postgres(database).catalog(), limit, database)
 
 
-@assertion("postgres.alembic_at_head")
+@assertion("postgres.alembic_at_head", scope=reads_no_catalog)
 def _alembic_at_head(targets: Targets, environment: Environment, database: str, app: str) -> None:
     """The database is at the single head of the app's deployed Alembic scripts."""
     alembic_at_head(targets, database, app)
 
 
-@assertion("postgres.prisma_migrations_applied")
+@assertion("postgres.prisma_migrations_applied", scope=reads_no_catalog)
 def _prisma_applied(targets: Targets, environment: Environment, database: str, app: str) -> None:
     """Every Prisma migration the app's deployed revision ships is applied, none failed."""
     prisma_migrations_applied(targets, database, app)
 
 
-@assertion("app.health")
+@assertion("app.health", scope=reads_no_catalog)
 def _health(targets: Targets, environment: Environment, app: str, path: str,
             fields: dict[str, str] | None = None) -> None:
     """The health endpoint answers 200 with the fields (dotted path -> value), fast enough."""
     health_answers(targets, environment, app, path, fields or {})
 
 
-@assertion("app.latency")
+@assertion("app.latency", scope=reads_no_catalog)
 def _latency(targets: Targets, environment: Environment, app: str, path: str) -> None:
     """A route answers under the environment's API latency limit (median of a few calls)."""
     api_latency(targets, environment, app, path)
 
 
-@assertion("app.security_headers")
+@assertion("app.security_headers", scope=reads_no_catalog)
 def _security_headers(targets: Targets, environment: Environment, app: str, path: str = "/") -> None:
     """Answers carry the security headers; HSTS in production."""
     security_headers(targets, environment, app, path)
 
 
-@assertion("app.required_variables")
+@assertion("app.required_variables", scope=reads_no_catalog)
 def _required_variables(targets: Targets, environment: Environment, app: str,
                         variables: list[str]) -> None:
     """The app's configuration sets every variable."""
     config.required_set(app, targets.app_config(app), variables)
 
 
-@assertion("app.secret")
+@assertion("app.secret", scope=reads_no_catalog)
 def _secret(targets: Targets, environment: Environment, app: str, variable: str,
             min_length: int = 32, min_bits: float = 128) -> None:
     """A secret of the app's configuration is long enough and not guessable."""
@@ -530,14 +560,15 @@ def _secret(targets: Targets, environment: Environment, app: str, variable: str,
     config.secret_has_entropy(app, values, variable, min_bits)
 
 
-@assertion("app.database_answers")
+@assertion("app.database_answers", scope=reads_no_catalog)
 def _database_answers(targets: Targets, environment: Environment, app: str,
                       database_url: str | dict[str, Any]) -> None:
     """The database at the app's own address (a URL variable or its parts) answers in time."""
     app_database_answers(targets, environment, app, database_url)
 
 
-@assertion("app.login", needs=lambda arguments: {"test_account": arguments.get("app")})
+@assertion("app.login", scope=reads_no_catalog,
+           needs=lambda arguments: {"test_account": arguments.get("app")})
 def _login(targets: Targets, environment: Environment, app: str, login: str | dict[str, Any],
            algorithm: str = "HS256", access_minutes: float = 30, secret_variable: str | None = None) -> None:
     """The test account logs in; the access token is a JWT of the algorithm, within its lifetime.
@@ -551,20 +582,20 @@ def _login(targets: Targets, environment: Environment, app: str, login: str | di
         tokens.signed_with(issued["access_token"], secret, algorithm, app, secret_variable)
 
 
-@assertion("app.redis_answers")
+@assertion("app.redis_answers", scope=reads_no_catalog)
 def _app_redis_answers(targets: Targets, environment: Environment, app: str,
                        variable: str = "REDIS_URL") -> None:
     """The Redis at the app's own URL answers PING with the app's own credentials."""
     app_redis_answers(targets, app, variable)
 
 
-@assertion("redis.answers")
+@assertion("redis.answers", scope=reads_no_catalog)
 def _redis_answers(targets: Targets, environment: Environment, redis: str) -> None:
     """Redis answers PING."""
     redis_checks.answers_ping(targets.redis(redis).ping())
 
 
-@assertion("app.redis_memory")
+@assertion("app.redis_memory", scope=reads_no_catalog)
 def _app_redis_memory(targets: Targets, environment: Environment, app: str, variable: str = "REDIS_URL",
                       eviction_policies: tuple[str, ...] = ("allkeys-lru",)) -> None:
     """The Redis at the app's own URL has maxmemory set, evicts by a declared policy and uses under
@@ -572,7 +603,7 @@ def _app_redis_memory(targets: Targets, environment: Environment, app: str, vari
     redis_memory_holds(app_redis(targets, app, variable), eviction_policies, environment)
 
 
-@assertion("redis.memory")
+@assertion("redis.memory", scope=reads_no_catalog)
 def _redis_memory(targets: Targets, environment: Environment, redis: str,
                   eviction_policies: tuple[str, ...] = ("allkeys-lru",)) -> None:
     """Redis has maxmemory set, evicts by a declared policy and uses under the threshold of its limit."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runbook_checks.assertions import ASSERTIONS
 from runbook_checks.expected import expected_state
+from runbook_checks.facts.scope import CatalogScope
 from runbook_checks.gate import GATE
 from runbook_checks.runbooks import SYMPTOM_ID, Severity
 
@@ -119,3 +120,31 @@ class DeclaredCheck(pytest.Item):
     def reportinfo(self) -> tuple[Path, int, str]:
         # a line is required: pytest places a skip (a check left out) by it
         return self.path, 0, f"{self.declaration.assertion} ({self.name})"
+
+
+def catalog_scopes(items: list[pytest.Item]) -> dict[str, CatalogScope] | None:
+    """What of each database's catalog the run's checks read (database or `*` -> scope), from
+    the declared checks' arguments; None (everything) when one check may read what it does not
+    declare: a Python check, or an assertion without a scope. Checks left out count for nothing."""
+    scopes: dict[str, CatalogScope] = {}
+    for item in items:
+        if item.get_closest_marker("skip") is not None:
+            continue
+        found = declared_scope(item.declaration) if isinstance(item, DeclaredCheck) else None
+        if found is None:
+            return None
+        for database, read in found.items():
+            scopes[database] = scopes.get(database, CatalogScope()) | read
+    return scopes
+
+
+def declared_scope(declaration: Declaration) -> dict[str, CatalogScope] | None:
+    """What of the catalog a declared check reads; None: all of it (its assertion declares no
+    scope, or its arguments are not of the shape a scope is read from: the check fails on them)."""
+    scope = ASSERTIONS[declaration.assertion].scope
+    if scope is None:
+        return None
+    try:
+        return scope(declaration.arguments)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None

@@ -316,6 +316,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if gate.progress is not None:
         gate.progress.start(Counter(_system(item.nodeid) for item in session.items))
+    from runbook_checks.declared import catalog_scopes
+
+    gate.targets.scope_catalogs(catalog_scopes(session.items))
     gate.targets.reach_all(_reaching(gate))
     if gate.progress is not None:
         gate.progress.waiting_on("")

@@ -8,9 +8,7 @@ from typing import Any
 import yaml
 
 
-class _UniqueKeys:
-    """The constructor's half: a mapping whose key repeats is refused, naming both lines."""
-
+class _UniqueKeys(yaml.constructor.SafeConstructor):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first: dict[Any, int] = {}
         for key_node, _ in node.value:
@@ -24,12 +22,13 @@ class _UniqueKeys:
             if line != key_node.start_mark.line:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} repeated (first at line {line + 1})", key_node.start_mark)
-        return super().construct_mapping(node, deep)  # type: ignore[misc]
+        return super().construct_mapping(node, deep)
 
 
 class UniqueKeyLoader(_UniqueKeys, yaml.SafeLoader):
-    """The pure-Python safe loader, for a loader that must see each node as it is composed."""
+    """The safe loader, in Python (its composing steps may be overridden), keys unique."""
 
 
 class FastUniqueKeyLoader(_UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The same over libyaml's parser where PyYAML was built with it (several times faster)."""
+    """The same over libyaml's parser where PyYAML has it: a file of hundreds of declared checks
+    reads in a fraction of the time."""

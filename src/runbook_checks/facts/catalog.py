@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from runbook_checks.facts.scope import (
+    FULL,
+    SECTIONS,
+    TABLE_SECTIONS,
+    CatalogScope,
+    NotRead,
+    RowsRead,
+    TablesRead,
+    Unread,
+)
 
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
@@ -180,6 +192,17 @@ class DefaultAcl:
     privilege: str
 
 
+T = TypeVar("T", Policy, Index)
+
+
+def _by_table(rows: Sequence[T]) -> dict[str, list[T]]:
+    """Rows of a per-table section by their table (schema.table)."""
+    found: dict[str, list[T]] = {}
+    for row in rows:
+        found.setdefault(f"{row.schema}.{row.table}", []).append(row)
+    return found
+
+
 # Predefined roles that hold table privileges on every table without any ACL entry.
 _DATA_ROLES = {"pg_read_all_data": {"SELECT"}, "pg_write_all_data": {"INSERT", "UPDATE", "DELETE"}}
 
@@ -267,53 +290,73 @@ class Visibility:
 
 @dataclass(frozen=True)
 class Catalog:
+    """A snapshot of one database's catalog; read under a scope, the parts left unread raise
+    NotRead (facts.scope) when used, so that none reads as absent."""
+
     roles: dict[str, Role]
-    tables: dict[str, Table]
-    policies: tuple[Policy, ...]
-    indexes: tuple[Index, ...]
+    tables: Mapping[str, Table]
+    policies: Sequence[Policy]
+    indexes: Sequence[Index]
     functions: tuple[Function, ...]
     schemas: dict[str, Schema] = field(default_factory=dict)
     extensions: dict[str, str] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
     activity: tuple[Session, ...] = ()
-    table_stats: dict[str, TableStats] = field(default_factory=dict)
+    table_stats: Mapping[str, TableStats] = field(default_factory=dict)
     visibility: Visibility = field(default_factory=lambda: Visibility("", True, True))
-    foreign_keys: tuple[ForeignKey, ...] = ()
+    foreign_keys: Sequence[ForeignKey] = ()
     database: str = ""
     role_settings: tuple[RoleSetting, ...] = ()
     database_connection_limit: int = -1  # this database's CONNECTION LIMIT; -1: none
     default_acls: tuple[DefaultAcl, ...] = ()
-    _policies_by_table: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
+    _policies_by_table: dict[str, list[Policy]] | None = field(default=None, repr=False)
+    _indexes_by_table: dict[str, list[Index]] | None = field(default=None, repr=False)
+    _tables_read: frozenset[str] | None = field(default=None, repr=False)  # None: every table
+    _sections_read: frozenset[str] = field(default=FULL.sections, repr=False)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Catalog:
+    def from_json(cls, data: dict[str, Any], scope: CatalogScope = FULL) -> Catalog:
+        """The catalog query's answer, read under `scope` (what that query was limited to)."""
+        read = None if scope.tables is None else scope.tables | frozenset(data.get("scope_tables") or ())
+        parts = cls._parse(data)
+        by_table = {section: _by_table(parts[section]) if section in scope.sections else None
+                    for section in ("policies", "indexes")}
+        for section in SECTIONS:
+            if section not in scope.sections:
+                parts[section] = Unread(section)
+            elif read is not None and section in TABLE_SECTIONS:
+                kind = TablesRead if isinstance(parts[section], dict) else RowsRead
+                parts[section] = kind(section, parts[section], read)
+        return cls(**parts, _policies_by_table=by_table["policies"], _indexes_by_table=by_table["indexes"],
+                   _tables_read=read, _sections_read=scope.sections)
+
+    @staticmethod
+    def _parse(data: dict[str, Any]) -> dict[str, Any]:
+        """The sections of the catalog query's answer, each parsed where present."""
         roles = {
             r["name"]: Role(r["name"], r["login"], r["superuser"], r["inherit"], tuple(r["member_of"]),
                             r.get("valid_seconds"), r.get("connection_limit", -1), bool(r.get("bypass_rls")))
-            for r in data["roles"]
+            for r in data.get("roles", [])
         }
         tables = {}
-        for t in data["tables"]:
+        for t in data.get("tables", []):
             table = Table(t["schema"], t["name"], t["kind"], t["owner"], t["rls"], t["rls_forced"],
                           _grants(t["acl"]))
             tables[table.qualified] = table
         policies = tuple(
             Policy(p["schema"], p["table"], p["name"], p["command"], tuple(p["roles"]),
                    p["using"], p["with_check"], bool(p.get("permissive", True)))
-            for p in data["policies"]
+            for p in data.get("policies", [])
         )
-        by_table: dict[str, list[Policy]] = {}
-        for policy in policies:
-            by_table.setdefault(f"{policy.schema}.{policy.table}", []).append(policy)
         indexes = tuple(
             Index(i["schema"], i["table"], i["name"], i["unique"], i["valid"], tuple(i["columns"]),
                   i.get("key_count", -1), bool(i.get("partial", False)))
-            for i in data["indexes"]
+            for i in data.get("indexes", [])
         )
         functions = tuple(
             Function(f["schema"], f["name"], f["arguments"], f.get("owner", ""), _grants(f.get("acl", [])),
                      bool(f.get("security_definer", False)), tuple(f.get("config") or ()))
-            for f in data["functions"]
+            for f in data.get("functions", [])
         )
         schemas = {n["name"]: Schema(n["name"], n["owner"], _grants(n["acl"]))
                    for n in data.get("schemas", [])}
@@ -339,10 +382,13 @@ class Catalog:
         role_settings = tuple(
             RoleSetting(r["database"], r["role"], dict(item.split("=", 1) for item in r["config"] or ()))
             for r in data.get("role_settings", []))
-        return cls(roles, tables, policies, indexes, functions, schemas, data.get("extensions", {}),
-                   data.get("settings") or {}, activity, stats, visibility, foreign_keys,
-                   data.get("database", ""), role_settings, data.get("database_connection_limit", -1),
-                   tuple(DefaultAcl(**d) for d in data.get("default_acls", [])), by_table)
+        return {"roles": roles, "tables": tables, "policies": policies, "indexes": indexes,
+                "functions": functions, "schemas": schemas, "extensions": data.get("extensions", {}),
+                "settings": data.get("settings") or {}, "activity": activity, "table_stats": stats,
+                "visibility": visibility, "foreign_keys": foreign_keys, "database": data.get("database", ""),
+                "role_settings": role_settings,
+                "database_connection_limit": data.get("database_connection_limit", -1),
+                "default_acls": tuple(DefaultAcl(**d) for d in data.get("default_acls", []))}
 
     def stored_setting(self, role: str, name: str) -> tuple[str, str] | None:
         """The value stored for `role`'s sessions in this database, and where: the first of ALTER
@@ -371,11 +417,19 @@ class Catalog:
         return [f for f in self.functions if f.qualified == qualify(name)]
 
     def policies_on(self, table: str) -> list[Policy]:
-        return self._policies_by_table.get(qualify(table), [])
+        return self._on_table("policies", qualify(table), self._policies_by_table, self.policies)
 
     def indexes_on(self, table: str) -> list[Index]:
-        schema, name = qualify(table).split(".", 1)
-        return [i for i in self.indexes if i.schema == schema and i.table == name]
+        return self._on_table("indexes", qualify(table), self._indexes_by_table, self.indexes)
+
+    def _on_table(self, section: str, table: str, by_table: dict[str, list[T]] | None,
+                  rows: Sequence[T]) -> list[T]:
+        """The rows of a per-table section for one table; NotRead where they were not read."""
+        if section not in self._sections_read:
+            raise NotRead(f"its {section}")
+        if self._tables_read is not None and table not in self._tables_read:
+            raise NotRead(f"the {section} of table {table}")
+        return list((by_table if by_table is not None else _by_table(rows)).get(table, []))
 
     def memberships(self, role: str, inherited_only: bool = True) -> set[str]:
         """The roles whose privileges `role` uses: itself, PUBLIC, and inherited memberships (or

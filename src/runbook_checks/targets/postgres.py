@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from psycopg.rows import tuple_row
 
 from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
 from runbook_checks.facts.catalog import Catalog, HbaRule, RolePrivileges, Statement
+from runbook_checks.facts.scope import FULL, CatalogScope
 from runbook_checks.targets.base import Lazy, address_of
 from runbook_checks.targets.unanswered import Unanswered, no_answer
 
@@ -22,17 +24,17 @@ if TYPE_CHECKING:
 # what decides where and how a connection goes: databases on one server share its silence
 _SERVER_PARAMS = ("host", "hostaddr", "port", "sslmode", "sslrootcert")
 
-_CATALOG_SQL = """
-SELECT json_build_object(
-  'roles', (SELECT coalesce(json_agg(json_build_object(
+# Each section of the catalog query; /*only X*/ marks where a scoped read limits it to its tables.
+_SECTION_SQL = {
+    "roles": """(SELECT coalesce(json_agg(json_build_object(
       'name', r.rolname, 'login', r.rolcanlogin, 'superuser', r.rolsuper, 'inherit', r.rolinherit,
       'connection_limit', r.rolconnlimit, 'bypass_rls', r.rolbypassrls,
       'valid_seconds', CASE WHEN r.rolvaliduntil = 'infinity' THEN NULL
                             ELSE extract(epoch FROM r.rolvaliduntil - now()) END,
       'member_of', (SELECT coalesce(json_agg(g.rolname), '[]') FROM pg_auth_members m
                     JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid))), '[]')
-      FROM pg_roles r),
-  'tables', (SELECT coalesce(json_agg(json_build_object(
+      FROM pg_roles r)""",
+    "tables": """(SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'name', c.relname, 'kind', c.relkind,
       'owner', pg_get_userbyid(c.relowner),
       'rls', c.relrowsecurity, 'rls_forced', c.relforcerowsecurity,
@@ -42,13 +44,13 @@ SELECT json_build_object(
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
         AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname NOT LIKE 'pg_toast%'),
-  'policies', (SELECT coalesce(json_agg(json_build_object(
+        AND n.nspname NOT LIKE 'pg_toast%%' /*only c.oid*/)""",
+    "policies": """(SELECT coalesce(json_agg(json_build_object(
       'schema', p.schemaname, 'table', p.tablename, 'name', p.policyname, 'command', p.cmd,
       'roles', p.roles, 'using', p.qual, 'with_check', p.with_check,
       'permissive', p.permissive = 'PERMISSIVE')), '[]')
-      FROM pg_policies p),
-  'indexes', (SELECT coalesce(json_agg(json_build_object(
+      FROM pg_policies p WHERE true /*only (p.schemaname, p.tablename)*/)""",
+    "indexes": """(SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'table', t.relname, 'name', i.relname,
       'unique', x.indisunique, 'valid', x.indisvalid, 'key_count', x.indnkeyatts,
       'partial', x.indpred IS NOT NULL,
@@ -58,8 +60,8 @@ SELECT json_build_object(
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
       JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname NOT LIKE 'pg_toast%'),
-  'functions', (SELECT coalesce(json_agg(json_build_object(
+        AND n.nspname NOT LIKE 'pg_toast%%' /*only t.oid*/)""",
+    "functions": """(SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'name', p.proname, 'owner', pg_get_userbyid(p.proowner),
       'security_definer', p.prosecdef, 'config', p.proconfig,
       'arguments', pg_get_function_identity_arguments(p.oid),
@@ -68,47 +70,48 @@ SELECT json_build_object(
                   'privilege', a.privilege_type)), '[]')
                   FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a))), '[]')
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')),
-  'schemas', (SELECT coalesce(json_agg(json_build_object(
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema'))""",
+    "schemas": """(SELECT coalesce(json_agg(json_build_object(
       'name', n.nspname, 'owner', pg_get_userbyid(n.nspowner),
       'acl', (SELECT coalesce(json_agg(json_build_object(
                   'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
                   'privilege', a.privilege_type)), '[]') FROM aclexplode(n.nspacl) a))), '[]')
       FROM pg_namespace n
-      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'),
-  'foreign_keys', (SELECT coalesce(json_agg(json_build_object(
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%%')""",
+    "foreign_keys": """(SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'table', c.relname, 'name', k.conname,
       'columns', (SELECT json_agg(a.attname ORDER BY u.ord)
                   FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)
                   JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum))), '[]')
       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE k.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema')),
-  'extensions', (SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension),
-  'settings', (SELECT json_object_agg(name, setting) FROM pg_settings),
-  'database', current_database(),
-  'database_connection_limit', (SELECT datconnlimit FROM pg_database WHERE datname = current_database()),
-  'default_acls', (SELECT coalesce(json_agg(json_build_object(
+      WHERE k.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema') /*only k.conrelid*/)""",
+    "extensions": """(SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension)""",
+    "settings": """(SELECT json_object_agg(name, setting) FROM pg_settings)""",
+    "database": """current_database()""",
+    "database_connection_limit":
+        """(SELECT datconnlimit FROM pg_database WHERE datname = current_database())""",
+    "default_acls": """(SELECT coalesce(json_agg(json_build_object(
       'owner', pg_get_userbyid(d.defaclrole), 'schema', n.nspname, 'kind', d.defaclobjtype,
       'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
       'privilege', a.privilege_type)), '[]')
       FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace,
-           aclexplode(d.defaclacl) a),
-  'role_settings', (SELECT coalesce(json_agg(json_build_object(
+           aclexplode(d.defaclacl) a)""",
+    "role_settings": """(SELECT coalesce(json_agg(json_build_object(
       'database', d.datname, 'role', r.rolname, 'config', s.setconfig)), '[]')
       FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase
-      LEFT JOIN pg_roles r ON r.oid = s.setrole),
-  'visibility', json_build_object(
+      LEFT JOIN pg_roles r ON r.oid = s.setrole)""",
+    "visibility": """json_build_object(
       'role', current_user,
       'read_all_stats', pg_has_role('pg_read_all_stats', 'USAGE'),
-      'read_all_settings', pg_has_role('pg_read_all_settings', 'USAGE')),
-  'activity', (SELECT coalesce(json_agg(json_build_object(
+      'read_all_settings', pg_has_role('pg_read_all_settings', 'USAGE'))""",
+    "activity": """(SELECT coalesce(json_agg(json_build_object(
       'pid', a.pid, 'database', a.datname, 'user', a.usename, 'application', a.application_name,
       'client', host(a.client_addr), 'state', a.state, 'backend', a.backend_type,
       'state_seconds', extract(epoch FROM now() - a.state_change),
       'query_seconds', extract(epoch FROM now() - a.query_start),
       'query', left(a.query, 120))), '[]')
-      FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid()),
-  'table_stats', (SELECT coalesce(json_agg(json_build_object(
+      FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid())""",
+    "table_stats": """(SELECT coalesce(json_agg(json_build_object(
       'schema', s.schemaname, 'name', s.relname, 'live_rows', s.n_live_tup,
       'analyzed_seconds', extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)),
       'vacuumed_seconds', extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)),
@@ -136,9 +139,47 @@ SELECT json_build_object(
         coalesce(opt.v ->> 'autovacuum_vacuum_insert_scale_factor',
                  current_setting('autovacuum_vacuum_insert_scale_factor'))::float AS insert_scale
         FROM (SELECT coalesce(json_object_agg(split_part(r, '=', 1), split_part(r, '=', 2)), '{}') AS v
-              FROM unnest(c.reloptions) r) opt) o)
-)
+              FROM unnest(c.reloptions) r) opt) o
+      WHERE true /*only s.relid*/)""",
+}
+
+# The tables a scoped read is limited to: those named, and those having one of the columns named.
+_WANTED_SQL = """WITH wanted AS MATERIALIZED (
+  SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+    AND ((n.nspname, c.relname) IN (SELECT * FROM unnest(%(schemas)s::text[], %(names)s::text[])){columns}))
 """
+_WITH_COLUMN_SQL = """
+      OR (n.nspname NOT IN ('pg_catalog', 'information_schema') AND EXISTS (
+          SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = ANY(%(columns)s::text[])
+            AND a.attnum > 0 AND NOT a.attisdropped))"""
+# Always read: small, and what tells a check about its own visibility.
+_ALWAYS = ("database", "database_connection_limit", "visibility")
+
+
+def catalog_sql(scope: CatalogScope) -> tuple[str, dict[str, list[str]]]:
+    """The catalog query for `scope` and its parameters: the sections it names, the per-table ones
+    limited to its tables (and the tables having its columns), which it also lists as scope_tables."""
+    sections = [name for name in _SECTION_SQL if name in _ALWAYS or name in scope.sections]
+    limited = scope.tables is not None
+    body = ",\n".join(f"  '{name}', {_only(_SECTION_SQL[name], limited)}" for name in sections)
+    tables = sorted(scope.tables or ())
+    params = {"schemas": [t.split(".", 1)[0] for t in tables], "names": [t.split(".", 1)[1] for t in tables],
+              "columns": sorted(scope.columns)}
+    if not limited:
+        return f"SELECT json_build_object(\n{body})", params
+    wanted = _WANTED_SQL.format(columns=_WITH_COLUMN_SQL if scope.columns else "")
+    listed = "  'scope_tables', (SELECT coalesce(json_agg(nspname || '.' || relname), '[]') FROM wanted)"
+    return f"{wanted}SELECT json_build_object(\n{body},\n{listed})", params
+
+
+def _only(fragment: str, limited: bool) -> str:
+    """A section's SQL with its /*only X*/ marker made a filter to the wanted tables, or dropped."""
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return f"AND {key} IN (SELECT {'nspname, relname' if key.startswith('(') else 'oid'} FROM wanted)"
+    return re.sub(r"/\*only (.+?)\*/", replace if limited else "", fragment)
+
 
 # What one role may do on every object, as the server answers it (has_*_privilege): memberships,
 # ownership, PUBLIC, predefined roles (pg_read_all_data, pg_database_owner) and superuser included.
@@ -286,8 +327,9 @@ class PostgresTarget:
         self.address = address_of(dsn)
         self.role = _user_of(dsn)
         self.queries_sent = 0
+        self.scope = FULL  # what of the catalog the run's checks read (set before the first read)
         self._session = Lazy(lambda: connect(dsn, timeouts, f"postgres '{name}'", unanswered))
-        self._catalog = Lazy(lambda: Catalog.from_json(self.fetch_one(_CATALOG_SQL)[0]))
+        self._catalog = Lazy(self._read_catalog)
         self._hba = Lazy(lambda: [HbaRule.from_json(r) for r in self.fetch_one(_HBA_SQL)[0]])
         self._hba_changed = Lazy(self._read_hba_changed)
         self._with_column: dict[str, Lazy[list[str]]] = {}
@@ -302,6 +344,10 @@ class PostgresTarget:
     def catalog(self) -> Catalog:
         """Roles, tables, privileges, RLS, policies, indexes, functions, settings, activity, stats."""
         return self._catalog.get()
+
+    def _read_catalog(self) -> Catalog:
+        sql, params = catalog_sql(self.scope)
+        return Catalog.from_json(self.fetch_one(sql, params)[0], self.scope)
 
     def hba_rules(self) -> list[HbaRule]:
         """pg_hba.conf as the server parsed it (the role needs SELECT on pg_hba_file_rules)."""
@@ -367,13 +413,13 @@ class PostgresTarget:
         row = self._execute(sql).fetchone()
         return row[0] if row else None
 
-    def fetch_one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+    def fetch_one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> tuple[Any, ...]:
         row = self._execute(sql, params).fetchone()
         if row is None:
             raise ValueError("the query returned no row")
         return tuple(row)
 
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> psycopg.Cursor[Any]:
+    def _execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> psycopg.Cursor[Any]:
         """Sends one statement on the run's session; lost sessions and missing rights become
         TargetUnreachable with the cause."""
         connection = self._session.get()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from runbook_checks.environment import ContainerSource, ProcessSource
 from runbook_checks.errors import NotDeclared
+from runbook_checks.facts.scope import FULL, CatalogScope
 from runbook_checks.targets.base import Lazy
 from runbook_checks.targets.published import Published, split_address
 from runbook_checks.targets.unanswered import Unanswered
@@ -63,6 +64,7 @@ class Targets:
         self._unanswered = Unanswered()
         self.published = Published(env.published)
         self._compose: ComposeTarget | None = None
+        self._catalog_scopes: dict[str, CatalogScope] | None = None
 
     def postgres(self, name: str) -> PostgresTarget:
         if name not in self._postgres:
@@ -73,7 +75,20 @@ class Targets:
 
             self._postgres[name] = PostgresTarget(name, spec.dsn.get_secret_value(), self.env.timeouts,
                                                   self._unanswered)
+            self._postgres[name].scope = self._catalog_scope(name)
         return self._postgres[name]
+
+    def scope_catalogs(self, scopes: dict[str, CatalogScope] | None) -> None:
+        """What each database's catalog read is limited to (database name, or `*` for every one,
+        -> scope; None: everything), set before the first check reads one."""
+        self._catalog_scopes = scopes
+        for name, target in self._postgres.items():
+            target.scope = self._catalog_scope(name)
+
+    def _catalog_scope(self, name: str) -> CatalogScope:
+        if self._catalog_scopes is None:
+            return FULL
+        return self._catalog_scopes.get(name, CatalogScope()) | self._catalog_scopes.get("*", CatalogScope())
 
     def pgbouncer(self, name: str) -> PgBouncerTarget:
         if name not in self._pgbouncer:
