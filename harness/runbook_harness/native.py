@@ -15,7 +15,7 @@ from dotenv import dotenv_values
 from runbook_harness import backups, deploy, grafana_datasources, nginx, node_build, prometheus
 from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
-from runbook_harness.postgres import NativePostgres, cluster_root
+from runbook_harness.postgres import NativePostgres, cluster_root, owns_its_root
 from runbook_harness.postgres import bindir as postgres_bindir
 from runbook_harness.processes import (
     StackError,
@@ -222,17 +222,18 @@ def up(directory: Path) -> StackState:
     require_binaries()
     _prepare(directory)
     names = ["postgres", *process_names()]
-    state = StackState(directory, "native", HOST, dict(zip(names, free_ports(len(names)), strict=True)),
-                       new_secrets(),
-                       pg_root=str(cluster_root(directory)))
-    state.write_files()
-    state.save()
-    _write_redis_conf(state)
-    nginx.write_files(state)
-    prometheus.write_config(state)
-    grafana_datasources.write_datasources(state)
     pool = ThreadPoolExecutor(max_workers=4)
+    pg_root: Path | None = None
     try:
+        pg_root = cluster_root(directory)
+        state = StackState(directory, "native", HOST, dict(zip(names, free_ports(len(names)), strict=True)),
+                           new_secrets(), pg_root=str(pg_root))
+        state.write_files()
+        state.save()
+        _write_redis_conf(state)
+        nginx.write_files(state)
+        prometheus.write_config(state)
+        grafana_datasources.write_datasources(state)
         node_build.built(directory / "logs" / "node-build.log")  # at once when already built
         deploy.install(directory)
         pg = postgres(state)
@@ -251,6 +252,8 @@ def up(directory: Path) -> StackState:
         with contextlib.suppress(KeyboardInterrupt), uninterrupted():
             pool.shutdown(cancel_futures=True)  # what is being started now is started, then stopped
             down(directory)
+            if pg_root is not None and owns_its_root(pg_root):  # made before the state that names it
+                shutil.rmtree(pg_root, ignore_errors=True)
         if isinstance(error, KeyboardInterrupt):
             print(f"runbook-stack: interrupted while starting; stopped what had started in {directory}",
                   file=sys.stderr)
