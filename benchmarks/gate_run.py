@@ -15,12 +15,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from runbook_harness import native
-from runbook_harness.state import StackState
-
-ROOT = Path(__file__).resolve().parent.parent
+from stack_in_use import ROOT, stack_directory
 
 
 def run_once(env: dict[str, str]) -> tuple[float, int, int]:
@@ -39,13 +35,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    directory = Path(os.environ.get("RUNBOOK_CHECKS_STACK_DIR", ROOT / ".stack")).resolve()
-    state = StackState.load(directory)
-    started_here = state is None or not any(native.status(state).values())
-    if started_here:
-        native.up(directory)
-    env = {**os.environ, "RUNBOOK_CHECKS_STACK_DIR": str(directory)}
-    try:
+    with stack_directory() as directory:
+        env = {**os.environ, "RUNBOOK_CHECKS_STACK_DIR": str(directory)}
         times = []
         for number in range(1, args.runs + 1):
             seconds, queries, checks = run_once(env)
@@ -53,10 +44,6 @@ def main() -> None:
             print(f"run {number}: {checks} checks, {queries} postgres queries, {seconds:.2f} s wall")
         print(f"median wall time over {args.runs} runs: {statistics.median(times):.2f} s "
               "(pytest start-up included)")
-    finally:
-        if started_here:
-            native.down(directory)
-
 
 if __name__ == "__main__":
     main()

@@ -17,12 +17,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from runbook_harness import native
-from runbook_harness.state import StackState
-
-ROOT = Path(__file__).resolve().parent.parent
+from stack_in_use import ROOT, stack_directory
 
 
 def run_once(env: dict[str, str], workers: int) -> tuple[float, int]:
@@ -43,15 +39,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()
-    directory = Path(os.environ.get("RUNBOOK_CHECKS_STACK_DIR", ROOT / ".stack")).resolve()
-    state = StackState.load(directory)
-    started_here = state is None or not any(native.status(state).values())
-    if started_here:
-        native.up(directory)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PYTEST_") and k != "PYTHONDONTWRITEBYTECODE"}
-    env["RUNBOOK_CHECKS_STACK_DIR"] = str(directory)
-    try:
+    with stack_directory() as directory:
+        env["RUNBOOK_CHECKS_STACK_DIR"] = str(directory)
         run_once(env, 1)  # bytecode written, disk cache filled
         base = None
         for workers in args.workers:
@@ -62,10 +53,6 @@ def main() -> None:
             print(f"{workers} worker(s): {seconds:5.2f} s wall (median of {args.runs}), "
                   f"{queries} postgres queries, {base / seconds:4.2f}x the speed of one "
                   f"on {os.cpu_count()} cores")
-    finally:
-        if started_here:
-            native.down(directory)
-
 
 if __name__ == "__main__":
     main()
