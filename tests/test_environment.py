@@ -292,6 +292,19 @@ def test_values_are_valid_as_they_will_be_used(tmp_path: Path, text: str, proble
     assert problem in refusal(write(tmp_path, f"name: test\n{text}\n"), tmp_path)
 
 
+@pytest.mark.parametrize("dsn", ["postgresql://h/db?nope=1", "postgresql://u:pw@/db", "postgresql://h1,h2/db?port=1,2,3"])
+def test_libpq_reads_the_dsns_of_a_run_that_checks(tmp_path: Path, dsn: str) -> None:
+    path = write(tmp_path, f"name: test\npostgres: {{a: {{dsn: '{dsn}'}}}}\nhosts: {{h: 'telnet://h'}}\n")
+    message = refusal(path, tmp_path)
+    assert "postgres.a.dsn: Value error, " in message
+    assert "hosts.h: Value error, must be a testinfra" in message
+    collected_only = load_environment(path, tmp_path, with_clients=False)[0]  # nothing will be reached
+    assert collected_only.postgres["a"].dsn.get_secret_value() == dsn
+    with pytest.raises(ConfigurationError, match="its password is empty"):  # judged without libpq too
+        load_environment(write(tmp_path, "name: t\npostgres: {a: {dsn: 'postgresql://u:@h/db'}}\n"),
+                         tmp_path, with_clients=False)
+
+
 def test_numbers_may_come_from_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RC_TEST_SECONDS", "90")
     path = write(tmp_path, "name: test\nthresholds:\n  long_query_seconds: '${RC_TEST_SECONDS}'\n"

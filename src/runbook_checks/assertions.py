@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -217,6 +216,8 @@ def sent_mail_arrives(targets: Targets, environment: Environment, app: str, mail
     """A message sent with the app's SMTP settings shows up in the sink's inbox (a local-only write)."""
     maildir = _mail_inbox(environment)
     user, password = app_mail_credentials(targets, app, mail)
+    from email.message import EmailMessage
+
     message = EmailMessage()
     message["From"], message["To"] = mail["probe"]["sender"], mail["probe"]["recipient"]
     message["Subject"] = "runbook-checks: mail delivery check"

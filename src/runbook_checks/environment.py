@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -144,14 +145,31 @@ def _port_list(text: str) -> bool:
     return all(not port or (port.isdigit() and 1 <= int(port) <= 65535) for port in text.split(","))
 
 
-def _libpq_dsn(value: SecretStr) -> SecretStr:
+def _postgres_url(value: SecretStr, info: ValidationInfo) -> SecretStr:
     """A postgresql:// URL as libpq reads it, naming its host(s): a DSN without one would quietly
-    reach the local socket. A socket directory is named explicitly: `postgresql://u@/db?host=/run/pg`."""
-    import psycopg  # the client libraries are imported where a value of theirs is read
-
+    reach the local socket. A socket directory is named explicitly: `postgresql://u@/db?host=/run/pg`.
+    libpq's part is left to a run that will reach PostgreSQL (see _by_client_libraries)."""
     dsn = value.get_secret_value()
     if not dsn.startswith(("postgresql://", "postgres://")):
         raise ValueError("must be a URL with scheme postgresql or postgres")
+    if _empty_password(dsn):
+        raise ValueError("its password is empty (a ${VAR:-} with the variable unset?); leave out the "
+                         "':' to have libpq read PGPASSWORD or .pgpass")
+    if _by_client_libraries(info):
+        _read_by_libpq(dsn)
+    return value
+
+
+def _by_client_libraries(info: ValidationInfo) -> bool:
+    """Whether a value is judged by the client library that will read it (libpq, testinfra): not in
+    a run that only collects, which reaches nothing; a run that checks imports them anyway."""
+    return bool((info.context or {}).get("with_clients", True))
+
+
+def _read_by_libpq(dsn: str) -> None:
+    """libpq must read the DSN and find a host, and a port in range for all hosts or one per host."""
+    import psycopg
+
     try:
         settings = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error as error:
@@ -160,13 +178,9 @@ def _libpq_dsn(value: SecretStr) -> SecretStr:
     hosts = str(settings.get("host") or settings.get("hostaddr") or "").split(",")
     if not all(hosts):
         raise ValueError("must name a host (or a socket directory: ?host=/run/postgresql)")
-    if _empty_password(dsn):
-        raise ValueError("its password is empty (a ${VAR:-} with the variable unset?); leave out the "
-                         "':' to have libpq read PGPASSWORD or .pgpass")
     ports = str(settings.get("port") or "")
     if not _port_list(ports) or len(ports.split(",")) not in (1, len(hosts)):
         raise ValueError(f"{_PORTS}, one for all hosts or one per host")
-    return value
 
 
 def _empty_password(url: str) -> bool:
@@ -195,7 +209,7 @@ def _redis_url(value: SecretStr) -> SecretStr:
 
 
 class PostgresSpec(_Strict):
-    dsn: Annotated[SecretStr, AfterValidator(_libpq_dsn)]
+    dsn: Annotated[SecretStr, AfterValidator(_postgres_url)]
 
 
 class RedisSpec(_Strict):
@@ -206,14 +220,17 @@ class PgBouncerSpec(PostgresSpec):
     """The admin console, a PostgreSQL DSN: postgresql://<stats user>:...@host:port/pgbouncer"""
 
 
-def _testinfra_host(value: str) -> str:
+def _testinfra_host(value: str, info: ValidationInfo) -> str:
     """A testinfra backend URL (`ssh://deploy@api1`, `docker://api`, `local://`): a bare name would
     be taken for a paramiko host, an unknown scheme fails only when a check runs."""
-    from testinfra.backend import BACKENDS as TESTINFRA_BACKENDS
-
     scheme, separator, rest = value.partition("://")
-    if not separator or scheme not in TESTINFRA_BACKENDS:
-        raise ValueError(f"must be a testinfra host URL ({', '.join(sorted(TESTINFRA_BACKENDS))}://...)")
+    if not separator:
+        raise ValueError("must be a testinfra host URL (ssh://, docker://, local://, ...)")
+    if _by_client_libraries(info):
+        from testinfra.backend import BACKENDS as TESTINFRA_BACKENDS
+
+        if scheme not in TESTINFRA_BACKENDS:
+            raise ValueError(f"must be a testinfra host URL ({', '.join(sorted(TESTINFRA_BACKENDS))}://...)")
     if scheme != "local" and not rest:
         raise ValueError("must name a host after the scheme")
     try:
@@ -562,10 +579,15 @@ class Environment(_Strict):
         return path if path.is_absolute() else self.root / path
 
 
+    def dsns(self) -> dict[str, str]:
+        """Every PostgreSQL DSN, by its key (postgres.<name>.dsn, pgbouncer.<name>.dsn)."""
+        specs = {**{f"postgres.{k}": v for k, v in self.postgres.items()},
+                 **{f"pgbouncer.{k}": v for k, v in self.pgbouncer.items()}}
+        return {f"{key}.dsn": spec.dsn.get_secret_value() for key, spec in specs.items()}
+
     def secret_values(self) -> dict[str, str]:
         """Every secret this environment holds, by its key (postgres.<name>.dsn), for redaction."""
-        values = {f"postgres.{k}.dsn": spec.dsn.get_secret_value() for k, spec in self.postgres.items()}
-        values |= {f"pgbouncer.{k}.dsn": spec.dsn.get_secret_value() for k, spec in self.pgbouncer.items()}
+        values = self.dsns()
         values |= {f"test_accounts.{k}.password": account.password.get_secret_value()
                    for k, account in self.test_accounts.items()}
         values |= {f"redis.{k}.url": spec.url.get_secret_value() for k, spec in self.redis.items()}
@@ -703,10 +725,12 @@ def stack_spec(raw: dict[str, Any], path: Path, root: Path) -> StackSpec | None:
     return spec if spec.dir.is_absolute() else spec.model_copy(update={"dir": root / spec.dir})
 
 
-def load_environment(path: Path, root: Path, plan: bool = False) -> tuple[Environment, dict[str, str]]:
+def load_environment(path: Path, root: Path, plan: bool = False,
+                     with_clients: bool = True) -> tuple[Environment, dict[str, str]]:
     """The validated Environment, and the variables it used or its dotenv holds (for redaction).
     A plan gives the variables that are not set placeholders, and reads no missing dotenv file and
-    no local artifact: what the environment declares, for collecting its checks."""
+    no local artifact: what the environment declares, for collecting its checks. Without
+    `with_clients` (a run that only collects), libpq and testinfra do not judge the values they read."""
     raw = read_raw(path)
     dotenv = _dotenv_values(raw, path, root, plan)
     interpolator = Interpolator({**dotenv, **os.environ}, placeholder=placeholder if plan else None)
@@ -714,15 +738,17 @@ def load_environment(path: Path, root: Path, plan: bool = False) -> tuple[Enviro
     _raise_missing(path, interpolator)
     variables = {**dotenv, **interpolator.used}
     try:
-        return _validated(path, {**tree, "source": path, "root": root}, plan), variables
+        return _validated(path, {**tree, "source": path, "root": root}, plan, with_clients), variables
     except ConfigurationError as error:
         raise ConfigurationError(_redacted(str(error), variables)) from None
 
 
-def _validated(path: Path, tree: dict[str, Any], plan: bool = False) -> Environment:
-    """The interpolated tree as an Environment whose local deploy artifacts are there (unless a plan)."""
+def _validated(path: Path, tree: dict[str, Any], plan: bool = False,
+               with_clients: bool = True) -> Environment:
+    """The interpolated tree as an Environment whose local deploy artifacts are there and whose
+    values the client libraries read (unless a plan, or without `with_clients`)."""
     try:
-        env = Environment.model_validate(tree)
+        env = Environment.model_validate(tree, context={"with_clients": with_clients and not plan})
     except ValidationError as error:
         raise ConfigurationError(_describe(path, error)) from None
     problems = [] if plan else artifact_problems(env)

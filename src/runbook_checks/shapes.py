@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel, ConfigDict
 
 from runbook_checks.targets.base import libpq_url
@@ -66,5 +65,7 @@ class DatabaseUrlShape(_Shape):
         """The connection string libpq takes, built from the app's own variables."""
         if self.variable:
             return libpq_url(config.get(self.variable, ""))
+        from psycopg.conninfo import make_conninfo  # the client library is imported where it is used
+
         values = {key: config.get(name, "") for key, name in (self.parts or {}).items()}
         return make_conninfo(**{k: v for k, v in values.items() if k in _PARTS and v})
