@@ -16,7 +16,7 @@ from pathlib import Path
 
 from runbook_checks.environment import StackSpec
 from runbook_checks.errors import ConfigurationError
-from runbook_harness import native
+from runbook_harness import liveness
 from runbook_harness.locking import StackLock
 from runbook_harness.processes import StackError, free_ports, uninterrupted
 from runbook_harness.state import StackState, new_secrets
@@ -61,6 +61,8 @@ class StackHandle:
 
                 compose.down(self.directory, self.root)
             else:
+                from runbook_harness import native  # the code that builds and stops a stack, when it does
+
                 native.down(self.directory)
             self.lock.mark_autostarted(False)
             return True
@@ -90,6 +92,8 @@ def ensure_stack(spec: StackSpec, root: Path, keep: bool, collect_only: bool = F
 
 
 def _require_binaries() -> None:
+    from runbook_harness import native
+
     try:
         native.require_binaries()
     except StackError as error:
@@ -99,7 +103,7 @@ def _require_binaries() -> None:
 def status(state: StackState) -> dict[str, bool]:
     """Whether each service of the stack runs and answers, whatever kind of stack it is."""
     if state.kind != "compose":
-        return native.status(state)
+        return liveness.status(state)
     from runbook_harness import compose  # the container stack's code, when it is the one used
 
     return compose.status(state)
@@ -117,9 +121,9 @@ def _planned(spec: StackSpec, root: Path) -> StackHandle:
     """A stack's files (its ports, secrets and stack.env) in a temporary directory that the
     environment's dotenv is pointed at, with nothing started; the directory goes on release."""
     directory = Path(tempfile.mkdtemp(prefix="runbook-checks-plan-"))
-    names = ["postgres", *native.process_names()]
+    names = ["postgres", *liveness.process_names()]
     ports = dict(zip(names, free_ports(len(names)), strict=True))
-    state = StackState(directory, "native", native.HOST, ports, new_secrets())
+    state = StackState(directory, "native", liveness.HOST, ports, new_secrets())
     state.write_files()
     os.environ[STACK_DIR_VARIABLE] = str(directory)
     return StackHandle(directory, root, "planned", False, False, StackLock(directory))
@@ -154,6 +158,8 @@ def _start_unless_running(spec: StackSpec, root: Path) -> bool:
 
             compose.up(spec.dir, root)
         else:
+            from runbook_harness import native
+
             native.up(spec.dir)
     except StackError as error:
         raise ConfigurationError(f"the reference stack did not start: {error}") from None

@@ -13,13 +13,13 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from runbook_harness import backups, deploy, grafana_datasources, nginx, node_build, prometheus
+from runbook_harness.liveness import HOST, postgres, process_names, status
 from runbook_harness.locking import LOCKS
 from runbook_harness.migrate import MIGRATED, migrate
-from runbook_harness.postgres import NativePostgres, cluster_root, owns_its_root
 from runbook_harness.postgres import bindir as postgres_bindir
+from runbook_harness.postgres import cluster_root, owns_its_root
 from runbook_harness.processes import (
     StackError,
-    alive,
     free_ports,
     port_open,
     spawn,
@@ -33,13 +33,11 @@ from runbook_harness.services import (
     PASSWORDS_SQL,
     REDIS_MEMORY,
     S3_KEYS,
-    SERVICES,
     SMTP_PASSWORD_VARIABLE,
     app,
 )
 from runbook_harness.state import StackState, new_secrets
 
-HOST = "127.0.0.1"
 START_SECONDS = 30.0
 _STATE_LOCK = threading.Lock()  # services start in parallel; their pids land in one file
 
@@ -128,14 +126,6 @@ def _write_pgbouncer_files(state: StackState) -> None:
             shutil.chown(path, user, user)
 
 
-def process_names() -> list[str]:
-    return [s.name for s in SERVICES if s.name != "postgres"] + [a.name for a in APPS]
-
-
-def postgres(state: StackState) -> NativePostgres:
-    return NativePostgres(Path(state.pg_root), state.ports["postgres"])
-
-
 def start_process(state: StackState, name: str, load_env_file: bool = True) -> None:
     """Starts one service (or app: with its env file's values in its environment, unless told
     not to) and waits until its port answers."""
@@ -183,16 +173,6 @@ def stop_process(state: StackState, name: str, settle: bool = True) -> None:
 def restart_process(state: StackState, name: str) -> None:
     stop_process(state, name, settle=False)
     start_process(state, name)
-
-
-def status(state: StackState) -> dict[str, bool]:
-    """Whether each service runs and answers on its port."""
-    result = {"postgres": bool(state.pg_root) and postgres(state).running()
-              and port_open(HOST, state.ports["postgres"])}
-    for name in process_names():
-        pid = state.pids.get(name)
-        result[name] = pid is not None and alive(pid) and port_open(HOST, state.ports[name])
-    return result
 
 
 def _prepare(directory: Path) -> None:

@@ -35,7 +35,7 @@ from runbook_checks.interpolation import Interpolator, Substituted
 from runbook_checks.placeholders import placeholder
 from runbook_checks.redaction import Redactor
 from runbook_checks.waivers import Waiver
-from runbook_checks.yaml_keys import UniqueKeyLoader
+from runbook_checks.yaml_keys import FastUniqueKeyLoader, UniqueKeyLoader
 
 # What an environment file may be: a few KiB in practice, so these only stop a wrong or hostile file
 # before it costs time: its size, its nesting and its values counted with every alias expanded.
@@ -600,7 +600,21 @@ def environment_path(root: Path, name: str) -> Path:
     return root / "environments" / f"{name}.yaml"
 
 
-class _BoundedLoader(UniqueKeyLoader):
+class _BuildsValues:
+    """A value Python cannot build (a 13th month, a 5,000-digit integer) is a YAML error at its line."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)  # type: ignore[misc]
+        except (ValueError, OverflowError) as error:
+            raise yaml.constructor.ConstructorError(None, None, str(error), node.start_mark) from None
+
+
+class _PlainLoader(_BuildsValues, FastUniqueKeyLoader):
+    """The loader of a document _plainly_bounded found well inside the bounds: libyaml's parser."""
+
+
+class _BoundedLoader(_BuildsValues, UniqueKeyLoader):
     """PyYAML's safe loader (a repeated key refused), refusing a document nested deeper than
     MAX_DEPTH or holding more than MAX_VALUES values once its aliases are expanded, as
     interpolation and validation walk it: a few hundred bytes of nested aliases ("billion laughs")
@@ -656,12 +670,27 @@ class _BoundedLoader(UniqueKeyLoader):
             return 1
         return 1 + max((self._expanded[id(child)][1] for child in children), default=0)
 
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        """A value Python cannot build (a 13th month, a 5,000-digit integer) is a YAML error at its line."""
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, OverflowError) as error:
-            raise yaml.constructor.ConstructorError(None, None, str(error), node.start_mark) from None
+
+def _plainly_bounded(text: str) -> bool:
+    """Whether libyaml reads the document without an alias, within half the bounds in depth and
+    values: one that _BoundedLoader would accept as it is, so the faster loader may read it. Any
+    other (an alias, an error, a document near a bound) is left to _BoundedLoader and its messages."""
+    if not hasattr(yaml, "CSafeLoader"):
+        return False
+    depth = deepest = values = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                return False
+            values += isinstance(event, yaml.NodeEvent)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                deepest = max(deepest, depth)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return False
+    return values <= MAX_VALUES // 2 and deepest <= MAX_DEPTH // 2
 
 
 def _unquoted(text: str) -> str:
@@ -703,7 +732,8 @@ def read_raw(path: Path) -> dict[str, Any]:
     """The environment file as a mapping, or a ConfigurationError naming the file."""
     text = _read_text(path, f"{path}: environment file")
     try:
-        raw = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader: builds plain data only
+        loader = _PlainLoader if _plainly_bounded(text) else _BoundedLoader
+        raw = yaml.load(text, Loader=loader)  # a safe loader: builds plain data only
     except yaml.YAMLError as error:
         raise ConfigurationError(f"{path}: not valid YAML: {_yaml_problem(error)}") from None
     if not isinstance(raw, dict):
@@ -725,13 +755,14 @@ def stack_spec(raw: dict[str, Any], path: Path, root: Path) -> StackSpec | None:
     return spec if spec.dir.is_absolute() else spec.model_copy(update={"dir": root / spec.dir})
 
 
-def load_environment(path: Path, root: Path, plan: bool = False,
-                     with_clients: bool = True) -> tuple[Environment, dict[str, str]]:
+def load_environment(path: Path, root: Path, plan: bool = False, with_clients: bool = True,
+                     raw: dict[str, Any] | None = None) -> tuple[Environment, dict[str, str]]:
     """The validated Environment, and the variables it used or its dotenv holds (for redaction).
     A plan gives the variables that are not set placeholders, and reads no missing dotenv file and
     no local artifact: what the environment declares, for collecting its checks. Without
-    `with_clients` (a run that only collects), libpq and testinfra do not judge the values they read."""
-    raw = read_raw(path)
+    `with_clients` (a run that only collects), libpq and testinfra do not judge the values they read.
+    `raw` is the file as read_raw gave it, when the caller has read it already."""
+    raw = read_raw(path) if raw is None else raw
     dotenv = _dotenv_values(raw, path, root, plan)
     interpolator = Interpolator({**dotenv, **os.environ}, placeholder=placeholder if plan else None)
     tree = interpolator.tree(raw)

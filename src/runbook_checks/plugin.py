@@ -116,7 +116,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if spec is not None and spec.autostart and not plan:
             stack = _start_stack(spec, root, bool(config.option.rc_keep_stack), config.option.collectonly)
         # A run that only collects reaches nothing: the client libraries judge the values of one that checks.
-        env, variables = load_environment(path, root, plan, with_clients=not config.option.collectonly)
+        env, variables = load_environment(path, root, plan, with_clients=not config.option.collectonly,
+                                          raw=raw)
         known_systems(env, path, root / CHECKS_DIR)
         redactor = _redactor(env, variables)
         previous = _previous_result(config.option.rc_compare, Path(config.invocation_params.dir))

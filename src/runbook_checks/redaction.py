@@ -8,7 +8,6 @@ import functools
 import json
 import re
 from urllib.parse import quote, quote_plus, unquote, urlsplit
-from xml.sax.saxutils import escape
 
 MASK = "[redacted]"
 # A name holds a secret when it says so: ACCESS_TOKEN_MINUTES does not, QSTASH_TOKEN does.
@@ -77,10 +76,17 @@ def unsafe_to_mask(value: str) -> str | None:
     return None
 
 
+def _xml_forms(value: str) -> set[str]:
+    """`value` as XML text or an attribute prints it: &, < and > escaped, and " (and ' too, or not)
+    as xml.sax.saxutils.escape would, without the import of urllib.request that module brings."""
+    quoted = value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace('"', "&quot;")
+    return {quoted, quoted.replace("'", "&apos;")}
+
+
 def encodings(value: str) -> set[str]:
     """The forms in which a program may print `value`."""
     return {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1], repr(value)[1:-1],
-            escape(value, {'"': "&quot;", "'": "&apos;"}), escape(value, {'"': "&quot;"})}
+            *_xml_forms(value)}
 
 
 def _whole(value: str) -> str:
