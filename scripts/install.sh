@@ -37,6 +37,9 @@ fi
 # initdb may live only under pg_config --bindir; the stack finds it there.
 # The gate (what a production install gets) and, beside it, the reference stack's harness.
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]' -e ./harness
+# Compiled now, as pip compiles the files of any package it installs (an editable install is left
+# as source): the gate's first run does not compile its own code (benchmarks/startup.py).
+python3 -m compileall -q -j 0 src harness
 
 # The Docker engine: started when nothing answers on its socket (by the service manager where
 # there is one, else in the background), then the base the compose images build on, made once

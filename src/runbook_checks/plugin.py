@@ -96,6 +96,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # What start-up builds (the environment, its targets, the collected checks) lives for the whole
+    # run: the collector would only walk it again and again. It is back, all of that frozen, once
+    # the checks are collected (pytest_collection_finish) or the run ends.
+    gc.disable()
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     name = environment_name(config)
@@ -141,7 +145,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.args = suite_arguments(config, name, env.systems)
     if not config.option.xmlpath and not config.option.collectonly:
         config.option.xmlpath = str(root / "reports" / f"junit-{name}.xml")
-    gc.freeze()  # what start-up built lives for the run: later collections need not walk it again
 
 
 def _previous_result(option: str | None, invoked_in: Path) -> dict[str, Any] | None:
@@ -204,6 +207,7 @@ def _gate(config: pytest.Config) -> Gate | None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    gc.enable()  # a run that ended before its checks were collected
     gate = _gate(config)
     if gate is None:
         return
@@ -311,9 +315,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Every target is reached at once before the first check, so that dead ones cost their
     timeout in parallel rather than in turn."""
+    gc.freeze()
+    gc.enable()
     gate = _gate(session.config)
-    if gate is not None:
-        gc.freeze()  # the collected checks too
     if gate is None or not session.items or session.config.option.collectonly:
         return
     if gate.progress is not None:
