@@ -6,11 +6,12 @@
    suites/common/bench.yaml), run as `pytest suites/bench`: one catalog query per database, limited
    to the tables the checks name;
 2. the runbook way: one psql process and one catalog query per check;
-3. pgTAP: the same N assertions (has_index) in one pg_prove run.
+3. pgTAP: the same N assertions (has_index) in one pg_prove run;
+4. pytest's own floor: N empty test functions, run as the suite is (one pytest item per check).
 
 Prints the median wall time of each over --runs runs, queries sent, and the goals: runbook-checks
-within 1.5x of pg_prove's time and at least 10x faster than psql per check. Starts its own
-throwaway cluster.
+within 1.5x of pg_prove's time and at least 10x faster than psql per check; and how much of the
+first goal pytest's floor leaves to the gate itself. Starts its own throwaway cluster.
 """
 
 from __future__ import annotations
@@ -81,19 +82,41 @@ def write_project(root: Path, cluster: NativePostgres, count: int, tables: int) 
     (root / "suites" / "common" / "bench.yaml").write_text(body)
 
 
+# The pytest plugins a production install brings (the gate's and testinfra's), and none of those of
+# the project's development tools (hypothesis', anyio's: about 80 ms each at start-up).
+INSTALLED_PLUGINS = ["-p", "runbook_checks.plugin", "-p", "testinfra.plugin"]
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={os.devnull}"]
+
+
+def _pytest_environment() -> dict[str, str]:
+    return {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
 def run_runbook_checks(root: Path) -> tuple[float, int, int]:
-    """`pytest suites/bench` as a user's install runs it: without the property-testing plugin of the
-    project's development tools, whose end-of-run summary imports its whole library."""
+    """`pytest suites/bench` as a user's install runs it."""
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "pytest", "suites/bench", "-q", "-p", "no:cacheprovider",
-                             "-p", "no:hypothesispytest", "--junitxml", os.devnull],
-                            cwd=root, capture_output=True, text=True)
+    result = subprocess.run([*PYTEST, *INSTALLED_PLUGINS, "suites/bench"], cwd=root, capture_output=True,
+                            text=True, env=_pytest_environment())
     seconds = time.monotonic() - started
     queries = re.search(r"postgres queries sent: (\d+)", result.stdout)
     passed = re.search(r"(\d+) passed", result.stdout)
     if result.returncode != 0 or not queries or not passed:
         raise SystemExit(f"the generated suite did not pass:\n{result.stdout[-3000:]}")
     return seconds, int(queries.group(1)), int(passed.group(1))
+
+
+def write_floor(root: Path, count: int) -> None:
+    """N test functions that do nothing: what pytest itself costs for as many items."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pytest.ini").write_text("[pytest]\n")
+    (root / "test_floor.py").write_text("".join(f"def test_{i}():\n    pass\n\n\n" for i in range(count)))
+
+
+def run_pytest_floor(root: Path) -> float:
+    started = time.monotonic()
+    subprocess.run([*PYTEST, "test_floor.py"], cwd=root, capture_output=True, check=True,
+                   env=_pytest_environment())
+    return time.monotonic() - started
 
 
 def run_psql_per_check(cluster: NativePostgres, count: int, tables: int) -> float:
@@ -155,13 +178,18 @@ def main() -> None:
             ours, (queries, passed) = median_of(args.runs, run_runbook_checks, project)
             psql, _ = median_of(args.runs, run_psql_per_check, cluster, count, args.tables)
             prove, _ = median_of(args.runs, run_pg_prove, cluster, count, args.tables, work)
+            write_floor(work / f"floor-{count}", count)
+            floor, _ = median_of(args.runs, run_pytest_floor, work / f"floor-{count}")
             print(f"{count:>6}  {'runbook-checks (pytest run)':<28}{ours:>8.2f}{queries:>9}")
             print(f"{count:>6}  {'one psql per check':<28}{psql:>8.2f}{count:>9}")
             print(f"{count:>6}  {'pgTAP via pg_prove':<28}{prove:>8.2f}{count:>9}")
+            print(f"{count:>6}  {'pytest, empty tests':<28}{floor:>8.2f}{0:>9}")
             print(f"{'':>6}  runbook-checks / pg_prove: "
                   f"{goal(ours / prove, f'<= {PROVE_GOAL}x', ours <= PROVE_GOAL * prove)}; psql / "
                   f"runbook-checks: {goal(psql / ours, f'>= {PSQL_GOAL:.0f}x', psql >= PSQL_GOAL * ours)}"
                   f" ({passed} checks passed)")
+            print(f"{'':>6}  pytest's floor alone is {floor / prove:.2f}x pg_prove; the gate adds "
+                  f"{ours - floor:.2f} s to it, {PROVE_GOAL * prove - floor:.2f} s within the goal")
     finally:
         cluster.stop()
         cluster.remove()

@@ -7,25 +7,19 @@ Measures, as medians of --runs runs each:
 - pytest here: `pytest --version` in the project (its conftest and installed plugins loaded);
 - the gate: `pytest suites/<env> --collect-only` (environment read and validated, runbooks read,
   the stack's state looked at, every check collected; nothing reached),
-each with the bytecode cache
-- warm: as a second run finds it;
-- cold: as a fresh clone finds it after scripts/install.sh, or CI after `pip install` of the
-  package: the installed code compiled (pip compiles every package it installs; install.sh does the
-  same for the editable install), the suites, the conftest files and pytest's own caches not;
-- nothing compiled: the project's every __pycache__ removed, the package's too (an editable install
-  before scripts/install.sh compiled it, or `pip install --no-compile`),
-with other packages' pytest plugins off (PYTEST_DISABLE_PLUGIN_AUTOLOAD=1: the gate's plugin is
-loaded by the project's conftest) and as installed here (the development tools' plugins: hypothesis'
-and anyio's cost about 80 ms each). Prints each median, the fixed cost over bare pytest and over
-pytest here, and the goal (fixed cost over bare pytest at most 0.3 s, warm and cold, other plugins
-off) met or not; the nothing-compiled figure is printed beside it, not held to it.
+each with the bytecode cache warm, cold (as a fresh install leaves it) and with nothing compiled
+(benchmarks/bytecode_cache.py says what each is), with other packages' pytest plugins off
+(PYTEST_DISABLE_PLUGIN_AUTOLOAD=1: the gate's plugin is loaded by the project's conftest) and as
+installed here (the development tools' plugins: hypothesis' and anyio's cost about 80 ms each).
+Prints each median, the fixed cost over bare pytest and over pytest here, and the goal (fixed cost
+over bare pytest at most 0.3 s, warm and cold, other plugins off) met or not; the nothing-compiled
+figure is printed beside it, not held to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,38 +27,23 @@ import tempfile
 import time
 from pathlib import Path
 
+import bytecode_cache
+from bytecode_cache import COLD, NOTHING_COMPILED, WARM
+
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 0.3
-INSTALLED_CODE = ("src", "harness")  # what pip (or scripts/install.sh) compiles
-PROJECT_CODE = ("suites", "tests")  # the suites, the conftest files: compiled by a run, as pytest does
-WARM, COLD, NOTHING_COMPILED = "warm", "cold", "nothing compiled"
 
 
 def _environment(autoload: bool, cache: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a warm cache is one that was written
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env = bytecode_cache.environment(cache, outside)
     if not autoload:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    if cache != WARM:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing cached by the run itself either
     return env
 
 
-def _forget_bytecode(cache: str) -> None:
-    """The project's bytecode as `cache` says: the installed code compiled as an install leaves it,
-    or not at all; the suites and conftest files never compiled."""
-    tops = PROJECT_CODE + (INSTALLED_CODE if cache == NOTHING_COMPILED else ())
-    for top in tops:
-        for cache_dir in (ROOT / top).rglob("__pycache__") if (ROOT / top).is_dir() else ():
-            shutil.rmtree(cache_dir, ignore_errors=True)
-    shutil.rmtree(ROOT / "__pycache__", ignore_errors=True)
-    if cache == COLD:
-        subprocess.run([sys.executable, "-m", "compileall", "-q", *INSTALLED_CODE], cwd=ROOT, check=True)
-
-
 def wall(command: list[str], cwd: Path, env: dict[str, str], cache: str) -> float:
-    if cache != WARM:
-        _forget_bytecode(cache)
+    bytecode_cache.prepare(cache)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     seconds = time.perf_counter() - started

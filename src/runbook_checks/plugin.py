@@ -4,6 +4,9 @@ A run is a gate run when its paths lie under suites/<env>/ or --env is given; an
 (the project's own tests, say) sees only the registered markers. `pytest suites/<env>` collects
 every check module of the checks directory (suites/common) against environments/<env>.yaml, and
 leaves out, with the reason, each check that needs what the environment does not offer.
+
+Its checks raise CheckFailed and use no `assert`, so pytest need not rewrite it: the project's
+conftest imports it as any module, and PYTEST_DONT_REWRITE tells pytest that this is meant.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ MARKERS = (
     "symptom(id, text): the SYMPTOMS id the check guards (<runbook>.<n>, shared with its faults) and "
     "what a person sees when it fails (an error message, a behaviour)",
     NEEDS_MARKER,
+    # pytest-xdist's own, set on every check (its system's group) whether or not xdist is loaded
+    "xdist_group(name): the checks of one system run on one pytest-xdist worker (--dist loadgroup)",
 )
 
 

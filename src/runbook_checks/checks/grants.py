@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import TABLE_PRIVILEGES, qualify
+from runbook_checks.facts.names import TABLE_PRIVILEGES, qualify
 
 if TYPE_CHECKING:
     from runbook_checks.facts.catalog import Catalog, RolePrivileges

@@ -14,7 +14,7 @@ from pglast.parser import ParseError
 
 from runbook_checks.checks.grants import ALL_PRIVILEGES, COLUMN_PRIVILEGES, Grant
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import qualify
+from runbook_checks.facts.names import qualify
 
 if TYPE_CHECKING:
     from runbook_checks.facts.catalog import Catalog

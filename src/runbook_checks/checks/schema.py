@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.catalog import qualify
+from runbook_checks.facts.names import qualify
 
 if TYPE_CHECKING:
     from runbook_checks.facts.catalog import Catalog, Index, RolePrivileges

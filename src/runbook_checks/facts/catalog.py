@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from runbook_checks.facts.names import qualify
 from runbook_checks.facts.scope import (
     FULL,
     SECTIONS,
@@ -16,8 +17,6 @@ from runbook_checks.facts.scope import (
     TablesRead,
     Unread,
 )
-
-TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
 @dataclass(frozen=True)
@@ -244,11 +243,6 @@ class Statement:
 
 def _grants(raw: list[dict[str, str]]) -> tuple[Grant, ...]:
     return tuple(Grant(g["grantee"], g["privilege"]) for g in raw)
-
-
-def qualify(name: str, default_schema: str = "public") -> str:
-    """`table` -> `public.table`; an already qualified name is kept."""
-    return name if "." in name else f"{default_schema}.{name}"
 
 
 @dataclass(frozen=True)

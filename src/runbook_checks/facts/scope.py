@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
+from runbook_checks.facts.names import qualify
+
 # Read whole or not at all.
 WHOLE_SECTIONS = ("roles", "functions", "schemas", "extensions", "settings", "default_acls",
                   "role_settings", "activity")
@@ -44,7 +46,7 @@ class CatalogScope:
         unknown = named - set(SECTIONS)
         if unknown:
             raise ValueError(f"no catalog section named {', '.join(sorted(unknown))}")
-        return cls(named, frozenset(t if "." in t else f"public.{t}" for t in tables), frozenset(columns))
+        return cls(named, frozenset(qualify(t) for t in tables), frozenset(columns))
 
     def __or__(self, other: CatalogScope) -> CatalogScope:
         """What either reads."""
