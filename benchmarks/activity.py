@@ -14,14 +14,13 @@ few idle sessions held open so that there is activity to read.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import installed_pytest
 import psycopg
 
 from runbook_harness.postgres import NativePostgres, cluster_root
@@ -72,9 +71,8 @@ def write_project(root: Path, cluster: NativePostgres) -> None:
 
 def gate_once(root: Path) -> float:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "suites/bench", "-q", "-p", "no:cacheprovider",
-                           "-p", "no:hypothesispytest", "--junitxml", os.devnull], cwd=root,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*installed_pytest.PYTEST, *installed_pytest.PLUGINS, "suites/bench"], cwd=root,
+                          capture_output=True, text=True, timeout=120, env=installed_pytest.environment())
     seconds = time.perf_counter() - started
     if done.returncode != 0 or "3 passed" not in done.stdout:
         raise SystemExit(f"the gate did not pass its 3 checks ({done.returncode}):\n"

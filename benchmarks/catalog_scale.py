@@ -17,17 +17,17 @@ first goal pytest's floor leaves to the gate itself. Starts its own throwaway cl
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import installed_pytest
 
 from runbook_harness.postgres import NativePostgres, cluster_root
 from runbook_harness.processes import free_port
@@ -82,21 +82,11 @@ def write_project(root: Path, cluster: NativePostgres, count: int, tables: int) 
     (root / "suites" / "common" / "bench.yaml").write_text(body)
 
 
-# The pytest plugins a production install brings (the gate's and testinfra's), and none of those of
-# the project's development tools (hypothesis', anyio's: about 80 ms each at start-up).
-INSTALLED_PLUGINS = ["-p", "runbook_checks.plugin", "-p", "testinfra.plugin"]
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={os.devnull}"]
-
-
-def _pytest_environment() -> dict[str, str]:
-    return {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
-
 def run_runbook_checks(root: Path) -> tuple[float, int, int]:
     """`pytest suites/bench` as a user's install runs it."""
     started = time.monotonic()
-    result = subprocess.run([*PYTEST, *INSTALLED_PLUGINS, "suites/bench"], cwd=root, capture_output=True,
-                            text=True, env=_pytest_environment())
+    result = subprocess.run([*installed_pytest.PYTEST, *installed_pytest.PLUGINS, "suites/bench"], cwd=root,
+                            capture_output=True, text=True, env=installed_pytest.environment())
     seconds = time.monotonic() - started
     queries = re.search(r"postgres queries sent: (\d+)", result.stdout)
     passed = re.search(r"(\d+) passed", result.stdout)
@@ -114,8 +104,8 @@ def write_floor(root: Path, count: int) -> None:
 
 def run_pytest_floor(root: Path) -> float:
     started = time.monotonic()
-    subprocess.run([*PYTEST, "test_floor.py"], cwd=root, capture_output=True, check=True,
-                   env=_pytest_environment())
+    subprocess.run([*installed_pytest.PYTEST, "test_floor.py"], cwd=root, capture_output=True, check=True,
+                   env=installed_pytest.environment())
     return time.monotonic() - started
 
 

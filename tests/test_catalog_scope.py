@@ -227,17 +227,17 @@ def test_notes_exist(targets):
 """
 
 
-def gate_run(project: Path, dsn: str, cluster: Any, python_check: bool) -> tuple[str, str]:
+def gate_run(project: Path, dsn: str, cluster: Any, python_check: str | None) -> tuple[str, list[str]]:
     """`pytest suites/scoped` in a project of declared checks (and a Python one), and the catalog
-    query the server logged for it."""
+    queries the server logged for it."""
     (project / "environments").mkdir(parents=True)
     (project / "suites" / "common").mkdir(parents=True)
     (project / "pytest.ini").write_text("[pytest]\nrunbooks =\n    shop=not-a-file\n")
     (project / "environments" / "scoped.yaml").write_text(
         f"name: scoped\npostgres:\n  scoped: {{dsn: '{dsn}'}}\n")
     (project / "suites" / "common" / "shop.yaml").write_text(DECLARED)
-    if python_check:
-        (project / "suites" / "common" / "shop.py").write_text(PYTHON_CHECK)
+    if python_check is not None:
+        (project / "suites" / "common" / "shop.py").write_text(python_check)
     logged = cluster.log.stat().st_size
     run = subprocess.run([sys.executable, "-m", "pytest", "suites/scoped", "-q", "-p", "no:cacheprovider",
                           "--junitxml", str(project / "junit.xml")],
@@ -245,12 +245,11 @@ def gate_run(project: Path, dsn: str, cluster: Any, python_check: bool) -> tuple
     with cluster.log.open() as log:
         log.seek(logged)
         queries = [line for line in log.read().split("LOG:  statement: ") if "json_build_object" in line]
-    assert len(queries) == 1, queries
-    return run.stdout, queries[0]
+    return run.stdout + run.stderr, queries
 
 
 def test_a_run_of_declared_checks_reads_only_what_they_name(dsn: str, cluster: Any, tmp_path: Path) -> None:
-    output, query = gate_run(tmp_path, dsn, cluster, python_check=False)
+    output, [query] = gate_run(tmp_path, dsn, cluster, python_check=None)
     assert "1 failed, 1 passed" in output
     assert "ledger_amount_idx on billing.ledger: missing" in output
     assert "FROM wanted" in query and "'indexes'," in query
@@ -258,6 +257,41 @@ def test_a_run_of_declared_checks_reads_only_what_they_name(dsn: str, cluster: A
 
 
 def test_a_python_check_makes_the_read_whole(dsn: str, cluster: Any, tmp_path: Path) -> None:
-    output, query = gate_run(tmp_path, dsn, cluster, python_check=True)
+    output, [query] = gate_run(tmp_path, dsn, cluster, python_check=PYTHON_CHECK)
     assert "1 failed, 2 passed" in output
     assert "wanted" not in query and "'activity'," in query and "'tables'," in query
+
+
+def marked(marker: str, module_marker: str = "") -> str:
+    """The Python check with a `catalog` marker of its own (and one more on its module)."""
+    check = PYTHON_CHECK.replace("\ndef test_notes_exist", f"\n@pytest.mark.{marker}\ndef test_notes_exist")
+    return check.replace('pytest.mark.symptom("shop.1", "slow order listing")]',
+                         f'pytest.mark.symptom("shop.1", "slow order listing"){module_marker}]')
+
+
+def test_a_python_check_marked_with_what_it_reads_keeps_the_read_scoped(dsn: str, cluster: Any,
+                                                                        tmp_path: Path) -> None:
+    check = marked('catalog("scoped", "tables", tables=["notes"])', ", pytest.mark.catalog()")
+    output, [query] = gate_run(tmp_path, dsn, cluster, python_check=check)
+    assert "1 failed, 2 passed" in output
+    assert "FROM wanted" in query and "'tables'," in query and "'indexes'," in query
+    assert "'activity'," not in query and "'roles'," not in query and "'policies'," not in query
+
+
+def test_a_python_check_reading_past_its_marker_fails_closed(dsn: str, cluster: Any, tmp_path: Path) -> None:
+    check = marked('catalog("scoped", "tables", tables=["orders"])')
+    output, [query] = gate_run(tmp_path, dsn, cluster, check)
+    assert "2 failed, 1 passed" in output
+    assert "the catalog was read without" in output and "FROM wanted" in query
+
+
+@pytest.mark.parametrize(("marker", "problem"), [
+    ('catalog("scoped", "tabels")', "no catalog section named tabels"),
+    ('catalog("scoped", "tables", table=["notes"])', "no argument named table (tables, columns)"),
+    ('catalog("scoped", "tables", tables="notes")', "tables and columns must each be a list of names"),
+])
+def test_a_wrong_catalog_marker_stops_the_run(dsn: str, cluster: Any, tmp_path: Path, marker: str,
+                                              problem: str) -> None:
+    output, queries = gate_run(tmp_path, dsn, cluster, marked(marker))
+    assert f"shop.py::test_notes_exist: its catalog marker: {problem}" in output
+    assert queries == []

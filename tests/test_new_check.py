@@ -9,12 +9,10 @@ import argparse
 import os
 import pty
 import re
-import select
 import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from runbook_checks.newcheck.yaml_file import with_check
 from runbook_harness.faults import FAULTS
 from runbook_harness.state import StackState
 from tests.gate_run import ROOT
+from tests.terminal import read_terminal
 from tests.test_selection import practiceops_only
 
 YAML = "suites/common/practiceops.yaml"
@@ -219,20 +218,10 @@ def test_at_a_terminal_it_asks_for_what_the_flags_leave_out(tmp_path: Path) -> N
                "practiceops", "[tickets]"]
     for answer in answers:
         os.write(main, f"{answer}\n".encode())
-    output, deadline = b"", time.monotonic() + 60
-    while time.monotonic() < deadline:  # a command still asking after its answers ran out fails below
-        if not select.select([main], [], [], 1)[0]:
-            continue
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:  # the command exited: the terminal is gone
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_terminal(main, 60)  # a command still asking after its answers ran out fails below
     process.kill()
-    assert process.wait(timeout=10) == 0, output.decode()
-    text = output.decode().replace("\r\n", "\n")
+    assert process.wait(timeout=10) == 0, output
+    text = output.replace("\r\n", "\n")
     for prompt in ("runbook section (<runbook>#<anchor>): ", "symptom of practiceops.", "severity (critical, "
                    "high, medium, low): ", "check name (lower_case identifier): ", "database (YAML): ",
                    "tables (YAML): "):

@@ -14,6 +14,7 @@ from runbook_checks.progress import Progress
 from runbook_harness.state import StackState
 from tests.dead_ends import black_hole
 from tests.gate_run import ROOT, run_gate
+from tests.terminal import read_terminal
 from tests.test_selection import practiceops_only
 
 WAITING = re.compile(r"runbook-checks: (\d+) s waiting on postgres 'practiceops' "
@@ -50,22 +51,9 @@ def test_on_a_terminal_progress_is_shown_by_default(stack: StackState, tmp_path:
             os.chdir(ROOT)
             os.execve(sys.executable, [sys.executable, "-m", "pytest", "suites/qa", f"--env={path}", "-q",
                                        "-p", "no:cacheprovider", f"--junitxml={tmp_path / 'junit.xml'}"], env)
-        output = _read_all(fd)
+        output = read_terminal(fd, 120)
         os.waitpid(pid, 0)
     assert WAITING.search(output), output
-
-
-def _read_all(fd: int, limit_seconds: float = 120) -> str:
-    chunks, deadline = [], time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # the terminal closed: the gate is done
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks).decode(errors="replace")
 
 
 def test_a_wait_is_told_once_it_lasts_and_then_now_and_then(tmp_path: Path) -> None:

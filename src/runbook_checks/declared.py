@@ -4,7 +4,7 @@ new check after an incident, or a new system, needs no Python when a known asser
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runbook_checks.assertions import ASSERTIONS
+from runbook_checks.errors import ConfigurationError
 from runbook_checks.expected import expected_state
 from runbook_checks.facts.scope import CatalogScope
 from runbook_checks.gate import GATE
@@ -124,18 +125,48 @@ class DeclaredCheck(pytest.Item):
 
 def catalog_scopes(items: list[pytest.Item]) -> dict[str, CatalogScope] | None:
     """What of each database's catalog the run's checks read (database or `*` -> scope), from
-    the declared checks' arguments; None (everything) when one check may read what it does not
-    declare: a Python check, or an assertion without a scope. Checks left out count for nothing."""
+    the declared checks' arguments and the Python checks' `catalog` markers; None (everything) when
+    one check may read what it does not declare: a Python check without a marker, or an assertion
+    without a scope. Checks left out count for nothing."""
     scopes: dict[str, CatalogScope] = {}
     for item in items:
         if item.get_closest_marker("skip") is not None:
             continue
-        found = declared_scope(item.declaration) if isinstance(item, DeclaredCheck) else None
+        found = declared_scope(item.declaration) if isinstance(item, DeclaredCheck) else marked_scope(item)
         if found is None:
             return None
         for database, read in found.items():
             scopes[database] = scopes.get(database, CatalogScope()) | read
     return scopes
+
+
+def marked_scope(item: pytest.Item) -> dict[str, CatalogScope] | None:
+    """What a Python check's `catalog` markers (its own, its class's, its module's) say it reads:
+    `catalog(DATABASE, SECTION..., tables=[...], columns=[...])` each, `catalog()` nothing; None
+    without one. A marker naming no section that exists stops the run: it would read nothing."""
+    scopes: dict[str, CatalogScope] = {}
+    markers = list(item.iter_markers("catalog"))
+    for marker in markers:
+        if not marker.args:
+            continue
+        database, *sections = marker.args
+        try:
+            read = CatalogScope.of(sections, *_named(marker.kwargs))
+        except ValueError as error:
+            raise ConfigurationError(f"{item.nodeid}: its catalog marker: {error}") from None
+        scopes[database] = scopes.get(database, CatalogScope()) | read
+    return scopes if markers else None
+
+
+def _named(keywords: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """A catalog marker's `tables` and `columns`, each a list of names."""
+    unknown = set(keywords) - {"tables", "columns"}
+    if unknown:
+        raise ValueError(f"no argument named {', '.join(sorted(unknown))} (tables, columns)")
+    named = [keywords.get("tables", []), keywords.get("columns", [])]
+    if not all(isinstance(names, list | tuple) and all(isinstance(n, str) for n in names) for names in named):
+        raise ValueError("tables and columns must each be a list of names")
+    return named[0], named[1]
 
 
 def declared_scope(declaration: Declaration) -> dict[str, CatalogScope] | None:

@@ -45,7 +45,7 @@ MAX_VALUES = 5_000
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _spelled_number(value: Any) -> Any:
@@ -578,16 +578,10 @@ class Environment(_Strict):
         """A path from the environment file, relative to the project root."""
         return path if path.is_absolute() else self.root / path
 
-
-    def dsns(self) -> dict[str, str]:
-        """Every PostgreSQL DSN, by its key (postgres.<name>.dsn, pgbouncer.<name>.dsn)."""
-        specs = {**{f"postgres.{k}": v for k, v in self.postgres.items()},
-                 **{f"pgbouncer.{k}": v for k, v in self.pgbouncer.items()}}
-        return {f"{key}.dsn": spec.dsn.get_secret_value() for key, spec in specs.items()}
-
     def secret_values(self) -> dict[str, str]:
         """Every secret this environment holds, by its key (postgres.<name>.dsn), for redaction."""
-        values = self.dsns()
+        values = {f"postgres.{k}.dsn": spec.dsn.get_secret_value() for k, spec in self.postgres.items()}
+        values |= {f"pgbouncer.{k}.dsn": spec.dsn.get_secret_value() for k, spec in self.pgbouncer.items()}
         values |= {f"test_accounts.{k}.password": account.password.get_secret_value()
                    for k, account in self.test_accounts.items()}
         values |= {f"redis.{k}.url": spec.url.get_secret_value() for k, spec in self.redis.items()}

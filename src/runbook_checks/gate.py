@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from runbook_checks.redaction import Redactor
     from runbook_checks.results import CheckResult
     from runbook_checks.runbooks import RunbookIndex
+    from runbook_checks.secret_strength import Judgement
     from runbook_checks.targets.registry import Targets
     from runbook_checks.waivers import Waiver
     from runbook_harness.control import StackHandle
@@ -37,6 +38,7 @@ class Gate:
     runbooks: RunbookIndex
     stack: StackHandle | None
     logs: RedactedLogs
+    secrets: Judgement  # how guessable the environment's secrets are, read before the first check
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     left_out: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     interrupted: bool = False

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runbook_checks.runbooks import read_runbook, sections
+from runbook_checks.runbooks import RunbookIndex, sections
 
 if TYPE_CHECKING:
     from runbook_checks.inventory import Check
@@ -65,25 +65,20 @@ class Coverage:
                 if s.state == UNCOVERED]
 
 
-def configured_runbooks(root: Path) -> list[tuple[str, str]]:
-    """(name, path or URL) of each runbook, from the `runbooks` lines of pyproject.toml's
-    [tool.pytest.ini_options], which the gate reads too."""
+def configured_runbooks(root: Path) -> RunbookIndex:
+    """Each runbook the `runbooks` lines of pyproject.toml's [tool.pytest.ini_options] name (the
+    gate reads them there too), read."""
     with open(root / "pyproject.toml", "rb") as file:
         options = tomllib.load(file).get("tool", {}).get("pytest", {}).get("ini_options", {})
-    lines = options.get("runbooks", [])
-    return [(name.strip(), location.strip()) for name, _, location in (line.partition("=") for line in lines)]
+    return RunbookIndex.from_lines(options.get("runbooks", []), root)
 
 
-def coverage(root: Path, checks: list[Check], configured: list[tuple[str, str]] | None = None) -> Coverage:
+def coverage(root: Path, checks: list[Check], runbooks: RunbookIndex | None = None) -> Coverage:
     """Each configured runbook's sections with the checks that name them, and their states; the
-    runbooks are pyproject.toml's unless the caller knows them (a run: from its own ini)."""
+    runbooks are pyproject.toml's unless the caller has them read (a run: from its own ini)."""
     books = []
-    for name, location in configured if configured is not None else configured_runbooks(root):
-        book = RunbookCoverage(name, location)
-        try:
-            book.markdown = read_runbook(location, root)
-        except OSError as error:
-            book.unreadable = str(error)
+    for runbook in (runbooks if runbooks is not None else configured_runbooks(root)).runbooks.values():
+        book = RunbookCoverage(runbook.name, runbook.location, runbook.markdown, runbook.unreadable)
         book.sections = [SectionCoverage(s) for s in sections(book.markdown)]
         books.append(book)
     by_name = {book.name: book for book in books}

@@ -9,10 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from runbook_checks.results import FAILING, FORMAT
+from runbook_checks.results import FAILING, FORMAT, STATUSES
 from runbook_checks.runbooks import SEVERITIES
 
-STATUSES = ("failed", "error", "waived", "skipped", "passed")
+# A result's statuses as the page counts them: the worst first.
+WORST_FIRST = tuple(sorted(STATUSES, key=("failed", "error", "waived", "skipped", "passed").index))
 _RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}  # 0 is the worst
 
 _CSS = """
@@ -166,7 +167,7 @@ def _header(result: dict[str, Any], checks: list[dict[str, Any]]) -> str:
     other = sum(n for s, n in failing.items() if s not in SEVERITIES)
     by_severity = ", ".join(parts + ([f"{other} of no severity"] if other else []))
     counts = result.get("counts") or Counter(c.get("status") for c in checks)
-    pills = "".join(_status_count(s, counts.get(s, 0)) for s in STATUSES)
+    pills = "".join(_status_count(s, counts.get(s, 0)) for s in WORST_FIRST)
     return (f'<header class="{"passed" if verdict == "passed" else "failed"}">'
             f'<div class="headline"><h1>runbook-checks: {_e(result.get("environment", "?"))}</h1>'
             f'<span class="verdict" id="verdict">{verdict}</span>'
@@ -228,7 +229,7 @@ def _section(check: dict[str, Any]) -> str:
 def _tally(checks: list[dict[str, Any]]) -> str:
     """A badge per status present among the checks, with its count."""
     counts = Counter(c.get("status") for c in checks)
-    return "".join(_status_count(s, counts[s]) for s in STATUSES if counts[s])
+    return "".join(_status_count(s, counts[s]) for s in WORST_FIRST if counts[s])
 
 
 def _status_count(status: str, count: int) -> str:
@@ -286,11 +287,11 @@ def _severity_table(checks: list[dict[str, Any]]) -> str:
     counts = Counter((c.get("severity"), c.get("status")) for c in checks)
     rows = []
     for severity in (*SEVERITIES, *sorted({str(c.get("severity")) for c in checks} - set(SEVERITIES))):
-        cells = "".join(f'<td class="num">{counts[severity, s] or ""}</td>' for s in STATUSES)
-        total = sum(counts[severity, s] for s in STATUSES)
+        cells = "".join(f'<td class="num">{counts[severity, s] or ""}</td>' for s in WORST_FIRST)
+        total = sum(counts[severity, s] for s in WORST_FIRST)
         rows.append(f'<tr data-severity="{_e(severity)}"><td>{_severity(severity)}</td>{cells}'
                     f'<td class="num">{total}</td></tr>')
-    head = "".join(f'<th class="num">{s}</th>' for s in STATUSES)
+    head = "".join(f'<th class="num">{s}</th>' for s in WORST_FIRST)
     return (f'<h2>By severity</h2><table class="card" id="severities"><tr><th>severity</th>{head}'
             f'<th class="num">total</th></tr>{"".join(rows)}</table>')
 

@@ -41,6 +41,7 @@ from runbook_checks.redaction import Redactor, UnsafeSecret, url_password, witho
 from runbook_checks.reporting import block, render
 from runbook_checks.run_record import CheckInfo
 from runbook_checks.runbooks import SEVERITIES, SYMPTOM_ID, RunbookIndex
+from runbook_checks.secret_strength import Judgement
 from runbook_checks.selection import MARKER as NEEDS_MARKER
 from runbook_checks.selection import left_out, unknown_capabilities
 from runbook_checks.suites import (
@@ -67,6 +68,9 @@ MARKERS = (
     "symptom(id, text): the SYMPTOMS id the check guards (<runbook>.<n>, shared with its faults) and "
     "what a person sees when it fails (an error message, a behaviour)",
     NEEDS_MARKER,
+    "catalog(database, *sections, tables=[], columns=[]): what of a database's catalog this Python "
+    "check reads (`*`: every database's; sections as in facts/scope.py); catalog() with no argument: "
+    "none. Without one, a run that collects the check reads every catalog whole",
     # pytest-xdist's own, set on every check (its system's group) whether or not xdist is loaded
     "xdist_group(name): the checks of one system run on one pytest-xdist worker (--dist loadgroup)",
 )
@@ -130,6 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
         known_systems(env, path, root / CHECKS_DIR)
         redactor = _redactor(env, variables)
         previous = _previous_result(config.option.rc_compare, Path(config.invocation_params.dir))
+        secrets = Judgement(redactor.unguessed)  # on another core while the run goes on
     except BaseException as error:  # an interrupt too: the stack this run started does not outlive it
         if stack is not None:
             stack.release()
@@ -142,7 +147,7 @@ def pytest_configure(config: pytest.Config) -> None:
     logs.install()
     from runbook_checks.targets.registry import Targets
 
-    gate = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs)
+    gate = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs, secrets)
     gate.waivers, gate.fail_on, gate.previous = Waivers.of(env.waivers), config.option.rc_fail_on, previous
     config.stash[GATE] = gate
     config.pluginmanager.register(_RunObserver(gate), "runbook-checks-run")
@@ -171,9 +176,10 @@ def _interrupt_on_termination() -> None:
 
 
 def _redactor(env: Environment, variables: dict[str, str]) -> Redactor:
-    """A redactor of every secret the environment declares or reads; one too weak to mask safely
-    is a configuration error naming where it is declared."""
-    redactor = Redactor()
+    """A redactor of every secret the environment declares or reads; one too short to mask safely
+    is a configuration error naming where it is declared; how guessable each is, is judged apart
+    (`unguessed`: secret_strength.Judgement)."""
+    redactor = Redactor(guess_later=True)
     try:
         for key, value in variables.items():
             redactor.add_variable(key, value, strict=True)
@@ -216,6 +222,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     gate = _gate(config)
     if gate is None:
         return
+    gate.secrets.close()
     interrupted = gate.interrupted
     if gate.progress is not None:
         gate.progress.stop()
@@ -323,16 +330,38 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
     gc.enable()
     gate = _gate(session.config)
+    if gate is not None:
+        _refuse_guessable_secrets(gate)
     if gate is None or not session.items or session.config.option.collectonly:
         return
     if gate.progress is not None:
         gate.progress.start(Counter(_system(item.nodeid) for item in session.items))
     from runbook_checks.declared import catalog_scopes
 
-    gate.targets.scope_catalogs(catalog_scopes(session.items))
+    try:
+        gate.targets.scope_catalogs(catalog_scopes(session.items))
+    except ConfigurationError as error:
+        raise pytest.UsageError(str(error)) from None
     gate.targets.reach_all(_reaching(gate))
     if gate.progress is not None:
         gate.progress.waiting_on("")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Before the first check, also where the run collects nothing itself (pytest-xdist's controller)."""
+    gate = _gate(session.config)
+    if gate is not None:
+        _refuse_guessable_secrets(gate)
+
+
+def _refuse_guessable_secrets(gate: Gate) -> None:
+    """The verdict on how guessable the environment's secrets are: one guessers try first stops the
+    run, as does a verdict that could not be had."""
+    try:
+        gate.secrets.raise_if_guessable()
+    except (UnsafeSecret, ConfigurationError) as error:
+        raise pytest.UsageError(without_credentials(f"{gate.env.source}: {error}")) from None
 
 
 def _reaching(gate: Gate) -> Callable[[list[str]], None] | None:

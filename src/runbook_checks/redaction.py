@@ -61,14 +61,24 @@ def credential_pieces(value: str) -> set[str]:
     return pieces
 
 
-@functools.lru_cache(maxsize=256)  # a secret is often declared twice: as a variable and in a URL
 def unsafe_to_mask(value: str) -> str | None:
     """Why masking `value` would not keep it secret, or would hide ordinary text too: too short, a
     word or a name, or a password guessers try first. None when it is safe."""
+    return unsafe_shape(value) or guessable(value)
+
+
+def unsafe_shape(value: str) -> str | None:
+    """The part of unsafe_to_mask told from the value's shape alone: too short, or a name."""
     if len(value) < SAFE_LENGTH:
         return f"{len(value)} characters, fewer than {SAFE_LENGTH}"
     if _NAME.fullmatch(value) and len(value) < _NAME_LENGTH:
         return f"letters and separators only, fewer than {_NAME_LENGTH} characters: it reads as a name"
+    return None
+
+
+@functools.lru_cache(maxsize=256)  # a secret is often declared twice: as a variable and in a URL
+def guessable(value: str) -> str | None:
+    """The part of unsafe_to_mask zxcvbn tells: a password guessers try first."""
     from zxcvbn import zxcvbn  # its word lists load on first use, not with the plugin
 
     if zxcvbn(value[:_COMMON_LENGTH])["guesses"] < _COMMON_GUESSES:
@@ -100,16 +110,25 @@ def _whole(value: str) -> str:
 class UnsafeSecret(ValueError):
     """A declared secret that masking cannot keep out of the output: too short or too common."""
 
+    @classmethod
+    def of(cls, name: str | None, problem: str) -> UnsafeSecret:
+        return cls(f"{name or 'a secret'}: {problem}: too weak to keep out of the output; "
+                   "give it a long random value")
+
 
 class Redactor:
     """A set of secret strings, and the text with each of them masked: a secret safe to mask
     wherever it appears, a weak one (read from an app at run time) only where it stands whole, so
     that it never masks part of an identifier."""
 
-    def __init__(self) -> None:
+    def __init__(self, guess_later: bool = False) -> None:
         self._secrets: dict[str, bool] = {}  # printed form -> masked anywhere (else only whole)
         self._pattern: re.Pattern[str] | None = None
         self.unmaskable: set[str] = set()  # names of values read at run time too weak to mask safely
+        # With `guess_later`, a strict secret's shape is judged at once and how guessable it is left
+        # to the caller (secret_strength.py): name -> value
+        self._guess_later = guess_later
+        self.unguessed: dict[str, str] = {}
 
     def add(self, value: str | None, name: str | None = None, strict: bool = False) -> None:
         """Registers a secret (a URL's password on its own too) in each of its forms. With `strict`,
@@ -119,10 +138,12 @@ class Redactor:
             return
         password = url_password(value)
         whole = unquote(password) if password else value
-        problem = unsafe_to_mask(whole)
+        later = strict and self._guess_later
+        problem = unsafe_shape(whole) if later else unsafe_to_mask(whole)
         if problem and strict:
-            raise UnsafeSecret(f"{name or 'a secret'}: {problem}: too weak to keep out of the output; "
-                               "give it a long random value")
+            raise UnsafeSecret.of(name, problem)
+        if later and not problem:
+            self.unguessed[name or "a secret"] = whole
         if problem and name:
             self.unmaskable.add(name)
         pieces = {value} | credential_pieces(value) | ({password, unquote(password)} if password else set())

@@ -19,7 +19,7 @@ def run_coverage(root: Path, checks: list[CheckResult], runbooks: RunbookIndex) 
     ran = [Check(nodeid=c.id, name=c.id.rsplit("::", 1)[-1], group=c.id.split("::")[-2], system=c.system,
                  kind="", runbook=c.runbook, severity=c.severity, symptom_id=c.symptom_id, symptom=c.symptom,
                  doc=[], reads=[]) for c in checks if c.status != "skipped"]
-    found = coverage(root, ran, [(book.name, book.location) for book in runbooks.runbooks.values()])
+    found = coverage(root, ran, runbooks)
     return {
         "sections": [{"section": f"{book.name}#{entry.section.anchor}", "heading": entry.section.heading,
                       "state": entry.state, "checks": [check.nodeid for check in entry.checks]}

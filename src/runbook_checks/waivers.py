@@ -18,7 +18,7 @@ class Waiver(BaseModel):
     `found`, when given, narrows it to the known finding: a failure whose found text no longer
     contains it is not waived."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     check: str = Field(min_length=1)
     justification: str = Field(min_length=10)
