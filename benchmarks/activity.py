@@ -6,7 +6,8 @@ Three assertions a pager rota runs every minute: no query running longer than 5 
 session idle in a transaction longer than 1 minute, connections under 80% of max_connections.
 - check_postgres: one process per action (query_time, txn_idle, backends), as Nagios runs them;
 - runbook-checks: the same three as declared checks (`postgres.no_long_query`,
-  `postgres.no_long_idle_session`, `postgres.value`) in one gate run, which reads the activity once.
+  `postgres.no_long_idle_session`, `postgres.value`) in one gate run, which reads the activity once,
+  with the plugins a production install brings (benchmarks/installed_pytest.py).
 Prints the median wall time of each over --runs runs and the ratio. Starts its own cluster, with a
 few idle sessions held open so that there is activity to read.
 """

@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = f"--runs={args.runs}"
     outputs = {"fixed cost": run("startup.py", runs),
-               "catalog": run("catalog_scale.py", "--checks", "500", runs),
+               "catalog": run("catalog_scale.py", "--checks", "50", "500", runs),
                "check_postgres": run("activity.py", runs),
                "workers": run("scale_out.py", f"--runs={min(args.runs, 3)}")}
     print("\nsummary:")
