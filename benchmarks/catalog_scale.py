@@ -4,7 +4,7 @@
 
 1. runbook-checks: N index checks declared as a user writes them (`postgres.indexes_exist` in
    suites/common/bench.yaml), run as `pytest suites/bench`: one catalog query per database, limited
-   to the tables the checks name;
+   to the tables the checks name; with the bytecode cache warm, and cold (benchmarks/bytecode_cache.py);
 2. the runbook way: one psql process and one catalog query per check;
 3. pgTAP: the same N assertions (has_index) in one pg_prove run;
 4. pytest's own floor: N empty test functions, run as the suite is (one pytest item per check).
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import installed_pytest
+from bytecode_cache import COLD, WARM
 
 from runbook_harness.postgres import NativePostgres, cluster_root
 from runbook_harness.processes import free_port
@@ -82,12 +83,9 @@ def write_project(root: Path, cluster: NativePostgres, count: int, tables: int) 
     (root / "suites" / "common" / "bench.yaml").write_text(body)
 
 
-def run_runbook_checks(root: Path) -> tuple[float, int, int]:
-    """`pytest suites/bench` as a user's install runs it."""
-    started = time.monotonic()
-    result = subprocess.run([*installed_pytest.PYTEST, *installed_pytest.PLUGINS, "suites/bench"], cwd=root,
-                            capture_output=True, text=True, env=installed_pytest.environment())
-    seconds = time.monotonic() - started
+def run_runbook_checks(root: Path, cache: str) -> tuple[float, int, int]:
+    """`pytest suites/bench` as a user's install runs it, the bytecode cache as `cache` says."""
+    seconds, result = installed_pytest.timed([*installed_pytest.PLUGINS, "suites/bench"], root, cache)
     queries = re.search(r"postgres queries sent: (\d+)", result.stdout)
     passed = re.search(r"(\d+) passed", result.stdout)
     if result.returncode != 0 or not queries or not passed:
@@ -165,12 +163,14 @@ def main() -> None:
         for count in args.checks:
             project = work / f"project-{count}"
             write_project(project, cluster, count, args.tables)
-            ours, (queries, passed) = median_of(args.runs, run_runbook_checks, project)
+            ours, (queries, passed) = median_of(args.runs, run_runbook_checks, project, WARM)
+            cold, _ = median_of(args.runs, run_runbook_checks, project, COLD)
             psql, _ = median_of(args.runs, run_psql_per_check, cluster, count, args.tables)
             prove, _ = median_of(args.runs, run_pg_prove, cluster, count, args.tables, work)
             write_floor(work / f"floor-{count}", count)
             floor, _ = median_of(args.runs, run_pytest_floor, work / f"floor-{count}")
             print(f"{count:>6}  {'runbook-checks (pytest run)':<28}{ours:>8.2f}{queries:>9}")
+            print(f"{count:>6}  {'  the same, cache cold':<28}{cold:>8.2f}{queries:>9}")
             print(f"{count:>6}  {'one psql per check':<28}{psql:>8.2f}{count:>9}")
             print(f"{count:>6}  {'pgTAP via pg_prove':<28}{prove:>8.2f}{count:>9}")
             print(f"{count:>6}  {'pytest, empty tests':<28}{floor:>8.2f}{0:>9}")

@@ -12,7 +12,8 @@ from pathlib import Path
 from tests.gate_run import ROOT
 
 CLIENT_LIBRARIES = {"psycopg", "redis", "botocore", "boto3", "requests", "docker", "testinfra", "jwt",
-                    "cryptography", "markdown_it", "pglast", "prometheus_client", "aiosmtpd"}
+                    "cryptography", "markdown_it", "pglast", "prometheus_client", "aiosmtpd",
+                    "zxcvbn"}  # the secrets are judged in a child process (secret_strength.py)
 # A plugin loaded after the gate's: at the run's end, it writes the top-level modules then imported.
 MODULES_PLUGIN = '''
 import json, os, sys
@@ -32,5 +33,5 @@ def test_collecting_the_local_suite_imports_no_client_library(tmp_path: Path) ->
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     imported = set(json.loads(listing.read_text()))
-    assert {"runbook_checks", "pydantic", "zxcvbn"} <= imported  # the gate was loaded, its secrets judged
+    assert {"runbook_checks", "pydantic"} <= imported  # the gate was loaded
     assert imported & CLIENT_LIBRARIES == set()
