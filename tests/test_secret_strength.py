@@ -23,13 +23,13 @@ def test_the_child_names_the_guessable_secret_and_never_its_value() -> None:
         import os
         from runbook_checks.redaction import UnsafeSecret
         from runbook_checks.secret_strength import Judgement
-        judgement = Judgement({{"JWT_SECRET": "{STRONG}", "SHOP_DB_PASSWORD": "password1"}})
+        judgement = Judgement([("JWT_SECRET", "{STRONG}"), ("SHOP_DB_PASSWORD", "password1")])
         assert judgement._child is not None, "judged at once, not in a child"
         try:
             judgement.raise_if_guessable()
         except UnsafeSecret as error:
             print("refused:", error)
-        Judgement({{"JWT_SECRET": "{STRONG}"}}).raise_if_guessable()
+        Judgement([("JWT_SECRET", "{STRONG}")]).raise_if_guessable()
         print("strong: accepted")
         """)
     assert done.returncode == 0, done.stderr
@@ -42,7 +42,7 @@ def test_a_child_that_gives_no_verdict_fails_the_run() -> None:
         import os, signal
         from runbook_checks.errors import ConfigurationError
         from runbook_checks.secret_strength import Judgement
-        judgement = Judgement({f"SECRET_{i}": f"Qz7-{i:06d}-kLm2-xW9p-rT4v" for i in range(3000)})
+        judgement = Judgement([(f"SECRET_{i}", f"Qz7-{i:06d}-kLm2-xW9p-rT4v") for i in range(3000)])
         os.kill(judgement._child[0], signal.SIGKILL)
         try:
             judgement.raise_if_guessable()

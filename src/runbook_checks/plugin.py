@@ -105,15 +105,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    # What start-up builds (the environment, its targets, the collected checks) lives for the whole
-    # run: the collector would only walk it again and again. It is back, all of that frozen, once
-    # the checks are collected (pytest_collection_finish) or the run ends.
-    gc.disable()
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     name = environment_name(config)
     if name is None:
         return
+    # What a gate run's start-up builds (the environment, its targets, the collected checks) lives
+    # for the whole run: the collector would only walk it again and again. It is back, all of that
+    # frozen, once the checks are collected (pytest_collection_finish) or the run ends.
+    gc.disable()
     root = config.rootpath
     path = env_option_file(config) or environment_path(root, name)
     plan = bool(config.option.rc_plan)
@@ -218,10 +218,10 @@ def _gate(config: pytest.Config) -> Gate | None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    gc.enable()  # a run that ended before its checks were collected
     gate = _gate(config)
     if gate is None:
         return
+    gc.enable()  # a run that ended before its checks were collected
     gate.secrets.close()
     interrupted = gate.interrupted
     if gate.progress is not None:
@@ -327,10 +327,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Every target is reached at once before the first check, so that dead ones cost their
     timeout in parallel rather than in turn."""
-    gc.freeze()
-    gc.enable()
     gate = _gate(session.config)
     if gate is not None:
+        gc.freeze()
+        gc.enable()
         _refuse_guessable_secrets(gate)
     if gate is None or not session.items or session.config.option.collectonly:
         return

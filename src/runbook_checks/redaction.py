@@ -126,9 +126,9 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
         self.unmaskable: set[str] = set()  # names of values read at run time too weak to mask safely
         # With `guess_later`, a strict secret's shape is judged at once and how guessable it is left
-        # to the caller (secret_strength.py): name -> value
+        # to the caller (secret_strength.py): (name, value), each secret whatever its name
         self._guess_later = guess_later
-        self.unguessed: dict[str, str] = {}
+        self.unguessed: list[tuple[str, str]] = []
 
     def add(self, value: str | None, name: str | None = None, strict: bool = False) -> None:
         """Registers a secret (a URL's password on its own too) in each of its forms. With `strict`,
@@ -143,7 +143,7 @@ class Redactor:
         if problem and strict:
             raise UnsafeSecret.of(name, problem)
         if later and not problem:
-            self.unguessed[name or "a secret"] = whole
+            self.unguessed.append((name or "a secret", whole))
         if problem and name:
             self.unmaskable.add(name)
         pieces = {value} | credential_pieces(value) | ({password, unquote(password)} if password else set())

@@ -13,16 +13,16 @@ from runbook_checks.errors import ConfigurationError
 from runbook_checks.redaction import UnsafeSecret, guessable
 
 
-def _verdicts(secrets: dict[str, str]) -> list[tuple[str, str]]:
+def _verdicts(secrets: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """(name, problem) of each guessable secret: names only, never a value."""
-    return [(name, problem) for name, value in secrets.items() if (problem := guessable(value))]
+    return [(name, problem) for name, value in secrets if (problem := guessable(value))]
 
 
 class Judgement:
     """The verdict on a set of named secrets, judged in a forked child where the process has no
     other thread (a fork copies only the calling one), else at once."""
 
-    def __init__(self, secrets: dict[str, str]) -> None:
+    def __init__(self, secrets: list[tuple[str, str]]) -> None:
         self._done: list[tuple[str, str]] | None = None
         self._child: tuple[int, int] | None = None  # pid, the read end of its pipe
         if not secrets or not hasattr(os, "fork") or threading.active_count() > 1:
