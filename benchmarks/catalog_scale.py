@@ -75,7 +75,8 @@ def targets_of(count: int, tables: int) -> list[int]:
 def write_project(root: Path, cluster: NativePostgres, count: int, tables: int) -> None:
     (root / "environments").mkdir(parents=True, exist_ok=True)
     (root / "suites" / "common").mkdir(parents=True, exist_ok=True)
-    (root / "pytest.ini").write_text("[pytest]\nrunbooks =\n    bench=not-a-file\n")
+    (root / "pytest.ini").write_text("[pytest]\nrunbooks =\n    bench=bench.md\n")
+    (root / "bench.md").write_text("# Bench\n\n## Indexes\n\nA query is slow: check that its table has its index.\n")
     (root / "environments" / "bench.yaml").write_text(
         "name: bench\npostgres:\n"
         f"  bench: {{dsn: 'postgresql://postgres@localhost:{cluster.port}/bench?host={cluster.socket_dir}'}}\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.catalog import Catalog
 from runbook_checks.facts.scope import FULL, CatalogScope, NotRead
 from runbook_checks.targets.postgres import PostgresTarget, catalog_sql
+from tests.throwaway_postgres import dsn_of, throwaway_database
 
 SCHEMA_SQL = """
 CREATE TABLE orders (id int PRIMARY KEY, tenant_id int, placed date);
@@ -38,28 +38,13 @@ CREATE POLICY orders_tenant ON orders USING (tenant_id = 1);
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A database with a few tables and indexes on a cluster of its own, logging every statement."""
-    harness = pytest.importorskip("runbook_harness.postgres")
-    from runbook_harness.processes import free_port
-
-    with tempfile.TemporaryDirectory(prefix="rc-scope-") as work:
-        server = harness.NativePostgres(harness.cluster_root(Path(work)), free_port())
-        server.init()
-        server.start()
-        try:
-            with server.admin("postgres") as admin:
-                admin.execute("CREATE DATABASE scoped")
-                admin.execute("ALTER DATABASE scoped SET log_statement = 'all'")
-            with server.admin("scoped") as database:
-                database.execute(SCHEMA_SQL)  # type: ignore[arg-type]
-            yield server
-        finally:
-            server.stop()
-            server.remove()
+    with throwaway_database("scoped", SCHEMA_SQL, "log_statement = 'all'") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def dsn(cluster: Any) -> str:
-    return f"postgresql://postgres@localhost:{cluster.port}/scoped?host={cluster.socket_dir}"
+    return dsn_of(cluster, "scoped")
 
 
 def read(dsn: str, scope: CatalogScope) -> tuple[Catalog, int]:

@@ -4,6 +4,7 @@ one of the registered ones (ASSERTIONS) with its arguments."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 import uuid
@@ -356,8 +357,7 @@ class Assertion:
 
     def arguments(self) -> dict[str, bool]:
         """Argument name -> required, as the declaration gives them (targets/environment aside)."""
-        parameters = list(inspect.signature(self.run).parameters.values())[2:]
-        return {p.name: p.default is inspect.Parameter.empty for p in parameters}
+        return dict(_arguments_of(self.run))
 
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         """What is wrong with a declaration's arguments: unknown or missing names."""
@@ -366,6 +366,13 @@ class Assertion:
         missing = [f"missing argument {name!r}" for name, required in accepted.items()
                    if required and name not in arguments]
         return unknown + missing
+
+
+@functools.cache
+def _arguments_of(run: Callable[..., None]) -> tuple[tuple[str, bool], ...]:
+    """Read from the function's signature once: every declared check of an assertion asks."""
+    parameters = list(inspect.signature(run).parameters.values())[2:]
+    return tuple((p.name, p.default is inspect.Parameter.empty) for p in parameters)
 
 
 ASSERTIONS: dict[str, Assertion] = {}

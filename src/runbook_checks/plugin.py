@@ -37,6 +37,7 @@ from runbook_checks.errors import ConfigurationError
 from runbook_checks.expected import use_overrides
 from runbook_checks.gate import GATE, Gate
 from runbook_checks.log_redaction import RedactedLogs
+from runbook_checks.one_step import OneStep
 from runbook_checks.redaction import Redactor, UnsafeSecret, url_password, without_credentials
 from runbook_checks.reporting import block, render
 from runbook_checks.run_record import CheckInfo
@@ -151,6 +152,7 @@ def pytest_configure(config: pytest.Config) -> None:
     gate.waivers, gate.fail_on, gate.previous = Waivers.of(env.waivers), config.option.rc_fail_on, previous
     config.stash[GATE] = gate
     config.pluginmanager.register(_RunObserver(gate), "runbook-checks-run")
+    config.pluginmanager.register(OneStep(lambda item: markers_problem(item, gate)), "runbook-checks-1-step")
     use_overrides(env.expected)
     config.args = suite_arguments(config, name, env.systems)
     if not config.option.xmlpath and not config.option.collectonly:
@@ -241,6 +243,14 @@ def _marker_value(item: pytest.Item, name: str) -> str | None:
     return str(marker.args[0]) if marker and marker.args else None
 
 
+_MARKED = pytest.StashKey[tuple[str | None, str | None, str | None, str | None]]()
+
+
+def _marked(item: pytest.Item) -> tuple[str | None, str | None, str | None, str | None]:
+    """The check's runbook section, severity, symptom id and symptom text, as its markers say."""
+    return (_marker_value(item, "runbook"), _marker_value(item, "severity"), *symptom_of(item))
+
+
 def symptom_of(item: pytest.Item) -> tuple[str | None, str | None]:
     """The check's symptom id and text, from its closest `symptom(id, text)` marker."""
     marker = item.get_closest_marker("symptom")
@@ -254,15 +264,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if gate is None:
         return
     for item in items:
-        symptom_id, symptom = symptom_of(item)
-        properties = [("runbook", _marker_value(item, "runbook")),
-                      ("severity", _marker_value(item, "severity")),
-                      ("symptom_id", symptom_id), ("symptom", symptom)]
+        item.stash[_MARKED] = marked = _marked(item)
+        properties = list(zip(("runbook", "severity", "symptom_id", "symptom"), marked, strict=True))
         item.user_properties += [(k, v) for k, v in properties if v is not None]
         item.user_properties.append(("environment", gate.env.name))
         gate.record.checks[item.nodeid] = CheckInfo(*(value or "?" for _, value in properties))
         item.add_marker(pytest.mark.xdist_group(PurePosixPath(item.nodeid.split("::")[0]).stem))
-        _note_waiver(gate, item.nodeid, symptom_id)
+        _note_waiver(gate, item.nodeid, marked[2])
         needs = [(m.args, m.kwargs) for m in item.iter_markers("needs")]
         unknown = unknown_capabilities(needs)
         if unknown:
@@ -388,23 +396,28 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     gate = _gate(item.config)
-    if gate is None:
-        return
-    ref, severity = _marker_value(item, "runbook"), _marker_value(item, "severity")
-    symptom_id, _ = symptom_of(item)
+    problem = markers_problem(item, gate) if gate is not None else None
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+def markers_problem(item: pytest.Item, gate: Gate) -> str | None:
+    """What is wrong with a check's runbook, severity and symptom markers (None: nothing): such a
+    check fails at set-up with it."""
+    ref, severity, symptom_id, _ = item.stash.get(_MARKED, None) or _marked(item)
     if ref is None or severity is None or symptom_id is None:
-        pytest.fail("a check in a suite names its runbook section, severity and symptom: add "
-                    "@pytest.mark.runbook('<runbook>#<anchor>'), @pytest.mark.severity(...) and "
-                    "@pytest.mark.symptom('<runbook>.<n>', 'what people see')", pytrace=False)
+        return ("a check in a suite names its runbook section, severity and symptom: add "
+                "@pytest.mark.runbook('<runbook>#<anchor>'), @pytest.mark.severity(...) and "
+                "@pytest.mark.symptom('<runbook>.<n>', 'what people see')")
     problem = gate.runbooks.problem(ref)
     if problem:
-        pytest.fail(f"runbook reference: {problem}", pytrace=False)
+        return f"runbook reference: {problem}"
     match = SYMPTOM_ID.match(symptom_id)
     if match is None or match.group(1) != ref.partition("#")[0]:
-        pytest.fail(f"symptom id {symptom_id!r} is not <runbook>.<n> of the runbook {ref!r} names",
-                    pytrace=False)
+        return f"symptom id {symptom_id!r} is not <runbook>.<n> of the runbook {ref!r} names"
     if severity not in SEVERITIES:
-        pytest.fail(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", pytrace=False)
+        return f"severity {severity!r} is not one of {', '.join(SEVERITIES)}"
+    return None
 
 
 def symptom_line(item: pytest.Item, gate: Gate) -> str:

@@ -83,7 +83,7 @@ class Runbook:
     def sections(self) -> dict[str, str]:
         """Anchor -> heading, parsed when a reference is first looked up (a run that only collects
         does not parse its runbooks)."""
-        return headings(self.markdown)
+        return headings(self.markdown) if self.markdown else {}
 
 
 _FETCH_SECONDS = 10.0
