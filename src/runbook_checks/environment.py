@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 import yaml
-from dotenv import dotenv_values
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -397,7 +396,7 @@ class AppSpec(_Strict):
     # where its HTTP checks reach it; an app that serves nothing (a queue worker) declares none
     url: str | None = None
     config: ConfigSource | None = None
-    artifacts: Artifacts = Artifacts()
+    artifacts: Artifacts = Field(default_factory=Artifacts)
     # The directory the app runs from as deployed (its tsconfig.json, prisma/schema.prisma and
     # generated client): a path on this machine, or on a host or in a container (testinfra URL).
     deploy: ArtifactLocation | None = None
@@ -540,8 +539,8 @@ class Environment(_Strict):
     allow_state_changes: bool = False
     stack: StackSpec | None = None
     dotenv: FilePath | None = None
-    timeouts: Timeouts = Timeouts()
-    thresholds: Thresholds = Thresholds()
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
     postgres: dict[str, PostgresSpec] = {}
     pgbouncer: dict[str, PgBouncerSpec] = {}
     redis: dict[str, RedisSpec] = {}
@@ -838,6 +837,8 @@ def _dotenv_values(raw: dict[str, Any], path: Path, root: Path, plan: bool = Fal
     if plan and not dotenv.is_file():
         return {}
     text = _read_text(dotenv, _redacted(f"{path}: dotenv: {dotenv}", interpolator.used))
+    from dotenv import dotenv_values  # only where an environment has a dotenv file
+
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
