@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
@@ -12,7 +14,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from runbook_checks.log_redaction import RedactedLogs
-from runbook_checks.redaction import MASK, Redactor, UnsafeSecret, without_credentials
+from runbook_checks.redaction import MASK, Redactor, UnsafeSecret, base64_forms, without_credentials
 from tests.gate_run import run_gate
 
 if TYPE_CHECKING:
@@ -97,6 +99,28 @@ def test_every_printed_form_of_a_secret_is_masked() -> None:
              escape(secret, {'"': "&quot;"})]
     text = redactor(" | ".join(forms))
     assert "9Qz" not in text, text
+
+
+@pytest.mark.parametrize("before", ["", "u", "u:", "adm:", "admin:"])  # each place in a 3-byte group, twice
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["standard", "url-safe"])
+def test_a_secret_inside_base64_text_is_masked(before: str, encode: Callable[[bytes], bytes]) -> None:
+    secret = "Ab~~~9xQ-Zr7?>w"  # 15 bytes: 20 characters of base64, with + and / (- and _) among them
+    redactor = Redactor()
+    redactor.add_variable("API_TOKEN", secret)
+    text = encode(f"{before}{secret}~tail".encode()).decode()  # ~: bits that differ from padding
+    assert any(c in text for c in "+/-_")
+    masked = redactor(f"Authorization: Basic {text}").removeprefix("Authorization: Basic ")
+    assert masked.count(MASK) == 1, masked
+    # every character the secret's bits alone decide is gone: at least 19 of its 20
+    assert len(text) - len(masked.replace(MASK, "")) >= 19
+
+
+def test_base64_forms_only_of_a_secret_safe_to_mask_anywhere() -> None:
+    assert base64_forms("short") == set()  # no form as long as a safe secret
+    redactor = Redactor()
+    redactor.add("hunter2hunter2", "A_PASSWORD")  # masked only where it stands whole: a guessable value
+    encoded = base64.b64encode(b"u:hunter2hunter2").decode()
+    assert redactor(encoded) == encoded and "A_PASSWORD" in redactor.unmaskable
 
 
 def test_credentials_of_any_url_are_hidden_undeclared() -> None:

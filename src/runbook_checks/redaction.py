@@ -1,9 +1,10 @@
 """Keeps secret values out of everything a run writes: each is replaced, in every form a program
-may print it (URL-, JSON-, repr- and XML-escaped); and any URL's password is hidden whether or not
-it was declared."""
+may print it (URL-, JSON-, repr- and XML-escaped, and inside base64 text); and any URL's password is
+hidden whether or not it was declared."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import re
@@ -99,6 +100,23 @@ def encodings(value: str) -> set[str]:
             *_xml_forms(value)}
 
 
+def base64_forms(value: str) -> set[str]:
+    """What of `value` shows inside any base64 text that encodes it among other bytes (an HTTP
+    Basic credential `user:password`, a Kubernetes secret, a token's payload): for each of the
+    three places it may start within a 3-byte group, the characters its bytes alone decide, in
+    the standard and the URL-safe alphabet. None shorter than a safe secret."""
+    data, forms = value.encode(), set()
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + data).decode()
+        # character i holds bits 6i..6i+5: those within the value's bits, 8*shift..8*(shift+len)
+        decided = encoded[-(-8 * shift // 6):8 * (shift + len(data)) // 6]
+        forms |= {decided, decided.translate(_URL_SAFE)}
+    return {form for form in forms if len(form) >= SAFE_LENGTH}
+
+
+_URL_SAFE = str.maketrans("+/", "-_")
+
+
 def _whole(value: str) -> str:
     """A pattern for `value` standing alone: not inside a longer word on a side where it starts or
     ends with a word character (so a secret never masks part of an identifier)."""
@@ -151,7 +169,8 @@ class Redactor:
             if len(piece) < _MIN_LENGTH:
                 continue
             anywhere = not problem and len(piece) >= SAFE_LENGTH and not _NAME.fullmatch(piece)
-            for form in encodings(piece):
+            # base64 text runs on around a secret in it: only one safe to mask anywhere is masked there
+            for form in encodings(piece) | (base64_forms(piece) if anywhere else set()):
                 if anywhere and not self._secrets.get(form) or form not in self._secrets:
                     self._secrets[form] = anywhere
                     self._pattern = None
