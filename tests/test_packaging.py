@@ -1,8 +1,10 @@
 """The gate ships alone: a wheel built from the repository holds no harness file (stand-in apps,
-seeds, faults) and requires none of the harness's dependencies."""
+seeds, faults) and requires none of the harness's dependencies; installed, pytest loads it through
+its entry point without rewriting its modules."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -38,3 +40,34 @@ def test_the_gate_never_imports_the_harness_at_module_level() -> None:
                  if any(line.startswith(("import runbook_harness", "from runbook_harness"))
                         for line in p.read_text().splitlines())]
     assert offenders == []
+
+
+def test_a_wheel_install_is_not_rewritten_by_pytest(tmp_path: Path) -> None:
+    """pytest marks each package of a distribution with a pytest11 entry point for rewriting: the
+    gate takes its own out, so no module of it is parsed and compiled again on a cold cache."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True,
+                   timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)], check=True,
+                   capture_output=True, timeout=300)
+    project = tmp_path / "project"
+    (project / "environments").mkdir(parents=True)
+    (project / "suites" / "common").mkdir(parents=True)
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "environments" / "shop.yaml").write_text(
+        "name: shop\npostgres:\n  shop: {dsn: 'postgresql://gate@db.invalid/shop'}\n")
+    (project / "suites" / "common" / "shop.yaml").write_text(
+        "checks:\n  orders:\n    {runbook: shop#slow, severity: low, symptom_id: shop.1, symptom: slow,\n"
+        "     assert: postgres.tables_exist, with: {database: shop, tables: [orders]}}\n")
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    run = subprocess.run([str(python), "-m", "pytest", "suites/shop", "--collect-only", "-q",
+                          "-p", "no:cacheprovider"], cwd=project, capture_output=True, text=True,
+                         timeout=120, env=environment)
+    assert "suites/common/shop.yaml::slow::orders" in run.stdout, run.stdout + run.stderr
+    installed = subprocess.run([str(python), "-c", "import runbook_checks; print(runbook_checks.__file__)"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    assert installed.startswith(str(venv))
+    rewritten = sorted(p.name for p in Path(installed).parent.rglob("*-pytest-*.pyc"))
+    assert rewritten == [f"__init__.cpython-{sys.version_info.major}{sys.version_info.minor}-pytest-"
+                         f"{__import__('pytest').__version__}.pyc"], rewritten
