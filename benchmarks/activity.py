@@ -7,9 +7,10 @@ session idle in a transaction longer than 1 minute, connections under 80% of max
 - check_postgres: one process per action (query_time, txn_idle, backends), as Nagios runs them;
 - runbook-checks: the same three as declared checks (`postgres.no_long_query`,
   `postgres.no_long_idle_session`, `postgres.value`) in one gate run, which reads the activity once,
-  with the plugins a production install brings (benchmarks/installed_pytest.py).
+  as a production install runs it (benchmarks/installed_pytest.py: `pip install .` in a virtual
+  environment of its own).
 Prints the median wall time of each over --runs runs (the gate's with the bytecode cache warm and
-cold, benchmarks/bytecode_cache.py) and the ratio. Starts its own cluster, with a
+cold, as installed_pytest.py says) and the ratio. Starts its own cluster, with a
 few idle sessions held open so that there is activity to read.
 """
 
@@ -73,7 +74,7 @@ def write_project(root: Path, cluster: NativePostgres) -> None:
 
 
 def gate_once(root: Path, cache: str = WARM) -> float:
-    seconds, done = installed_pytest.timed([*installed_pytest.PLUGINS, "suites/bench"], root, cache)
+    seconds, done = installed_pytest.timed(["suites/bench"], root, cache)
     if done.returncode != 0 or "3 passed" not in done.stdout:
         raise SystemExit(f"the gate did not pass its 3 checks ({done.returncode}):\n"
                          f"{done.stdout[-2000:]}{done.stderr[-2000:]}")

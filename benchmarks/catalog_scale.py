@@ -3,11 +3,13 @@
     python benchmarks/catalog_scale.py [--tables 10000] [--checks 50 500] [--runs 3]
 
 1. runbook-checks: N index checks declared as a user writes them (`postgres.indexes_exist` in
-   suites/common/bench.yaml), run as `pytest suites/bench`: one catalog query per database, limited
-   to the tables the checks name; with the bytecode cache warm, and cold (benchmarks/bytecode_cache.py);
+   suites/common/bench.yaml), run as `pytest suites/bench` by a production install
+   (benchmarks/installed_pytest.py): one catalog query per database, limited to the tables the
+   checks name; with the bytecode cache warm, and cold (as pip leaves a fresh install);
 2. the runbook way: one psql process and one catalog query per check;
 3. pgTAP: the same N assertions (has_index) in one pg_prove run;
-4. pytest's own floor: N empty test functions, run as the suite is (one pytest item per check).
+4. pytest's own floor: N empty test functions, one pytest item each, by the same install's pytest
+   with no plugin loaded.
 
 Prints the median wall time of each over --runs runs, queries sent, and the goals: runbook-checks
 within 1.5x of pg_prove's time and at least 10x faster than psql per check; and how much of the
@@ -76,7 +78,7 @@ def write_project(root: Path, cluster: NativePostgres, count: int, tables: int) 
     (root / "environments").mkdir(parents=True, exist_ok=True)
     (root / "suites" / "common").mkdir(parents=True, exist_ok=True)
     (root / "pytest.ini").write_text("[pytest]\nrunbooks =\n    bench=bench.md\n")
-    (root / "bench.md").write_text("# Bench\n\n## Indexes\n\nA query is slow: check that its table has its index.\n")
+    (root / "bench.md").write_text("# Bench\n\n## Indexes\n\nA slow query: look for its index.\n")
     (root / "environments" / "bench.yaml").write_text(
         "name: bench\npostgres:\n"
         f"  bench: {{dsn: 'postgresql://postgres@localhost:{cluster.port}/bench?host={cluster.socket_dir}'}}\n")
@@ -86,7 +88,7 @@ def write_project(root: Path, cluster: NativePostgres, count: int, tables: int) 
 
 def run_runbook_checks(root: Path, cache: str) -> tuple[float, int, int]:
     """`pytest suites/bench` as a user's install runs it, the bytecode cache as `cache` says."""
-    seconds, result = installed_pytest.timed([*installed_pytest.PLUGINS, "suites/bench"], root, cache)
+    seconds, result = installed_pytest.timed(["suites/bench"], root, cache)
     queries = re.search(r"postgres queries sent: (\d+)", result.stdout)
     passed = re.search(r"(\d+) passed", result.stdout)
     if result.returncode != 0 or not queries or not passed:
@@ -103,8 +105,8 @@ def write_floor(root: Path, count: int) -> None:
 
 def run_pytest_floor(root: Path) -> float:
     started = time.monotonic()
-    subprocess.run([*installed_pytest.PYTEST, "test_floor.py"], cwd=root, capture_output=True, check=True,
-                   env=installed_pytest.environment())
+    subprocess.run([*installed_pytest.pytest_command(), "test_floor.py"], cwd=root, capture_output=True,
+                   check=True, env=installed_pytest.environment(autoload=False))
     return time.monotonic() - started
 
 

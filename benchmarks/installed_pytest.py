@@ -1,9 +1,14 @@
-"""A gate run as a production install runs it: the pytest plugins that install brings (the gate's
-and testinfra's), none of those of the project's development tools (hypothesis' and anyio's cost
-about 80 ms each at start-up), no cache directory written, the JUnit file thrown away."""
+"""A gate run as a production install runs it: `pip install .` into a virtual environment of its
+own (the gate and its dependencies, nothing of the project's development tools), the gate's plugin
+loaded through its entry point with testinfra's, no cache directory written, the JUnit file thrown
+away. The environment is built once per version of the package (build/bench-venv-<hash>).
+
+Its bytecode cache, before each timed run: warm, as a second run finds it; cold, as pip leaves a
+fresh install (every module compiled, none of pytest's rewrites of the plugins' packages)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -12,21 +17,53 @@ from pathlib import Path
 
 import bytecode_cache
 
-PLUGINS = ["-p", "runbook_checks.plugin", "-p", "testinfra.plugin"]
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={os.devnull}"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def environment() -> dict[str, str]:
-    """The process environment: other packages' plugins not loaded by their entry points."""
-    return {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+def production_python() -> Path:
+    """The interpreter of a virtual environment holding `pip install .` of this version."""
+    digest = hashlib.sha256()
+    for path in sorted([ROOT / "pyproject.toml", *(ROOT / "src").rglob("*.py")]):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    venv = ROOT / "build" / f"bench-venv-{digest.hexdigest()[:16]}"
+    python = venv / "bin" / "python"
+    if not (venv / "installed").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               str(ROOT)], capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            raise SystemExit(f"pip install . into {venv} failed:\n{done.stderr[-3000:]}")
+        (venv / "installed").write_text("")
+    return python
+
+
+def pytest_command() -> list[str]:
+    return [str(production_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            f"--junitxml={os.devnull}"]
+
+
+def environment(autoload: bool = True) -> dict[str, str]:
+    """The process environment: plugins loaded by their entry points (or none, for pytest alone)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYTEST_") and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    if not autoload:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
+
+
+def prepare(cache: str) -> None:
+    """The installed code's cache as `cache` says: cold, without pytest's rewrites."""
+    if cache == bytecode_cache.COLD:
+        for rewritten in production_python().parent.parent.glob("lib/*/site-packages/**/*-pytest-*.pyc"):
+            rewritten.unlink()
 
 
 def timed(arguments: list[str], cwd: Path,
           cache: str = bytecode_cache.WARM) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """The wall time and the outcome of `pytest ARGUMENTS` in `cwd`, the project's bytecode cache
-    as `cache` says (bytecode_cache.py)."""
-    bytecode_cache.prepare(cache)
+    """The wall time and the outcome of `pytest ARGUMENTS` in `cwd` with the production install."""
+    command = pytest_command()
+    prepare(cache)
     started = time.perf_counter()
-    result = subprocess.run([*PYTEST, *arguments], cwd=cwd, capture_output=True, text=True, timeout=300,
-                            env=bytecode_cache.environment(cache, environment()))
+    result = subprocess.run([*command, *arguments], cwd=cwd, capture_output=True, text=True, timeout=300,
+                            env=environment())
     return time.perf_counter() - started, result
