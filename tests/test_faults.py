@@ -254,8 +254,6 @@ def provers(check: str, symptom: str) -> list[str]:
 ONE_BREAKAGE_SO_FAR: frozenset[str] = frozenset({
     # a full disk is shown by a lowered threshold alone: the root filesystem cannot be filled here
     "TestApiHostHeadroom::test_disk_headroom[/]",
-    # a stopped API is the one breakage; one that dies at start would need a start that may fail
-    "TestEmergencyProcedures::test_api_process_running",
 })
 
 

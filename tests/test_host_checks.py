@@ -31,6 +31,16 @@ def test_a_matching_process_passes() -> None:
     process_running(Processes("api1", "gunicorn .*app:api", (412,)))
 
 
+def test_matching_processes_that_do_not_run_fail_with_their_states() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        process_running(Processes("api1", "gunicorn", (412, 413), ((412, "T"), (413, "Z"))))
+    assert failure.value.found == "2 matching, none running: pid 412 stopped (T), pid 413 defunct (Z)"
+    assert "kill -CONT" in failure.value.fix and "restart the service" in failure.value.fix
+    with pytest.raises(CheckFailed, match="pid 7 stopped by a debugger \\(t\\)"):
+        process_running(Processes("api1", "gunicorn", (7,), ((7, "t"),)))
+    process_running(Processes("api1", "gunicorn", (412, 413), ((412, "T"),)))  # one of two runs
+
+
 def test_no_matching_process_fails_naming_pattern_and_host() -> None:
     with pytest.raises(CheckFailed) as failure:
         process_running(Processes("api1", "gunicorn .*app:api", ()))

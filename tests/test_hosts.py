@@ -27,6 +27,7 @@ from runbook_checks.checks.hosts import (
 )
 from runbook_checks.environment import Environment, Thresholds, Timeouts
 from runbook_checks.errors import CheckFailed, NotDeclared, TargetUnreachable
+from runbook_checks.facts.hosts import Processes
 from runbook_checks.redaction import Redactor
 from runbook_checks.targets.hosts import HostTarget
 from runbook_checks.targets.registry import Targets
@@ -84,6 +85,33 @@ def test_a_running_process_passes_and_a_missing_one_fails(host: HostTarget) -> N
     assert failure.value.found == "no process on box matches /^nginx: master/"
     # the listing's own ps, and the shells that run it, never count
     assert host.processes(r"ps -A").pids == ()
+
+
+@pytest.mark.parametrize("reached", ["docker", "ssh"])
+def test_a_stopped_process_fails_and_runs_again_once_continued(box: sshd.SshHost, reached: str,
+                                                               request: pytest.FixtureRequest) -> None:
+    url = box.docker_url if reached == "docker" else box.url
+    marker = f"sleep 31{len(reached)}7"  # a command line of this test's own
+    subprocess.run(["docker", "exec", "-d", box.container, "sh", "-c", f"exec {marker}"], check=True,
+                   timeout=30)
+    request.addfinalizer(lambda: in_box(box, "pkill", "-f", marker))
+    (pid,) = processes_once_started(url, marker).pids
+    in_box(box, "kill", "-STOP", str(pid))
+    with pytest.raises(CheckFailed) as failure:
+        process_running(targets(box=url).host("box").processes(marker))  # a fresh target: read anew
+    assert failure.value.found == f"1 matching, none running: pid {pid} stopped (T)"
+    in_box(box, "kill", "-CONT", str(pid))
+    process_running(targets(box=url).host("box").processes(marker))
+
+
+def processes_once_started(url: str, pattern: str) -> Processes:
+    """The processes matching `pattern` once one is there, read by a fresh target each time."""
+    for _ in range(50):
+        found = targets(box=url).host("box").processes(pattern)
+        if found.pids:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"no process matching {pattern} started")
 
 
 def test_a_listening_port_passes_and_a_closed_one_fails(host: HostTarget) -> None:

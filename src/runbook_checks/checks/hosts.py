@@ -22,12 +22,21 @@ _LISTED_PORTS = 12  # the listening ports a failure names, at most
 
 
 def process_running(processes: Processes) -> None:
-    """At least one process on the host has a command line that matches the pattern."""
+    """At least one process on the host has a command line that matches the pattern and runs: not
+    stopped (a SIGSTOP, a debugger) nor defunct, which answers nothing however present it is."""
+    expected = f"a process matching /{processes.pattern}/ running on {processes.host}"
     if not processes.pids:
-        raise CheckFailed(f"a process matching /{processes.pattern}/ running on {processes.host}",
-                          f"no process on {processes.host} matches /{processes.pattern}/",
+        raise CheckFailed(expected, f"no process on {processes.host} matches /{processes.pattern}/",
                           "start the service (its unit, container or supervisor) and read its log for why it "
                           "stopped; if it runs, correct the pattern")
+    if len(processes.halted) == len(processes.pids):
+        listed = ", ".join(f"pid {pid} {_HALTED[state]}" for pid, state in processes.halted)
+        raise CheckFailed(expected, f"{len(processes.pids)} matching, none running: {listed}",
+                          "a stopped process carries on with kill -CONT <pid> (find who stopped it: a "
+                          "debugger, a job control signal); a defunct one is gone: restart the service")
+
+
+_HALTED = {"T": "stopped (T)", "t": "stopped by a debugger (t)", "Z": "defunct (Z)", "X": "dead (X)"}
 
 
 def process_memory_under(memory: ProcessMemory, limit_mib: float) -> None:

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Processes:
     """The pids of the processes whose command line matches `pattern` (never the command lines:
-    they may hold secrets)."""
+    they may hold secrets), and those of them that do not run: each with its state letter, T
+    (stopped), t (stopped by a debugger), Z (defunct) or X (dead)."""
 
     host: str
     pattern: str
     pids: tuple[int, ...]
+    halted: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,9 @@ _ANSWER = "runbook-checks-host-answers"
 _TIMED_OUT = (124, 137)  # timeout(1)'s status when the command outlasted it (137: it ignored TERM)
 # testinfra's own process listing (procps, busybox) and the shells that run it: never a match
 _OWN_LISTING = ("ps -Aww -o ", "ps -A -o ")
+# The states (ps' STAT, first letter) of a process that does not run: stopped, stopped by a
+# debugger, defunct (a zombie its parent has not reaped), dead.
+HALTED_STATES = ("T", "t", "Z", "X")
 # What the ssh command says (exit status 255) when the address gives no answer: the cause in words.
 _SSH_NO_ANSWER = (("timed out", "no answer within the {connect} s connect timeout"),
                   ("connection refused", "connection refused"),
@@ -141,8 +144,9 @@ class HostTarget:
     def processes(self, pattern: str) -> Processes:
         """The pids of the processes whose full command line matches the regular expression."""
         matcher = re.compile(pattern)
-        pids = tuple(pid for pid, args in self._processes.get() if matcher.search(args))
-        return Processes(self.name, pattern, pids)
+        matching = [(pid, state) for pid, state, args in self._processes.get() if matcher.search(args)]
+        return Processes(self.name, pattern, tuple(pid for pid, _ in matching),
+                         tuple((pid, state[0]) for pid, state in matching if state[:1] in HALTED_STATES))
 
     def process_memory(self, pattern: str) -> ProcessMemory:
         """The resident memory of each process `processes(pattern)` finds, read with ps; a process
@@ -444,14 +448,15 @@ class HostTarget:
         return f"check that the host is up and its sshd answers there, or correct hosts.{self.name}"
 
 
-def _list_processes(host: _BoundedHost) -> tuple[tuple[int, str], ...]:
-    """Every process's pid and command line, but for the listing's own. ps is asked for these two
+def _list_processes(host: _BoundedHost) -> tuple[tuple[int, str, str], ...]:
+    """Every process's pid, state and command line, but for the listing's own. ps is asked for these
     alone (procps' form, or busybox's where testinfra finds it): testinfra's own listing puts the
     command name among its columns, and a name with a space (Node's processes set theirs) shifts them."""
-    command = "ps -A -o pid,args" if isinstance(host.process, BusyboxProcess) else "ps -Aww -o pid=,args="
-    rows = (line.strip().split(None, 1) for line in host.check_output(command).splitlines())
-    return tuple((int(row[0]), row[1] if len(row) > 1 else "") for row in rows
-                 if row and row[0].isdigit() and not any(own in row[-1] for own in _OWN_LISTING))
+    command = ("ps -A -o pid,stat,args" if isinstance(host.process, BusyboxProcess)
+               else "ps -Aww -o pid=,stat=,args=")
+    rows = (line.strip().split(None, 2) for line in host.check_output(command).splitlines())
+    return tuple((int(row[0]), row[1], row[2] if len(row) > 2 else "") for row in rows
+                 if len(row) > 1 and row[0].isdigit() and not any(own in row[-1] for own in _OWN_LISTING))
 
 
 def _list_tcp_listeners(host: _BoundedHost) -> dict[int, tuple[str, ...]]:
