@@ -1,7 +1,8 @@
 """A gate run as a production install runs it: `pip install .` into a virtual environment of its
 own (the gate and its dependencies, nothing of the project's development tools), the gate's plugin
 loaded through its entry point with testinfra's, no cache directory written, the JUnit file thrown
-away. The environment is built once per version of the package (build/bench-venv-<hash>).
+away. The environment is built once per version of the package (build/bench-venv-<hash>; an
+earlier version's is removed).
 
 Its bytecode cache, before each timed run: warm, as a second run finds it; cold, as pip leaves a
 fresh install (every module compiled, none of pytest's rewrites of the plugins' packages)."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +30,8 @@ def production_python() -> Path:
     venv = ROOT / "build" / f"bench-venv-{digest.hexdigest()[:16]}"
     python = venv / "bin" / "python"
     if not (venv / "installed").exists():
+        for older in venv.parent.glob("bench-venv-*"):  # an earlier version's: never used again
+            shutil.rmtree(older, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                                str(ROOT)], capture_output=True, text=True, timeout=900)
