@@ -37,6 +37,7 @@ from runbook_checks.errors import ConfigurationError
 from runbook_checks.expected import use_overrides
 from runbook_checks.gate import GATE, Gate
 from runbook_checks.log_redaction import RedactedLogs
+from runbook_checks.one_step import NAME as ONE_STEP
 from runbook_checks.one_step import OneStep
 from runbook_checks.redaction import Redactor, UnsafeSecret, url_password, without_credentials
 from runbook_checks.reporting import block, render
@@ -152,7 +153,8 @@ def pytest_configure(config: pytest.Config) -> None:
     gate.waivers, gate.fail_on, gate.previous = Waivers.of(env.waivers), config.option.rc_fail_on, previous
     config.stash[GATE] = gate
     config.pluginmanager.register(_RunObserver(gate), "runbook-checks-run")
-    config.pluginmanager.register(OneStep(lambda item: markers_problem(item, gate)), "runbook-checks-1-step")
+    config.pluginmanager.register(OneStep(lambda item: markers_problem(item, gate),
+                                          lambda report: _mask(report, gate.redactor)), ONE_STEP)
     use_overrides(env.expected)
     config.args = suite_arguments(config, name, env.systems)
     if not config.option.xmlpath and not config.option.collectonly:
