@@ -115,6 +115,19 @@ def test_a_secret_inside_base64_text_is_masked(before: str, encode: Callable[[by
     assert len(text) - len(masked.replace(MASK, "")) >= 19
 
 
+def test_a_secret_in_wrapped_or_url_quoted_base64_is_masked() -> None:
+    secret = "Ab~~~9xQ-Zr7?>w"
+    redactor = Redactor()
+    redactor.add_variable("API_TOKEN", secret)
+    for before in range(0, 80):  # MIME's 76 columns: the secret's encoding across each line break
+        text = base64.encodebytes(("x" * before + secret + "~tail").encode()).decode()
+        masked = redactor(text)
+        assert masked.count(MASK) == 1, (before, masked)
+        assert len(text) - len(masked.replace(MASK, "")) >= 19, (before, masked)
+    quoted = quote(base64.b64encode(f"u:{secret}".encode()).decode(), safe="")  # + and / as %2B, %2F
+    assert "%2B" in quoted and redactor(quoted).count(MASK) == 1
+
+
 def test_base64_forms_only_of_a_secret_safe_to_mask_anywhere() -> None:
     assert base64_forms("short") == set()  # no form as long as a safe secret
     redactor = Redactor()

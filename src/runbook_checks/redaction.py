@@ -142,6 +142,7 @@ class Redactor:
     def __init__(self, guess_later: bool = False) -> None:
         self._secrets: dict[str, bool] = {}  # printed form -> masked anywhere (else only whole)
         self._pattern: re.Pattern[str] | None = None
+        self._wrapped: set[str] = set()  # base64 forms, masked with line breaks anywhere in them
         self.unmaskable: set[str] = set()  # names of values read at run time too weak to mask safely
         # With `guess_later`, a strict secret's shape is judged at once and how guessable it is left
         # to the caller (secret_strength.py): (name, value), each secret whatever its name
@@ -169,8 +170,11 @@ class Redactor:
             if len(piece) < _MIN_LENGTH:
                 continue
             anywhere = not problem and len(piece) >= SAFE_LENGTH and not _NAME.fullmatch(piece)
-            # base64 text runs on around a secret in it: only one safe to mask anywhere is masked there
-            for form in encodings(piece) | (base64_forms(piece) if anywhere else set()):
+            # base64 text runs on around a secret in it: only one safe to mask anywhere is masked there,
+            # URL-encoded too, and across the line breaks of base64 wrapped at a width (MIME, PEM)
+            encoded = base64_forms(piece) if anywhere else set()
+            self._wrapped |= encoded
+            for form in encodings(piece).union(*map(encodings, encoded)):
                 if anywhere and not self._secrets.get(form) or form not in self._secrets:
                     self._secrets[form] = anywhere
                     self._pattern = None
@@ -185,14 +189,24 @@ class Redactor:
         if named_secret or url_with_password or unparsed_credentials:
             self.add(value, name, strict)
 
+    def _holds_a_form(self, text: str) -> bool:
+        """Whether `text` holds a printed form of a secret (or a base64 one across line breaks):
+        what every match needs, found by plain substring search, so that the pattern (which
+        tries each form at each place) runs only on the rare text that may show a secret."""
+        if any(form in text for form in self._secrets):
+            return True
+        unwrapped = text.replace("\r", "").replace("\n", "")
+        return any(form in unwrapped for form in self._wrapped)
+
     def __call__(self, text: str) -> str:
         if not text:
             return text
         text = without_credentials(text)
-        if not self._secrets:
+        if not self._secrets or not self._holds_a_form(text):
             return text
         if self._pattern is None:
             ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(form) if self._secrets[form] else _whole(form)
-                                                for form in ordered))
+            wrapped = [r"(?:\r?\n)?".join(map(re.escape, form)) for form in sorted(self._wrapped)]
+            printed = [re.escape(form) if self._secrets[form] else _whole(form) for form in ordered]
+            self._pattern = re.compile("|".join(wrapped + printed))
         return self._pattern.sub(MASK, text)
