@@ -10,14 +10,16 @@ import sys
 
 
 def _not_rewritten_by_pytest() -> None:
-    """This package's name out of pytest's rewrite marks, where pytest has marked it."""
+    """This package and its modules out of pytest's rewrite marks (the package, by its entry point;
+    a module, named by `-p`), where pytest has marked them."""
     hook_type = getattr(sys.modules.get("_pytest.assertion.rewrite"), "AssertionRewritingHook", None)
     if not isinstance(hook_type, type):
         return  # pytest is not running
     for finder in sys.meta_path:
         marked = getattr(finder, "_must_rewrite", None)
-        if isinstance(finder, hook_type) and isinstance(marked, set) and __name__ in marked:
-            marked.discard(__name__)
+        if isinstance(finder, hook_type) and isinstance(marked, set):
+            ours = {name for name in marked if name == __name__ or name.startswith(f"{__name__}.")}
+            marked -= ours
             getattr(finder, "_marked_for_rewrite_cache", {}).clear()
 
 
