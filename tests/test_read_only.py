@@ -109,7 +109,8 @@ def test_full_gate_run_sends_redis_only_reads(stack: StackState, stack_env: dict
                                               tmp_path: Path) -> None:
     """The detection queue holds a paused job (a list) and a delayed one (a sorted set), so that
     every read of its depth is sent; the worker, whose own commands write, is held still (SIGSTOP)
-    meanwhile, its heartbeat threshold raised to match, so that MONITOR shows the gate alone."""
+    meanwhile, its heartbeat threshold raised to match, so that MONITOR shows the gate alone. Its
+    process check sees it stopped, and fails alone."""
     # no read timeout (redis-py's default is 5 s): the gate may send Redis nothing for longer, and a
     # watch that timed out would see none of what follows
     client = redis.Redis(host=stack.host, port=stack.ports["redis"], password=stack.secrets["redis"],
@@ -129,7 +130,9 @@ def test_full_gate_run_sends_redis_only_reads(stack: StackState, stack_env: dict
     finally:
         signal_worker("CONT")(stack)
         steps(worker_queue("drain"), worker_queue("resume"))(stack)
-    assert run.returncode == 0, run.output
+    stopped = "TestDetectionWorker::test_worker_process_running"
+    assert run.failed == {stopped}, run.output
+    assert "1 matching, none running: pid " in run.failures[stopped]
     assert not watching.is_alive(), "MONITOR did not see its end"
     assert {"PING", "INFO", "TYPE", "GET", "TIME", "LLEN", "ZCARD"} <= set(commands), \
         "the checks' commands are seen"

@@ -33,9 +33,9 @@ NAME = "runbook-checks-1-step"  # this plugin's, as the gate registers it
 
 
 def whole_protocol_wanted_by(config: pytest.Config) -> list[str]:
-    """What asks for pytest's whole protocol for every check: debugging options given, and the
-    plugins (conftests included) hooking into a phase that this module does not know to leave a
-    declared check alone."""
+    """What asks for pytest's whole protocol for every check: debugging options given, the plugins
+    (conftests included) hooking into a phase that this module does not know to leave a declared
+    check alone, and those running tests their own way (a runtest protocol that is no wrapper)."""
     wanted = [flag for option, flag in DEBUGGING.items() if config.getoption(option, False)]
     for name in PHASE_HOOKS:
         for impl in getattr(config.hook, name).get_hookimpls():
