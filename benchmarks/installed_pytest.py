@@ -41,8 +41,8 @@ def production_python() -> Path:
     return python
 
 
-def pytest_command() -> list[str]:
-    return [str(production_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+def pytest_command(python: Path | None = None) -> list[str]:
+    return [str(python or production_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider",
             f"--junitxml={os.devnull}"]
 
 
@@ -55,18 +55,19 @@ def environment(autoload: bool = True) -> dict[str, str]:
     return env
 
 
-def prepare(cache: str) -> None:
-    """The installed code's cache as `cache` says: cold, without pytest's rewrites."""
+def prepare(cache: str, python: Path) -> None:
+    """The cache of the code installed for `python` as `cache` says: cold, without pytest's rewrites."""
     if cache == bytecode_cache.COLD:
-        for rewritten in production_python().parent.parent.glob("lib/*/site-packages/**/*-pytest-*.pyc"):
+        for rewritten in python.parent.parent.glob("lib/*/site-packages/**/*-pytest-*.pyc"):
             rewritten.unlink()
 
 
 def timed(arguments: list[str], cwd: Path,
           cache: str = bytecode_cache.WARM) -> tuple[float, subprocess.CompletedProcess[str]]:
     """The wall time and the outcome of `pytest ARGUMENTS` in `cwd` with the production install."""
-    command = pytest_command()
-    prepare(cache)
+    python = production_python()  # the package's sources hashed once a run
+    command = pytest_command(python)
+    prepare(cache, python)
     started = time.perf_counter()
     result = subprocess.run([*command, *arguments], cwd=cwd, capture_output=True, text=True, timeout=300,
                             env=environment())
