@@ -112,6 +112,22 @@ def test_an_interrupt_while_the_stack_stops_waits_for_it(tmp_path: Path) -> None
     assert_nothing_left(before, clusters, run.pid, "".join(lines) + run.communicate(timeout=120)[0])
 
 
+def test_an_interrupt_in_another_plugins_unconfigure_still_stops_the_stack(tmp_path: Path) -> None:
+    """Ctrl-C landing in another plugin's unconfigure hook (pytest's logging, say) ends pytest's
+    unconfigure hooks early: the stack is let go of all the same."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "interrupted_unconfigure.py").write_text(
+        "import pytest\n\n\n@pytest.hookimpl(tryfirst=True)\n"
+        "def pytest_unconfigure(config):\n    raise KeyboardInterrupt\n")
+    before, clusters = processes(), cluster_directories()
+    run, lines = run_until((" passed in ", " skipped in "), tmp_path, "-q", "-p", "interrupted_unconfigure",
+                           PYTHONPATH=str(plugins))
+    output = "".join(lines) + run.communicate(timeout=120)[0]
+    assert "KeyboardInterrupt" in output, output
+    assert_nothing_left(before, clusters, run.pid, output)
+
+
 def test_a_second_interrupt_while_start_up_cleans_up_waits_for_it(tmp_path: Path) -> None:
     before, clusters = processes(), cluster_directories()
     run, lines = run_until(("starting the reference stack",), tmp_path, "-q")

@@ -152,6 +152,7 @@ def pytest_configure(config: pytest.Config) -> None:
     gate = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs, secrets)
     gate.waivers, gate.fail_on, gate.previous = Waivers.of(env.waivers), config.option.rc_fail_on, previous
     config.stash[GATE] = gate
+    config.add_cleanup(lambda: _let_go(gate))
     config.pluginmanager.register(_RunObserver(gate), "runbook-checks-run")
     config.pluginmanager.register(OneStep(lambda item: markers_problem(item, gate),
                                           lambda report: _mask(report, gate.redactor)), ONE_STEP)
@@ -221,23 +222,23 @@ def _gate(config: pytest.Config) -> Gate | None:
     return config.stash.get(GATE, None)
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    gate = _gate(config)
-    if gate is None:
-        return
+def _let_go(gate: Gate) -> None:
+    """Ends what the run holds and lets go of the reference stack it started. A cleanup of the
+    config: pytest runs it even when an interrupt broke off the plugins' unconfigure hooks."""
     gc.enable()  # a run that ended before its checks were collected
-    gate.secrets.close()
     interrupted = gate.interrupted
-    if gate.progress is not None:
-        gate.progress.stop()
     try:
+        gate.secrets.close()
+        if gate.progress is not None:
+            gate.progress.stop()
         gate.targets.close()
         gate.logs.uninstall()
     except KeyboardInterrupt:  # the stack is still let go of, below
         interrupted = True
-    if gate.stack is not None and gate.stack.release() and interrupted:
-        print(f"runbook-checks: interrupted; stopped the reference stack in {gate.stack.directory}",
-              file=sys.stderr)
+    finally:
+        if gate.stack is not None and gate.stack.release() and interrupted:
+            print(f"runbook-checks: interrupted; stopped the reference stack in {gate.stack.directory}",
+                  file=sys.stderr)
 
 
 def _marker_value(item: pytest.Item, name: str) -> str | None:
