@@ -3,13 +3,14 @@ and `runbook-checks compare`), seen over real runs with a fault injected and rev
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 from runbook_checks.comparison import compare, flips
-from runbook_checks.results import HISTORY_RUNS, CheckResult, digest, with_history
+from runbook_checks.results import HISTORY_RUNS, CheckResult, digest, read, result, with_history, write
 from runbook_harness.faults import sql
 from runbook_harness.state import StackState
 from tests.gate_run import ROOT, GateRun, run_gate
@@ -127,3 +128,19 @@ def test_compare_fails_on_a_flapping_check_failing_again(tmp_path: Path) -> None
     assert (status, kinds["flapping"], kinds["new"]) == (1, ["a::b"], [])
     status, _ = changes(tmp_path / "now.json", tmp_path / "before.json")  # flapping, passing now
     assert status == 0
+
+
+def test_a_result_is_written_a_line_per_check_and_read_back_whole(tmp_path: Path) -> None:
+    checks = [_check("failed", 'quote " and \\ and\na line break'), _check("passed")]
+    checks[1].id, checks[1].waiver = "a::c", {"justification": "known", "owner": "ops"}
+    data = result("qa", datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC), 1.23456, "high", 1, checks,
+                  {"unmatched": [], "passing": [], "expired": []}, {"uncovered": []})
+    write(data, tmp_path / "reports" / "result-qa.json")
+    text = (tmp_path / "reports" / "result-qa.json").read_text()
+    assert read(tmp_path / "reports" / "result-qa.json") == data
+    assert data["checks"] == [vars(c) for c in checks] and data["duration_seconds"] == 1.235
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}" and text.endswith("}\n")
+    per_check = [json.loads(line.strip().rstrip(",")) for line in lines if line.startswith("  {")]
+    assert per_check == data["checks"]
+    assert ' "checks": [' in lines and ' "environment": "qa",' in lines

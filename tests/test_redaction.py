@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +47,16 @@ def test_pieces_of_an_unencoded_password_are_masked() -> None:
     redactor.add_variable("DATABASE_URL", "postgresql://app:first@secondpart/thirdpart#@db:5432/x")
     text = redactor("failed to resolve host 'secondpart'; first; thirdpart")
     assert "secondpart" not in text and "first" not in text and "thirdpart" not in text
+
+
+def test_what_masking_could_change_is_told_apart_from_what_it_cannot() -> None:
+    redactor = Redactor()
+    assert not redactor.may_change("plain text") and redactor.may_change("see http://a:b@host/")
+    redactor.add("Kq8-zV2m!x7Lp")
+    assert redactor.may_change("x Kq8-zV2m!x7Lp y") and redactor.may_change("see https://host/")
+    assert redactor.may_change(base64.b64encode(b"Kq8-zV2m!x7Lp").decode()[:8] + "\n"
+                               + base64.b64encode(b"Kq8-zV2m!x7Lp").decode()[8:])
+    assert not redactor.may_change("Kq8-zV2m x7Lp and http:/ only")
 
 
 def test_a_secret_is_masked_only_where_it_stands_whole() -> None:
@@ -189,3 +202,41 @@ def test_a_weak_declared_secret_stops_the_run_naming_its_variable(tmp_path: Path
     assert run.returncode == 4, run.output
     assert "postgres.platform.dsn (from WEAK_PW): 5 characters, fewer than 8" in run.output
     assert "Zq7-x" not in run.output
+
+
+LATE_SECRET = "Hq4-Zr8x!Lm2Wv9Tq"  # known to the gate only once a check reads the app's env file
+LATE_CHECKS = f"""import pytest
+
+pytestmark = [pytest.mark.runbook("shop#late"), pytest.mark.severity("low"),
+              pytest.mark.symptom("shop.1", "a key printed before it was known")]
+
+
+def test_prints_the_key_first():
+    pytest.fail("the key is {LATE_SECRET}", pytrace=False)
+
+
+def test_reads_the_config_after(targets):
+    assert targets.app_config("shop")["SHOP_API_SECRET"]
+"""
+
+
+def test_a_secret_read_as_checks_run_is_masked_in_what_came_before(tmp_path: Path) -> None:
+    """A report made before a secret was known (the app's env file is read by a later check) has
+    it masked by the end of the run: on the console, in the JUnit file and in the result."""
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "suites" / "common").mkdir(parents=True)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nrunbooks =\n    shop=shop.md\n")
+    (tmp_path / "shop.md").write_text("# Shop\n\n## Late\n\nA key.\n")
+    (tmp_path / "shop.env").write_text(f"SHOP_API_SECRET={LATE_SECRET}\n")
+    (tmp_path / "environments" / "late.yaml").write_text(
+        f"name: late\nsystems: [shop]\napps:\n  shop: {{config: {{env_file: {tmp_path / 'shop.env'}}}}}\n")
+    (tmp_path / "suites" / "common" / "shop.py").write_text(LATE_CHECKS)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    run = subprocess.run([sys.executable, "-m", "pytest", "suites/late", "-p", "no:cacheprovider", "-rA",
+                          f"--junitxml={tmp_path / 'junit.xml'}"], cwd=tmp_path, env=environ,
+                         capture_output=True, text=True, timeout=120)
+    junit = (tmp_path / "junit.xml").read_text()
+    result = (tmp_path / "result-late.json").read_text()
+    assert run.returncode == 1 and "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
+    assert f"the key is {MASK}" in junit and f"the key is {MASK}" in result
+    assert LATE_SECRET not in run.stdout + run.stderr + junit + result

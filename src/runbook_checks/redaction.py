@@ -198,6 +198,11 @@ class Redactor:
         unwrapped = text.replace("\r", "").replace("\n", "")
         return any(form in unwrapped for form in self._wrapped)
 
+    def may_change(self, text: str) -> bool:
+        """Whether masking could change `text`: it holds a URL, or a printed form of a secret. A
+        long text that may not is left whole, without masking it piece by piece."""
+        return "://" in text or bool(self._secrets) and self._holds_a_form(text)
+
     def __call__(self, text: str) -> str:
         if not text:
             return text
