@@ -38,7 +38,18 @@ def test_matching_processes_that_do_not_run_fail_with_their_states() -> None:
     assert "kill -CONT" in failure.value.fix and "restart the service" in failure.value.fix
     with pytest.raises(CheckFailed, match="pid 7 stopped by a debugger \\(t\\)"):
         process_running(Processes("api1", "gunicorn", (7,), ((7, "t"),)))
-    process_running(Processes("api1", "gunicorn", (412, 413), ((412, "T"),)))  # one of two runs
+    process_running(Processes("api1", "gunicorn", (412, 413), ((413, "Z"),)))  # a child not yet reaped
+
+
+def test_a_stopped_process_fails_beside_a_running_one() -> None:
+    """A running wrapper (sh -c) or sibling worker matches the pattern too: it does not answer for
+    the stopped one."""
+    with pytest.raises(CheckFailed) as failure:
+        process_running(Processes("api1", "node server", (40, 41, 42), ((41, "T"), (42, "Z"))))
+    assert failure.value.found == "3 matching, 1 stopped: pid 41 stopped (T)"
+    with pytest.raises(CheckFailed) as failure:
+        process_running(Processes("api1", "node server", (7, 8), ((8, "t"),)))
+    assert failure.value.found == "2 matching, 1 stopped: pid 8 stopped by a debugger (t)"
 
 
 def test_no_matching_process_fails_naming_pattern_and_host() -> None:

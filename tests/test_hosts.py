@@ -104,11 +104,32 @@ def test_a_stopped_process_fails_and_runs_again_once_continued(box: sshd.SshHost
     process_running(targets(box=url).host("box").processes(marker))
 
 
-def processes_once_started(url: str, pattern: str) -> Processes:
-    """The processes matching `pattern` once one is there, read by a fresh target each time."""
+@pytest.mark.parametrize("reached", ["docker", "ssh"])
+def test_a_stopped_child_fails_beside_its_running_wrapper(box: sshd.SshHost, reached: str,
+                                                         request: pytest.FixtureRequest) -> None:
+    """`sh -c` stays as the child's parent and matches the same pattern: it runs, the child that
+    does the work is stopped, and the check fails naming the child."""
+    url = box.docker_url if reached == "docker" else box.url
+    marker = f"sleep 32{len(reached)}9"
+    subprocess.run(["docker", "exec", "-d", box.container, "sh", "-c", f"{marker}; true"], check=True,
+                   timeout=30)
+    request.addfinalizer(lambda: in_box(box, "pkill", "-f", marker))
+    wrapper_and_child = processes_once_started(url, marker, count=2)
+    child = int(in_box(box, "pgrep", "-f", f"^{marker}"))
+    assert child in wrapper_and_child.pids
+    in_box(box, "kill", "-STOP", str(child))
+    with pytest.raises(CheckFailed) as failure:
+        process_running(targets(box=url).host("box").processes(marker))
+    assert failure.value.found == f"2 matching, 1 stopped: pid {child} stopped (T)"
+    in_box(box, "kill", "-CONT", str(child))
+    process_running(targets(box=url).host("box").processes(marker))
+
+
+def processes_once_started(url: str, pattern: str, count: int = 1) -> Processes:
+    """The processes matching `pattern` once `count` are there, read by a fresh target each time."""
     for _ in range(50):
         found = targets(box=url).host("box").processes(pattern)
-        if found.pids:
+        if len(found.pids) >= count:
             return found
         time.sleep(0.1)
     raise AssertionError(f"no process matching {pattern} started")

@@ -22,18 +22,28 @@ _LISTED_PORTS = 12  # the listening ports a failure names, at most
 
 
 def process_running(processes: Processes) -> None:
-    """At least one process on the host has a command line that matches the pattern and runs: not
-    stopped (a SIGSTOP, a debugger) nor defunct, which answers nothing however present it is."""
+    """At least one process on the host has a command line that matches the pattern and runs, and
+    none of them is stopped (a SIGSTOP, a debugger): a stopped or defunct process answers nothing
+    however present it is, and a stopped one fails the check even beside a running one."""
     expected = f"a process matching /{processes.pattern}/ running on {processes.host}"
     if not processes.pids:
         raise CheckFailed(expected, f"no process on {processes.host} matches /{processes.pattern}/",
                           "start the service (its unit, container or supervisor) and read its log for why it "
                           "stopped; if it runs, correct the pattern")
+    stopped = [(pid, state) for pid, state in processes.halted if state in "Tt"]
     if len(processes.halted) == len(processes.pids):
-        listed = ", ".join(f"pid {pid} {_HALTED[state]}" for pid, state in processes.halted)
-        raise CheckFailed(expected, f"{len(processes.pids)} matching, none running: {listed}",
-                          "a stopped process carries on with kill -CONT <pid> (find who stopped it: a "
-                          "debugger, a job control signal); a defunct one is gone: restart the service")
+        found = f"{len(processes.pids)} matching, none running: {_listed(processes.halted)}"
+    elif stopped:  # a running wrapper (sh -c) or sibling worker does not answer for a stopped one
+        found = f"{len(processes.pids)} matching, {len(stopped)} stopped: {_listed(stopped)}"
+    else:
+        return  # a defunct one beside a running one: a child its parent has yet to reap
+    raise CheckFailed(expected, found,
+                      "a stopped process carries on with kill -CONT <pid> (find who stopped it: a "
+                      "debugger, a job control signal); a defunct one is gone: restart the service")
+
+
+def _listed(halted: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> str:
+    return ", ".join(f"pid {pid} {_HALTED[state]}" for pid, state in halted)
 
 
 _HALTED = {"T": "stopped (T)", "t": "stopped by a debugger (t)", "Z": "defunct (Z)", "X": "dead (X)"}
