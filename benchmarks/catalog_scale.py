@@ -15,12 +15,14 @@ Prints the median wall time of each over --runs runs, queries sent, and the goal
 checks with the cache warm and cold: runbook-checks within 1.5x of pg_prove's time and at least
 10x faster than psql per check; how much of the first goal pytest's floor leaves to the gate
 itself; and, given two counts, a check's own cost (goal: under 1.5 ms) beside pytest's per empty
-test. Starts its own throwaway cluster.
+test; and where the time goes at 500 checks (one more warm run of the gate and of the floor with
+benchmarks/phases.py loaded), phase by phase. Starts its own throwaway cluster.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import statistics
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import installed_pytest
+import phases
 from bytecode_cache import COLD, WARM
 
 from runbook_harness.postgres import NativePostgres, cluster_root
@@ -140,6 +143,26 @@ def run_pg_prove(cluster: NativePostgres, count: int, tables: int, directory: Pa
     return time.monotonic() - started
 
 
+def phases_of(arguments: list[str], cwd: Path, autoload: bool) -> dict[str, float]:
+    """One warm run's seconds per phase (benchmarks/phases.py), by the production install."""
+    written = cwd / "phases.json"
+    env = {**installed_pytest.environment(autoload), "PYTHONPATH": str(Path(__file__).parent),
+           "RC_BENCH_PHASES": str(written)}
+    launched = time.time()
+    subprocess.run([*installed_pytest.pytest_command(), "-p", "phases", *arguments], cwd=cwd, env=env,
+                   capture_output=True, check=True, timeout=300)
+    return phases.split(launched, json.loads(written.read_text()))
+
+
+def print_phases(count: int, gate: dict[str, float], floor: dict[str, float]) -> None:
+    print(f"where the time goes at {count} checks (one warm run of each, s):")
+    print(f"  {'phase':<46}{'gate':>7}{'pytest':>8}{'gate - pytest':>15}")
+    for moment, name in phases.PHASES.items():
+        print(f"  {name:<46}{gate[moment]:>7.3f}{floor[moment]:>8.3f}{gate[moment] - floor[moment]:>+15.3f}")
+    total, floor_total = sum(gate.values()), sum(floor.values())
+    print(f"  {'in all':<46}{total:>7.3f}{floor_total:>8.3f}{total - floor_total:>+15.3f}")
+
+
 def median_of(runs: int, measure: Callable[..., Any], *arguments: Any) -> tuple[float, Any]:
     """The median wall time of `runs` calls of `measure` (each returns its seconds, or its seconds
     and what it counted), and the last call's counts."""
@@ -195,6 +218,9 @@ def main() -> None:
             print(f"{'':>6}  pytest's floor alone is {floor / prove:.2f}x pg_prove; the gate adds "
                   f"{ours - floor:.2f} s to it, {PROVE_GOAL * prove - floor:.2f} s within {PROVE_GOAL}x")
             walls[count] = (ours, floor)
+            if judged:
+                print_phases(count, phases_of(["suites/bench"], project, autoload=True),
+                             phases_of(["test_floor.py"], work / f"floor-{count}", autoload=False))
         if len(walls) > 1:
             (low, (low_ours, low_floor)), (high, (high_ours, high_floor)) = (min(walls.items()),
                                                                              max(walls.items()))
