@@ -15,6 +15,7 @@ from runbook_checks.checks.hosts import (
 )
 from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.hosts import (
+    FROZEN,
     DiskUse,
     MemoryUse,
     NewestFile,
@@ -50,6 +51,14 @@ def test_a_stopped_process_fails_beside_a_running_one() -> None:
     with pytest.raises(CheckFailed) as failure:
         process_running(Processes("api1", "node server", (7, 8), ((8, "t"),)))
     assert failure.value.found == "2 matching, 1 stopped: pid 8 stopped by a debugger (t)"
+
+
+def test_a_frozen_process_fails_as_a_stopped_one() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        process_running(Processes("api1", "node server", (40, 41), ((41, FROZEN),)))
+    assert failure.value.found == "2 matching, 1 stopped: pid 41 frozen with its cgroup (a paused container)"
+    with pytest.raises(CheckFailed, match="1 matching, none running: pid 41 frozen with its cgroup"):
+        process_running(Processes("api1", "node server", (41,), ((41, FROZEN),)))
 
 
 def test_no_matching_process_fails_naming_pattern_and_host() -> None:

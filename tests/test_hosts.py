@@ -29,7 +29,7 @@ from runbook_checks.environment import Environment, Thresholds, Timeouts
 from runbook_checks.errors import CheckFailed, NotDeclared, TargetUnreachable
 from runbook_checks.facts.hosts import Processes
 from runbook_checks.redaction import Redactor
-from runbook_checks.targets.hosts import HostTarget
+from runbook_checks.targets.hosts import HostTarget, frozen_pids
 from runbook_checks.targets.registry import Targets
 from runbook_harness import sshd
 from tests.dead_ends import silent
@@ -123,6 +123,33 @@ def test_a_stopped_child_fails_beside_its_running_wrapper(box: sshd.SshHost, rea
     assert failure.value.found == f"2 matching, 1 stopped: pid {child} stopped (T)"
     in_box(box, "kill", "-CONT", str(child))
     process_running(targets(box=url).host("box").processes(marker))
+
+
+def test_cgroup_freezer_states_are_read_for_v1_and_v2() -> None:
+    listing = ("10 FROZEN \n11 THAWED \n12 FREEZING \n13 populated 1 frozen 1 \n14 populated 1 frozen 0 \n"
+               "15 populated 0 \nnot-a-pid FROZEN\n")
+    assert frozen_pids(listing) == {10, 12, 13}
+    assert frozen_pids("") == set()
+
+
+def test_a_process_of_a_paused_container_fails_as_frozen(image: str, request: pytest.FixtureRequest) -> None:
+    """The host sees the container's processes (state D or S, as the freezer leaves them); their
+    cgroup says they are frozen, and the check fails until the container is unpaused."""
+    marker = "sleep 3391"
+    container = f"rc-paused-{os.getpid()}"
+    subprocess.run(["docker", "run", "-d", "--rm", "--name", container, "--entrypoint", "sh", image, "-c",
+                    f"{marker}; true"], check=True, capture_output=True, timeout=60)
+    request.addfinalizer(lambda: subprocess.run(["docker", "rm", "-f", container], capture_output=True,
+                                                timeout=60))
+    running = processes_once_started("local://", marker, count=2)
+    subprocess.run(["docker", "pause", container], check=True, capture_output=True, timeout=30)
+    with pytest.raises(CheckFailed) as failure:
+        process_running(targets(box="local://").host("box").processes(marker))
+    assert failure.value.found == (f"2 matching, none running: pid {running.pids[0]} frozen with its cgroup "
+                                   f"(a paused container), pid {running.pids[1]} frozen with its cgroup "
+                                   "(a paused container)")
+    subprocess.run(["docker", "unpause", container], check=True, capture_output=True, timeout=30)
+    process_running(targets(box="local://").host("box").processes(marker))
 
 
 def processes_once_started(url: str, pattern: str, count: int = 1) -> Processes:

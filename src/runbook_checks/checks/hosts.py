@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
+from runbook_checks.facts.hosts import FROZEN
 
 if TYPE_CHECKING:
     from runbook_checks.facts.hosts import (
@@ -30,7 +31,7 @@ def process_running(processes: Processes) -> None:
         raise CheckFailed(expected, f"no process on {processes.host} matches /{processes.pattern}/",
                           "start the service (its unit, container or supervisor) and read its log for why it "
                           "stopped; if it runs, correct the pattern")
-    stopped = [(pid, state) for pid, state in processes.halted if state in "Tt"]
+    stopped = [(pid, state) for pid, state in processes.halted if state in ("T", "t", FROZEN)]
     if len(processes.halted) == len(processes.pids):
         found = f"{len(processes.pids)} matching, none running: {_listed(processes.halted)}"
     elif stopped:  # a running wrapper (sh -c) or sibling worker does not answer for a stopped one
@@ -46,7 +47,8 @@ def _listed(halted: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> str:
     return ", ".join(f"pid {pid} {_HALTED[state]}" for pid, state in halted)
 
 
-_HALTED = {"T": "stopped (T)", "t": "stopped by a debugger (t)", "Z": "defunct (Z)", "X": "dead (X)"}
+_HALTED = {"T": "stopped (T)", "t": "stopped by a debugger (t)", "Z": "defunct (Z)", "X": "dead (X)",
+           FROZEN: "frozen with its cgroup (a paused container)"}
 
 
 def process_memory_under(memory: ProcessMemory, limit_mib: float) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+FROZEN = "frozen"  # not a state ps shows: the process's cgroup is frozen (docker pause, the freezer)
+
 
 @dataclass(frozen=True)
 class Processes:
     """The pids of the processes whose command line matches `pattern` (never the command lines:
     they may hold secrets), and those of them that do not run: each with its state letter, T
-    (stopped), t (stopped by a debugger), Z (defunct) or X (dead)."""
+    (stopped), t (stopped by a debugger), Z (defunct) or X (dead), or FROZEN (its cgroup is)."""
 
     host: str
     pattern: str

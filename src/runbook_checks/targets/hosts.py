@@ -18,6 +18,7 @@ from testinfra.modules.process import BusyboxProcess
 
 from runbook_checks.errors import TargetUnreachable
 from runbook_checks.facts.hosts import (
+    FROZEN,
     DirectoryFiles,
     DiskUse,
     FileText,
@@ -116,6 +117,7 @@ class HostTarget:
         self._dead: TargetUnreachable | None = None  # the host stopped answering after it was reached
         self._processes = Lazy(lambda: self._read("its processes", _list_processes))
         self._sockets = Lazy(lambda: self._read("its listening sockets", _list_tcp_listeners))
+        self._frozen: dict[int, bool] = {}  # by pid, read once a run as the processes listed are
         self._tails: dict[tuple[str, int], LogTail] = {}
 
     @property
@@ -142,11 +144,19 @@ class HostTarget:
         self._host.get()
 
     def processes(self, pattern: str) -> Processes:
-        """The pids of the processes whose full command line matches the regular expression."""
+        """The pids of the processes whose full command line matches the regular expression, and
+        those that do not run: by their state, or frozen with their cgroup (a paused container)."""
         matcher = re.compile(pattern)
         matching = [(pid, state) for pid, state, args in self._processes.get() if matcher.search(args)]
+        unknown = [pid for pid, state in matching
+                   if state[:1] not in HALTED_STATES and pid not in self._frozen]
+        if unknown:
+            frozen = self._read(f"the cgroup freezer state of pids {', '.join(map(str, unknown))}",
+                                lambda host: _frozen(host, unknown))
+            self._frozen.update({pid: pid in frozen for pid in unknown})
+        halted = ((pid, FROZEN if self._frozen.get(pid) else state[:1]) for pid, state in matching)
         return Processes(self.name, pattern, tuple(pid for pid, _ in matching),
-                         tuple((pid, state[0]) for pid, state in matching if state[:1] in HALTED_STATES))
+                         tuple((pid, state) for pid, state in halted if state in (*HALTED_STATES, FROZEN)))
 
     def process_memory(self, pattern: str) -> ProcessMemory:
         """The resident memory of each process `processes(pattern)` finds, read with ps; a process
@@ -457,6 +467,39 @@ def _list_processes(host: _BoundedHost) -> tuple[tuple[int, str, str], ...]:
     rows = (line.strip().split(None, 2) for line in host.check_output(command).splitlines())
     return tuple((int(row[0]), row[1], row[2] if len(row) > 2 else "") for row in rows
                  if len(row) > 1 and row[0].isdigit() and not any(own in row[-1] for own in _OWN_LISTING))
+
+
+# For each pid, the freezer state of each cgroup hierarchy it is in: v1's freezer controller
+# (freezer.state: THAWED, FREEZING, FROZEN) and the unified v2 one (cgroup.events: "frozen 1"),
+# mounted alone or beside v1 under unified/. A host without these files prints nothing for a pid.
+_FREEZER_STATES = """for p in {pids}; do
+  while IFS=: read -r _ controllers path; do
+    case ",$controllers," in
+      *,freezer,*) files="/sys/fs/cgroup/freezer$path/freezer.state" ;;
+      ,,) files="/sys/fs/cgroup$path/cgroup.events /sys/fs/cgroup/unified$path/cgroup.events" ;;
+      *) continue ;;
+    esac
+    for f in $files; do [ -r "$f" ] && echo "$p $(tr '\\n' ' ' < "$f")"; done
+  done < "/proc/$p/cgroup"
+done 2>/dev/null; true"""
+
+
+def _frozen(host: _BoundedHost, pids: list[int]) -> set[int]:
+    """The pids whose cgroup is frozen (or freezing), as the host's cgroup files say."""
+    return frozen_pids(host.check_output(_FREEZER_STATES.format(pids=" ".join(map(str, pids)))))
+
+
+def frozen_pids(output: str) -> set[int]:
+    """The pids the freezer listing shows frozen: a v1 freezer.state of FROZEN or FREEZING, or a
+    v2 cgroup.events holding `frozen 1`."""
+    frozen = set()
+    for line in output.splitlines():
+        pid, _, state = line.strip().partition(" ")
+        words = state.split()
+        pairs = dict(zip(words[::2], words[1::2], strict=False))
+        if pid.isdigit() and (words[:1] in (["FROZEN"], ["FREEZING"]) or pairs.get("frozen") == "1"):
+            frozen.add(int(pid))
+    return frozen
 
 
 def _list_tcp_listeners(host: _BoundedHost) -> dict[int, tuple[str, ...]]:
