@@ -145,6 +145,19 @@ def test_a_filesystem_with_no_blocks_fails() -> None:
     assert failure.value.fix == "point the check at the mount point of a disk"
 
 
+def test_inode_use_at_the_threshold_passes_and_just_above_fails() -> None:
+    assert DiskUse("h", "/", "/", 1, 9, 1, 2).inodes_used_percent == 33.33
+    disk = DiskUse("db1", "/var/spool", "/var/spool", 1, 99, 75, 25)  # 1 % of blocks, 75 % of inodes
+    disk_headroom(disk, 75)
+    with pytest.raises(CheckFailed) as failure:
+        disk_headroom(disk, 74.99)
+    assert failure.value.found == ("75% of its inodes used (75 of 100): no new file, however many blocks "
+                                   "are free")
+    with pytest.raises(CheckFailed, match=r"\(9 of 10, the filesystem mounted on /\)"):
+        disk_headroom(DiskUse("db1", "/var/spool", "/", 1, 99, 9, 1), 80)
+    disk_headroom(DiskUse("db1", "/srv", "/", 1, 99, 0, 0), 80)  # no inode limit (btrfs): blocks alone
+
+
 def test_memory_use_counts_available_memory_as_free() -> None:
     assert MemoryUse("h", 3, 2).used_percent == 33.33
     assert MemoryUse("h", 0, 0).used_percent == 0.0

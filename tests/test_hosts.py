@@ -58,9 +58,12 @@ def image(engine: None) -> Iterator[str]:
         yield tag
 
 
+SMALL = "/small"  # a tmpfs of the box's own, small enough to fill: 2 MiB and 64 inodes
+
+
 @pytest.fixture(scope="module")
 def box(image: str) -> Iterator[sshd.SshHost]:
-    with sshd.sshd_container(image) as host:
+    with sshd.sshd_container(image, options=("--tmpfs", f"{SMALL}:size=2m,nr_inodes=64,mode=1777")) as host:
         yield host
 
 
@@ -191,6 +194,28 @@ def test_disk_use_passes_at_its_threshold_and_fails_just_below(host: HostTarget,
     with pytest.raises(CheckFailed) as failure:
         disk_headroom(disk, disk.used_percent - 0.01)
     assert failure.value.found.startswith(f"{disk.used_percent:g}% used (")
+
+
+def test_a_filesystem_out_of_blocks_or_of_inodes_fails(host: HostTarget, box: sshd.SshHost,
+                                                        request: pytest.FixtureRequest) -> None:
+    """Filled with one big file it is out of blocks; with many empty ones, out of inodes while its
+    blocks are nearly all free: either way it takes no new file, and the check fails."""
+    request.addfinalizer(lambda: in_box(box, "find", SMALL, "-mindepth", "1", "-delete"))
+    disk_headroom(host.disk_use(SMALL), 80)
+    in_box(box, "dd", "if=/dev/zero", f"of={SMALL}/blob", "bs=1k", "count=1900", "status=none")
+    with pytest.raises(CheckFailed) as failure:
+        disk_headroom(host.disk_use(SMALL), 80)
+    found = failure.value.found
+    assert re.fullmatch(r"9\d(\.\d+)?% used \(1\.\d MiB of 2\.0 MiB\)", found), found
+    in_box(box, "rm", f"{SMALL}/blob")
+    in_box(box, "sh", "-c", f"i=0; while touch {SMALL}/f$i 2>/dev/null; do i=$((i+1)); done")
+    disk = host.disk_use(SMALL)
+    assert disk.used_percent < 5 and (disk.inodes_used, disk.inodes_free) == (64, 0)
+    with pytest.raises(CheckFailed) as failure:
+        disk_headroom(disk, 80)
+    assert failure.value.found == ("100% of its inodes used (64 of 64): no new file, however many blocks "
+                                   "are free")
+    assert failure.value.fix.startswith("delete the many small files filling it")
 
 
 def test_memory_use_passes_at_its_threshold_and_fails_just_below(host: HostTarget, box: sshd.SshHost) -> None:

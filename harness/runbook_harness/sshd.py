@@ -100,15 +100,16 @@ def sshd_image(base: str | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def sshd_container(image: str, start_seconds: float = 30) -> Iterator[SshHost]:
+def sshd_container(image: str, start_seconds: float = 30, options: tuple[str, ...] = ()) -> Iterator[SshHost]:
     """A container of the sshd image that lets `checks` in with a key pair made for it, published on
-    a free 127.0.0.1 port; its host key goes to known_hosts, checked. Removed after, with its files."""
+    a free 127.0.0.1 port; its host key goes to known_hosts, checked. Removed after, with its files.
+    `options` go to docker run (a small --tmpfs to fill, say)."""
     directory = Path(tempfile.mkdtemp(prefix=f"{PREFIX}ssh-"))
     name = f"{PREFIX}sshd-{secrets.token_hex(4)}"
     try:
         public_key = write_identity(directory / "id_ed25519")
         started = docker_cli.run("run", "--detach", "--name", name, "--publish", "127.0.0.1::22",
-                                 "--env", f"AUTHORIZED_KEY={public_key}", image)
+                                 "--env", f"AUTHORIZED_KEY={public_key}", *options, image)
         if started.returncode != 0:
             raise StackError(f"starting {name} failed: {started.stderr.strip()[-800:]}")
         host = SshHost(name, _published_port(name), directory)

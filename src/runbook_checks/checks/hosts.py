@@ -105,7 +105,8 @@ def file_present(path: PathState) -> None:
 
 
 def disk_headroom(disk: DiskUse, at_most_percent: float) -> None:
-    """The filesystem holding the path is at most `at_most_percent` used (thresholds.disk_used_percent)."""
+    """The filesystem holding the path is at most `at_most_percent` used (thresholds.disk_used_percent),
+    of its blocks and of its inodes (out of either, it takes no new file)."""
     expected = f"at most {at_most_percent:g}% of {disk.path} used on {disk.host}"
     where = "" if disk.mounted_on == disk.path else f", the filesystem mounted on {disk.mounted_on}"
     if disk.used_kib + disk.available_kib == 0:
@@ -116,6 +117,12 @@ def disk_headroom(disk: DiskUse, at_most_percent: float) -> None:
                                     f"{_size(disk.used_kib + disk.available_kib)}{where})",
                           "free space on it (old logs, dumps, images; du -xh --max-depth=2 finds them) or "
                           "grow the filesystem")
+    if disk.inodes_used_percent > at_most_percent:
+        inodes = f"{disk.inodes_used} of {disk.inodes_used + disk.inodes_free}"
+        raise CheckFailed(expected, f"{disk.inodes_used_percent:g}% of its inodes used ({inodes}{where}): no "
+                                    "new file, however many blocks are free",
+                          "delete the many small files filling it (sessions, caches, mail queues; du "
+                          "--inodes -x --max-depth=2 finds them) or recreate the filesystem with more inodes")
 
 
 def memory_headroom(memory: MemoryUse, at_most_percent: float) -> None:

@@ -63,19 +63,31 @@ class PathState:
 
 @dataclass(frozen=True)
 class DiskUse:
-    """df's numbers for the filesystem that holds `path` (mounted on `mounted_on`), in KiB."""
+    """df's numbers for the filesystem that holds `path` (mounted on `mounted_on`): its blocks in
+    KiB and its inodes (df -i; none counted on a filesystem that sets no limit, as btrfs)."""
 
     host: str
     path: str
     mounted_on: str
     used_kib: int
     available_kib: int
+    inodes_used: int = 0
+    inodes_free: int = 0
 
     @property
     def used_percent(self) -> float:
         """Used of what users may use, as df counts it (blocks reserved for root left out)."""
-        usable = self.used_kib + self.available_kib
-        return round(100 * self.used_kib / usable, 2) if usable else 0.0
+        return _percent(self.used_kib, self.available_kib)
+
+    @property
+    def inodes_used_percent(self) -> float:
+        """Inodes used of all there are: a filesystem with none left takes no new file, whatever
+        its free blocks."""
+        return _percent(self.inodes_used, self.inodes_free)
+
+
+def _percent(used: int, free: int) -> float:
+    return round(100 * used / (used + free), 2) if used + free else 0.0
 
 
 @dataclass(frozen=True)

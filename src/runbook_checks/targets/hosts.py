@@ -62,7 +62,7 @@ _ENGINE_NO_ANSWER = (("no such container", "no such container"),
                      ("is not running", "the container is not running"),
                      ("is paused", "the container is paused"),
                      ("cannot connect to the docker daemon", "no Docker engine answers"))
-# df -P: filesystem, 1024-blocks, used, available, capacity, mounted on
+# df -P: filesystem, 1024-blocks, used, available, capacity, mounted on (-i: inodes, used, free, use%)
 _DF_LINE = re.compile(r"^.*?\s+\d+\s+(?P<used>\d+)\s+(?P<available>\d+)\s+(?:\d+%|-)\s+(?P<mounted_on>.+)$")
 # A host name or an IP address: all a resolver or a connection is ever asked about from a host.
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:%-]*$")
@@ -345,15 +345,22 @@ class HostTarget:
         what = f"the disk use of {path}"
 
         def read(host: _BoundedHost) -> DiskUse:
-            result = host.run("df -P -k -- %s", path)
-            if result.rc != 0:
-                raise self._failed(result, what)
-            found = _DF_LINE.match(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None
-            if found is None:
-                raise self._unreadable(what, "df's output does not parse")
-            return DiskUse(self.name, path, found["mounted_on"], int(found["used"]), int(found["available"]))
+            blocks, inodes = (self._df_line(host, option, path, what) for option in ("-k", "-i"))
+            return DiskUse(self.name, path, blocks["mounted_on"], int(blocks["used"]),
+                           int(blocks["available"]), int(inodes["used"]), int(inodes["available"]))
 
         return self._read(what, read)
+
+    def _df_line(self, host: _BoundedHost, option: str, path: str, what: str) -> re.Match[str]:
+        """df -P's line for the path, of blocks (-k) or of inodes (-i): a df that cannot count them
+        fails the reading, as one that cannot count blocks does."""
+        result = host.run(f"df -P {option} -- %s", path)
+        if result.rc != 0:
+            raise self._failed(result, what)
+        found = _DF_LINE.match(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None
+        if found is None:
+            raise self._unreadable(what, f"the output of df -P {option} does not parse")
+        return found
 
     def memory_use(self) -> MemoryUse:
         """MemTotal and MemAvailable of the host's /proc/meminfo."""
