@@ -42,6 +42,7 @@ class Gate:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     left_out: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     interrupted: bool = False
+    let_go: bool = False  # what the run holds ended, and the stack let go of (plugin._let_go)
     record: RunRecord = field(default_factory=RunRecord)
     waivers: Waivers = field(default_factory=lambda: Waivers.of([]))
     waiver_of: dict[str, Waiver] = field(default_factory=dict)  # node id -> the waiver naming it

@@ -137,22 +137,26 @@ def pytest_configure(config: pytest.Config) -> None:
         redactor = _redactor(env, variables)
         previous = _previous_result(config.option.rc_compare, Path(config.invocation_params.dir))
         secrets = Judgement(redactor.unguessed)  # on another core while the run goes on
+        if stack is not None:
+            _interrupt_on_termination()
+        from runbook_checks.targets.registry import Targets
+
+        gate = Gate(env, Targets(env, redactor), redactor, runbooks, stack, RedactedLogs(redactor), secrets)
+        gate.waivers, gate.previous = Waivers.of(env.waivers), previous
+        gate.fail_on = config.option.rc_fail_on
+        config.stash[GATE] = gate
+        # Also a cleanup: pytest runs those even when an interrupt broke off the unconfigure hooks.
+        config.add_cleanup(lambda: _let_go(gate))
     except BaseException as error:  # an interrupt too: the stack this run started does not outlive it
+        made = config.stash.get(GATE, None)
+        if made is not None:
+            made.let_go = True  # let go of here: not again by pytest_unconfigure or the cleanup
         if stack is not None:
             stack.release()
         if isinstance(error, ConfigurationError):
             raise pytest.UsageError(without_credentials(str(error))) from None
         raise
-    if stack is not None:
-        _interrupt_on_termination()
-    logs = RedactedLogs(redactor)
-    logs.install()
-    from runbook_checks.targets.registry import Targets
-
-    gate = Gate(env, Targets(env, redactor), redactor, runbooks, stack, logs, secrets)
-    gate.waivers, gate.fail_on, gate.previous = Waivers.of(env.waivers), config.option.rc_fail_on, previous
-    config.stash[GATE] = gate
-    config.add_cleanup(lambda: _let_go(gate))
+    gate.logs.install()
     config.pluginmanager.register(_RunObserver(gate), "runbook-checks-run")
     config.pluginmanager.register(OneStep(lambda item: markers_problem(item, gate),
                                           lambda report: _mask(report, gate.redactor)), ONE_STEP)
@@ -222,23 +226,32 @@ def _gate(config: pytest.Config) -> Gate | None:
     return config.stash.get(GATE, None)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run lets go first, before another plugin's unconfigure hook could be interrupted."""
+    gate = _gate(config)
+    if gate is not None:
+        _let_go(gate)
+
+
 def _let_go(gate: Gate) -> None:
-    """Ends what the run holds and lets go of the reference stack it started. A cleanup of the
-    config: pytest runs it even when an interrupt broke off the plugins' unconfigure hooks."""
+    """Ends what the run holds and lets go of the reference stack it started, once: from the
+    unconfigure hook, or from the config's cleanup where an interrupt broke off the hooks."""
+    if gate.let_go:
+        return
+    gate.let_go = True
     gc.enable()  # a run that ended before its checks were collected
     interrupted = gate.interrupted
-    try:
-        gate.secrets.close()
-        if gate.progress is not None:
-            gate.progress.stop()
-        gate.targets.close()
-        gate.logs.uninstall()
-    except KeyboardInterrupt:  # the stack is still let go of, below
-        interrupted = True
-    finally:
-        if gate.stack is not None and gate.stack.release() and interrupted:
-            print(f"runbook-checks: interrupted; stopped the reference stack in {gate.stack.directory}",
-                  file=sys.stderr)
+    endings = [gate.secrets.close, *([gate.progress.stop] if gate.progress else []), gate.targets.close,
+               gate.logs.uninstall]
+    for end in endings:
+        try:
+            end()
+        except KeyboardInterrupt:  # the rest still ends, and the stack is let go of
+            interrupted = True
+    if gate.stack is not None and gate.stack.release() and interrupted:
+        print(f"runbook-checks: interrupted; stopped the reference stack in {gate.stack.directory}",
+              file=sys.stderr)
 
 
 def _marker_value(item: pytest.Item, name: str) -> str | None:
