@@ -62,8 +62,10 @@ _ENGINE_NO_ANSWER = (("no such container", "no such container"),
                      ("is not running", "the container is not running"),
                      ("is paused", "the container is paused"),
                      ("cannot connect to the docker daemon", "no Docker engine answers"))
-# df -P: filesystem, 1024-blocks, used, available, capacity, mounted on (-i: inodes, used, free, use%)
+# df -P: filesystem, 1024-blocks, used, available, capacity, mounted on
 _DF_LINE = re.compile(r"^.*?\s+\d+\s+(?P<used>\d+)\s+(?P<available>\d+)\s+(?:\d+%|-)\s+(?P<mounted_on>.+)$")
+# df -P -i: filesystem, inodes, used, free, use%, mounted on; GNU df prints '-' for counts it lacks
+_DF_INODES_LINE = re.compile(r"^.*?\s+(?:\d+|-)\s+(?P<used>\d+|-)\s+(?P<available>\d+|-)\s+(?:\d+%|-)\s+.+$")
 # A host name or an IP address: all a resolver or a connection is ever asked about from a host.
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:%-]*$")
 # The status the probe line prints last; 124: its own timeout(1) ran out.
@@ -146,8 +148,7 @@ class HostTarget:
     def processes(self, pattern: str) -> Processes:
         """The pids of the processes whose full command line matches the regular expression, and
         those that do not run: by their state, or frozen with their cgroup (a paused container)."""
-        matcher = re.compile(pattern)
-        matching = [(pid, state) for pid, state, args in self._processes.get() if matcher.search(args)]
+        matching = self._matching(pattern)
         unknown = [pid for pid, state in matching
                    if state[:1] not in HALTED_STATES and pid not in self._frozen]
         if unknown:
@@ -158,10 +159,15 @@ class HostTarget:
         return Processes(self.name, pattern, tuple(pid for pid, _ in matching),
                          tuple((pid, state) for pid, state in halted if state in (*HALTED_STATES, FROZEN)))
 
+    def _matching(self, pattern: str) -> list[tuple[int, str]]:
+        """The pid and ps state of each process whose full command line matches the expression."""
+        matcher = re.compile(pattern)
+        return [(pid, state) for pid, state, args in self._processes.get() if matcher.search(args)]
+
     def process_memory(self, pattern: str) -> ProcessMemory:
         """The resident memory of each process `processes(pattern)` finds, read with ps; a process
         that ends in between is left out."""
-        pids = self.processes(pattern).pids
+        pids = [pid for pid, _ in self._matching(pattern)]
         what = f"the memory of the processes matching /{pattern}/"
 
         def read(host: _BoundedHost) -> ProcessMemory:
@@ -346,18 +352,22 @@ class HostTarget:
 
         def read(host: _BoundedHost) -> DiskUse:
             blocks, inodes = (self._df_line(host, option, path, what) for option in ("-k", "-i"))
+            counted = "-" not in (inodes["used"], inodes["available"])  # else: no inode limit kept
+            inode_use = (int(inodes["used"]), int(inodes["available"])) if counted else (0, 0)
             return DiskUse(self.name, path, blocks["mounted_on"], int(blocks["used"]),
-                           int(blocks["available"]), int(inodes["used"]), int(inodes["available"]))
+                           int(blocks["available"]), *inode_use)
 
         return self._read(what, read)
 
     def _df_line(self, host: _BoundedHost, option: str, path: str, what: str) -> re.Match[str]:
-        """df -P's line for the path, of blocks (-k) or of inodes (-i): a df that cannot count them
-        fails the reading, as one that cannot count blocks does."""
+        """df -P's line for the path, of blocks (-k) or of inodes (-i; '-' where the filesystem
+        keeps no count): a df that cannot count them fails the reading, as one that cannot count
+        blocks does (busybox built without -i)."""
         result = host.run(f"df -P {option} -- %s", path)
         if result.rc != 0:
-            raise self._failed(result, what)
-        found = _DF_LINE.match(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None
+            raise self._failed(result, f"{what} (df -P {option})")
+        last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+        found = (_DF_LINE if option == "-k" else _DF_INODES_LINE).match(last)
         if found is None:
             raise self._unreadable(what, f"the output of df -P {option} does not parse")
         return found
@@ -476,9 +486,11 @@ def _list_processes(host: _BoundedHost) -> tuple[tuple[int, str, str], ...]:
                  if len(row) > 1 and row[0].isdigit() and not any(own in row[-1] for own in _OWN_LISTING))
 
 
-# For each pid, the freezer state of each cgroup hierarchy it is in: v1's freezer controller
-# (freezer.state: THAWED, FREEZING, FROZEN) and the unified v2 one (cgroup.events: "frozen 1"),
-# mounted alone or beside v1 under unified/. A host without these files prints nothing for a pid.
+# For each pid, the freezer state of each cgroup hierarchy it is in, a line per line of the file:
+# v1's freezer controller (freezer.state: THAWED, FREEZING, FROZEN) and the unified v2 one
+# (cgroup.events: "frozen 1"), mounted alone or beside v1 under unified/. Shell builtins alone
+# (sh, dash, busybox ash). A pid whose cgroup files the host does not show prints nothing: a
+# host without cgroups, or a container, which sees its own cgroup only.
 _FREEZER_STATES = """for p in {pids}; do
   while IFS=: read -r _ controllers path; do
     case ",$controllers," in
@@ -486,7 +498,9 @@ _FREEZER_STATES = """for p in {pids}; do
       ,,) files="/sys/fs/cgroup$path/cgroup.events /sys/fs/cgroup/unified$path/cgroup.events" ;;
       *) continue ;;
     esac
-    for f in $files; do [ -r "$f" ] && echo "$p $(tr '\\n' ' ' < "$f")"; done
+    for f in $files; do
+      [ -r "$f" ] && while read -r key value; do echo "$p $key $value"; done < "$f"
+    done
   done < "/proc/$p/cgroup"
 done 2>/dev/null; true"""
 
@@ -498,13 +512,11 @@ def _frozen(host: _BoundedHost, pids: list[int]) -> set[int]:
 
 def frozen_pids(output: str) -> set[int]:
     """The pids the freezer listing shows frozen: a v1 freezer.state of FROZEN or FREEZING, or a
-    v2 cgroup.events holding `frozen 1`."""
+    v2 cgroup.events line `frozen 1`."""
     frozen = set()
     for line in output.splitlines():
-        pid, _, state = line.strip().partition(" ")
-        words = state.split()
-        pairs = dict(zip(words[::2], words[1::2], strict=False))
-        if pid.isdigit() and (words[:1] in (["FROZEN"], ["FREEZING"]) or pairs.get("frozen") == "1"):
+        pid, key, value = [*line.split(), "", ""][:3]
+        if pid.isdigit() and (key in ("FROZEN", "FREEZING") or (key, value) == ("frozen", "1")):
             frozen.add(int(pid))
     return frozen
 
