@@ -148,9 +148,9 @@ def phases_of(arguments: list[str], cwd: Path, autoload: bool) -> dict[str, floa
     written = cwd / "phases.json"
     env = {**installed_pytest.environment(autoload), "PYTHONPATH": str(Path(__file__).parent),
            "RC_BENCH_PHASES": str(written)}
+    command = [*installed_pytest.pytest_command(), "-p", "phases", *arguments]  # the install found first
     launched = time.time()
-    subprocess.run([*installed_pytest.pytest_command(), "-p", "phases", *arguments], cwd=cwd, env=env,
-                   capture_output=True, check=True, timeout=300)
+    subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=True, timeout=300)
     return phases.split(launched, json.loads(written.read_text()))
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-# The moments in order; each phase runs from the moment before it (the process launched, first).
-MOMENTS = ("loaded", "plugins", "configured", "collected", "checked", "reported", "exited")
+# The moments in order, each naming the phase that ends there; a phase runs from the moment
+# before it (the process launched, first).
 PHASES = {
     "loaded": "interpreter and pytest imported",
     "plugins": "plugins imported (entry points, conftests)",
@@ -74,7 +74,7 @@ def split(launched: float, seen: dict[str, Any]) -> dict[str, float]:
     """Each phase's seconds, from the moment the process was launched (time.time()) and the
     moments the plugin saw; a moment the run never reached (nothing collected) takes no time."""
     phases, before = {}, launched
-    for moment in MOMENTS:
+    for moment in PHASES:
         at = float(seen.get(moment, before))
         phases[moment], before = at - before, at
     return phases

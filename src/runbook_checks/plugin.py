@@ -242,8 +242,8 @@ def _let_go(gate: Gate) -> None:
     gate.let_go = True
     gc.enable()  # a run that ended before its checks were collected
     interrupted = gate.interrupted
-    endings = [gate.secrets.close, *([gate.progress.stop] if gate.progress else []), gate.targets.close,
-               gate.logs.uninstall]
+    progress = [gate.progress.stop] if gate.progress is not None else []
+    endings = [gate.secrets.close, *progress, gate.targets.close, gate.logs.uninstall]
     for end in endings:
         try:
             end()

@@ -9,6 +9,8 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.hosts import FROZEN
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from runbook_checks.facts.hosts import (
         DiskUse,
         MemoryUse,
@@ -43,7 +45,7 @@ def process_running(processes: Processes) -> None:
                       "debugger, a job control signal); a defunct one is gone: restart the service")
 
 
-def _listed(halted: list[tuple[int, str]] | tuple[tuple[int, str], ...]) -> str:
+def _listed(halted: Sequence[tuple[int, str]]) -> str:
     return ", ".join(f"pid {pid} {_HALTED[state]}" for pid, state in halted)
 
 
