@@ -9,7 +9,9 @@
 2. the runbook way: one psql process and one catalog query per check;
 3. pgTAP: the same N assertions (has_index) in one pg_prove run;
 4. pytest's own floor: N empty test functions, one pytest item each, by the same install's pytest
-   with no plugin loaded.
+   with no plugin loaded; and the same floor with a conftest that only imports the libraries the
+   gate reads its environment, declarations, runbooks and catalog with (LIBRARIES), with psycopg
+   and without it.
 
 Prints the median wall time of each over --runs runs, queries sent, and the goals, judged at 500
 checks with the cache warm and cold: runbook-checks within 1.5x of pg_prove's time and at least
@@ -45,6 +47,10 @@ PROVE_GOAL = 1.5  # runbook-checks within this factor of pg_prove's wall time
 PSQL_GOAL = 10.0  # and at least this many times faster than one psql per check
 GOAL_CHECKS = 500  # the number of checks the goals are judged at
 CHECK_GOAL_MS = 1.5  # a check's own cost, over facts already read
+# What a run of index checks imports beyond pytest (testinfra's plugin, ~5 ms, left out): the
+# environment's schema, libpq's client, the declarations' and runbooks' parsers.
+LIBRARIES = {"pydantic": "from pydantic import BaseModel", "psycopg": "import psycopg",
+             "PyYAML": "import yaml", "markdown-it": "import markdown_it"}
 _CHECK = """  index_{i}:
     runbook: bench#indexes
     severity: low
@@ -103,11 +109,14 @@ def run_runbook_checks(root: Path, cache: str) -> tuple[float, int, int]:
     return seconds, int(queries.group(1)), int(passed.group(1))
 
 
-def write_floor(root: Path, count: int) -> None:
-    """N test functions that do nothing: what pytest itself costs for as many items."""
+def write_floor(root: Path, count: int, libraries: tuple[str, ...] = ()) -> None:
+    """N test functions that do nothing: what pytest itself costs for as many items; with
+    `libraries`, a conftest that imports them and does nothing else."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "pytest.ini").write_text("[pytest]\n")
     (root / "test_floor.py").write_text("".join(f"def test_{i}():\n    pass\n\n\n" for i in range(count)))
+    if libraries:
+        (root / "conftest.py").write_text("".join(f"{LIBRARIES[name]}  # noqa: F401\n" for name in libraries))
 
 
 def run_pytest_floor(root: Path) -> float:
@@ -205,11 +214,17 @@ def main() -> None:
             prove, _ = median_of(args.runs, run_pg_prove, cluster, count, args.tables, work)
             write_floor(work / f"floor-{count}", count)
             floor, _ = median_of(args.runs, run_pytest_floor, work / f"floor-{count}")
+            write_floor(work / f"libraries-{count}", count, tuple(LIBRARIES))
+            libraries, _ = median_of(args.runs, run_pytest_floor, work / f"libraries-{count}")
+            write_floor(work / f"no-psycopg-{count}", count, tuple(n for n in LIBRARIES if n != "psycopg"))
+            no_psycopg, _ = median_of(args.runs, run_pytest_floor, work / f"no-psycopg-{count}")
             print(f"{count:>6}  {'runbook-checks (pytest run)':<28}{ours:>8.2f}{queries:>9}")
             print(f"{count:>6}  {'  the same, cache cold':<28}{cold:>8.2f}{queries:>9}")
             print(f"{count:>6}  {'one psql per check':<28}{psql:>8.2f}{count:>9}")
             print(f"{count:>6}  {'pgTAP via pg_prove':<28}{prove:>8.2f}{count:>9}")
             print(f"{count:>6}  {'pytest, empty tests':<28}{floor:>8.2f}{0:>9}")
+            print(f"{count:>6}  {'  importing the libraries':<28}{libraries:>8.2f}{0:>9}")
+            print(f"{count:>6}  {'  all of them but psycopg':<28}{no_psycopg:>8.2f}{0:>9}")
             judged = count == GOAL_CHECKS
             to_prove = ratio(ours / prove, cold / prove, PROVE_GOAL, judged)
             from_psql = ratio(psql / ours, psql / cold, PSQL_GOAL, judged, at_least=True)
@@ -217,6 +232,8 @@ def main() -> None:
                   f" ({passed} checks passed)")
             print(f"{'':>6}  pytest's floor alone is {floor / prove:.2f}x pg_prove; the gate adds "
                   f"{ours - floor:.2f} s to it, {PROVE_GOAL * prove - floor:.2f} s within {PROVE_GOAL}x")
+            print(f"{'':>6}  the same floor importing {', '.join(LIBRARIES)} (and nothing else): "
+                  f"{libraries / prove:.2f}x pg_prove; all but psycopg: {no_psycopg / prove:.2f}x")
             walls[count] = (ours, floor)
             if judged:
                 print_phases(count, phases_of(["suites/bench"], project, autoload=True),
