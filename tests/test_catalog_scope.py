@@ -153,7 +153,7 @@ def test_unread_sections_fail_closed(dsn: str) -> None:
     catalog, _ = read(dsn, CatalogScope.of(["indexes"], ["orders"]))
     # an activity check over an unread activity list must not read it as "no long query"
     with pytest.raises(NotRead, match="without its activity"):
-        connections.no_query_running_longer(catalog, 60, "scoped")
+        connections.no_query_running_longer(catalog, 60, this_database=True)
     with pytest.raises(NotRead, match="without its roles"):
         schema.role_is(catalog, "postgres")
     with pytest.raises(NotRead, match="without its policies"):

@@ -301,7 +301,7 @@ def test_connection_limits_idle_long_queries_and_clients() -> None:
         connections.no_query_running_longer(facts, 300)
     with pytest.raises(CheckFailed, match="10.0.0.1: 2"):
         connections.per_client_at_most(facts, 1)
-    connections.active_share_at_most(facts, "app", 50)  # too few sessions to judge
+    connections.active_share_at_most(facts, 50)  # too few sessions to judge
     with pytest.raises(CheckFailed, match="log_min_duration_statement is off"):
         connections.slow_query_logging(facts, 1000)
     with pytest.raises(CheckFailed, match="max_connections = 10"):

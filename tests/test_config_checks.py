@@ -172,6 +172,26 @@ def test_base_urls_and_redirect_uris() -> None:
     )
 
 
+def test_a_database_url_is_placed_as_libpq_reads_its_query() -> None:
+    """libpq lets the query's host (hostaddr first), port and dbname override the URL's own: a URL
+    whose authority names the right server but whose query sends the app elsewhere is not it."""
+    target = "postgresql://rc@db:5433/app"
+    for url, found in (("postgresql://u:p@db:5433/app?host=staging-db", "staging-db:5433/app"),
+                       ("postgresql://u:p@db:5433/app?hostaddr=10.9.9.9&host=db", "10.9.9.9:5433/app"),
+                       ("postgresql://u:p@db:5433/app?port=5432", "db:5432/app"),
+                       ("postgresql://u:p@db:5433/app?dbname=other", "db:5433/other"),
+                       ("postgresql+asyncpg://u:p@db:5433/app?database=other", "db:5433/other"),
+                       ("postgresql://u:p@db:5433/app?port=x", "db:None/app")):
+        assert failure(config.dsn_points_at, "U", url, url.split(":", 1)[0], target)[1] == (
+            f"points at {found}, not db:5433/app"), url
+    config.dsn_points_at("U", "postgresql://u:p@elsewhere:1/x?host=db&port=5433&dbname=app", "postgresql",
+                         target)
+    config.dsn_points_at("U", "postgresql://u:p@db:5433/app?sslmode=require", "postgresql", target)
+    # the environment's own DSN is placed the same way (a socket directory as its host)
+    config.dsn_points_at("U", "postgresql://u@/app?host=/run/pg&port=5433", "postgresql",
+                         "postgresql://rc@localhost:5433/app?host=/run/pg")
+
+
 def test_dsn_target_engine_sentry_mail_debug() -> None:
     target = "postgresql://rc@db:5433/app"
     config.dsn_points_at("DATABASE_URL", "postgresql+asyncpg://u:p@db:5433/app", "postgresql+asyncpg", target)

@@ -14,9 +14,10 @@ from tests.failures import failure
 
 def facts(sessions: list[dict[str, Any]] | None = None, settings: dict[str, str] | None = None,
           extensions: dict[str, str] | None = None, stats: bool = True, read_settings: bool = True,
-          role_settings: list[dict[str, Any]] | None = None) -> Catalog:
+          role_settings: list[dict[str, Any]] | None = None, database: str = "app") -> Catalog:
+    """A catalog read from `database`; its sessions are on app unless they say otherwise."""
     return Catalog.from_json({
-        "roles": [], "tables": [], "policies": [], "indexes": [], "functions": [], "database": "app",
+        "roles": [], "tables": [], "policies": [], "indexes": [], "functions": [], "database": database,
         "settings": {"max_connections": "20", "superuser_reserved_connections": "3",
                      "shared_preload_libraries": "pg_stat_statements, auto_explain",
                      "pg_stat_statements.track": "top", "log_min_duration_statement": "500",
@@ -114,23 +115,46 @@ def test_idle_and_long_sessions() -> None:
         "pid 100 app_user@app from 10.0.0.1: idle in transaction for 60 s: 'UPDATE t SET a = 1'",
         "fix the client that holds them (close connections, commit transactions); "
         "pg_terminate_backend(pid) frees them now")
-    connections.no_idle_session_older(sessions, "idle", 60, database="app")
+    connections.no_idle_session_older(sessions, "idle", 60, this_database=True)  # pid 102 is on other
     assert "pid 102 app_user@other" in failure(connections.no_idle_session_older, sessions, "idle", 60)[1]
     connections.no_query_running_longer(sessions, 61)
     assert failure(connections.no_query_running_longer, sessions, 60) == (
         "no query running longer than 60 s", "pid 101 ?@app from local: active for 61 s: 'SELECT 1'",
         "look at the query's plan and locks; pg_cancel_backend(pid) stops it")
-    connections.no_query_running_longer(sessions, 60, database="other")
+    on_app = failure(connections.no_query_running_longer, sessions, 60, this_database=True)
+    assert on_app[1].startswith("pid 101")
+
+
+def test_sessions_of_this_database_are_judged_by_the_servers_name_for_it() -> None:
+    """The environment may call a database `platform` while the server names it platform_prod:
+    the sessions counted are those on the database the catalog was read from, as the server
+    names it, never none for want of a matching name."""
+    on_prod = [{"database": "platform_prod", "state": "idle", "state_seconds": 7200.0},
+               {"database": "platform_prod", "state": "active", "query_seconds": 9000.0},
+               {"database": "reports", "state": "idle in transaction", "state_seconds": 7200.0}]
+    read_from_prod = facts(on_prod, database="platform_prod")
+    assert "pid 100 app_user@platform_prod" in failure(
+        connections.no_idle_session_older, read_from_prod, "idle", 60, this_database=True)[1]
+    assert "pid 101 app_user@platform_prod" in failure(
+        connections.no_query_running_longer, read_from_prod, 60, this_database=True)[1]
+    connections.no_idle_session_older(read_from_prod, "idle in transaction", 60, this_database=True)
+    assert "pid 102 app_user@reports" in failure(
+        connections.no_idle_session_older, facts(on_prod, database="reports"), "idle in transaction", 60,
+        this_database=True)[1]
+    busy = facts([{"database": "platform_prod", "state": "active"}] * 5, database="platform_prod")
+    assert failure(connections.active_share_at_most, busy, 50)[:2] == (
+        "at most 50% of connections to platform_prod active", "5 of 5 active")
+    connections.active_share_at_most(facts([{"database": "platform_prod", "state": "active"}] * 5), 50)
 
 
 def test_active_share_and_clients() -> None:
     four_active = facts([{"state": "active"}] * 4 + [{"state": "idle"}] * 4)
-    connections.active_share_at_most(four_active, "app", 50)  # 4 of 8: at the limit
-    assert failure(connections.active_share_at_most, four_active, "app", 49) == (
+    connections.active_share_at_most(four_active, 50)  # 4 of 8: at the limit
+    assert failure(connections.active_share_at_most, four_active, 49) == (
         "at most 49% of connections to app active", "4 of 8 active",
         "a pool whose connections stay active leaks them or runs long queries")
-    connections.active_share_at_most(facts([{"state": "active"}] * 4), "app", 10)  # under the minimum
-    connections.active_share_at_most(four_active, "other", 0)
+    connections.active_share_at_most(facts([{"state": "active"}] * 4), 10)  # under the minimum
+    connections.active_share_at_most(facts([{"state": "active"}] * 8, database="other"), 0)  # none there
     crowded = facts([{}] * 3 + [{"client": None}] * 4)
     connections.per_client_at_most(crowded, 4)
     assert failure(connections.per_client_at_most, crowded, 3) == (
@@ -225,24 +249,36 @@ def test_session_limits_at_their_edges() -> None:
         {"state": "idle", "state_seconds": None, "query_seconds": 5.0}])), "idle", -1)[1] == (
         "pid 100 app_user@app from 10.0.0.1: idle for 0 s: 'SELECT 1'")
     five = facts([{"state": "active"}] * 3 + [{"state": "idle"}] * 2)
-    connections.active_share_at_most(five, "app", 60)
-    assert failure(connections.active_share_at_most, five, "app", 59) == (
+    connections.active_share_at_most(five, 60)
+    assert failure(connections.active_share_at_most, five, 59) == (
         "at most 59% of connections to app active", "3 of 5 active",
         "a pool whose connections stay active leaks them or runs long queries")
-    connections.active_share_at_most(five, "app", 10, minimum=6)
-    assert failure(connections.active_share_at_most, five, "app", 10, minimum=5)[1] == "3 of 5 active"
-    connections.active_share_at_most(five, "other", 0)
+    connections.active_share_at_most(five, 10, minimum=6)
+    assert failure(connections.active_share_at_most, five, 10, minimum=5)[1] == "3 of 5 active"
+    connections.active_share_at_most(facts([{"state": "active"}] * 5, database="other"), 0)
+
+
+def test_slow_statements_cannot_pass_unseen() -> None:
+    """No statement recorded is no slow statement only where pg_stat_statements records them: not
+    installed, its library not loaded, or track = none here, the check fails saying so."""
+    for blind, found in ((facts(extensions={}), "installed: none"),
+                         (facts(settings={"shared_preload_libraries": "auto_explain"}),
+                          "shared_preload_libraries = auto_explain"),
+                         (facts(settings={"pg_stat_statements.track": "none"}),
+                          "pg_stat_statements.track = none")):
+        assert found in failure(connections.statements_mean_under, blind, [], 100)[1]
+    connections.statements_mean_under(facts(), [], 100)
 
 
 def test_slow_statements_and_redis_whole_failures() -> None:
     statements = [Statement("SELECT " + "x" * 100, 7, 250.4, "app"), Statement("SELECT 2", 1, 250.0, "app"),
-                  Statement("SELECT 3", 1, 900.0, "other"), Statement("SELECT 4", 3, 251.0, None)]
-    connections.statements_mean_under(statements[1:2], "app", 250)  # the limit itself passes
+                  Statement("SELECT 4", 3, 251.0, None)]
+    connections.statements_mean_under(facts(), statements[1:2], 250)  # the limit itself passes
     many = statements + [Statement(f"SELECT {n}", 1, 300.0, "app") for n in range(12)]
-    assert failure(connections.statements_mean_under, many, "app", 250) == (
+    assert failure(connections.statements_mean_under, facts(), many, 250) == (
         "every statement on app under 250 ms on average",
-        f"250 ms x 7: {('SELECT ' + 'x' * 100)[:80]!r}\n"
-        + "\n".join(f"300 ms x 1: 'SELECT {n}'" for n in range(9)),
+        f"250 ms x 7: {('SELECT ' + 'x' * 100)[:80]!r}\n251 ms x 3: 'SELECT 4'\n"
+        + "\n".join(f"300 ms x 1: 'SELECT {n}'" for n in range(8)),
         "EXPLAIN the statement; add the index it needs or rewrite it")
     redis.answers_ping(Ping(True, 0.01))
     assert failure(redis.answers_ping, Ping(False, 0.01)) == (

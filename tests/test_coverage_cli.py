@@ -235,6 +235,10 @@ def test_plan_collects_prod_with_no_secret_set() -> None:
     assert listed(planned.stdout) == listed(local.stdout) and len(listed(local.stdout)) > 100
     count = len(listed(local.stdout))
     assert f"collected only: {count} check(s), none run" in planned.stdout
+    # and those a run would leave out, with why, as a run lists them
+    assert ("left out: 2 check(s): logs in as a test account of ghostworks-api; environment 'prod' declares "
+            "none (test_accounts.ghostworks-api)") in planned.stdout
+    assert "left out: 2 check(s): a production rule; environment 'local' is not production" in local.stdout
     unplanned = subprocess.run([c for c in command if c != "--plan"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
     assert unplanned.returncode != 0 and "variable(s) not set" in unplanned.stdout + unplanned.stderr

@@ -69,6 +69,17 @@ def test_the_app_goes_through_the_pooler() -> None:
         pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@127.0.0.1/platform", bouncer)
     with pytest.raises(CheckFailed, match="an address that does not parse"):
         pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@[::1/platform", bouncer)
+    with pytest.raises(CheckFailed, match="an address that does not parse"):
+        pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@127.0.0.1:6432/p?port=x", bouncer)
+    # libpq's query wins over the authority: the pooler named, the server reached
+    with pytest.raises(CheckFailed, match="it points at 127.0.0.1:5432"):
+        pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@127.0.0.1:6432/platform?port=5432",
+                                      bouncer)
+    with pytest.raises(CheckFailed, match="it points at db.internal:6432"):
+        pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@127.0.0.1:6432/p?host=db.internal",
+                                      bouncer)
+    pgbouncer.goes_through_pooler("DATABASE_URL", "postgresql://a:b@db:5432/platform?host=127.0.0.1&port=6432",
+                                  bouncer)
 
 
 def test_pool_failures_whole() -> None:

@@ -204,6 +204,19 @@ def test_a_weak_declared_secret_stops_the_run_naming_its_variable(tmp_path: Path
     assert "Zq7-x" not in run.output
 
 
+def test_a_guessable_declared_secret_is_named_by_its_key_and_the_variable_holding_it(tmp_path: Path) -> None:
+    path = tmp_path / "common.yaml"
+    path.write_text('name: common\nproduction: false\nsystems: [platform]\npostgres:\n'
+                    '  platform: {dsn: "${SHOP_DSN}"}\n')
+    run = run_gate("common", tmp_path / "junit.xml",
+                   {"SHOP_DSN": "postgresql://runbook_checks:password123@127.0.0.1:5432/platform"},
+                   (f"--env={path}",))
+    assert run.returncode == 4, run.output
+    assert "postgres.platform.dsn (from SHOP_DSN): " in run.output, run.output[-2000:]
+    assert "password123" not in run.output
+    assert "gate FAILED: stopped before any check ran" in run.output
+
+
 LATE_SECRET = "Hq4-Zr8x!Lm2Wv9Tq"  # known to the gate only once a check reads the app's env file
 LATE_CHECKS = f"""import pytest
 

@@ -79,8 +79,9 @@ def test_a_guessable_secret_stops_the_run_before_its_first_check(tmp_path: Path)
     for options in ((), ("--collect-only",)):
         run = gate(project, "password1", *options)
         assert run.returncode == 4, run.stdout + run.stderr
-        assert ("weak.yaml: SHOP_BUYER_PASSWORD: a common password: too weak to keep out of the output"
-                in run.stderr), run.stderr
+        assert ("weak.yaml: test_accounts.buyer.password (from SHOP_BUYER_PASSWORD): a common password: "
+                "too weak to keep out of the output" in run.stderr), run.stderr
+        assert "gate FAILED: stopped before any check ran; see the error above" in run.stdout, run.stdout
         assert "password1" not in run.stdout + run.stderr
         assert "<testcase" not in (tmp_path / "junit.xml").read_text()  # no check ran
 

@@ -86,6 +86,12 @@ def named_by(check: str, names: Collection[str]) -> str | None:
     return None
 
 
+# A new table with the tenant column, its foreign key indexed (as the platform's tables are).
+_TENANT_NOTES = ("CREATE TABLE tenant_notes (id uuid PRIMARY KEY, "
+                 "tenant_id uuid NOT NULL REFERENCES tenants (id), body text)",
+                 "CREATE INDEX tenant_notes_tenant_id_idx ON tenant_notes (tenant_id)")
+
+
 def sql(database: str, *statements: str) -> Callable[[StackState], None]:
     """Runs each statement on its own (autocommit) as the superuser in `database`."""
 
@@ -728,7 +734,8 @@ FAULTS += (
     Fault("platform-pg-stat-statements-missing", "platform.6", "pg_stat_statements not installed",
           sql("platform", "DROP EXTENSION pg_stat_statements"),
           sql("platform", "CREATE EXTENSION pg_stat_statements", "SELECT pg_stat_statements_reset()"),
-          fails={"test_pg_stat_statements_installed": "installed: plpgsql"}),
+          fails={"test_pg_stat_statements_installed": "installed: plpgsql",
+                 "test_no_slow_statement": "installed: plpgsql"}),
     Fault("platform-slow-statement", "platform.6", "a statement averaging 600 ms",
           sql("platform", "SELECT pg_sleep(0.6)"), sql("platform", "SELECT pg_stat_statements_reset()"),
           fails={"test_no_slow_statement": "SELECT pg_sleep($1)"}),
@@ -1086,13 +1093,20 @@ FAULTS += (
                  "test_migration_role_can_log_in": "author_migrator is expired"}),
     Fault("platform-new-tenant-table", "platform.4",
           "a new table with the tenant column, readable by the app, without row-level security",
-          sql("platform", "CREATE TABLE tenant_notes (id uuid PRIMARY KEY, "
-                          "tenant_id uuid NOT NULL REFERENCES tenants (id), body text)",
-              "CREATE INDEX tenant_notes_tenant_id_idx ON tenant_notes (tenant_id)",
-              "GRANT SELECT, INSERT ON tenant_notes TO platform_app"),
+          sql("platform", *_TENANT_NOTES, "GRANT SELECT, INSERT ON tenant_notes TO platform_app"),
           sql("platform", "DROP TABLE tenant_notes"),
           fails={"test_rls_enabled_on_tenant_tables": "disabled on public.tenant_notes",
                  "test_tenant_tables_have_policies": "no policy on public.tenant_notes"}),
+    Fault("platform-new-tenant-table-reads-all", "platform.4",
+          "a new table with the tenant column under forced row-level security, whose read policy lets "
+          "every tenant's rows through (and whose write policy checks only that a tenant is set)",
+          sql("platform", *_TENANT_NOTES, "ALTER TABLE tenant_notes ENABLE ROW LEVEL SECURITY",
+              "ALTER TABLE tenant_notes FORCE ROW LEVEL SECURITY",
+              "CREATE POLICY tenant_notes_read ON tenant_notes FOR SELECT USING (true)",
+              "CREATE POLICY tenant_notes_write ON tenant_notes USING (tenant_id IS NOT NULL)",
+              "GRANT SELECT, INSERT ON tenant_notes TO platform_app"),
+          sql("platform", "DROP TABLE tenant_notes"),
+          fails={"test_policies_read_the_tenant": "public.tenant_notes.tenant_notes_read: true"}),
     # Migrations compared both ways: the database knows a migration the deployed app does not.
     Fault("ghostworks-alembic-unknown", "ghostworks.9",
           "the database stamped with a revision the app's scripts do not have (a newer deploy's)",
@@ -1470,7 +1484,8 @@ FAULTS += (
           "pg_stat_statements records nothing in the platform database (track = none)",
           sql("postgres", "ALTER DATABASE platform SET pg_stat_statements.track = none"),
           sql("postgres", "ALTER DATABASE platform RESET pg_stat_statements.track"),
-          fails={"test_pg_stat_statements_installed": "pg_stat_statements.track = none"}),
+          fails={"test_pg_stat_statements_installed": "pg_stat_statements.track = none",
+                 "test_no_slow_statement": "pg_stat_statements.track = none"}),
     Fault("platform-max-connections-raised", "platform.3", "max_connections raised to 200 (memory per slot)",
           steps(sql("postgres", "ALTER SYSTEM SET max_connections = 200"), restart_postgres),
           steps(sql("postgres", "ALTER SYSTEM RESET max_connections"), restart_postgres),

@@ -288,10 +288,11 @@ def hba_lets_in(targets: Targets, database: str, role: str, source: str, app: st
     """pg_hba, as the server parsed it, lets `role` on to authentication from `source`, over the
     transports the connection to the server tries: the sslmode of the app's own URL (`variable`),
     or, where that URL points at the pooler, PgBouncer's server_tls_sslmode. Every group the role
-    belongs to counts for +group lines."""
+    belongs to counts for +group lines. The login's database is the server's name for it, whatever
+    the environment file calls it."""
     postgres = targets.postgres(database)
     catalog = postgres.catalog()
-    hba.hba_accepts(postgres.hba_rules(), database, role, source, catalog.groups_of(role),
+    hba.hba_accepts(postgres.hba_rules(), catalog.database, role, source, catalog.groups_of(role),
                     server_sslmode(targets, app, variable, pooler),
                     server_ssl=catalog.settings.get("ssl") == "on",
                     changed_since_load=postgres.hba_changed_since_load())
@@ -508,7 +509,7 @@ def _no_long_idle(targets: Targets, environment: Environment, database: str,
     if database == "*":
         connections.no_session_idle_among(sessions_of_every_database(targets, environment), state, limit)
         return
-    connections.no_idle_session_older(targets.postgres(database).catalog(), state, limit, database)
+    connections.no_idle_session_older(targets.postgres(database).catalog(), state, limit, this_database=True)
 
 
 @assertion("postgres.no_long_query", scope=reads("activity"))
@@ -518,7 +519,7 @@ def _no_long_query(targets: Targets, environment: Environment, database: str) ->
     if database == "*":
         connections.no_query_longer_among(sessions_of_every_database(targets, environment), limit)
         return
-    connections.no_query_running_longer(targets.postgres(database).catalog(), limit, database)
+    connections.no_query_running_longer(targets.postgres(database).catalog(), limit, this_database=True)
 
 
 @assertion("postgres.alembic_at_head", scope=reads_no_catalog)

@@ -189,13 +189,14 @@ def _redactor(env: Environment, variables: dict[str, str]) -> Redactor:
     is a configuration error naming where it is declared; how guessable each is, is judged apart
     (`unguessed`: secret_strength.Judgement)."""
     redactor = Redactor(guess_later=True)
-    try:
-        for key, value in variables.items():
-            redactor.add_variable(key, value, strict=True)
+    try:  # the declared secrets first, so that a weak one is named by its key and its variable
         for key, value in env.secret_values().items():
             secret = url_password(value) or value
-            sources = [name for name, variable in variables.items() if variable in (secret, unquote(secret))]
+            sources = [name for name, variable in variables.items()
+                       if variable in (value, secret, unquote(secret))]
             redactor.add(value, f"{key} (from {' or '.join(sources)})" if sources else key, strict=True)
+        for key, value in variables.items():
+            redactor.add_variable(key, value, strict=True)
     except UnsafeSecret as error:
         raise ConfigurationError(f"{env.source}: {error}") from None
     return redactor
@@ -300,6 +301,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 _LEFT_OUT = "left out: "
 
 
+def _note_left_out(gate: Gate, items: list[pytest.Item]) -> None:
+    """The checks a run that only collects would leave out, and why, for its summary (a run
+    notes them from their reports)."""
+    for item in items:
+        for mark in item.iter_markers("skip"):
+            reason = str(mark.kwargs.get("reason", ""))
+            if reason.startswith(_LEFT_OUT):
+                gate.left_out[reason.removeprefix(_LEFT_OUT)].append(item.nodeid)
+
+
 def _note_waiver(gate: Gate, nodeid: str, symptom_id: str | None) -> None:
     if nodeid not in gate.waiver_of:
         waiver = gate.waivers.for_check(nodeid, symptom_id)
@@ -356,6 +367,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         gc.freeze()
         gc.enable()
         _refuse_guessable_secrets(gate)
+        if session.config.option.collectonly:
+            _note_left_out(gate, session.items)
     if gate is None or not session.items or session.config.option.collectonly:
         return
     if gate.progress is not None:
@@ -497,6 +510,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         write(f"warning: {line}")
     for name in sorted(gate.redactor.unmaskable):
         write(f"warning: {name} holds a secret too short or common to mask safely; output may show it")
+    if exitstatus == pytest.ExitCode.USAGE_ERROR:  # refused before the first check (a guessable secret)
+        write("gate FAILED: stopped before any check ran; see the error above")
+        return
     if config.option.collectonly:
         write(f"collected only: {terminalreporter._session.testscollected} check(s), none run")
         return

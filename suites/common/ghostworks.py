@@ -270,11 +270,12 @@ class TestRedisMemory:
 @pytest.mark.symptom("ghostworks.3", "slow API responses")
 class TestApiSlowResponseTimes:
     def test_no_slow_statement(self, targets: Targets, environment: Environment) -> None:
-        connections.statements_mean_under(targets.postgres(DATABASE).statements(), DATABASE,
+        postgres = targets.postgres(DATABASE)
+        connections.statements_mean_under(postgres.catalog(), postgres.statements(),
                                           environment.thresholds.statement_mean_ms)
 
     def test_active_connections_within_limits(self, targets: Targets, environment: Environment) -> None:
-        connections.active_share_at_most(targets.postgres(DATABASE).catalog(), DATABASE,
+        connections.active_share_at_most(targets.postgres(DATABASE).catalog(),
                                          environment.thresholds.active_connections_percent)
 
     def test_request_duration_exposed(self, targets: Targets) -> None:

@@ -78,7 +78,7 @@ class TestDatabaseConnectionIssues:
     @pytest.mark.symptom("platform.3", "too many connections: the connection limit is reached")
     def test_no_long_idle_connection(self, targets: Targets, environment: Environment) -> None:
         connections.no_idle_session_older(targets.postgres(DATABASE).catalog(), "idle",
-                                          environment.thresholds.idle_session_seconds, DATABASE)
+                                          environment.thresholds.idle_session_seconds, this_database=True)
 
 
 @pytest.mark.runbook("platform#rls-policy-violations")
@@ -117,7 +117,7 @@ class TestRlsPolicyViolations:
         privileges_held(targets, DATABASE, declared, exact=True)
 
     def test_policies_read_the_tenant(self, targets: Targets) -> None:
-        schema.policies_read_setting(targets.postgres(DATABASE).catalog(), EXPECTED["tenant_tables"],
+        schema.policies_read_setting(targets.postgres(DATABASE).catalog(), tenant_tables(targets),
                                      EXPECTED["tenant_column"], EXPECTED["tenant_markers"])
 
 
@@ -145,7 +145,8 @@ class TestPerformanceDegradation:
         connections.extension_installed(targets.postgres(DATABASE).catalog(), "pg_stat_statements")
 
     def test_no_slow_statement(self, targets: Targets, environment: Environment) -> None:
-        connections.statements_mean_under(targets.postgres(DATABASE).statements(), DATABASE,
+        postgres = targets.postgres(DATABASE)
+        connections.statements_mean_under(postgres.catalog(), postgres.statements(),
                                           environment.thresholds.statement_mean_ms)
 
     def test_foreign_keys_indexed(self, targets: Targets) -> None:
@@ -167,7 +168,7 @@ class TestPerformanceDegradation:
 @pytest.mark.symptom("platform.7", "memory grows until the process manager restarts the API")
 class TestMemoryLeaks:
     def test_connections_mostly_idle(self, targets: Targets, environment: Environment) -> None:
-        connections.active_share_at_most(targets.postgres(DATABASE).catalog(), DATABASE,
+        connections.active_share_at_most(targets.postgres(DATABASE).catalog(),
                                          environment.thresholds.active_connections_percent)
 
 

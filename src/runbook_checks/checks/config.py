@@ -10,7 +10,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.targets.base import libpq_url
+from runbook_checks.targets.base import database_place, libpq_url
 
 
 def required_set(app: str, config: dict[str, str], names: list[str]) -> None:
@@ -158,27 +158,24 @@ def redirect_uri_registered(sent: str | None, registered: list[str], source: str
 def dsn_points_at(name: str, url: str, scheme: str, target: str,
                   reached: Callable[[str], str] = str) -> None:
     """An app's database URL uses the declared scheme (driver included) and reaches the same host,
-    port and database as the environment's target `target` (a DSN); `reached` says where the gate
+    port and database as the environment's target `target` (a DSN), each as libpq reads it (a
+    query's host, port or dbname wins over the URL's own); `reached` says where the gate
     reaches an address the app names (host:port), for apps that name it otherwise."""
-    found, want = urlsplit(url), urlsplit(target)
+    found = urlsplit(url)
     problems = []
     if found.scheme != scheme:
         problems.append(f"scheme {found.scheme or 'missing'!r}, not {scheme!r}")
-    try:
-        port: int | None = found.port or 5432
-    except ValueError:
-        port = None
-    host = found.hostname
+    host, port, path = database_place(url)
     if host is not None and port is not None:
         host, _, gate_port = reached(f"{host}:{port}").rpartition(":")
         port = int(gate_port)
-    place = (host, port, found.path)
-    expected_place = (want.hostname, want.port or 5432, want.path)
+    place = (host, port, path)
+    expected_place = database_place(target)
     if place != expected_place:
         problems.append(f"points at {place[0]}:{place[1]}{place[2]}, not "
                         f"{expected_place[0]}:{expected_place[1]}{expected_place[2]}")
     if problems:
-        raise CheckFailed(f"{name} as {scheme}://...@{want.hostname}:{want.port or 5432}{want.path}",
+        raise CheckFailed(f"{name} as {scheme}://...@{expected_place[0]}:{expected_place[1]}{expected_place[2]}",
                           "\n".join(problems),
                           f"fix {name}: the driver in the scheme, then host, port and database name")
 

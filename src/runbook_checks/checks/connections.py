@@ -107,11 +107,16 @@ def _describe(session: Session, seconds: float | None) -> str:
             f"{session.client or 'local'}: {session.state} for {seconds or 0:.0f} s: {session.query[:80]!r}")
 
 
-def no_idle_session_older(catalog: Catalog, state: str, seconds: float, database: str | None = None) -> None:
-    """No client session (of `database`, if given) has stayed in `state` ('idle', 'idle in
-    transaction') longer than `seconds`."""
-    no_session_idle_among([s for s in client_sessions(catalog) if database in (None, s.database)],
-                          state, seconds)
+def no_idle_session_older(catalog: Catalog, state: str, seconds: float, this_database: bool = False) -> None:
+    """No client session (with `this_database`, of the database the catalog was read from) has
+    stayed in `state` ('idle', 'idle in transaction') longer than `seconds`."""
+    no_session_idle_among(_sessions_of(catalog, this_database), state, seconds)
+
+
+def _sessions_of(catalog: Catalog, this_database: bool) -> list[Session]:
+    """The client sessions; with `this_database`, those on the catalog's own database, named as the
+    server names it (current_database()), whatever the environment file calls it."""
+    return [s for s in client_sessions(catalog) if not this_database or s.database == catalog.database]
 
 
 def no_session_idle_among(sessions: list[Session], state: str, seconds: float) -> None:
@@ -124,10 +129,10 @@ def no_session_idle_among(sessions: list[Session], state: str, seconds: float) -
                           "pg_terminate_backend(pid) frees them now")
 
 
-def no_query_running_longer(catalog: Catalog, seconds: float, database: str | None = None) -> None:
-    """No active statement (on `database`, if given) has been running longer than `seconds`."""
-    no_query_longer_among([s for s in client_sessions(catalog) if database in (None, s.database)],
-                          seconds)
+def no_query_running_longer(catalog: Catalog, seconds: float, this_database: bool = False) -> None:
+    """No active statement (with `this_database`, on the catalog's own database) has been running
+    longer than `seconds`."""
+    no_query_longer_among(_sessions_of(catalog, this_database), seconds)
 
 
 def no_query_longer_among(sessions: list[Session], seconds: float) -> None:
@@ -139,13 +144,13 @@ def no_query_longer_among(sessions: list[Session], seconds: float) -> None:
                           "look at the query's plan and locks; pg_cancel_backend(pid) stops it")
 
 
-def active_share_at_most(catalog: Catalog, database: str, percent: float, minimum: int = 5) -> None:
-    """Connections to `database` are mostly idle: at most `percent` of them active (judged from
-    `minimum` connections on; below that a pool has nothing to show)."""
-    sessions = [s for s in client_sessions(catalog) if s.database == database]
+def active_share_at_most(catalog: Catalog, percent: float, minimum: int = 5) -> None:
+    """Connections to the catalog's own database are mostly idle: at most `percent` of them active
+    (judged from `minimum` connections on; below that a pool has nothing to show)."""
+    sessions = _sessions_of(catalog, this_database=True)
     active = [s for s in sessions if s.state == "active"]
     if len(sessions) >= minimum and len(active) * 100 > percent * len(sessions):
-        raise CheckFailed(f"at most {percent:g}% of connections to {database} active",
+        raise CheckFailed(f"at most {percent:g}% of connections to {catalog.database} active",
                           f"{len(active)} of {len(sessions)} active",
                           "a pool whose connections stay active leaks them or runs long queries")
 
@@ -243,10 +248,13 @@ def extension_installed(catalog: Catalog, name: str) -> None:
                           "ALTER DATABASE ... RESET pg_stat_statements.track where a database overrides it)")
 
 
-def statements_mean_under(statements: list[Statement], database: str, limit_ms: float) -> None:
-    """No statement on `database` averages more than `limit_ms` per call."""
-    slow = [s for s in statements if s.database == database and s.mean_ms > limit_ms]
+def statements_mean_under(catalog: Catalog, statements: list[Statement], limit_ms: float) -> None:
+    """No statement on the catalog's database (`statements`, as its target reads them) averages
+    more than `limit_ms` per call; pg_stat_statements must be there and recording, or no slow
+    statement could show."""
+    extension_installed(catalog, "pg_stat_statements")
+    slow = [s for s in statements if s.mean_ms > limit_ms]
     if slow:
-        raise CheckFailed(f"every statement on {database} under {limit_ms:g} ms on average",
+        raise CheckFailed(f"every statement on {catalog.database} under {limit_ms:g} ms on average",
                           "\n".join(f"{s.mean_ms:.0f} ms x {s.calls}: {s.query[:80]!r}" for s in slow[:10]),
                           "EXPLAIN the statement; add the index it needs or rewrite it")

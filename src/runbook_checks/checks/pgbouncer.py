@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from runbook_checks.errors import CheckFailed
+from runbook_checks.targets.base import database_place
 
 if TYPE_CHECKING:
     from runbook_checks.facts.catalog import Catalog
@@ -81,14 +81,15 @@ def _busy(pool: Pool) -> str:
 
 def goes_through_pooler(name: str, url: str, pooler_address: str,
                         reached: Callable[[str], str] = str) -> None:
-    """The app's database URL points at the pooler (host:port), not straight at the server. The
+    """The app's database URL points at the pooler (host:port, a query's host or port winning as
+    libpq reads it), not straight at the server. The
     app may name it as the gate does not (its service name in a compose network): `reached` says
     where the gate reaches an address the app names."""
     try:
-        parts = urlsplit(url)
-        address = f"{parts.hostname}:{parts.port or 5432}"
+        host, port, _ = database_place(url)
     except ValueError:
-        address = "an address that does not parse"
+        host, port = None, None
+    address = f"{host}:{port}" if host is not None and port is not None else "an address that does not parse"
     if reached(address) != pooler_address:
         seen = f" ({reached(address)} from here)" if reached(address) != address else ""
         raise CheckFailed(f"{name} goes through PgBouncer at {pooler_address}",

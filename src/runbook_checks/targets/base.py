@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Generic, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from runbook_checks.errors import TargetUnreachable
 
@@ -21,6 +21,21 @@ def address_of(url: str) -> str:
         return "an address that does not parse"
     host = f"[{host}]" if ":" in host else host
     return f"{host}:{port}" if port else host
+
+
+def database_place(url: str) -> tuple[str | None, int | None, str]:
+    """Where a database URL connects, as libpq reads it: (host, port, /database), the query's
+    hostaddr or host, port and dbname (asyncpg's database too) overriding what the URL names before
+    them; the port None when it is not a number. ValueError when the URL does not split."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    host = query.get("hostaddr") or query.get("host") or parts.hostname
+    try:
+        port: int | None = int(query["port"]) if "port" in query else (parts.port or 5432)
+    except ValueError:
+        port = None
+    database = query.get("dbname") or query.get("database")
+    return host, port, f"/{database}" if database else parts.path
 
 
 def libpq_url(url: str) -> str:
