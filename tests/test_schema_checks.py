@@ -30,8 +30,10 @@ def index(
     key_count: int = -1,
     partial: bool = False,
     table_name: str = "tickets",
+    method: str = "btree",
 ) -> dict[str, Any]:
     return {
+        "method": method,
         "schema": "public",
         "table": table_name,
         "name": name,
@@ -164,6 +166,34 @@ def test_indexes_judged_by_what_they_do_whole_failures() -> None:
     assert failure(schema.indexes_cover, covered, {"tickets": [["code"], ["team_id"]]}, unique=True)[1] == (
         "no unique index on public.tickets (code)\nno unique index on public.tickets (team_id)"
     )
+
+
+def test_an_index_counts_by_how_it_finds_rows() -> None:
+    """A GIN, GiST or BRIN index on the filtered column is no B-tree: a query filtering on it still
+    reads the table (a BRIN one reads block ranges); a hash index finds one column's equal rows."""
+    declared = {"tickets_team_idx": {"table": "tickets", "columns": ["team_id"]}}
+    for method in ("brin", "gin", "gist", "spgist"):
+        other = facts(indexes=[index("tickets_team_idx", ["team_id"], method=method)])
+        assert failure(schema.indexes_exist, other, declared)[1] == (
+            f"tickets_team_idx on public.tickets (team_id): a {method} index: only a B-tree (or a hash "
+            "index, on one column) looks rows up by them")
+        assert failure(schema.indexes_cover, other, {"tickets": [["team_id"]]})[1] == (
+            "no index on public.tickets (team_id)")
+        keys = [{"schema": "public", "table": "tickets", "name": "fk", "columns": ["team_id"]}]
+        unserved = facts(foreign_keys=keys, indexes=[index("tickets_team_idx", ["team_id"], method=method)])
+        assert failure(schema.foreign_keys_indexed, unserved)[1] == (
+            "public.tickets (team_id): fk has no index")
+    hashed = facts(indexes=[index("tickets_team_idx", ["team_id"], method="hash")])
+    schema.indexes_exist(hashed, declared)
+    schema.indexes_cover(hashed, {"tickets": [["team_id"]]})
+    schema.foreign_keys_indexed(facts(foreign_keys=[{"schema": "public", "table": "tickets", "name": "fk",
+                                                     "columns": ["team_id"]}],
+                                      indexes=[index("h", ["team_id"], method="hash")]))
+    assert failure(schema.indexes_cover, hashed, {"tickets": [["team_id", "status"]]})[1] == (
+        "no index on public.tickets (team_id, status)")
+    wide_hash = facts(indexes=[index("h", ["team_id", "status"], method="hash")])  # no such index, yet
+    assert failure(schema.indexes_cover, wide_hash, {"tickets": [["team_id"]]})[1] == (
+        "no index on public.tickets (team_id)")
 
 
 def test_plans_foreign_keys_and_functions_whole_failures() -> None:

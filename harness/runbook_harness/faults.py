@@ -1062,6 +1062,15 @@ FAULTS += (
           sql("audiospective", f"DROP INDEX {_PLAY_EVENTS_INDEX}",
               f'CREATE INDEX {_PLAY_EVENTS_INDEX} ON play_events ("userId", "playedAt")'),
           fails={"test_expected_indexes_exist": "its key columns are (trackId)"}),
+    Fault("audiospective-index-brin", "audiospective.14",
+          "play_events_userId_playedAt_idx recreated under its name on its columns, as a BRIN index "
+          "(it reads block ranges: a user's plays are found no faster than by reading the table)",
+          sql("audiospective", f"DROP INDEX {_PLAY_EVENTS_INDEX}",
+              f'CREATE INDEX {_PLAY_EVENTS_INDEX} ON play_events USING brin ("userId", "playedAt")'),
+          sql("audiospective", f"DROP INDEX {_PLAY_EVENTS_INDEX}",
+              f'CREATE INDEX {_PLAY_EVENTS_INDEX} ON play_events ("userId", "playedAt")'),
+          fails={"test_expected_indexes_exist": "play_events_userId_playedAt_idx on public.play_events "
+                                                "(userId, playedAt): a brin index"}),
     Fault("practiceops-ticket-index-partial", "practiceops.10",
           "tickets_team_id_status_idx recreated as a partial index (WHERE status = 'archived')",
           sql("practiceops", "DROP INDEX tickets_team_id_status_idx",

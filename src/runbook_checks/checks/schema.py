@@ -325,6 +325,8 @@ def _why_not(index: Index, columns: list[str], unique: bool) -> str:
         return "partial (a WHERE clause): it serves only some rows"
     if unique and not index.enforces_unique(columns):
         return "not unique on exactly these columns" if index.unique else "not unique"
+    if index.method not in ("btree", "hash"):
+        return f"a {index.method} index: only a B-tree (or a hash index, on one column) looks rows up by them"
     keys = ", ".join(str(k) if k else "(expression)" for k in index.keys)
     return f"its key columns are ({keys})"
 
@@ -351,9 +353,7 @@ def foreign_keys_indexed(catalog: Catalog, schema: str = "public") -> None:
     for key in catalog.foreign_keys:
         if key.schema != schema:
             continue
-        width = len(key.columns)
-        if not any(i.valid and not i.partial and set(i.keys[:width]) == set(key.columns)
-                   for i in catalog.indexes_on(key.qualified_table)):
+        if not any(i.looks_up(list(key.columns)) for i in catalog.indexes_on(key.qualified_table)):
             bare.append(f"{key.qualified_table} ({', '.join(key.columns)}): {key.name} has no index")
     if bare:
         raise CheckFailed(f"every foreign key in {schema} backed by an index", "\n".join(bare),

@@ -75,6 +75,7 @@ class Index:
     columns: tuple[str | None, ...]  # key columns first, then INCLUDE ones; None: an expression
     key_count: int = -1  # how many of `columns` are keys (-1: all)
     partial: bool = False  # a WHERE predicate: it serves only the rows it names
+    method: str = "btree"  # its access method (pg_am): btree, hash, gin, gist, brin...
 
     @property
     def keys(self) -> tuple[str | None, ...]:
@@ -82,8 +83,19 @@ class Index:
         return self.columns if self.key_count < 0 else self.columns[: self.key_count]
 
     def leads_with(self, columns: list[str]) -> bool:
-        """A whole, valid index whose keys start with `columns`, in order."""
-        return self.valid and not self.partial and list(self.keys[: len(columns)]) == columns
+        """A whole, valid index that finds rows by `columns`, in order: a B-tree whose keys start
+        with them, or a hash index on that one column (equality alone). A GIN, GiST or BRIN index
+        on the same columns does not look rows up as the queries filtering on them need."""
+        return self.looks_up(columns) and list(self.keys[: len(columns)]) == columns
+
+    def looks_up(self, columns: list[str]) -> bool:
+        """A whole, valid index that finds rows by equality on `columns`, in any order: a B-tree
+        whose first keys are they, or a hash index on that one column."""
+        if not self.valid or self.partial:
+            return False
+        if self.method == "hash":
+            return list(self.keys) == columns and len(columns) == 1
+        return self.method == "btree" and set(self.keys[: len(columns)]) == set(columns)
 
     def enforces_unique(self, columns: list[str]) -> bool:
         """A whole, valid unique index on exactly these key columns (in any order): what makes
@@ -344,7 +356,7 @@ class Catalog:
         )
         indexes = tuple(
             Index(i["schema"], i["table"], i["name"], i["unique"], i["valid"], tuple(i["columns"]),
-                  i.get("key_count", -1), bool(i.get("partial", False)))
+                  i.get("key_count", -1), bool(i.get("partial", False)), i.get("method", "btree"))
             for i in data.get("indexes", [])
         )
         functions = tuple(

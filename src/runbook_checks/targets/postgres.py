@@ -53,7 +53,7 @@ _SECTION_SQL = {
     "indexes": """(SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'table', t.relname, 'name', i.relname,
       'unique', x.indisunique, 'valid', x.indisvalid, 'key_count', x.indnkeyatts,
-      'partial', x.indpred IS NOT NULL,
+      'partial', x.indpred IS NOT NULL, 'method', (SELECT amname FROM pg_am WHERE oid = i.relam),
       'columns', (SELECT coalesce(json_agg(a.attname ORDER BY k.ord), '[]')
                   FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
                   LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum))), '[]')
