@@ -55,6 +55,42 @@ def test_group_lines_count_every_membership() -> None:
     accepts([line(1, "host", "+strangers", "127.0.0.1", "reject"), ALLOW])
 
 
+def test_regular_expressions_decide_where_the_server_reads_them() -> None:
+    """From PostgreSQL 16 a database or user name starting with / is a regular expression: the
+    server's engine decides it (here a stand-in that records what it was asked); before, it is a
+    plain name, and the line matches nothing here."""
+    asked: list[tuple[str, str]] = []
+
+    def engine(value: str, pattern: str) -> bool:
+        asked.append((value, pattern))
+        return value.startswith(pattern.removeprefix("^"))
+
+    for rule in (line(1, "host", "all", "127.0.0.1", "reject", databases="/^plat"),
+                 line(1, "host", "/^platform_", "127.0.0.1", "reject")):
+        accepts([rule, ALLOW])  # no regex engine: the names are names
+        with pytest.raises(CheckFailed, match="without SSL: line 1 rejects it"):
+            hba.hba_accepts([rule, ALLOW], "platform", APP, "127.0.0.1", GROUPS, regex=engine)
+        hba.hba_accepts([line(1, "host", "all", "127.0.0.1", "reject", databases="/^tenants"), ALLOW],
+                        "platform", APP, "127.0.0.1", GROUPS, regex=engine)
+    assert asked == [("platform", "^plat"), ("platform", "^tenants"),
+                     (APP, "^platform_"), ("platform", "^tenants")]
+
+
+def test_the_servers_own_regex_engine_answers(stack: StackState) -> None:
+    """PostgreSQL's regular expressions, not Python's: a POSIX class and a word start (\\m, which
+    Python's re refuses; `_` is a word character, so no word of platform_app starts with app)."""
+    target = PostgresTarget("platform", stack.role_dsn("runbook_checks", "platform"), Timeouts())
+    try:
+        assert target.regex_matches(APP, "^[[:alpha:]]+_app$")
+        assert not target.regex_matches(APP, "\\mapp") and target.regex_matches(APP, "\\mplatform")
+        assert not target.regex_matches(APP, "^app")
+        with pytest.raises(CheckFailed, match="line 1 rejects it"):
+            hba.hba_accepts([line(1, "host", "/^[[:alpha:]]+_app$", "127.0.0.1", "reject"), ALLOW],
+                            "platform", APP, "127.0.0.1", GROUPS, regex=target.regex_matches)
+    finally:
+        target.close()
+
+
 def test_database_keywords() -> None:
     for keyword in ("sameuser", "replication", "samerole"):  # platform is no user nor group of the app
         accepts([line(1, "host", "all", "127.0.0.1", "reject", databases=keyword), ALLOW])
@@ -107,6 +143,9 @@ VARIANTS = {
     "ssl-only reject (no SSL here)": ["hostssl all all 127.0.0.1/32 reject"],
     "non-ssl reject": ["hostnossl all all 127.0.0.1/32 reject"],
     "sameuser reject": ["host sameuser all 127.0.0.1/32 reject"],
+    # before PostgreSQL 16 a name starting with / is a plain name, matching no such database or role
+    "regex-like names (16 and later only)": ["host /^plat all 127.0.0.1/32 reject",
+                                             "host all /^platform_ 127.0.0.1/32 reject"],
 }
 
 

@@ -26,7 +26,7 @@ from runbook_checks.targets.maildir import delivered
 
 if TYPE_CHECKING:
     from runbook_checks.environment import Environment, MailSink
-    from runbook_checks.facts.catalog import Session
+    from runbook_checks.facts.catalog import Catalog, Session
     from runbook_checks.targets.redis import RedisTarget
     from runbook_checks.targets.registry import Targets
     from runbook_checks.targets.s3 import S3Target
@@ -295,7 +295,13 @@ def hba_lets_in(targets: Targets, database: str, role: str, source: str, app: st
     hba.hba_accepts(postgres.hba_rules(), catalog.database, role, source, catalog.groups_of(role),
                     server_sslmode(targets, app, variable, pooler),
                     server_ssl=catalog.settings.get("ssl") == "on",
-                    changed_since_load=postgres.hba_changed_since_load())
+                    changed_since_load=postgres.hba_changed_since_load(),
+                    regex=postgres.regex_matches if _hba_regexes(catalog) else None)
+
+
+def _hba_regexes(catalog: Catalog) -> bool:
+    """Whether the server reads a pg_hba name starting with `/` as a regular expression (16 on)."""
+    return int(catalog.settings.get("server_version_num") or 0) >= 160000
 
 
 def server_sslmode(targets: Targets, app: str, variable: str, pooler: str | None) -> str:

@@ -1,5 +1,6 @@
 """Whether pg_hba lets a role in: PostgreSQL's first-match rule over the lines the server parsed,
-with its connection types, keywords and group membership, and libpq's SSL retries. A line whose
+with its connection types, keywords, group membership and (from PostgreSQL 16) regular
+expressions, each asked of the server, and libpq's SSL retries. A line whose
 match the gate cannot decide (a host name, samehost from a remote address) fails the check
 rather than being skipped; so does a file with an error line, since the server then keeps rules
 the gate cannot read."""
@@ -7,6 +8,7 @@ the gate cannot read."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,15 @@ class Attempt:
     address: str
     groups: frozenset[str]  # every role `user` is a member of, directly or not (for +group)
     ssl: bool
+    # From PostgreSQL 16 a name starting with `/` is a regular expression: (name, pattern) -> match,
+    # as the server's own regex engine decides; None where the server reads it as a plain name.
+    regex: Callable[[str, str], bool] | None = None
+
+    def named(self, name: str, value: str) -> bool:
+        """Whether a database or user field's `name` names `value`: equal, or its regex matches."""
+        if self.regex is not None and name.startswith("/"):
+            return self.regex(value, name[1:])
+        return name == value
 
 
 class Undecidable(Exception):
@@ -71,7 +82,7 @@ def _type_matches(kind: str, attempt: Attempt) -> bool:
 
 def _database_matches(names: tuple[str, ...], attempt: Attempt) -> bool:
     for name in names:
-        if name == "all" or name == attempt.database:
+        if name == "all" or attempt.named(name, attempt.database):
             return True
         if name == "sameuser" and attempt.database == attempt.user:
             return True
@@ -81,7 +92,7 @@ def _database_matches(names: tuple[str, ...], attempt: Attempt) -> bool:
 
 
 def _user_matches(names: tuple[str, ...], attempt: Attempt) -> bool:
-    return any(name == "all" or name == attempt.user
+    return any(name == "all" or attempt.named(name, attempt.user)
                or (name.startswith("+") and name[1:] in attempt.groups) for name in names)
 
 
@@ -116,11 +127,13 @@ def first_match(rules: list[HbaRule], attempt: Attempt) -> HbaRule | None:
 
 
 def hba_accepts(rules: list[HbaRule], database: str, user: str, address: str, groups: frozenset[str],
-                sslmode: str = "prefer", server_ssl: bool = False, changed_since_load: bool = False) -> None:
+                sslmode: str = "prefer", server_ssl: bool = False, changed_since_load: bool = False,
+                regex: Callable[[str, str], bool] | None = None) -> None:
     """`user` reaching `database` over TCP from `address` is let on to authentication by some
     attempt libpq makes under `sslmode`: its first matching line exists and is not `reject`. The
     rules are the file's; a file written after the server last loaded it fails the check, since
-    the rules in force are then the old ones, which no view shows."""
+    the rules in force are then the old ones, which no view shows. `regex` decides the lines that
+    name a database or user by a regular expression (PostgreSQL 16 and later)."""
     expected = f"a pg_hba line accepts {user} to {database} from {address}"
     fix = (f"add `host {database} {user} {address}/{'32' if '.' in address else '128'} scram-sha-256` "
            "above any reject line in pg_hba.conf, then SELECT pg_reload_conf()")
@@ -142,7 +155,7 @@ def hba_accepts(rules: list[HbaRule], database: str, user: str, address: str, gr
     found = []
     for ssl in transports:
         try:
-            rule = first_match(rules, Attempt(database, user, address, groups, ssl))
+            rule = first_match(rules, Attempt(database, user, address, groups, ssl, regex))
         except Undecidable as unknown:
             raise CheckFailed(expected, f"cannot tell: {unknown}",
                               "match this client by address in pg_hba.conf, above that line") from None

@@ -411,6 +411,11 @@ class PostgresTarget:
                 lambda: list(self.fetch_one(_TABLES_WITH_COLUMN_SQL, (column,))[0]))
         return self._with_column[column].get()
 
+    def regex_matches(self, value: str, pattern: str) -> bool:
+        """Whether the server's regular expression engine (the one pg_hba uses) finds `pattern` in
+        `value` (an expression it cannot compile is an error of the check)."""
+        return bool(self.fetch_one("SELECT %s ~ %s", (value, pattern))[0])
+
     def scalar(self, sql: str) -> Any:
         """The first column of the first row of a read-only query (None when there is no row)."""
         row = self._execute(sql).fetchone()
