@@ -27,6 +27,7 @@ from runbook_checks.targets.unanswered import Unanswered
 from runbook_harness.processes import free_port
 from runbook_harness.services import SMTP_USER
 from runbook_harness.smtp_sink import sink
+from tests.failures import failure as whole
 from tests.servers import self_signed
 
 FAST = Timeouts(connect_seconds=1, statement_seconds=1)
@@ -229,3 +230,86 @@ def test_both_halves_of_the_login_are_required() -> None:
         "not set: SMTP_USERNAME, SMTP_PASSWORD"
     assert failure(mail.credentials_set, "api", "u", "", "SMTP_USERNAME", "SMTP_PASSWORD").found == \
         "not set: SMTP_PASSWORD"
+
+
+# The failures read whole (expected, found, fix), with the codes, versions and lengths at their limits.
+
+_GREET_FIX = "check the mail server's status and that the host and port are its SMTP port"
+
+
+def test_only_250_answers_ehlo() -> None:
+    mail.greets("api", Greeting(250, "ok", {}, 0.0))
+    for code in (220, 251, 502):
+        assert whole(mail.greets, "api", Greeting(code, "no", {}, 0.0)) == (
+            "the SMTP server of api answers EHLO with 250", f"EHLO answered {code} no", _GREET_FIX)
+
+
+def test_a_long_ehlo_answer_is_cut_at_200_characters() -> None:
+    text = "a" * 199 + "bc"
+    found = whole(mail.greets, "api", Greeting(500, text, {}, 0.0))[1]
+    assert found == "EHLO answered 500 " + "a" * 199 + "b"
+
+
+def test_a_missing_starttls_reads_whole_with_the_offers_sorted() -> None:
+    mail.offers_starttls("api", Greeting(250, "x", {"starttls": "", "auth": "PLAIN"}, 0.0))
+    offers = {"size": "1000", "auth": "PLAIN", "8bitmime": ""}
+    assert whole(mail.offers_starttls, "api", Greeting(250, "x", offers, 0.0)) == (
+        "the SMTP server of api offers STARTTLS", "it offers 8bitmime, auth, size",
+        "use the provider's submission port (587) with STARTTLS, or enable TLS on the server")
+
+
+def test_tls_1_2_and_1_3_pass_and_the_rest_reads_whole() -> None:
+    mail.tls_negotiated("api", "TLSv1.2")
+    mail.tls_negotiated("api", "TLSv1.3")
+    for version in ("TLSv1.1", "TLSv1", "SSLv3", ""):
+        assert whole(mail.tls_negotiated, "api", version) == (
+            "STARTTLS with the SMTP server of api negotiates TLS 1.2 or later", f"it negotiated {version}",
+            "disable TLS 1.0 and 1.1 on the mail server")
+
+
+_CREDENTIALS_FIX = "set the mail provider's SMTP username and password in the app's configuration"
+
+
+def test_each_missing_half_of_the_login_is_named_whole() -> None:
+    for user, password, unset in (("", "", "SMTP_USERNAME, SMTP_PASSWORD"), ("", "p", "SMTP_USERNAME"),
+                                  ("u", "", "SMTP_PASSWORD")):
+        assert whole(mail.credentials_set, "api", user, password, "SMTP_USERNAME", "SMTP_PASSWORD") == (
+            "api has SMTP credentials", f"not set: {unset}", _CREDENTIALS_FIX)
+
+
+_LOGIN_FIX = "copy the SMTP credentials from the provider's dashboard into the app's configuration"
+
+
+def test_a_refused_login_reads_whole_inside_and_outside_tls() -> None:
+    mail.login_accepted("api", "SMTP_USERNAME", Login(True, "235 ok", True))
+    mail.login_accepted("api", "SMTP_USERNAME", Login(True, "235 ok", False))
+    for encrypted, where in ((True, "inside STARTTLS"), (False, "without TLS")):
+        assert whole(mail.login_accepted, "api", "SMTP_USERNAME", Login(False, "535 no", encrypted)) == (
+            "the SMTP server of api accepts the app's SMTP_USERNAME and password", f"AUTH {where}: 535 no",
+            _LOGIN_FIX)
+
+
+def test_a_long_auth_reply_is_cut_at_200_characters() -> None:
+    reply = "5" * 199 + "67"
+    assert whole(mail.login_accepted, "api", "U", Login(False, reply, False))[1] == \
+        "AUTH without TLS: " + "5" * 199 + "6"
+
+
+def test_pointing_elsewhere_reads_whole() -> None:
+    mail.points_at_sink("api", "smtp:1025", "127.0.0.1:11025", "127.0.0.1:11025")
+    mail.points_at_sink("api", "127.0.0.1:11025", "127.0.0.1:11025", "127.0.0.1:11025")
+    assert whole(mail.points_at_sink, "api", "smtp:2525", "127.0.0.1:2525", "127.0.0.1:11025") == (
+        "api sends mail to the sink at 127.0.0.1:11025", "it sends to smtp:2525 (127.0.0.1:2525 from here)",
+        "point the app's SMTP host and port at the environment's mail sink")
+    assert whole(mail.points_at_sink, "api", "p:587", "p:587", "s:1")[1] == "it sends to p:587"
+
+
+def test_a_refused_or_lost_message_reads_whole() -> None:
+    mail.arrived("api", "accepted", "<m>", True, 2)
+    assert whole(mail.arrived, "api", "AUTH refused: 535 no", "<m>", True, 2) == (
+        "a message sent with api's SMTP settings is accepted", "AUTH refused: 535 no",
+        "check the SMTP credentials and the server's logs")
+    assert whole(mail.arrived, "api", "x" * 299 + "yz", "<m>", False, 2)[1] == "x" * 299 + "y"
+    assert whole(mail.arrived, "api", "accepted", "<m>", False, 2) == (
+        "message <m> in the sink's inbox within 2 s", "it was accepted but has not arrived",
+        "check where the sink delivers (its Maildir) and its log")

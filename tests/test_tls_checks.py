@@ -17,8 +17,9 @@ import pytest
 from runbook_checks.checks import tls
 from runbook_checks.environment import Timeouts, TlsEndpoint
 from runbook_checks.errors import CheckFailed, TargetUnreachable
-from runbook_checks.targets.tls import Certificate, Offer, TlsTarget
+from runbook_checks.targets.tls import Certificate, Offer, TlsTarget, Verdict
 from runbook_harness.certificates import Issued, new_ca, server_certificate
+from tests.failures import failure
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TIMEOUTS = Timeouts(connect_seconds=1)
@@ -211,3 +212,120 @@ def test_a_silent_server_costs_the_connect_timeout_once(tmp_path: Path) -> None:
             with pytest.raises(TargetUnreachable, match="no TLS handshake within the 1 s connect timeout"):
                 read()
         assert time.monotonic() - started < 2 * TIMEOUTS.connect_seconds
+
+
+# The failures read whole (expected, found, fix), at each boundary of the dates and of the day count.
+
+_RENEW = "issue a new certificate, install it with its key and reload the TLS server (nginx -s reload)"
+_EXPECTED_14 = "api: a certificate valid now and for at least 14 more days"
+_CLOCK_FIX = "correct the clock of the machine that issued it, or issue one valid from now"
+
+
+def _left(span: timedelta, min_days: float = 14) -> tuple[str, str, str]:
+    """The failure of a certificate that has `span` left at NOW."""
+    return failure(tls.valid_for, "api", _facts(NOW - timedelta(days=30), NOW + span), NOW, min_days)
+
+
+def test_valid_from_this_very_moment_passes_and_a_second_later_fails() -> None:
+    tls.valid_for("api", _facts(NOW, NOW + timedelta(days=90)), NOW, 14)
+    assert failure(tls.valid_for, "api", _facts(NOW + timedelta(seconds=1), NOW + timedelta(days=90)),
+                   NOW, 14) == (_EXPECTED_14, "not valid before 2026-06-01 12:00 UTC, in 0 days", _CLOCK_FIX)
+
+
+def test_not_yet_valid_says_when_it_starts_whole() -> None:
+    certificate = _facts(NOW + timedelta(days=2, hours=3), NOW + timedelta(days=90))
+    assert failure(tls.valid_for, "api", certificate, NOW, 14.5) == (
+        "api: a certificate valid now and for at least 14.5 more days",
+        "not valid before 2026-06-03 15:00 UTC, in 2 days 3 h", _CLOCK_FIX)
+
+
+def test_expiring_this_very_moment_is_expired_whatever_the_threshold() -> None:
+    assert _left(timedelta(0)) == (_EXPECTED_14, "expired on 2026-06-01 12:00 UTC, 0 days ago", _RENEW)
+    assert _left(timedelta(0), 0) == ("api: a certificate valid now and for at least 0 more days",
+                                      "expired on 2026-06-01 12:00 UTC, 0 days ago", _RENEW)
+    tls.valid_for("api", _facts(NOW - timedelta(days=30), NOW + timedelta(seconds=1)), NOW, 0)
+
+
+def test_an_expired_certificate_fails_whole() -> None:
+    assert _left(-timedelta(days=2, hours=5)) == (
+        _EXPECTED_14, "expired on 2026-05-30 07:00 UTC, 2 days 5 h ago", _RENEW)
+
+
+def test_a_certificate_under_the_threshold_fails_whole() -> None:
+    assert _left(timedelta(hours=12)) == (
+        _EXPECTED_14, "expires on 2026-06-02 00:00 UTC, in 0 days 12 h (under 14 days)", _RENEW)
+    assert _left(timedelta(days=1)) == (
+        _EXPECTED_14, "expires on 2026-06-02 12:00 UTC, in 1 day (under 14 days)", _RENEW)
+    assert _left(timedelta(days=2, hours=1), 2.5) == (
+        "api: a certificate valid now and for at least 2.5 more days",
+        "expires on 2026-06-03 13:00 UTC, in 2 days 1 h (under 2.5 days)", _RENEW)
+    assert _left(timedelta(days=13, hours=23, minutes=59, seconds=59))[1] == \
+        "expires on 2026-06-15 11:59 UTC, in 13 days 23 h (under 14 days)"
+
+
+def test_a_fractional_threshold_is_met_exactly() -> None:
+    tls.valid_for("api", _facts(NOW - timedelta(days=1), NOW + timedelta(days=2, hours=12)), NOW, 2.5)
+
+
+_CHAIN_FIX = ("serve the certificate with its intermediates (the full chain file), signed by that CA, "
+              "or declare the CA that signs it (tls.<name>.ca_file)")
+
+
+def test_a_chain_failure_reads_whole_and_a_passed_one_is_quiet() -> None:
+    certificate = Certificate("Other CA", NOW, NOW + timedelta(days=90), ("a.test",))
+    tls.chains_to("api", Verdict(True), "the team CA", certificate)
+    assert failure(tls.chains_to, "api", Verdict(False, "certificate verify failed: self-signed", 19),
+                   "the team CA", certificate) == (
+        "api: a chain that the team CA verifies",
+        "certificate verify failed: self-signed (issued by Other CA)", _CHAIN_FIX)
+
+
+def test_a_name_mismatch_lists_every_name_the_certificate_has() -> None:
+    certificate = Certificate("CA", NOW, NOW + timedelta(days=90), ("a.test", "10.0.0.1"))
+    for code in (62, 64):
+        assert failure(tls.names_host, "api", Verdict(False, "mismatch", code), "b.test", certificate) == (
+            "api: a certificate for b.test", "issued for a.test, 10.0.0.1",
+            "issue a certificate with b.test in its subjectAltName (browsers ignore the common name)")
+    tls.names_host("api", Verdict(True), "a.test", certificate)
+
+
+def test_a_certificate_without_names_says_so() -> None:
+    bare = Certificate("CA", NOW, NOW + timedelta(days=90), ())
+    assert failure(tls.names_host, "api", Verdict(False, "mismatch", 62), "b.test", bare)[1] == \
+        "issued for no subjectAltName"
+
+
+def test_a_name_that_could_not_be_checked_reads_whole() -> None:
+    certificate = Certificate("CA", NOW, NOW + timedelta(days=90), ("a.test", "b.test"))
+    assert failure(tls.names_host, "api", Verdict(False, "unsupported certificate purpose", 26), "a.test",
+                   certificate) == (
+        "api: a certificate for a.test",
+        "the name could not be checked: unsupported certificate purpose (issued for a.test, b.test)",
+        "serve a certificate that OpenSSL can verify as a server certificate")
+
+
+_LEGACY_EXPECTED = "api: TLS 1.2 or later only (TLS 1.0, TLS 1.1 refused)"
+_LEGACY_FIX = "offer TLSv1.2 and TLSv1.3 alone (nginx: ssl_protocols TLSv1.2 TLSv1.3;) and reload"
+_UNSEEN_FIX = ("run the gate where OpenSSL can offer the old protocols (it tries them at security level 0), "
+               "or find why the handshake did not finish")
+
+
+def test_every_old_protocol_refused_passes() -> None:
+    tls.no_legacy_protocols("api", {"TLS 1.0": Offer("refused"), "TLS 1.1": Offer("refused", "alert")})
+
+
+def test_accepted_old_protocols_read_whole_and_outweigh_unseen_ones() -> None:
+    both = {"TLS 1.0": Offer("accepted"), "TLS 1.1": Offer("accepted")}
+    assert failure(tls.no_legacy_protocols, "api", both) == (_LEGACY_EXPECTED, "TLS 1.0 and TLS 1.1 accepted",
+                                                             _LEGACY_FIX)
+    assert failure(tls.no_legacy_protocols, "api", {"TLS 1.0": Offer("unseen", "reset"),
+                                                    "TLS 1.1": Offer("accepted")}) \
+        == (_LEGACY_EXPECTED, "TLS 1.1 accepted", _LEGACY_FIX)
+
+
+def test_every_unseen_offer_is_listed_whole() -> None:
+    assert failure(tls.no_legacy_protocols, "api", {"TLS 1.0": Offer("unseen", "reset"),
+                                                    "TLS 1.1": Offer("unseen", "no cipher")}) \
+        == (_LEGACY_EXPECTED, "could not tell: TLS 1.0: reset; TLS 1.1: no cipher", _UNSEEN_FIX)
+    assert failure(tls.no_legacy_protocols, "api", {"TLS 1.1": Offer("unseen", "x")}) == (
+        "api: TLS 1.2 or later only (TLS 1.1 refused)", "could not tell: TLS 1.1: x", _UNSEEN_FIX)
