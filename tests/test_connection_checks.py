@@ -101,6 +101,12 @@ def test_connection_slots() -> None:
         "14 in use (82%, 3 free): 1 ?, 2 active, 10 idle",
         "pool connections (PgBouncer), close idle ones, or raise max_connections")
     connections.connections_under(facts(thirteen[:12]), 100, slots_left=4)
+    # PostgreSQL 16 keeps reserved_connections for pg_use_reserved_connections too: 15 slots here
+    reserved = facts(thirteen[:12], settings={"reserved_connections": "2"})
+    connections.connections_under(reserved, 100, slots_left=2)
+    assert failure(connections.connections_under, reserved, 80)[:2] == (
+        "under 80% of 15 connection slots in use, 0 or more free",
+        "13 in use (87%, 2 free): 2 active, 10 idle")
     assert failure(connections.connections_under, facts(thirteen[:12]), 100, slots_left=5)[1] == \
         "13 in use (76%, 4 free): 2 active, 10 idle"
 

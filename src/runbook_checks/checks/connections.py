@@ -87,10 +87,12 @@ def client_sessions(catalog: Catalog) -> list[Session]:
 
 
 def connections_under(catalog: Catalog, percent: float, slots_left: int = 0) -> None:
-    """Client connections use under `percent` of the slots open to ordinary roles, and leave at
-    least `slots_left` of them free (check_postgres's two ways of saying it)."""
-    limit = int(_setting(catalog, "max_connections")) - int(
-        catalog.settings.get("superuser_reserved_connections", "3"))
+    """Client connections use under `percent` of the slots open to ordinary roles (max_connections
+    less those kept for superusers and, from PostgreSQL 16, for pg_use_reserved_connections), and
+    leave at least `slots_left` of them free (check_postgres's two ways of saying it)."""
+    limit = (int(_setting(catalog, "max_connections"))
+             - int(catalog.settings.get("superuser_reserved_connections", "3"))
+             - int(catalog.settings.get("reserved_connections", "0")))
     used = len(client_sessions(catalog)) + 1  # and the checks' own session
     if used > limit * percent / 100 or limit - used < slots_left:
         by_state: dict[str, int] = {}
