@@ -50,9 +50,10 @@ def held(catalog: Catalog, answer: RolePrivileges, item: Grant) -> set[str] | No
         if target and target not in catalog.schemas:
             return None
         letter = DEFAULT_KINDS[kind.split(" ", 1)[1]]
+        owners = {item.owner} if item.owner else creators(catalog, target)
         return {d.privilege for d in catalog.default_acls
                 if d.kind == letter and (d.schema or "") == target and d.grantee == item.role
-                and item.owner in (None, d.owner)}
+                and (not owners or d.owner in owners)}
     if kind in ("table", "sequence", "column"):
         if qualify(target) not in catalog.tables:
             return None
@@ -67,6 +68,24 @@ def held(catalog: Catalog, answer: RolePrivileges, item: Grant) -> set[str] | No
     if not catalog.function(target):
         return None
     return {"EXECUTE"} if answer.functions.get(qualify(target)) else set()
+
+
+def creators(catalog: Catalog, schema: str) -> set[str]:
+    """Whom a grants file's ALTER DEFAULT PRIVILEGES without FOR ROLE speaks for, as the catalog
+    shows it: the roles owning tables in `schema` (in any schema, for ""), since they are the ones
+    that create its tables; default privileges of another role reach none of them. An empty set
+    (no table to tell by) leaves any owner's."""
+    return {t.owner for t in catalog.tables.values() if not schema or t.schema == schema}
+
+
+def _as_run_by_the_creator(catalog: Catalog, item: Grant) -> Grant:
+    """A default privilege declared without FOR ROLE, named for the one role that creates the
+    schema's tables, where the catalog shows a single one: whose defaults must hold it."""
+    if item.kind.startswith("default ") and item.owner is None:
+        found = creators(catalog, item.target)
+        if len(found) == 1:
+            return replace(item, owner=found.pop())
+    return item
 
 
 def describe(item: Grant) -> str:
@@ -124,9 +143,10 @@ def privileges_present(catalog: Catalog, answers: Mapping[str, RolePrivileges], 
             absent.add(f"{describe(item)} does not exist")
             continue
         lacking = sorted(privileges - holds)
-        missing += [f"{item.role}: {p} on {describe(item)}" for p in lacking]
+        named = _as_run_by_the_creator(catalog, item)
+        missing += [f"{item.role}: {p} on {describe(named)}" for p in lacking]
         if lacking:
-            fixes.append(statement(item, lacking))
+            fixes.append(statement(named, lacking))
         if exact:
             surplus = sorted(holds - privileges)
             extra += [f"{item.role}: {p} on {describe(item)}{_source(catalog, item, p)}" for p in surplus]
