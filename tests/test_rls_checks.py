@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from runbook_checks.checks import schema
-from runbook_checks.facts.catalog import Catalog
+from runbook_checks.facts.catalog import Catalog, ViewRead
 from tests.failures import failure
 
 APP = {"name": "app", "login": True, "superuser": False, "inherit": True, "member_of": ["writers"]}
@@ -119,3 +119,38 @@ def test_rls_lets_a_role_run_what_it_needs() -> None:
     granted = facts([table("migrations"), table("ledger")],
                     [policy("migrations", "ALL", ("app",)), policy("ledger", "DELETE")])
     schema.rls_lets_role_work(granted, needs, "app")
+
+
+def read(view: str, source: str, kind: str = "v", invoker: bool = False, readable: bool = True) -> ViewRead:
+    return ViewRead(f"public.{view}", kind, invoker, readable, f"public.{source}")
+
+
+def test_views_that_read_tenant_rows_past_rls() -> None:
+    """A materialized view holds every tenant's rows; a view runs as its owner unless it is
+    security_invoker; through a chain of views one bypass is enough."""
+    tenant = ["invoices"]
+    schema.no_view_reads_around_rls([read("mine", "invoices", invoker=True)], tenant, "app")
+    schema.no_view_reads_around_rls([read("totals", "invoices", kind="m", readable=False)], tenant, "app")
+    schema.no_view_reads_around_rls([read("plans", "plans")], tenant, "app")  # no tenant table
+    schema.no_view_reads_around_rls([read("outer", "inner", invoker=True),
+                                     read("inner", "invoices", invoker=True, readable=False)], tenant, "app")
+    assert failure(schema.no_view_reads_around_rls,
+                   [read("totals", "invoices", kind="m"), read("open", "invoices"), read("open", "plans"),
+                    read("outer", "inner", invoker=True), read("inner", "invoices", readable=False),
+                    read("deep", "outer", invoker=True)], tenant, "app") == (
+        "no view app may read shows it tenant rows past row-level security",
+        "public.deep: a security_invoker view reading through one that bypasses row-level security, over "
+        "public.invoices\n"
+        "public.open: a view run as its owner (no security_invoker), over public.invoices\n"
+        "public.outer: a security_invoker view reading through one that bypasses row-level security, over "
+        "public.invoices\n"
+        "public.totals: a materialized view (no policy applies to it), over public.invoices",
+        "ALTER VIEW ... SET (security_invoker = true) down the chain, or REVOKE SELECT ON the view FROM app; "
+        "a materialized view holds every tenant's rows: keep it from app")
+    # a view over a security_invoker view over a materialized view: the materialized view decides
+    assert failure(schema.no_view_reads_around_rls,
+                   [read("top", "middle", invoker=True),
+                    read("middle", "cache", invoker=True, readable=False),
+                    read("cache", "invoices", kind="m", readable=False)], tenant, "app")[1] == (
+        "public.top: a security_invoker view reading through one that bypasses row-level security, over "
+        "public.invoices")

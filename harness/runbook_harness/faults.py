@@ -579,6 +579,22 @@ FAULTS: tuple[Fault, ...] = (
               f'CREATE INDEX {_PLAY_EVENTS_INDEX} ON play_events ("userId", "playedAt")'),
           fails={"test_expected_indexes_exist":
                      "play_events_userId_playedAt_idx on public.play_events (userId, playedAt): missing"}),
+    # Around row-level security: the app reads every tenant's invoices through a relation that has none.
+    Fault("platform-invoice-totals-materialized", "platform.4",
+          "a materialized view of each tenant's invoice totals, readable by the app",
+          sql("platform", "CREATE MATERIALIZED VIEW invoice_totals AS SELECT tenant_id, sum(total_cents) "
+                          "AS total_cents FROM invoices GROUP BY tenant_id",
+              "GRANT SELECT ON invoice_totals TO platform_app"),
+          sql("platform", "DROP MATERIALIZED VIEW invoice_totals"),
+          fails={"test_no_view_reads_around_rls": "public.invoice_totals: a materialized view (no policy "
+                                                  "applies to it), over public.invoices"}),
+    Fault("platform-invoice-view-as-owner", "platform.4",
+          "a view of recent invoices, run as its owner (no security_invoker), readable by the app",
+          sql("platform", "CREATE VIEW recent_invoices AS SELECT * FROM invoices",
+              "GRANT SELECT ON recent_invoices TO platform_app"),
+          sql("platform", "DROP VIEW recent_invoices"),
+          fails={"test_no_view_reads_around_rls": "public.recent_invoices: a view run as its owner (no "
+                                                  "security_invoker), over public.invoices"}),
     Fault("platform-rls-disabled", "platform.4", "row-level security switched off on invoices",
           sql("platform", "ALTER TABLE invoices DISABLE ROW LEVEL SECURITY"),
           sql("platform", "ALTER TABLE invoices ENABLE ROW LEVEL SECURITY"),

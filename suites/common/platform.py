@@ -116,6 +116,10 @@ class TestRlsPolicyViolations:
                     for table, privileges in EXPECTED["app_privileges"].items() for privilege in privileges]
         privileges_held(targets, DATABASE, declared, exact=True)
 
+    def test_no_view_reads_around_rls(self, targets: Targets) -> None:
+        tables, role = tenant_tables(targets), EXPECTED["app_role"]
+        schema.no_view_reads_around_rls(targets.postgres(DATABASE).views_over(tables, role), tables, role)
+
     def test_policies_read_the_tenant(self, targets: Targets) -> None:
         schema.policies_read_setting(targets.postgres(DATABASE).catalog(), tenant_tables(targets),
                                      EXPECTED["tenant_column"], EXPECTED["tenant_markers"])

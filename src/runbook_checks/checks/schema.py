@@ -9,7 +9,7 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.names import qualify
 
 if TYPE_CHECKING:
-    from runbook_checks.facts.catalog import Catalog, Index, RolePrivileges
+    from runbook_checks.facts.catalog import Catalog, Index, RolePrivileges, ViewRead
 
 
 def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = False,
@@ -231,6 +231,49 @@ def policies_read_setting(catalog: Catalog, tables: list[str], column: str, mark
                           "\n".join(blind),
                           f"rewrite the policy as {column} = <the tenant>, with nothing that widens it "
                           "(OR, IS NOT NULL)")
+
+
+def no_view_reads_around_rls(reads: list[ViewRead], tables: list[str], role: str) -> None:
+    """No view or materialized view `role` may read shows it tenant rows past row-level security: a
+    materialized view holds every tenant's rows (policies do not apply to it), and a view reads its
+    tables as its owner unless it is security_invoker; so one the role may SELECT from that reads a
+    tenant table, itself or through other views, must be security_invoker views all the way down."""
+    tenant = {qualify(t) for t in tables}
+    sources: dict[str, list[ViewRead]] = {}
+    for read in reads:
+        sources.setdefault(read.view, []).append(read)
+
+    def around(view: str, bypassed: bool, path: tuple[str, ...]) -> set[str]:
+        """The tenant tables `view` reads with row-level security bypassed on the way."""
+        found: set[str] = set()
+        for read in sources.get(view, []):
+            past = bypassed or read.kind == "m" or not read.invoker
+            if read.source in tenant and past:
+                found.add(read.source)
+            elif read.source in sources and read.source not in path:
+                found |= around(read.source, past, (*path, read.source))
+        return found
+
+    leaks = []
+    for view, edges in sorted(sources.items()):
+        reached = around(view, False, (view,))
+        if edges[0].readable and reached:
+            leaks.append(f"{view}: {_bypass(edges[0])}, over {', '.join(sorted(reached))}")
+    if leaks:
+        raise CheckFailed(f"no view {role} may read shows it tenant rows past row-level security",
+                          "\n".join(leaks),
+                          f"ALTER VIEW ... SET (security_invoker = true) down the chain, or REVOKE SELECT "
+                          f"ON the view FROM {role}; a materialized view holds every tenant's rows: "
+                          f"keep it from {role}")
+
+
+def _bypass(read: ViewRead) -> str:
+    """How a view the role may read gets past row-level security."""
+    if read.kind == "m":
+        return "a materialized view (no policy applies to it)"
+    if not read.invoker:
+        return "a view run as its owner (no security_invoker)"
+    return "a security_invoker view reading through one that bypasses row-level security"
 
 
 def indexes_cover(catalog: Catalog, expected: dict[str, list[list[str]]], unique: bool = False) -> None:

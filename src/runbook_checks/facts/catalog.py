@@ -203,6 +203,23 @@ class DefaultAcl:
     privilege: str
 
 
+@dataclass(frozen=True)
+class ViewRead:
+    """A view or materialized view (`kind` v or m) reading `source` (a table or another view), as
+    pg_depend records its query: whether it runs as its caller (security_invoker) and whether the
+    role asked about may SELECT from it."""
+
+    view: str
+    kind: str
+    invoker: bool
+    readable: bool
+    source: str
+
+    @classmethod
+    def from_json(cls, r: dict[str, Any]) -> ViewRead:
+        return cls(r["view"], r["kind"], bool(r["invoker"]), bool(r["readable"]), r["source"])
+
+
 T = TypeVar("T", Policy, Index)
 
 

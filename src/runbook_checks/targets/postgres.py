@@ -13,7 +13,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
 from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
-from runbook_checks.facts.catalog import Catalog, HbaRule, RolePrivileges, Statement
+from runbook_checks.facts.catalog import Catalog, HbaRule, RolePrivileges, Statement, ViewRead
+from runbook_checks.facts.names import qualify
 from runbook_checks.facts.scope import FULL, CatalogScope
 from runbook_checks.targets.base import Lazy, address_of
 from runbook_checks.targets.unanswered import Unanswered, no_answer
@@ -223,6 +224,30 @@ WHERE a.attname = %s AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
 """
 
+# Views and materialized views reading the given tables, directly or through other views: each
+# edge of that closure, with the reading relation's kind, security_invoker (cast by the server, as
+# it reads the option) and whether the role may SELECT from it.
+_VIEWS_OVER_SQL = """
+WITH RECURSIVE edges AS (
+  SELECT DISTINCT r.ev_class AS reader, d.refobjid AS source
+  FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+   AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class),
+reached(oid) AS (
+  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname || '.' || c.relname = ANY(%(tables)s::text[])
+  UNION SELECT e.reader FROM edges e JOIN reached ON e.source = reached.oid)
+SELECT coalesce(json_agg(json_build_object(
+  'view', vn.nspname || '.' || v.relname, 'kind', v.relkind,
+  'invoker', coalesce((SELECT option_value::bool FROM pg_options_to_table(v.reloptions)
+                       WHERE option_name = 'security_invoker'), false),
+  'readable', has_table_privilege(%(role)s, v.oid, 'SELECT'),
+  'source', sn.nspname || '.' || s.relname) ORDER BY vn.nspname, v.relname, sn.nspname, s.relname), '[]')
+FROM edges e JOIN reached ON reached.oid = e.source
+JOIN pg_class v ON v.oid = e.reader JOIN pg_namespace vn ON vn.oid = v.relnamespace
+JOIN pg_class s ON s.oid = e.source JOIN pg_namespace sn ON sn.oid = s.relnamespace
+WHERE v.relkind IN ('v', 'm')
+"""
+
 _HBA_SQL = """
 SELECT coalesce(json_agg(json_build_object(
   'line', line_number, 'type', type, 'databases', database, 'users', user_name,
@@ -410,6 +435,12 @@ class PostgresTarget:
             self._with_column[column] = Lazy(
                 lambda: list(self.fetch_one(_TABLES_WITH_COLUMN_SQL, (column,))[0]))
         return self._with_column[column].get()
+
+    def views_over(self, tables: list[str], role: str) -> list[ViewRead]:
+        """The views and materialized views that read `tables` (schema.name), directly or through
+        other views, edge by edge, with whether `role` may read each."""
+        answer = self.fetch_one(_VIEWS_OVER_SQL, {"tables": [qualify(t) for t in tables], "role": role})[0]
+        return [ViewRead.from_json(r) for r in answer]
 
     def regex_matches(self, value: str, pattern: str) -> bool:
         """Whether the server's regular expression engine (the one pg_hba uses) finds `pattern` in
