@@ -233,11 +233,42 @@ def test_plans_foreign_keys_and_functions_whole_failures() -> None:
         {"schema": "other", "name": "definer2", "arguments": "", "security_definer": True},
     ]
     assert failure(schema.functions_pin_search_path, facts(functions=functions), ["helper", "plain"]) == (
-        "3 function(s) with a fixed search_path",
-        "mutable search_path: public.definer(x int) SECURITY DEFINER, public.plain()",
-        "ALTER FUNCTION <name>(<args>) SET search_path = pg_catalog, <schema>",
+        "3 function(s) with a fixed, safe search_path",
+        "public.definer(x int) SECURITY DEFINER: mutable search_path (the caller's)\n"
+        "public.plain(): mutable search_path (the caller's)",
+        SEARCH_PATH_FIX,
     )
     schema.functions_pin_search_path(facts(functions=functions[:1]), ["helper"])
+
+
+SEARCH_PATH_FIX = ("ALTER FUNCTION <name>(<args>) SET search_path = pg_catalog, <schema>, pg_temp (pg_temp "
+                   "last), naming only schemas no other role may create in")
+
+
+def test_a_fixed_search_path_is_safe_only_as_postgresql_resolves_names() -> None:
+    """Unlisted, pg_temp is searched first for tables, so a function naming a schema of its own
+    needs pg_temp last; a schema other roles may create in lets them in whatever the order."""
+    def definer(path: str) -> dict[str, Any]:
+        return {"schema": "public", "name": "f", "arguments": "", "owner": "owner", "security_definer": True,
+                "config": [f"search_path={path}"]}
+
+    open_public = [{"name": "public", "owner": "owner", "acl": [{"grantee": "PUBLIC", "privilege": "CREATE"},
+                                                               {"grantee": "PUBLIC", "privilege": "USAGE"}]},
+                   {"name": "app", "owner": "owner", "acl": [{"grantee": "owner", "privilege": "CREATE"}]},
+                   {"name": "owner", "owner": "owner", "acl": [{"grantee": "writer", "privilege": "CREATE"}]}]
+    for path in ('""', "pg_catalog", "app, pg_temp", "pg_catalog, app, pg_temp", "pg_temp"):
+        schema.functions_pin_search_path(facts(functions=[definer(path)], schemas=open_public), [])
+    cases = {"app": "search_path app: pg_temp is not last, so a caller's temporary table comes before app's",
+             "pg_temp, app": "search_path pg_temp, app: pg_temp is not last, so a caller's temporary table "
+                             "comes before app's",
+             "pg_catalog, public, pg_temp": "search_path pg_catalog, public, pg_temp: public takes new "
+                                            "objects from PUBLIC",
+             '"$user", app, pg_temp': "search_path $user, app, pg_temp: owner takes new objects from writer"}
+    for path, problem in cases.items():
+        catalog = facts(functions=[definer(path)], schemas=open_public)
+        assert failure(schema.functions_pin_search_path, catalog, []) == (
+            "1 function(s) with a fixed, safe search_path",
+                               f"public.f() SECURITY DEFINER: {problem}", SEARCH_PATH_FIX), path
 
 
 def policy(name: str, command: str, using: str | None, with_check: str | None = None) -> dict[str, Any]:

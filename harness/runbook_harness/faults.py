@@ -1160,13 +1160,21 @@ FAULTS += (
           sql("platform", "ALTER FUNCTION get_current_tenant_id() RESET search_path"),
           sql("platform", "ALTER FUNCTION get_current_tenant_id() SET search_path = pg_catalog"),
           fails={"test_tenant_helper_pins_search_path":
-                     "mutable search_path: public.get_current_tenant_id()"}),
+                     "public.get_current_tenant_id(): mutable search_path (the caller's)"}),
+    Fault("platform-helper-search-path-public", "platform.4",
+          "the tenant helper's search_path names public without pg_temp last (a caller's temporary "
+          "objects come first)",
+          sql("platform", "ALTER FUNCTION get_current_tenant_id() SET search_path = public"),
+          sql("platform", "ALTER FUNCTION get_current_tenant_id() SET search_path = pg_catalog"),
+          fails={"test_tenant_helper_pins_search_path":
+                     "public.get_current_tenant_id(): search_path public: pg_temp is not last"}),
     Fault("platform-definer-search-path", "platform.4",
           "a SECURITY DEFINER function with the caller's search_path",
           sql("platform", "CREATE FUNCTION tenant_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER "
                           "AS 'SELECT count(*) FROM tenants'"),
           sql("platform", "DROP FUNCTION tenant_count()"),
-          fails={"test_tenant_helper_pins_search_path": "public.tenant_count() SECURITY DEFINER"}),
+          fails={"test_tenant_helper_pins_search_path":
+                     "public.tenant_count() SECURITY DEFINER: mutable search_path"}),
     Fault("platform-insert-policy-open", "platform.4",
           "invoices' insert policy checks nothing (WITH CHECK true)",
           sql("platform", "ALTER POLICY invoices_tenant_insert ON invoices WITH CHECK (true)"),

@@ -9,7 +9,7 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.names import qualify
 
 if TYPE_CHECKING:
-    from runbook_checks.facts.catalog import Catalog, Index, RolePrivileges, ViewRead
+    from runbook_checks.facts.catalog import Catalog, Function, Index, RolePrivileges, ViewRead
 
 
 def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = False,
@@ -404,16 +404,38 @@ def foreign_keys_indexed(catalog: Catalog, schema: str = "public") -> None:
 
 
 def functions_pin_search_path(catalog: Catalog, helpers: list[str], schema: str = "public") -> None:
-    """The declared helpers and every SECURITY DEFINER function of the schema run with their own
-    search_path: otherwise a caller's schema can put its own objects in their way."""
+    """The declared helpers and every SECURITY DEFINER function of the schema run with their own,
+    safe search_path: otherwise a caller's objects can stand in the way of what they reference."""
     chosen = [f for f in catalog.functions
               if f.qualified in {qualify(h) for h in helpers} or (f.schema == schema and f.security_definer)]
-    loose = [f"{f.qualified}({f.arguments}){' SECURITY DEFINER' if f.security_definer else ''}"
-             for f in chosen if not f.pins_search_path]
+    loose = [f"{f.qualified}({f.arguments}){' SECURITY DEFINER' if f.security_definer else ''}: {problem}"
+             for f in chosen if (problem := _search_path_problem(catalog, f))]
     if loose:
-        raise CheckFailed(f"{len(chosen)} function(s) with a fixed search_path", "mutable search_path: "
-                          + ", ".join(loose),
-                          "ALTER FUNCTION <name>(<args>) SET search_path = pg_catalog, <schema>")
+        raise CheckFailed(f"{len(chosen)} function(s) with a fixed, safe search_path", "\n".join(loose),
+                          "ALTER FUNCTION <name>(<args>) SET search_path = pg_catalog, <schema>, pg_temp "
+                          "(pg_temp last), naming only schemas no other role may create in")
+
+
+def _search_path_problem(catalog: Catalog, function: Function) -> str | None:
+    """Why a function's search_path lets a caller's objects in, as PostgreSQL resolves names: the
+    caller's path; a schema other roles may create in; a schema of its own named while pg_temp is
+    not last (unlisted, pg_temp comes first, so a caller's temporary table shadows its tables)."""
+    path = function.search_path
+    if path is None:
+        return "mutable search_path (the caller's)"
+    schemas = [function.owner if name == "$user" else name for name in path]
+    for name in schemas:
+        if name in catalog.schemas:
+            found = catalog.schemas[name]
+            others = sorted({g.grantee for g in found.acl if g.privilege == "CREATE"}
+                            - {found.owner, function.owner})
+            if others:
+                return f"search_path {', '.join(path)}: {name} takes new objects from {', '.join(others)}"
+    own = [name for name in schemas if name not in ("pg_catalog", "pg_temp")]
+    if own and schemas[-1] != "pg_temp":
+        return (f"search_path {', '.join(path)}: pg_temp is not last, so a caller's temporary table "
+                f"comes before {own[0]}'s")
+    return None
 
 
 _ALWAYS_TRUE = {"true", "(true)"}

@@ -115,9 +115,13 @@ class Function:
     config: tuple[str, ...] = ()  # SET clauses it runs with: ("search_path=pg_catalog", ...)
 
     @property
-    def pins_search_path(self) -> bool:
-        """It runs with its own search_path, so a caller's schema cannot shadow what it calls."""
-        return any(setting.startswith("search_path=") for setting in self.config)
+    def search_path(self) -> tuple[str, ...] | None:
+        """The search_path it runs with (its own SET clause), names unquoted; None: the caller's."""
+        for setting in self.config:
+            if setting.startswith("search_path="):
+                names = (name.strip().strip('"') for name in setting.split("=", 1)[1].split(","))
+                return tuple(name for name in names if name)
+        return None
 
     @property
     def qualified(self) -> str:
