@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from runbook_checks.checks import compose
+from runbook_checks.checks import compose, redis
 from runbook_checks.environment import ComposeSpec, Timeouts
 from runbook_checks.targets.compose import ComposeTarget, Container
+from runbook_checks.targets.redis import Memory
 from tests.failures import failure
 
 
@@ -129,3 +130,60 @@ def test_a_port_answers_when_it_serves_not_when_a_proxy_closes_it(servers: dict[
     running = container("a", published=(("", servers["waits"], 1),))
     stopped = container("b", "exited", published=(("", servers["refuses"], 2),))
     assert target.published_answers([running, stopped]) == {("", servers["waits"]): None}
+
+
+def test_a_stopped_or_healthy_container_does_not_end_the_health_review() -> None:
+    """Sorted first, a container that does not run (or is healthy) is skipped, not the last looked at."""
+    containers = [container("b", health="unhealthy"), container("a", "exited"), container("c"),
+                  container("d", health="starting")]
+    assert failure(compose.services_healthy, "p", containers) == (
+        "every running service of compose project p healthy", "b: unhealthy; d: starting",
+        "read its logs (docker compose logs <service>), then what its healthcheck tests; declare a "
+        "healthcheck where none is")
+
+
+def test_the_last_line_of_the_health_output_cut_at_120_characters() -> None:
+    output = "Traceback (most recent call last)\n  File x\nConnectionRefusedError: " + "x" * 200
+    found = failure(compose.services_healthy, "p", [container("a", health="unhealthy", output=output)])[1]
+    assert found == "a: unhealthy (last check: " + ("ConnectionRefusedError: " + "x" * 200)[:120] + ")"
+    found = failure(compose.services_healthy, "p", [container("a", health="unhealthy", output="refused")])[1]
+    assert found == "a: unhealthy (last check: refused)"
+
+
+def test_restart_loops_listed_by_service_whole() -> None:
+    assert failure(compose.no_restart_loop, "p", [container("b", restarts=5), container("a", "restarting",
+                                                                                        restarts=2)], 3) == (
+        "no service of compose project p restarting in a loop",
+        "a: restarting, 2 restarts so far; b: 5 restarts (more than 3)",
+        "read its logs (docker compose logs <service>): a service that exits at start (bad configuration, a "
+        "dependency down) restarts for ever under its restart policy")
+
+
+def test_a_stopped_container_does_not_end_the_port_review() -> None:
+    answers: dict[tuple[str, int], str | None] = {("", 2): "refused"}
+    containers = [container("b", published=(("", 2, 20),)),
+                  container("a", "exited", published=(("", 9, 90),))]
+    assert failure(compose.published_ports_answer, "p", containers, answers) == (
+        "every published port of compose project p answering", "b: *:2 (its port 20) refused",
+        "check that the service listens on its port inside the container; read its logs "
+        "(docker compose logs <service>)")
+
+
+# Redis checks
+
+
+def test_redis_unknown_policies_whole() -> None:
+    declared = ["lru", "allkeys-lru", "ttl"]
+    assert failure(redis.memory_bounded, "r", Memory(2**26, "allkeys-lru", 0), declared) == (
+        "r: eviction policies Redis has (noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, "
+        "volatile-lfu, volatile-random, volatile-ttl)",
+        "declared: lru, ttl", "correct the declared eviction policies")
+
+
+def test_redis_headroom_of_the_smallest_limit_and_of_none_whole() -> None:
+    redis.memory_headroom("r", Memory(1, "allkeys-lru", 0), 80)  # a one-byte limit is a limit
+    assert failure(redis.memory_headroom, "r", Memory(1, "allkeys-lru", 1), 80)[1] == \
+        "100% used (0.0 MiB of 0.0 MiB)"
+    assert failure(redis.memory_headroom, "r", Memory(0, "allkeys-lru", 2**20), 80) == (
+        "r: memory used under 80% of maxmemory", "no maxmemory to measure 1.0 MiB used against",
+        "set maxmemory so that the use can be judged and bounded")

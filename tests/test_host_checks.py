@@ -24,6 +24,7 @@ from runbook_checks.facts.hosts import (
     Processes,
     ProcessMemory,
 )
+from tests.failures import failure
 
 GIB = 1024 * 1024  # in KiB
 
@@ -213,3 +214,78 @@ def test_no_file_at_all_fails() -> None:
         newest_file_fresh(NewestFile("db1", "/backups", "*.sql", None, None, 0), 26)
     assert failure.value.found == "no file *.sql in /backups"
     assert failure.value.fix.startswith("run the backup job now")
+
+
+# Whole failures: every check's expected, found and fix as a whole, so that no word of a fix goes unread.
+
+PROCESS_FIX = ("a stopped process carries on with kill -CONT <pid> (find who stopped it: a debugger, a job "
+               "control signal); a defunct one is gone: restart the service")
+
+
+def test_process_running_failures_whole() -> None:
+    assert failure(process_running, Processes("api1", "gunicorn", ())) == (
+        "a process matching /gunicorn/ running on api1", "no process on api1 matches /gunicorn/",
+        "start the service (its unit, container or supervisor) and read its log for why it stopped; if it "
+        "runs, correct the pattern")
+    assert failure(process_running, Processes("api1", "gunicorn", (5,), ((5, "X"),))) == (
+        "a process matching /gunicorn/ running on api1", "1 matching, none running: pid 5 dead (X)",
+        PROCESS_FIX)
+    assert failure(process_running, Processes("api1", "gunicorn", (5, 6), ((6, "T"),))) == (
+        "a process matching /gunicorn/ running on api1", "2 matching, 1 stopped: pid 6 stopped (T)",
+        PROCESS_FIX)
+
+
+def test_process_memory_failures_whole() -> None:
+    assert failure(process_memory_under, ProcessMemory("web1", "node", {}), 512) == (
+        "each process matching /node/ on web1 under 512 MiB resident", "no process on web1 matches /node/",
+        "start the service; if it runs, correct the pattern")
+    assert failure(process_memory_under, ProcessMemory("web1", "node", {3: 2048}), 1) == (
+        "each process matching /node/ on web1 under 1 MiB resident", "1 of 1 over it (pid 3: 2.0 MiB)",
+        "look for a leak (a heap snapshot), or give the service the memory it needs and raise the declared "
+        "limit with it")
+
+
+BACKUP_FIX = "run the backup job now and check its schedule (cron, timer) and its log"
+
+
+def test_newest_file_failures_whole() -> None:
+    expected = "a file *.sql in /backups on db1 younger than 26 h"
+    assert failure(newest_file_fresh, NewestFile("db1", "/backups", "*.sql", None, None, 0), 26) == (
+        expected, "no file *.sql in /backups", BACKUP_FIX)
+    # ten days without a backup, in hours to the tenth
+    assert failure(newest_file_fresh, NewestFile("db1", "/backups", "*.sql", "/backups/a.sql", 240 * 3600, 1),
+                   26) == (expected, "the newest, /backups/a.sql, is 240.0 h old (1 match)", BACKUP_FIX)
+
+
+@pytest.mark.parametrize(("path", "age"), [("/backups/a.sql", None), (None, 60.0)])
+def test_a_newest_file_with_no_path_or_no_age_is_no_file(path: str | None, age: float | None) -> None:
+    """Either half missing is no file to judge: the check fails as for none, it does not crash."""
+    assert failure(newest_file_fresh, NewestFile("db1", "/backups", "*.sql", path, age, 1), 26) == (
+        "a file *.sql in /backups on db1 younger than 26 h", "no file *.sql in /backups", BACKUP_FIX)
+
+
+def test_port_listening_failure_whole() -> None:
+    assert failure(port_listening, Port("db1", 5432, (), (22,))) == (
+        "TCP port 5432 listening on db1", "nothing listens on TCP port 5432 on db1 (listening: 22)",
+        "start the service that serves port 5432, or correct its port or listen address setting")
+
+
+def test_disk_half_used_is_no_pseudo_filesystem() -> None:
+    disk_headroom(DiskUse("db1", "/", "/", GIB, GIB), 50)  # used as much as available: 50 %, passes
+    assert failure(disk_headroom, DiskUse("db1", "/", "/", GIB, GIB), 49) == (
+        "at most 49% of / used on db1", "50% used (1.0 GiB of 2.0 GiB)",
+        "free space on it (old logs, dumps, images; du -xh --max-depth=2 finds them) or grow the filesystem")
+
+
+def test_inode_failure_whole() -> None:
+    assert failure(disk_headroom, DiskUse("db1", "/var/spool", "/var/spool", 1, 99, 81, 19), 80) == (
+        "at most 80% of /var/spool used on db1",
+        "81% of its inodes used (81 of 100): no new file, however many blocks are free",
+        "delete the many small files filling it (sessions, caches, mail queues; du --inodes -x --max-depth=2 "
+        "finds them) or recreate the filesystem with more inodes")
+
+
+def test_memory_headroom_failure_whole() -> None:
+    assert failure(memory_headroom, MemoryUse("api1", 4 * GIB, GIB), 70) == (
+        "at most 70% of memory in use on api1", "75% in use (1.0 GiB available of 4.0 GiB)",
+        "find what grew (ps -eo pid,rss,comm --sort=-rss), restart or scale it, or give the host more memory")
