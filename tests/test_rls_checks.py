@@ -154,3 +154,21 @@ def test_views_that_read_tenant_rows_past_rls() -> None:
                     read("cache", "invoices", kind="m", readable=False)], tenant, "app")[1] == (
         "public.top: a security_invoker view reading through one that bypasses row-level security, over "
         "public.invoices")
+
+
+def test_inheritance_is_judged_per_grant_where_the_server_records_it() -> None:
+    """From PostgreSQL 16 each membership grant carries its own INHERIT option: a NOINHERIT role
+    granted its owner's role WITH INHERIT TRUE uses the owner's rights (RLS does not apply to it),
+    and an INHERIT role granted it WITH INHERIT FALSE does not."""
+    every = [policy("invoices", c) for c in COMMANDS]
+    owned_by_writers = [table("invoices", owner="writers")]
+    per_grant = facts(owned_by_writers, every, {**APP, "inherit": False, "inherits_from": ["writers"]})
+    assert failure(schema.rls_binds_role, per_grant, ["invoices"], "app")[1] == (
+        "public.invoices: owned by writers, which app is or belongs to, and not FORCEd: RLS does not apply")
+    schema.rls_binds_role(facts(owned_by_writers, every, {**APP, "inherits_from": []}), ["invoices"], "app")
+    # read before 16 (no per-grant option): the role's own INHERIT decides
+    schema.rls_binds_role(facts(owned_by_writers, every, {**APP, "inherit": False}), ["invoices"], "app")
+    assert failure(schema.rls_binds_role, facts(owned_by_writers, every), ["invoices"], "app")[1].startswith(
+        "public.invoices: owned by writers")
+    # pg_hba's +group counts every membership, inherited or not
+    assert facts(owned_by_writers, every, {**APP, "inherits_from": []}).groups_of("app") == {"app", "writers"}

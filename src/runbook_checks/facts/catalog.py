@@ -30,6 +30,15 @@ class Role:
     valid_seconds: float | None = None
     connection_limit: int = -1  # CONNECTION LIMIT; -1: none
     bypass_rls: bool = False  # BYPASSRLS: row-level security never applies to it
+    # the roles whose privileges it inherits directly: per grant from PostgreSQL 16 (GRANT ... WITH
+    # INHERIT), else every membership when it has INHERIT; None where unread (then from `inherit`)
+    inherits_from: tuple[str, ...] | None = None
+
+    def inherited(self) -> tuple[str, ...]:
+        """The roles whose privileges it uses directly, without SET ROLE."""
+        if self.inherits_from is not None:
+            return self.inherits_from
+        return self.member_of if self.inherit else ()
 
 
 @dataclass(frozen=True)
@@ -362,7 +371,8 @@ class Catalog:
         """The sections of the catalog query's answer, each parsed where present."""
         roles = {
             r["name"]: Role(r["name"], r["login"], r["superuser"], r["inherit"], tuple(r["member_of"]),
-                            r.get("valid_seconds"), r.get("connection_limit", -1), bool(r.get("bypass_rls")))
+                            r.get("valid_seconds"), r.get("connection_limit", -1), bool(r.get("bypass_rls")),
+                            None if r.get("inherits_from") is None else tuple(r["inherits_from"]))
             for r in data.get("roles", [])
         }
         tables = {}
@@ -465,9 +475,9 @@ class Catalog:
         pending = [role]
         while pending:
             current = self.roles.get(pending.pop())
-            if current is None or (inherited_only and not current.inherit):
+            if current is None:
                 continue
-            for parent in current.member_of:
+            for parent in current.inherited() if inherited_only else current.member_of:
                 if parent not in seen:
                     seen.add(parent)
                     pending.append(parent)

@@ -33,7 +33,12 @@ _SECTION_SQL = {
       'valid_seconds', CASE WHEN r.rolvaliduntil = 'infinity' THEN NULL
                             ELSE extract(epoch FROM r.rolvaliduntil - now()) END,
       'member_of', (SELECT coalesce(json_agg(g.rolname), '[]') FROM pg_auth_members m
-                    JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid))), '[]')
+                    JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid),
+      -- the grants it inherits through: from PostgreSQL 16 each grant's own INHERIT option
+      -- (pg_auth_members.inherit_option, absent before: then the role's INHERIT decides)
+      'inherits_from', (SELECT coalesce(json_agg(g.rolname), '[]') FROM pg_auth_members m
+                        JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid
+                        AND coalesce((to_jsonb(m) ->> 'inherit_option')::bool, r.rolinherit)))), '[]')
       FROM pg_roles r)""",
     "tables": """(SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'name', c.relname, 'kind', c.relkind,
