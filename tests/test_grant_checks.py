@@ -64,6 +64,7 @@ ANSWER = RolePrivileges(
     {"public.tenant": False},
     {"public.orders.total": frozenset({"UPDATE"})},
     frozenset({"CONNECT", "TEMPORARY"}),
+    frozenset({"public.orders_id_seq"}),
 )
 
 
@@ -179,6 +180,29 @@ def test_objects_and_statements_read_as_people_write_them() -> None:
         assert grants.statement(item, ["SELECT", "INSERT"]) == granted
         if revoked:
             assert grants.statement(item, ["SELECT", "INSERT"], revoke=True) == revoked
+
+
+def test_exact_privileges_cover_the_tables_left_undeclared() -> None:
+    """An exact declaration is the role's whole access: a table or view it names nowhere, on which
+    the role holds more than PUBLIC does, is an extra privilege too (a new table granted by
+    mistake, a view over a tenant table)."""
+    catalog = facts()
+    tables = {"public.orders": frozenset({"SELECT"}), "public.secrets": frozenset({"SELECT"}),
+              "public.stats": frozenset({"SELECT"}), "public.seq": frozenset({"USAGE"}),
+              "public.totals": frozenset({"SELECT", "DELETE"})}
+    held = RolePrivileges("app", tables, {}, {}, sequences=frozenset({"public.seq"}))
+    public = RolePrivileges("PUBLIC", {"public.stats": frozenset({"SELECT"}),
+                                       "public.totals": frozenset({"SELECT"})}, {}, {})
+    declared = [Grant("app", "table", "orders", "SELECT")]
+    assert failure(grants.privileges_present, catalog, {"app": held, "PUBLIC": public}, declared,
+                   exact=True)[1:] == (
+        "extra:\napp: SELECT on public.secrets, which the declaration does not name\n"
+        "app: DELETE on public.totals, which the declaration does not name",
+        "REVOKE SELECT ON public.secrets FROM app; REVOKE DELETE ON public.totals FROM app;")
+    grants.privileges_present(catalog, {"app": held, "PUBLIC": public}, declared)  # not exact: a floor
+    # without PUBLIC's answer nothing is taken off
+    assert "app: SELECT on public.stats, which" in failure(grants.privileges_present, catalog, {"app": held},
+                                                            declared, exact=True)[1]
 
 
 def test_privileges_present_whole_failures() -> None:

@@ -579,6 +579,13 @@ FAULTS: tuple[Fault, ...] = (
               f'CREATE INDEX {_PLAY_EVENTS_INDEX} ON play_events ("userId", "playedAt")'),
           fails={"test_expected_indexes_exist":
                      "play_events_userId_playedAt_idx on public.play_events (userId, playedAt): missing"}),
+    Fault("platform-app-granted-undeclared-table", "platform.4",
+          "a new table of card tokens, granted to the app though its declared privileges do not name it",
+          sql("platform", "CREATE TABLE card_tokens (id bigint PRIMARY KEY, token text NOT NULL)",
+              "GRANT SELECT ON card_tokens TO platform_app"),
+          sql("platform", "DROP TABLE card_tokens"),
+          fails={"test_app_role_holds_exact_privileges":
+                     "platform_app: SELECT on public.card_tokens, which the declaration does not name"}),
     # Around row-level security: the app reads every tenant's invoices through a relation that has none.
     Fault("platform-invoice-totals-materialized", "platform.4",
           "a materialized view of each tenant's invoice totals, readable by the app",
@@ -587,14 +594,18 @@ FAULTS: tuple[Fault, ...] = (
               "GRANT SELECT ON invoice_totals TO platform_app"),
           sql("platform", "DROP MATERIALIZED VIEW invoice_totals"),
           fails={"test_no_view_reads_around_rls": "public.invoice_totals: a materialized view (no policy "
-                                                  "applies to it), over public.invoices"}),
+                                                  "applies to it), over public.invoices",
+                 "test_app_role_holds_exact_privileges":
+                     "platform_app: SELECT on public.invoice_totals, which the declaration does not name"}),
     Fault("platform-invoice-view-as-owner", "platform.4",
           "a view of recent invoices, run as its owner (no security_invoker), readable by the app",
           sql("platform", "CREATE VIEW recent_invoices AS SELECT * FROM invoices",
               "GRANT SELECT ON recent_invoices TO platform_app"),
           sql("platform", "DROP VIEW recent_invoices"),
           fails={"test_no_view_reads_around_rls": "public.recent_invoices: a view run as its owner (no "
-                                                  "security_invoker), over public.invoices"}),
+                                                  "security_invoker), over public.invoices",
+                 "test_app_role_holds_exact_privileges":
+                     "platform_app: SELECT on public.recent_invoices, which the declaration does not name"}),
     Fault("platform-rls-disabled", "platform.4", "row-level security switched off on invoices",
           sql("platform", "ALTER TABLE invoices DISABLE ROW LEVEL SECURITY"),
           sql("platform", "ALTER TABLE invoices ENABLE ROW LEVEL SECURITY"),
@@ -1121,7 +1132,9 @@ FAULTS += (
           sql("platform", *_TENANT_NOTES, "GRANT SELECT, INSERT ON tenant_notes TO platform_app"),
           sql("platform", "DROP TABLE tenant_notes"),
           fails={"test_rls_enabled_on_tenant_tables": "disabled on public.tenant_notes",
-                 "test_tenant_tables_have_policies": "no policy on public.tenant_notes"}),
+                 "test_tenant_tables_have_policies": "no policy on public.tenant_notes",
+                 "test_app_role_holds_exact_privileges":
+                     "platform_app: INSERT on public.tenant_notes, which the declaration does not name"}),
     Fault("platform-new-tenant-table-reads-all", "platform.4",
           "a new table with the tenant column under forced row-level security, whose read policy lets "
           "every tenant's rows through (and whose write policy checks only that a tenant is set)",
@@ -1131,7 +1144,9 @@ FAULTS += (
               "CREATE POLICY tenant_notes_write ON tenant_notes USING (tenant_id IS NOT NULL)",
               "GRANT SELECT, INSERT ON tenant_notes TO platform_app"),
           sql("platform", "DROP TABLE tenant_notes"),
-          fails={"test_policies_read_the_tenant": "public.tenant_notes.tenant_notes_read: true"}),
+          fails={"test_policies_read_the_tenant": "public.tenant_notes.tenant_notes_read: true",
+                 "test_app_role_holds_exact_privileges":
+                     "platform_app: SELECT on public.tenant_notes, which the declaration does not name"}),
     # Migrations compared both ways: the database knows a migration the deployed app does not.
     Fault("ghostworks-alembic-unknown", "ghostworks.9",
           "the database stamped with a revision the app's scripts do not have (a newer deploy's)",

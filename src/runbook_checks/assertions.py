@@ -487,10 +487,11 @@ def _privileges(targets: Targets, environment: Environment, database: str,
 
 def privileges_held(targets: Targets, database: str, declared: list[grants_module.Grant],
                     exact: bool = False) -> None:
-    """The declared grants are held in `database`, as the server answers for each role."""
+    """The declared grants are held in `database`, as the server answers for each role (with
+    `exact`, nothing more, PUBLIC's privileges asked too)."""
     postgres = targets.postgres(database)
-    grants_module.privileges_present(postgres.catalog(), postgres.privileges({g.role for g in declared}),
-                                     declared, exact=exact)
+    roles = {g.role for g in declared} | ({"PUBLIC"} if exact else set())
+    grants_module.privileges_present(postgres.catalog(), postgres.privileges(roles), declared, exact=exact)
 
 
 @assertion("postgres.role_can_log_in", scope=reads("roles"))

@@ -78,6 +78,27 @@ def creators(catalog: Catalog, schema: str) -> set[str]:
     return {t.owner for t in catalog.tables.values() if not schema or t.schema == schema}
 
 
+def _held_beyond(answers: Mapping[str, RolePrivileges], declared: list[Grant]) -> tuple[list[str], list[str]]:
+    """What each role with declared table grants holds on the tables and views the declaration
+    does not name, beyond what PUBLIC holds there (as the server answers for it): the lines, and
+    the REVOKEs. Sequences are left out: grants files give them schema by schema."""
+    public = answers.get("PUBLIC")
+    lines: list[str] = []
+    revokes: list[str] = []
+    for role in sorted({g.role for g in declared if g.kind == "table"} & answers.keys()):
+        named = {qualify(g.target) for g in declared if g.role == role and g.kind in ("table", "column")}
+        held = answers[role]
+        for relation, privileges in sorted(held.tables.items()):
+            if relation in named or relation in held.sequences:
+                continue
+            everyone = public.tables.get(relation, frozenset()) if public else frozenset()
+            beyond = sorted(privileges - everyone)
+            lines += [f"{role}: {p} on {relation}, which the declaration does not name" for p in beyond]
+            if beyond:
+                revokes.append(f"REVOKE {', '.join(beyond)} ON {relation} FROM {role};")
+    return lines, revokes
+
+
 def _as_run_by_the_creator(catalog: Catalog, item: Grant) -> Grant:
     """A default privilege declared without FOR ROLE, named for the one role that creates the
     schema's tables, where the catalog shows a single one: whose defaults must hold it."""
@@ -126,7 +147,9 @@ def privileges_present(catalog: Catalog, answers: Mapping[str, RolePrivileges], 
                        exact: bool = False) -> None:
     """Every declared grant is held, as the server answers for each role (`answers`, read with
     PostgresTarget.privileges); with `exact`, a declared role holds nothing more on the declared
-    objects. Missing and extra privileges are listed one per line with the statement."""
+    objects, nor anything on a table or view the declaration leaves out beyond what PUBLIC holds
+    (`answers` then has PUBLIC's). Missing and extra privileges are listed one per line with the
+    statement."""
     missing: list[str] = []
     extra: list[str] = []
     absent: set[str] = set()
@@ -152,6 +175,10 @@ def privileges_present(catalog: Catalog, answers: Mapping[str, RolePrivileges], 
             extra += [f"{item.role}: {p} on {describe(item)}{_source(catalog, item, p)}" for p in surplus]
             if surplus:
                 fixes.append(statement(item, surplus, revoke=True))
+    if exact:
+        undeclared, revokes = _held_beyond(answers, list(wanted))
+        extra += undeclared
+        fixes += revokes
     if missing or extra or absent:
         found = sorted(absent)
         if missing:

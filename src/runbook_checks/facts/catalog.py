@@ -260,13 +260,14 @@ class RolePrivileges:
     functions: dict[str, bool]
     columns: dict[str, frozenset[str]] = field(default_factory=dict)  # schema.table.column, with a column ACL
     database: frozenset[str] = frozenset()  # on the database read
+    sequences: frozenset[str] = frozenset()  # which of `tables` are sequences
 
     @classmethod
     def from_json(cls, role: str, r: dict[str, Any]) -> RolePrivileges:
         return cls(role, {k: frozenset(v) for k, v in r["tables"].items()},
                    {k: frozenset(v) for k, v in r["schemas"].items()}, dict(r["functions"]),
                    {k: frozenset(v) for k, v in (r.get("columns") or {}).items()},
-                   frozenset(r.get("database") or ()))
+                   frozenset(r.get("database") or ()), frozenset(r.get("sequences") or ()))
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,11 @@ SELECT json_build_object(
       JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE a.attacl IS NOT NULL AND NOT a.attisdropped AND a.attnum > 0),
   'database', ARRAY(SELECT p FROM asked, unnest(ARRAY['CONNECT', 'CREATE', 'TEMPORARY']) p
-                    WHERE has_database_privilege(asked.role, current_database(), p))
+                    WHERE has_database_privilege(asked.role, current_database(), p)),
+  'sequences', ARRAY(SELECT n.nspname || '.' || c.relname FROM pg_class c
+                     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S'
+                     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                     AND n.nspname NOT LIKE 'pg_toast%%')
 )
 """
 
