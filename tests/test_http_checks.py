@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from datetime import datetime, tzinfo
 
 import pytest
 
@@ -137,6 +138,11 @@ def test_discovery_document_whole_failures() -> None:
     assert failure(http.discovery_document, reply(503, "x" * 300), ISSUER)[1] == f"status 503: {'x' * 160}"
     assert failure(http.discovery_document, reply(200, [DISCOVERY]), ISSUER)[1].startswith("status 200: [")
     assert failure(http.discovery_document, reply(201, DISCOVERY), ISSUER)[1].startswith("status 201: {")
+    # only the trailing slash goes before the well-known path
+    tenant = "https://idp.example/tenant-X/"
+    assert failure(http.discovery_document, reply(200, DISCOVERY), tenant)[0] == (
+        f"GET https://idp.example/tenant-X/.well-known/openid-configuration -> 200 naming issuer {tenant} "
+        "and its endpoints")
 
 
 def test_health_whole_failures() -> None:
@@ -155,6 +161,9 @@ def test_health_whole_failures() -> None:
         expected, f"status 503: {'y' * 200}\na body that is not JSON: 'not json' (2 of 2 answers)",
         "read the app's log; the health body names the failing component")
     assert failure(http.health_reports, [reply(200, "<html>")], "/health", fields, 500)[2] == (
+        "the health endpoint must answer JSON")
+    assert failure(http.health_reports, [reply(200, "<" * 300)], "/health", fields, 500) == (
+        expected, f"a body that is not JSON: {'<' * 200!r} (1 of 1 answers)",
         "the health endpoint must answer JSON")
     assert failure(http.health_reports, [reply(200, good, 0.7)], "/health", fields, 500) == (
         "GET /health answered in under 500 ms (median)", "median 700 ms over 1 call(s)",
@@ -209,7 +218,8 @@ def test_cache_security_headers_and_limits_whole_failures() -> None:
                         ("max-age=99", "Strict-Transport-Security 'max-age=99': max-age under 100"),
                         ("includeSubDomains",
                          "Strict-Transport-Security 'includeSubDomains': max-age under 100"),
-                        ("max-age=abc", "Strict-Transport-Security 'max-age=abc': max-age under 100")):
+                        ("max-age=abc", "Strict-Transport-Security 'max-age=abc': max-age under 100"),
+                        ("max-age=100=1", "Strict-Transport-Security 'max-age=100=1': max-age under 100")):
         headers = {**friends, **({"Strict-Transport-Security": hsts} if hsts else {})}
         assert failure(http.security_headers, answer(200, headers), "GET /", True, 100) == (
             wanted + ", Strict-Transport-Security", found, fix)
@@ -223,6 +233,8 @@ def test_cache_security_headers_and_limits_whole_failures() -> None:
         "GET / answers with rate-limit headers", "missing: X-RateLimit-Remaining",
         "configure the rate limiter (its Redis URL and token) and redeploy")
     http.rate_limit_headers(answer(200, {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4"}), "GET /")
+    assert failure(http.rate_limit_headers, answer(200), "GET /")[1] == (
+        "missing: X-RateLimit-Limit, X-RateLimit-Remaining")
 
 
 def with_cookies(*headers: str, status: int = 200) -> Response:
@@ -243,6 +255,21 @@ def test_cookies_as_a_browser_keeps_them() -> None:
         ("a", "2", "/"), ("b", "1", "/x"), ("b", "2", "/y"), ("e", "1", None), ("f", "1", None),
         ("a", "3", "/")]
     assert http.cookies_set(with_cookies("a=1; Path=/", "a=1; Path=/; Max-Age=0")) == []  # deleted
+    # a line a browser ignores does not end the reading; a Max-Age of one second keeps the cookie
+    kept = http.cookies_set(with_cookies("=; ;", "h=1; Max-Age=1"))
+    assert [(c.name, c.value) for c in kept] == [("h", "1")]
+
+
+def test_a_cookie_that_expires_now_is_deleted(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Frozen:
+            return cls(2026, 1, 1, tzinfo=tz)
+
+    monkeypatch.setattr(http, "datetime", Frozen)
+    kept = http.cookies_set(with_cookies("a=1; Expires=Thu, 01 Jan 2026 00:00:00 GMT",
+                                         "b=1; Expires=Thu, 01 Jan 2026 00:00:01 GMT"))
+    assert [c.name for c in kept] == ["b"]
 
 
 def test_cookie_flags_whole_failures() -> None:
@@ -291,3 +318,14 @@ def test_clock_validation_and_signatures_whole_failures() -> None:
     assert failure(http.refused_unsigned, reply(200, "k" * 300), "POST /cron") == (
         "POST /cron without a signature -> 401", f"status 200: {'k' * 200}",
         "verify the request signature with both signing keys before doing any work")
+
+
+def test_clock_skew_at_the_tolerance_against_a_given_receipt_time() -> None:
+    sent = 1_700_000_000
+    dated = answer(200, {"Date": email.utils.formatdate(sent, usegmt=True)})
+    expected = "api's clock within 30 s of ours"
+    fix = "synchronise the server's clock (NTP); tokens issued by a skewed clock expire at once or too late"
+    for received in (sent, sent - 31, sent + 31):  # a second over the tolerance is the header's rounding
+        http.clock_within(dated, 30, "api", received=received)
+    assert failure(http.clock_within, dated, 30, "api", received=sent - 31.25) == (expected, "+31 s off", fix)
+    assert failure(http.clock_within, dated, 30, "api", received=sent + 31.25) == (expected, "-31 s off", fix)
