@@ -579,6 +579,14 @@ FAULTS: tuple[Fault, ...] = (
               f'CREATE INDEX {_PLAY_EVENTS_INDEX} ON play_events ("userId", "playedAt")'),
           fails={"test_expected_indexes_exist":
                      "play_events_userId_playedAt_idx on public.play_events (userId, playedAt): missing"}),
+    Fault("platform-rls-disabled", "platform.4", "row-level security switched off on invoices",
+          sql("platform", "ALTER TABLE invoices DISABLE ROW LEVEL SECURITY"),
+          sql("platform", "ALTER TABLE invoices ENABLE ROW LEVEL SECURITY"),
+          fails={"test_rls_and_policies_agree":
+                     "platform: public.invoices: policies present but RLS off (policies",
+                 "test_rls_enabled_on_tenant_tables": "disabled on public.invoices",
+                 "test_rls_forced_where_declared":
+                     "public.invoices: row-level security is off, so forcing it binds no one"}),
     Fault("platform-app-granted-undeclared-table", "platform.4",
           "a new table of card tokens, granted to the app though its declared privileges do not name it",
           sql("platform", "CREATE TABLE card_tokens (id bigint PRIMARY KEY, token text NOT NULL)",
@@ -606,14 +614,6 @@ FAULTS: tuple[Fault, ...] = (
                                                   "security_invoker), over public.invoices",
                  "test_app_role_holds_exact_privileges":
                      "platform_app: SELECT on public.recent_invoices, which the declaration does not name"}),
-    Fault("platform-rls-disabled", "platform.4", "row-level security switched off on invoices",
-          sql("platform", "ALTER TABLE invoices DISABLE ROW LEVEL SECURITY"),
-          sql("platform", "ALTER TABLE invoices ENABLE ROW LEVEL SECURITY"),
-          fails={"test_rls_and_policies_agree":
-                     "platform: public.invoices: policies present but RLS off (policies",
-                 "test_rls_enabled_on_tenant_tables": "disabled on public.invoices",
-                 "test_rls_forced_where_declared":
-                     "public.invoices: row-level security is off, so forcing it binds no one"}),
     Fault("platform-policies-dropped", "platform.4", "audit_log keeps RLS on but lost its policies",
           sql("platform", _DROP_AUDIT_LOG_POLICIES), sql("platform", _AUDIT_LOG_POLICIES),
           fails={"test_enough_policies": "found     28",
