@@ -14,7 +14,8 @@ import pytest
 
 from runbook_checks.checks.deployed import prisma_client_current
 from runbook_checks.environment import Timeouts
-from runbook_checks.facts.prisma_schema import tokens
+from runbook_checks.facts.hosts import DirectoryFiles, FileText
+from runbook_checks.facts.prisma_schema import ClientGenerator, GeneratedClient, tokens
 from runbook_checks.targets.deployed import DeployedTree
 from runbook_checks.targets.hosts import HostTarget
 from runbook_harness import node_build
@@ -148,3 +149,59 @@ def test_the_newer_generator_s_inlined_schema_is_compared(tmp_path: Path, build:
     assert found(deployed).endswith("model Playlist: in the deployed schema only")
     (tmp_path / "generated" / "prisma" / "client.ts").unlink()
     assert found(deployed).endswith("lacks client.ts or client.js or client.mts (missing or empty)")
+
+
+# Each failure whole, on the facts the target reads.
+
+PATH = "/srv/web/prisma/schema.prisma"
+OUT = "/srv/web/node_modules/.prisma/client"
+TEXT = 'generator client {\n  provider = "prisma-client-js"\n}\nmodel A {\n  id Int @id\n}\n'
+GENERATE = "run `prisma generate` in the build (after every schema change and npm install), then redeploy"
+JS = ClientGenerator("client", "prisma-client-js", OUT)
+COMPLETE = {"index.js": 10, "default.js": 10, "package.json": 10, "schema.prisma": 10}
+
+
+def schema_failure(schema: FileText, *clients: GeneratedClient) -> tuple[str, str, str]:
+    return failure(prisma_client_current, schema, list(clients))
+
+
+def client(copy: FileText | None, generator: ClientGenerator = JS) -> GeneratedClient:
+    return GeneratedClient(generator, DirectoryFiles("web", OUT, True, COMPLETE), copy)
+
+
+def test_a_schema_that_cannot_be_read_parsed_or_has_no_generator_fails_whole() -> None:
+    expected = f"a Prisma client generated from {PATH}"
+    assert schema_failure(FileText("web", PATH, None, "nothing there")) == (
+        expected, f"{PATH}: nothing there",
+        "deploy the app's prisma/schema.prisma with it, or correct apps.<app>.deploy")
+    assert schema_failure(FileText("web", PATH, "model A {\n")) == (
+        expected, f"{PATH} does not parse: the block model A is not closed",
+        "correct the schema (prisma validate), then generate and redeploy")
+    assert schema_failure(FileText("web", PATH, "model A {\n  id Int @id\n}\n")) == (
+        expected, f"{PATH} has no prisma-client-js or prisma-client generator",
+        "add a client generator to the schema, then generate and redeploy")
+
+
+def test_a_client_whose_schema_copy_cannot_be_read_fails_naming_where() -> None:
+    schema = FileText("web", PATH, TEXT)
+    prisma_client_current(schema, [client(FileText("web", f"{OUT}/schema.prisma", TEXT))])
+    assert schema_failure(schema, client(None)) == (
+        f"a Prisma client generated from {PATH}",
+        f"generator client (prisma-client-js): the schema it was generated from cannot be read ({OUT}: "
+        "nothing there)", GENERATE)
+    unreadable = FileText("web", f"{OUT}/schema.prisma", None, "not UTF-8 text")
+    assert schema_failure(schema, client(unreadable))[1] == (
+        f"generator client (prisma-client-js): the schema it was generated from cannot be read "
+        f"({OUT}/schema.prisma: not UTF-8 text)")
+
+
+def test_every_client_s_every_difference_is_named() -> None:
+    schema = FileText("web", PATH, TEXT)
+    older = TEXT.replace("Int", "String") + "model B {\n  id Int @id\n}\n"
+    other = ClientGenerator("edge", "prisma-client", "/srv/web/generated")
+    newer = GeneratedClient(other, DirectoryFiles("web", "/srv/web/generated", True, {"client.mts": 1}), None)
+    assert schema_failure(schema, client(FileText("web", f"{OUT}/schema.prisma", older)), newer)[1:] == (
+        f"generator client (prisma-client-js): generated from another schema than {PATH}: model B: in the "
+        "client's copy only; model A: changed\n"
+        "generator edge (prisma-client): the schema it was generated from cannot be read "
+        "(/srv/web/generated: nothing there)", GENERATE)

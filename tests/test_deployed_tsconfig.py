@@ -11,7 +11,7 @@ import pytest
 
 from runbook_checks.checks.deployed import alias_maps_to
 from runbook_checks.environment import Timeouts
-from runbook_checks.facts.tsconfig import parse_jsonc
+from runbook_checks.facts.tsconfig import ConfigFile, parse_jsonc
 from runbook_checks.targets.deployed import MAX_CONFIG_BYTES, DeployedTree
 from runbook_checks.targets.hosts import HostTarget
 from tests.failures import failure
@@ -159,3 +159,38 @@ def test_an_extends_chain_deeper_than_typescript_would_follow_fails(tmp_path: Pa
     files = {f"c{i}.json": f'{{"extends": "./c{i + 1}.json"}}' for i in range(40)}
     assert "more than 16 files extend each other" in found(tree(tmp_path, {**files, "tsconfig.json":
                                                                            '{"extends": "./c0.json"}'}))
+
+
+# Each failure whole, on the chain as the target reads it.
+
+ROOT = "/srv/web"
+FIX = f'set compilerOptions.paths {{"@/*": ["./src/*"]}} (with baseUrl ".") in {ROOT}/tsconfig.json, ' \
+      "then rebuild and redeploy"
+
+
+def alias_failure(*chain: ConfigFile) -> tuple[str, str, str]:
+    return failure(alias_maps_to, list(chain), ROOT, "@/*", "./src/*")
+
+
+def test_no_chain_read_fails_whole_naming_the_tree() -> None:
+    assert alias_failure() == (f"{ROOT} maps @/* to ./src/* (first)", f"{ROOT}: not read",
+                               'set compilerOptions.paths {"@/*": ["./src/*"]} (with baseUrl ".") in '
+                               "/srv/web, then rebuild and redeploy")
+
+
+def test_a_single_file_s_failure_names_no_chain_read() -> None:
+    paths = {"@/*": ["./app/*", "/opt/x/*"]}
+    config = ConfigFile(f"{ROOT}/tsconfig.json", {"compilerOptions": {"paths": paths}})
+    assert alias_failure(config) == (f"{ROOT}/tsconfig.json maps @/* to ./src/* (first)",
+                                     f"{ROOT}/tsconfig.json maps @/* to ./app/*, /opt/x/*", FIX)
+    broken = ConfigFile(f"{ROOT}/base.json", None, "nothing there")
+    found = alias_failure(ConfigFile(f"{ROOT}/tsconfig.json", {}), broken)[1]
+    assert found == f"{ROOT}/base.json: nothing there"
+
+
+@pytest.mark.parametrize(("paths", "aliases"), [({}, "none"),
+                                                ({"~/*": ["./lib/*"], "#/*": ["./x/*"]}, "#/*, ~/*")])
+def test_a_mapping_without_the_alias_names_the_aliases_it_has(paths: dict[str, list[str]],
+                                                              aliases: str) -> None:
+    config = ConfigFile(f"{ROOT}/tsconfig.json", {"compilerOptions": {"paths": paths}})
+    assert alias_failure(config)[1:] == (f"{ROOT}/tsconfig.json maps no @/* (its aliases: {aliases})", FIX)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from runbook_checks.checks.log_lines import timestamp
 from runbook_checks.checks.logs import events_at_most, no_error_within, structured
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed
@@ -252,3 +254,96 @@ def test_the_apps_log_is_structured_and_counts_its_refusals(practiceops_api: tup
     refused = [json.loads(text) for text in tail.lines if EVENT in text]
     assert [r["request_id"] for r in refused] == ["r1", "r2", "r3"]
     assert {r["client_ip"] for r in refused} == {"127.0.0.1"} and "password" not in log.read_text()
+
+
+# --- each boundary and each message whole, on facts: a tail as the host reads it, its clock fixed
+
+NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
+LOG = "/var/log/api.log"
+
+
+def at(seconds_ago: float, **record: object) -> str:
+    return json.dumps({"timestamp": datetime.fromtimestamp(NOW - seconds_ago, UTC).isoformat(), **record})
+
+
+def facts(*lines: str, whole: bool = True, **more: object) -> LogTail:
+    return LogTail("machine", LOG, 100, lines, whole, NOW, **more)  # type: ignore[arg-type]
+
+
+def whole(check: object, *args: object) -> tuple[str, str, str]:
+    raised = failure(check, *args)
+    return raised.expected, raised.found, raised.fix
+
+
+@pytest.fixture
+def clock_not_on_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The gate's own clock nine hours east of UTC: a time shown must still be UTC."""
+    monkeypatch.setenv("TZ", "XYZ-9")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_each_way_a_file_cannot_be_read_fails_whole() -> None:
+    expected = f"no error in the last 24 h of {LOG} on machine"
+    assert whole(no_error_within, facts(unreadable="Permission denied"), 24) == (
+        expected, f"cannot read {LOG} on machine: Permission denied",
+        "check that the app writes its log there (its LOG_FILE or logging configuration) and that the gate "
+        "may read it, or correct the log's path")
+    assert whole(no_error_within, facts(oversized=4096), 24) == (
+        expected, f"the last line of {LOG} on machine alone is longer than 4 KiB: it cannot be read whole",
+        "find what writes such a line (a dump, a payload logged whole) and log less of it")
+    assert whole(no_error_within, facts(), 24) == (
+        expected, f"{LOG} on machine is empty: the app writes its log elsewhere, or nothing",
+        "point the app's logging at this file (LOG_FILE), or correct the log's path")
+
+
+def test_lines_reaching_back_exactly_over_the_window_cover_it(clock_not_on_utc: None) -> None:
+    no_error_within(facts(at(3600, level="info"), at(0, level="info"), whole=False), 1)
+    short = facts(at(36185, level="info"), whole=False)  # 10.05 h: shown as 10.1, never 10.0
+    assert whole(no_error_within, short, 24) == (
+        f"no error in the last 24 h of {LOG} on machine",
+        "the last 1 lines read reach back only to 2027-01-14 21:56:55 UTC, 10.1 h ago",
+        "raise thresholds.log_lines so that the lines read cover the window (or rotate the log more often)")
+
+
+def test_an_error_is_shown_with_its_time_level_and_event_whole() -> None:
+    tail = facts(at(7200, level="ERROR", event="boom"), at(60, exc_info="Traceback ..."), at(0, level="info"))
+    assert whole(no_error_within, tail, 24.5) == (
+        f"no error in the last 24.5 h of {LOG} on machine",
+        "2 error line(s):\nline 1: 2027-01-15T06:00:00+00:00 ERROR 'boom'\n"
+        "line 2: 2027-01-15T07:59:00+00:00 ''",
+        "read the errors (their request ids lead to the requests that failed) and fix their cause; the check "
+        "looks back 24.5 h")
+
+
+def test_an_event_exactly_as_old_as_the_window_counts_and_one_a_second_older_does_not(
+        clock_not_on_utc: None) -> None:
+    tail = facts(at(3601, event=EVENT), at(3600, event=EVENT), at(30, event="other"))
+    events_at_most(tail, EVENT, 1, 60)
+    assert whole(events_at_most, tail, EVENT, 0, 60) == (
+        f"at most 0 {EVENT} events in the last 60 min of {LOG} on machine",
+        "1, the newest at 2027-01-15 07:00:00 UTC (line 2)",
+        f"find who causes them (each {EVENT} line names its client): block an attacker, or correct the "
+        "limit or the client that legitimate users run into")
+
+
+@pytest.mark.parametrize(("count", "more"), [(5, []), (6, ["... and 1 more"])])
+def test_five_problems_are_all_named_and_a_sixth_is_counted(count: int, more: list[str]) -> None:
+    found = failure(structured, facts(*(f"plain {i}" for i in range(count)))).found
+    assert found.splitlines() == [f"{count} of {count} not:",
+                                  *(f"line {i + 1}: not JSON: 'plain {i}'" for i in range(5)), *more]
+
+
+@pytest.mark.parametrize(("text", "shown"), [("x" * 60, "x" * 60), ("x" * 61, "x" * 60 + "...")])
+def test_sixty_characters_of_a_line_are_shown_whole_and_a_longer_one_is_cut(text: str, shown: str) -> None:
+    assert failure(structured, facts(text)).found == f"1 of 1 not:\nline 1: not JSON: '{shown}'"
+
+
+@pytest.mark.parametrize(("value", "kind"), [(True, "boolean"), (None, "null"), (1.5, "number"),
+                                             ({"at": 1}, "object"), ([], "list")])
+def test_a_time_that_is_no_string_is_named_by_its_json_kind(value: object, kind: str) -> None:
+    found = failure(structured, facts(json.dumps({"time": value, "level": "info"}))).found
+    assert found == f"1 of 1 not:\nline 1: time is not an ISO 8601 string: a {kind}"
+    assert timestamp(b"2026") == "is not an ISO 8601 string: a bytes"

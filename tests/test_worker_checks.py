@@ -270,3 +270,47 @@ def test_the_gate_fails_the_worker_checks_whole_and_shows_no_password(server: Se
     assert "found     1,200 jobs (wait 1,200)" in depth
     for shown in (run.output, (tmp_path / "junit.xml").read_text()):
         assert server.password not in shown and quote(server.password, safe="") not in shown
+
+
+# Each failure whole, on facts.
+
+RESTART = "read the worker's log (its container's or its unit's) for why it stopped beating, then restart it"
+REPOINT = "point the heartbeat variable at the key the worker writes"
+
+
+def test_each_heartbeat_failure_reads_whole() -> None:
+    expected = f"worker: {KEY} refreshed within the last 2.5 s"
+    no_time = f"{KEY} holds no time in ms since the epoch"
+    cases = [(Heartbeat(KEY, "none", None, 1),
+              (f"no key {KEY}: no worker has written its heartbeat", RESTART)),
+             (Heartbeat(KEY, "list", None, 1), (f"{KEY} is a list, not a string holding a time", REPOINT)),
+             (Heartbeat(KEY, "string", "١٢٣".encode(), 1),
+              (f"{no_time} (6 bytes)", REPOINT)),
+             (Heartbeat(KEY, "string", b"", 1), (f"{no_time} (0 bytes)", REPOINT)),
+             (Heartbeat(KEY, "string", b" 1000\n", 4_600),
+              ("last written 3.6 s ago (by Redis's clock)", RESTART)),
+             (Heartbeat(KEY, "string", b"4600", 1_000),
+              ("written 3.6 s ahead of Redis's clock: its age cannot be judged",
+               "synchronise the worker's clock (NTP) with the server's"))]
+    for heartbeat, (found, fix) in cases:
+        assert failure(queues.heartbeat_fresh, "worker", heartbeat, 2.5) == (expected, found, fix)
+
+
+def test_each_queue_failure_reads_whole() -> None:
+    expected = f"worker: fewer than 1,000 jobs waiting in queue '{QUEUE}'"
+    wrong = QueueDepth(QUEUE, PREFIX, {}, {"bull:detections:wait": "string"}, exists=True)
+    assert failure(queues.queue_depth_under, "worker", wrong, 1000) == (
+        expected, "bull:detections:wait is a string",
+        "'bull:detections' is not a BullMQ queue of this version: correct the queue's name or prefix")
+    unused = QueueDepth(QUEUE, PREFIX, dict.fromkeys(BULLMQ_WAITING, 0), {}, exists=False)
+    assert failure(queues.queue_depth_under, "worker", unused, 1000) == (
+        expected,
+        "no queue 'detections' (no key bull:detections:meta): neither a worker nor a producer has used it",
+        "correct the queue's name or the Redis URL, or start the worker")
+    counts = {"wait": 0, "paused": 1000, "delayed": 0, "prioritized": 0}
+    full = QueueDepth(QUEUE, PREFIX, counts, {}, exists=True)
+    assert failure(queues.queue_depth_under, "worker", full, 1000) == (
+        expected, "1,000 jobs (paused 1,000)",
+        "scale the workers out or apply backpressure to the producers; resume a paused queue; look at why "
+        "jobs are slow (the worker's log)")
+    queues.queue_depth_under("worker", full, 1001)
