@@ -1723,7 +1723,7 @@ _PLATFORM_DATABASE_READERS = ("test_database_accepts_connections", "test_app_rol
     "test_rls_binds_the_app_role", "test_rls_forced_where_declared",
     "test_tenant_tables_have_policies", "test_rls_and_policies_agree", "test_enough_policies",
     "test_no_always_true_write_policy", "test_tenant_helper_pins_search_path",
-    "test_app_role_holds_exact_privileges", "test_policies_read_the_tenant",
+    "test_app_role_holds_exact_privileges", "test_policies_read_the_tenant", "test_no_view_reads_around_rls",
     "test_pg_stat_statements_installed", "test_no_slow_statement", "test_foreign_keys_indexed",
     "test_filtered_columns_indexed", "test_tables_analyzed_recently",
     "test_connections_mostly_idle", "test_pools_fit_server_limits")

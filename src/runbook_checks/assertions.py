@@ -478,7 +478,7 @@ def _privileges(targets: Targets, environment: Environment, database: str,
                 grants: dict[str, dict[str, list[str]]], exact: bool = False) -> None:
     """Each role holds its privileges on each table (role -> table -> [SELECT, ...]).
 
-    With `exact`, it holds no others on those tables."""
+    With `exact`, it holds no others on those tables, nor more than PUBLIC on any other."""
     declared = [grants_module.Grant(role, "table", table, privilege)
                 for role, tables in grants.items() for table, privileges in tables.items()
                 for privilege in privileges]
