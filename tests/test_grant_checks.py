@@ -16,31 +16,33 @@ ROLES = [
 ]
 
 
+TABLES = [
+    {
+        "schema": "public",
+        "name": "orders",
+        "kind": "r",
+        "owner": "owner",
+        "rls": False,
+        "rls_forced": False,
+        "acl": [{"grantee": "app", "privilege": "SELECT"}, {"grantee": "readers", "privilege": "INSERT"}],
+    },
+    {
+        "schema": "public",
+        "name": "orders_id_seq",
+        "kind": "S",
+        "owner": "owner",
+        "rls": False,
+        "rls_forced": False,
+        "acl": [],
+    },
+]
+
+
 def facts(**data: Any) -> Catalog:
-    tables = [
-        {
-            "schema": "public",
-            "name": "orders",
-            "kind": "r",
-            "owner": "owner",
-            "rls": False,
-            "rls_forced": False,
-            "acl": [{"grantee": "app", "privilege": "SELECT"}, {"grantee": "readers", "privilege": "INSERT"}],
-        },
-        {
-            "schema": "public",
-            "name": "orders_id_seq",
-            "kind": "S",
-            "owner": "owner",
-            "rls": False,
-            "rls_forced": False,
-            "acl": [],
-        },
-    ]
     return Catalog.from_json(
         {
             "roles": ROLES,
-            "tables": tables,
+            "tables": TABLES,
             "policies": [],
             "indexes": [],
             "functions": [{"schema": "public", "name": "tenant", "arguments": ""}],
@@ -129,6 +131,13 @@ def test_default_privileges_without_for_role_are_those_of_the_tables_creator() -
     assert grants.held(facts(default_acls=[{**acl, "schema": None, "owner": "owner"}]), ANSWER,
                        everywhere) == {"SELECT"}
     assert grants.creators(facts(), "public") == {"owner"} and grants.creators(facts(), "app") == set()
+    # the schema's own tables tell, not another schema's
+    elsewhere = {"schema": "app", "name": "audit", "kind": "r", "owner": "auditor", "rls": False,
+                 "rls_forced": False, "acl": []}
+    two_schemas = facts(default_acls=[{**acl, "owner": "someone_else"}], tables=[*TABLES, elsewhere])
+    assert failure(grants.privileges_present, two_schemas, {"app": ANSWER},
+                   [Grant("app", "default table", "public", "SELECT")])[2] == (
+        "ALTER DEFAULT PRIVILEGES FOR ROLE owner IN SCHEMA public GRANT SELECT ON TABLES TO app;")
     # a schema with no table to tell by: any owner's defaults count
     assert grants.held(facts(default_acls=[{**acl, "schema": "app", "owner": "someone_else"}]), ANSWER,
                        Grant("app", "default table", "app", "")) == {"SELECT"}
@@ -200,6 +209,17 @@ def test_exact_privileges_cover_the_tables_left_undeclared() -> None:
         "app: DELETE on public.totals, which the declaration does not name",
         "REVOKE SELECT ON public.secrets FROM app; REVOKE DELETE ON public.totals FROM app;")
     grants.privileges_present(catalog, {"app": held, "PUBLIC": public}, declared)  # not exact: a floor
+    # each role judged on what is declared for it; a column grant names its table
+    other = RolePrivileges("app", {"public.orders": frozenset({"SELECT"}),
+                                   "public.secrets": frozenset({"SELECT", "UPDATE"}),
+                                   "public.totals": frozenset({"SELECT", "INSERT"})}, {}, {})
+    assert failure(grants.privileges_present, catalog, {"app": other, "PUBLIC": public},
+                   [*declared, Grant("auditor", "table", "secrets", "SELECT"),
+                    Grant("app", "column", "totals", "SELECT", column="n")], exact=True)[1:] == (
+        "column public.totals.n does not exist\nrole auditor does not exist\nextra:\n"
+        "app: SELECT on public.secrets, which the declaration does not name\n"
+        "app: UPDATE on public.secrets, which the declaration does not name",
+        "REVOKE SELECT, UPDATE ON public.secrets FROM app;")
     # without PUBLIC's answer nothing is taken off
     assert "app: SELECT on public.stats, which" in failure(grants.privileges_present, catalog, {"app": held},
                                                             declared, exact=True)[1]

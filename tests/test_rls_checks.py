@@ -172,3 +172,14 @@ def test_inheritance_is_judged_per_grant_where_the_server_records_it() -> None:
         "public.invoices: owned by writers")
     # pg_hba's +group counts every membership, inherited or not
     assert facts(owned_by_writers, every, {**APP, "inherits_from": []}).groups_of("app") == {"app", "writers"}
+
+
+def test_a_bypass_carries_down_a_chain_and_every_table_reached_is_named() -> None:
+    """An owner-run view over security_invoker views still reads as its owner all the way down;
+    a view reaching two tenant tables through two views names both."""
+    tenant = ["invoices", "notes"]
+    assert failure(schema.no_view_reads_around_rls,
+                   [read("report", "left"), read("report", "right"),
+                    read("left", "invoices", invoker=True, readable=False),
+                    read("right", "notes", invoker=True, readable=False)], tenant, "app")[1] == (
+        "public.report: a view run as its owner (no security_invoker), over public.invoices, public.notes")

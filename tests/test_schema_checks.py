@@ -191,6 +191,9 @@ def test_an_index_counts_by_how_it_finds_rows() -> None:
                                       indexes=[index("h", ["team_id"], method="hash")]))
     assert failure(schema.indexes_cover, hashed, {"tickets": [["team_id", "status"]]})[1] == (
         "no index on public.tickets (team_id, status)")
+    two_columns = {"tickets_team_idx": {"table": "tickets", "columns": ["team_id", "status"]}}
+    assert failure(schema.indexes_exist, hashed, two_columns)[1] == (
+        "tickets_team_idx on public.tickets (team_id, status): its key columns are (team_id)")
     wide_hash = facts(indexes=[index("h", ["team_id", "status"], method="hash")])  # no such index, yet
     assert failure(schema.indexes_cover, wide_hash, {"tickets": [["team_id"]]})[1] == (
         "no index on public.tickets (team_id)")
@@ -255,7 +258,10 @@ def test_a_fixed_search_path_is_safe_only_as_postgresql_resolves_names() -> None
     open_public = [{"name": "public", "owner": "owner", "acl": [{"grantee": "PUBLIC", "privilege": "CREATE"},
                                                                {"grantee": "PUBLIC", "privilege": "USAGE"}]},
                    {"name": "app", "owner": "owner", "acl": [{"grantee": "owner", "privilege": "CREATE"}]},
-                   {"name": "owner", "owner": "owner", "acl": [{"grantee": "writer", "privilege": "CREATE"}]}]
+                   {"name": "owner", "owner": "owner", "acl": [{"grantee": "writer", "privilege": "CREATE"}]},
+                   {"name": "shared", "owner": "owner",
+                    "acl": [{"grantee": "writer", "privilege": "CREATE"},
+                            {"grantee": "PUBLIC", "privilege": "CREATE"}]}]
     for path in ('""', "pg_catalog", "app, pg_temp", "pg_catalog, app, pg_temp", "pg_temp"):
         schema.functions_pin_search_path(facts(functions=[definer(path)], schemas=open_public), [])
     cases = {"app": "search_path app: pg_temp is not last, so a caller's temporary table comes before app's",
@@ -263,7 +269,8 @@ def test_a_fixed_search_path_is_safe_only_as_postgresql_resolves_names() -> None
                              "comes before app's",
              "pg_catalog, public, pg_temp": "search_path pg_catalog, public, pg_temp: public takes new "
                                             "objects from PUBLIC",
-             '"$user", app, pg_temp': "search_path $user, app, pg_temp: owner takes new objects from writer"}
+             '"$user", app, pg_temp': "search_path $user, app, pg_temp: owner takes new objects from writer",
+             "shared, pg_temp": "search_path shared, pg_temp: shared takes new objects from PUBLIC, writer"}
     for path, problem in cases.items():
         catalog = facts(functions=[definer(path)], schemas=open_public)
         assert failure(schema.functions_pin_search_path, catalog, []) == (
