@@ -274,6 +274,16 @@ def test_slow_statements_cannot_pass_unseen() -> None:
                           "pg_stat_statements.track = none")):
         assert found in failure(connections.statements_mean_under, blind, [], 100)[1]
     connections.statements_mean_under(facts(), [], 100)
+    off, on = ["pg_stat_statements.track=none"], ["pg_stat_statements.track=all"]
+    hidden = facts(role_settings=[{"database": "app", "role": "app_user", "config": off},
+                                  {"database": None, "role": "worker", "config": off},
+                                  {"database": "other", "role": "batch", "config": off},
+                                  {"database": None, "role": "web", "config": on}])
+    assert failure(connections.statements_mean_under, hidden, [], 100) == (
+        "pg_stat_statements recording every role's statements",
+        "pg_stat_statements.track = none stored by ALTER ROLE app_user IN DATABASE app, ALTER ROLE worker: "
+        "those sessions' statements are not recorded, so slow ones cannot show",
+        "RESET pg_stat_statements.track for those roles (ALTER ROLE ... RESET pg_stat_statements.track)")
 
 
 def test_slow_statements_and_redis_whole_failures() -> None:

@@ -220,6 +220,21 @@ def test_exact_privileges_cover_the_tables_left_undeclared() -> None:
         "app: SELECT on public.secrets, which the declaration does not name\n"
         "app: UPDATE on public.secrets, which the declaration does not name",
         "REVOKE SELECT, UPDATE ON public.secrets FROM app;")
+    # column grants: on a table named nowhere, and beyond what is declared on a named one
+    columns = RolePrivileges("app", {"public.orders": frozenset({"SELECT"}), "public.cards": frozenset()},
+                             {}, {}, {"public.cards.token": frozenset({"SELECT"}),
+                                      "public.cards.id": frozenset({"SELECT"}),
+                                      "public.orders.total": frozenset({"SELECT", "UPDATE"}),
+                                      "public.orders.note": frozenset({"SELECT", "UPDATE"})})
+    everyone = RolePrivileges("PUBLIC", {}, {}, {}, {"public.cards.id": frozenset({"SELECT"})})
+    note = Grant("app", "column", "orders", "UPDATE", column="note")
+    assert failure(grants.privileges_present, catalog, {"app": columns, "PUBLIC": everyone},
+                   [*declared, note], exact=True)[1:] == (
+        "extra:\napp: SELECT on column public.orders.note\n"  # judged with its declaration
+        "app: SELECT (token) on public.cards, which the declaration does not name\n"
+        "app: UPDATE (total) on public.orders, which the declaration does not name",
+        "REVOKE SELECT (note) ON TABLE orders FROM app; REVOKE SELECT (token) ON public.cards FROM app; "
+        "REVOKE UPDATE (total) ON public.orders FROM app;")
     # without PUBLIC's answer nothing is taken off
     assert "app: SELECT on public.stats, which" in failure(grants.privileges_present, catalog, {"app": held},
                                                             declared, exact=True)[1]
@@ -228,7 +243,11 @@ def test_exact_privileges_cover_the_tables_left_undeclared() -> None:
 def test_privileges_present_whole_failures() -> None:
     catalog, answers = facts(), {"app": ANSWER}
     declared = [Grant("app", "table", "orders", p) for p in ("SELECT", "INSERT", "TRIGGER")]
-    grants.privileges_present(catalog, answers, declared, exact=True)
+    grants.privileges_present(catalog, answers, declared)
+    # exact: the column grant UPDATE (total) is more than the table's declared privileges
+    assert failure(grants.privileges_present, catalog, answers, declared, exact=True)[1:] == (
+        "extra:\napp: UPDATE (total) on public.orders, which the declaration does not name",
+        "REVOKE UPDATE (total) ON public.orders FROM app;")
     wanted = [
         Grant("app", "table", "orders", "SELECT"),
         Grant("app", "table", "orders", "UPDATE"),

@@ -270,7 +270,15 @@ def test_a_fixed_search_path_is_safe_only_as_postgresql_resolves_names() -> None
              "pg_catalog, public, pg_temp": "search_path pg_catalog, public, pg_temp: public takes new "
                                             "objects from PUBLIC",
              '"$user", app, pg_temp': "search_path $user, app, pg_temp: owner takes new objects from writer",
-             "shared, pg_temp": "search_path shared, pg_temp: shared takes new objects from PUBLIC, writer"}
+             "shared, pg_temp": "search_path shared, pg_temp: shared takes new objects from PUBLIC, writer",
+             "pg_temp, pg_catalog": "search_path pg_temp, pg_catalog: pg_temp is not last, so a caller's "
+                                    "temporary table comes before pg_catalog's",
+             "later, pg_temp": "search_path later, pg_temp: there is no schema later, so whoever may create "
+                               "schemas can make it"}
+    invoker = {**definer('"$user", pg_temp'), "security_definer": False}
+    assert failure(schema.functions_pin_search_path, facts(functions=[invoker], schemas=open_public),
+                   ["f"])[1] == ("public.f(): search_path $user, pg_temp: $user is each caller's own schema "
+                                 "(the function runs as its caller)")
     for path, problem in cases.items():
         catalog = facts(functions=[definer(path)], schemas=open_public)
         assert failure(schema.functions_pin_search_path, catalog, []) == (

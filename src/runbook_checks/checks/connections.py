@@ -252,9 +252,19 @@ def extension_installed(catalog: Catalog, name: str) -> None:
 
 def statements_mean_under(catalog: Catalog, statements: list[Statement], limit_ms: float) -> None:
     """No statement on the catalog's database (`statements`, as its target reads them) averages
-    more than `limit_ms` per call; pg_stat_statements must be there and recording, or no slow
-    statement could show."""
+    more than `limit_ms` per call; pg_stat_statements must be there and recording, for every
+    role (a role's stored track = none hides its statements), or no slow statement could show."""
     extension_installed(catalog, "pg_stat_statements")
+    untracked = [f"ALTER ROLE {s.role}" + (f" IN DATABASE {s.database}" if s.database else "")
+                 for s in catalog.role_settings
+                 if s.role and s.database in (None, catalog.database)
+                 and s.config.get("pg_stat_statements.track") == "none"]
+    if untracked:
+        raise CheckFailed("pg_stat_statements recording every role's statements",
+                          "pg_stat_statements.track = none stored by " + ", ".join(untracked)
+                          + ": those sessions' statements are not recorded, so slow ones cannot show",
+                          "RESET pg_stat_statements.track for those roles (ALTER ROLE ... RESET "
+                          "pg_stat_statements.track)")
     slow = [s for s in statements if s.mean_ms > limit_ms]
     if slow:
         raise CheckFailed(f"every statement on {catalog.database} under {limit_ms:g} ms on average",

@@ -78,10 +78,12 @@ def creators(catalog: Catalog, schema: str) -> set[str]:
     return {t.owner for t in catalog.tables.values() if not schema or t.schema == schema}
 
 
-def _held_beyond(answers: Mapping[str, RolePrivileges], declared: list[Grant]) -> tuple[list[str], list[str]]:
+def _held_beyond(answers: Mapping[str, RolePrivileges],
+                 declared: Mapping[Grant, set[str]]) -> tuple[list[str], list[str]]:
     """What each role with declared table grants holds on the tables and views the declaration
-    does not name, beyond what PUBLIC holds there (as the server answers for it): the lines, and
-    the REVOKEs. Sequences are left out: grants files give them schema by schema."""
+    (each object's grant, its privileges) does not name, beyond what PUBLIC holds there (as the
+    server answers for it), and in column grants beyond what is declared: the lines, and the
+    REVOKEs. Sequences are left out: grants files give them schema by schema."""
     public = answers.get("PUBLIC")
     lines: list[str] = []
     revokes: list[str] = []
@@ -96,6 +98,36 @@ def _held_beyond(answers: Mapping[str, RolePrivileges], declared: list[Grant]) -
             lines += [f"{role}: {p} on {relation}, which the declaration does not name" for p in beyond]
             if beyond:
                 revokes.append(f"REVOKE {', '.join(beyond)} ON {relation} FROM {role};")
+        column_lines, column_revokes = _columns_beyond(role, held, public, declared)
+        lines += column_lines
+        revokes += column_revokes
+    return lines, revokes
+
+
+def _columns_beyond(role: str, held: RolePrivileges, public: RolePrivileges | None,
+                    declared: Mapping[Grant, set[str]]) -> tuple[list[str], list[str]]:
+    """Column grants (`GRANT SELECT (token) ON ...`) on columns the declaration does not name, beyond
+    what is declared for the role on that table, what it holds on the whole table and what PUBLIC
+    holds there."""
+    lines: list[str] = []
+    revokes: list[str] = []
+    own = [(qualify(g.target), g.column, g.kind, granted)
+           for g, granted in declared.items() if g.role == role]
+    for key, privileges in sorted(held.columns.items()):
+        relation, column = key.rsplit(".", 1)
+        if any(kind == "column" and (table, name) == (relation, column) for table, name, kind, _ in own):
+            continue  # a declared column is judged with the declaration
+        covered = set(held.tables.get(relation, ()))
+        covered |= public.columns.get(key, frozenset()) if public else frozenset()
+        for table, _, kind, granted in own:
+            if kind == "table" and table == relation:
+                covered |= granted
+        beyond = sorted(privileges - covered)
+        lines += [f"{role}: {p} ({column}) on {relation}, which the declaration does not name"
+                  for p in beyond]
+        if beyond:
+            listed = ", ".join(f"{p} ({column})" for p in beyond)
+            revokes.append(f"REVOKE {listed} ON {relation} FROM {role};")
     return lines, revokes
 
 
@@ -176,7 +208,7 @@ def privileges_present(catalog: Catalog, answers: Mapping[str, RolePrivileges], 
             if surplus:
                 fixes.append(statement(item, surplus, revoke=True))
     if exact:
-        undeclared, revokes = _held_beyond(answers, list(wanted))
+        undeclared, revokes = _held_beyond(answers, wanted)
         extra += undeclared
         fixes += revokes
     if missing or extra or absent:

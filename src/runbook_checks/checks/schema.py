@@ -419,11 +419,16 @@ def functions_pin_search_path(catalog: Catalog, helpers: list[str], schema: str 
 
 def _search_path_problem(catalog: Catalog, function: Function) -> str | None:
     """Why a function's search_path lets a caller's objects in, as PostgreSQL resolves names: the
-    caller's path; a schema other roles may create in; a schema of its own named while pg_temp is
-    not last (unlisted, pg_temp comes first, so a caller's temporary table shadows its tables)."""
+    caller's path; `$user` where it is the caller (SECURITY INVOKER); a schema other roles may
+    create in, or one not there yet (whoever may create schemas can make it); pg_temp anywhere
+    but last, or unlisted where a schema of its own is named (unlisted, pg_temp comes first, so a
+    caller's temporary table shadows its tables)."""
     path = function.search_path
     if path is None:
         return "mutable search_path (the caller's)"
+    shown = f"search_path {', '.join(path)}"
+    if "$user" in path and not function.security_definer:
+        return f"{shown}: $user is each caller's own schema (the function runs as its caller)"
     schemas = [function.owner if name == "$user" else name for name in path]
     for name in schemas:
         if name in catalog.schemas:
@@ -431,11 +436,13 @@ def _search_path_problem(catalog: Catalog, function: Function) -> str | None:
             others = sorted({g.grantee for g in found.acl if g.privilege == "CREATE"}
                             - {found.owner, function.owner})
             if others:
-                return f"search_path {', '.join(path)}: {name} takes new objects from {', '.join(others)}"
+                return f"{shown}: {name} takes new objects from {', '.join(others)}"
+        elif not name.startswith("pg_") and name != "information_schema":
+            return f"{shown}: there is no schema {name}, so whoever may create schemas can make it"
     own = [name for name in schemas if name not in ("pg_catalog", "pg_temp")]
-    if own and schemas[-1] != "pg_temp":
-        return (f"search_path {', '.join(path)}: pg_temp is not last, so a caller's temporary table "
-                f"comes before {own[0]}'s")
+    if "pg_temp" in schemas[:-1] or (own and schemas[-1] != "pg_temp"):
+        shadowed = own[0] if own else next(name for name in schemas if name != "pg_temp")
+        return f"{shown}: pg_temp is not last, so a caller's temporary table comes before {shadowed}'s"
     return None
 
 

@@ -200,7 +200,8 @@ SELECT json_build_object(
                  ELSE has_table_privilege(asked.role, c.oid, p) END)), '{}')
       FROM asked, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'),
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+        AND n.nspname NOT LIKE 'pg_temp%%'),
   'schemas', (SELECT coalesce(json_object_agg(n.nspname, ARRAY(
       SELECT p FROM unnest(ARRAY['USAGE', 'CREATE']) p
       WHERE has_schema_privilege(asked.role, n.oid, p))), '{}')
@@ -249,7 +250,7 @@ SELECT coalesce(json_agg(json_build_object(
   'view', vn.nspname || '.' || v.relname, 'kind', v.relkind,
   'invoker', coalesce((SELECT option_value::bool FROM pg_options_to_table(v.reloptions)
                        WHERE option_name = 'security_invoker'), false),
-  'readable', has_table_privilege(%(role)s, v.oid, 'SELECT'),
+  'readable', has_any_column_privilege(%(role)s, v.oid, 'SELECT'),  -- a column grant reads it too
   'source', sn.nspname || '.' || s.relname) ORDER BY vn.nspname, v.relname, sn.nspname, s.relname), '[]')
 FROM edges e JOIN reached ON reached.oid = e.source
 JOIN pg_class v ON v.oid = e.reader JOIN pg_namespace vn ON vn.oid = v.relnamespace
