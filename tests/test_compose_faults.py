@@ -10,7 +10,9 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +64,18 @@ def test_every_way_of_driving_the_engine_is_a_fault_it_shows() -> None:
     assert set(EACH_WAY) <= {f.name for f in SHOWN_ON_COMPOSE}
 
 
+OTHER_RUN_MINUTES = 30
+
+
+def _wait_for_the_engine(directory: Path) -> None:
+    """Waits, at most OTHER_RUN_MINUTES, while another run's compose stack holds the engine: the
+    containers' names are fixed, so two test runs sharing one engine take their turns."""
+    deadline = time.monotonic() + OTHER_RUN_MINUTES * 60
+    while (owner := compose.owned_elsewhere(directory)) and time.monotonic() < deadline:
+        print(f"waiting for the compose stack of {owner} to stop", file=sys.stderr)
+        time.sleep(10)
+
+
 @pytest.fixture(scope="module")
 def compose_stack() -> Iterator[StackState]:
     """The compose stack in a throwaway directory for this module's tests, removed after them."""
@@ -71,6 +85,7 @@ def compose_stack() -> Iterator[StackState]:
             pytest.fail(f"CI runs the compose stack, but no Docker engine answers: {problem}")
         pytest.skip(f"no Docker engine answers: {problem}")
     directory = Path(tempfile.mkdtemp(prefix="rc-compose-"))
+    _wait_for_the_engine(directory / "stack")
     try:
         yield compose.up(directory / "stack", ROOT)
     finally:

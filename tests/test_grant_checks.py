@@ -138,6 +138,12 @@ def test_default_privileges_without_for_role_are_those_of_the_tables_creator() -
     assert failure(grants.privileges_present, two_schemas, {"app": ANSWER},
                    [Grant("app", "default table", "public", "SELECT")])[2] == (
         "ALTER DEFAULT PRIVILEGES FOR ROLE owner IN SCHEMA public GRANT SELECT ON TABLES TO app;")
+    # an extension's table in the schema (CREATE EXTENSION made it, as its runner) tells nothing
+    extension = {**elsewhere, "schema": "public", "name": "spatial_ref_sys", "owner": "someone_else",
+                 "extension": True}
+    with_extension = facts(default_acls=[{**acl, "owner": "someone_else"}], tables=[*TABLES, extension])
+    assert grants.creators(with_extension, "public") == {"owner"}
+    assert grants.held(with_extension, ANSWER, unowned) == set()
     # a schema with no table to tell by: any owner's defaults count
     assert grants.held(facts(default_acls=[{**acl, "schema": "app", "owner": "someone_else"}]), ANSWER,
                        Grant("app", "default table", "app", "")) == {"SELECT"}
@@ -145,6 +151,12 @@ def test_default_privileges_without_for_role_are_those_of_the_tables_creator() -
                    {"app": ANSWER}, [Grant("app", "default table", "public", "SELECT")])[1:] == (
         "missing:\napp: SELECT on default privileges on new tables in schema public created by owner",
         "ALTER DEFAULT PRIVILEGES FOR ROLE owner IN SCHEMA public GRANT SELECT ON TABLES TO app;")
+    # an extension's table in the schema (CREATE EXTENSION made it, as its runner) tells nothing
+    extension = {**elsewhere, "schema": "public", "name": "spatial_ref_sys", "owner": "someone_else",
+                 "extension": True}
+    with_extension = facts(default_acls=[{**acl, "owner": "someone_else"}], tables=[*TABLES, extension])
+    assert grants.creators(with_extension, "public") == {"owner"}
+    assert grants.held(with_extension, ANSWER, unowned) == set()
 
 
 def test_objects_and_statements_read_as_people_write_them() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from runbook_checks.checks import schema
-from runbook_checks.facts.catalog import Catalog, ViewRead
+from runbook_checks.facts.catalog import Catalog, DefinerRead, ViewRead
 from tests.failures import failure
 
 APP = {"name": "app", "login": True, "superuser": False, "inherit": True, "member_of": ["writers"]}
@@ -183,3 +183,29 @@ def test_a_bypass_carries_down_a_chain_and_every_table_reached_is_named() -> Non
                     read("left", "invoices", invoker=True, readable=False),
                     read("right", "notes", invoker=True, readable=False)], tenant, "app")[1] == (
         "public.report: a view run as its owner (no security_invoker), over public.invoices, public.notes")
+
+
+def definer(function: str, table: str, bypass: str = "a superuser", executable: bool = True,
+            recorded: bool = True) -> DefinerRead:
+    return DefinerRead(f"public.{function}(t uuid)", f"public.{function}", "postgres", bypass, executable,
+                       f"public.{table}", recorded)
+
+
+def test_definer_functions_that_read_tenant_rows_past_rls() -> None:
+    """A function the app may call, running as an owner policies do not bind, fails; one it may not
+    call, one whose owner policies bind, and the declared helper (named with or without its
+    schema) pass."""
+    spared = [definer("hidden", "invoices", executable=False), definer("bound", "invoices", bypass=""),
+              definer("tenant_id", "memberships")]
+    schema.no_definer_function_reads_around_rls(spared, "app", ["tenant_id"])
+    schema.no_definer_function_reads_around_rls(spared, "app", ["public.tenant_id"])
+    assert failure(schema.no_definer_function_reads_around_rls,
+                   [*spared, definer("totals", "invoices", recorded=False),
+                    definer("notes", "notes", bypass="BYPASSRLS")], "app", ["other"]) == (
+        "no SECURITY DEFINER function app may execute reads tenant rows past row-level security",
+        "public.tenant_id(t uuid) runs as postgres (a superuser) and reads public.memberships\n"
+        "public.totals(t uuid) runs as postgres (a superuser) and reads public.invoices (named in its body)\n"
+        "public.notes(t uuid) runs as postgres (BYPASSRLS) and reads public.notes",
+        "ALTER FUNCTION ... SECURITY INVOKER, or REVOKE EXECUTE ON FUNCTION ... FROM app, PUBLIC; or give "
+        "it an owner that policies bind (not superuser nor BYPASSRLS) and ALTER TABLE ... FORCE ROW LEVEL "
+        "SECURITY")

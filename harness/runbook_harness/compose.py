@@ -267,7 +267,7 @@ def _containers(names: list[str]) -> list[dict[str, Any]]:
     return list(json.loads(result.stdout or "[]"))
 
 
-def _owned_elsewhere(directory: Path) -> str | None:
+def owned_elsewhere(directory: Path) -> str | None:
     """The stack directory of running containers of this project that another directory started."""
     for item in _containers(_all_names()):
         owner = (item.get("Config", {}).get("Labels") or {}).get(STACK_LABEL)
@@ -301,7 +301,7 @@ def up(directory: Path, root: Path) -> StackState:
     """Starts the compose stack afresh in `directory` and waits until every service is healthy."""
     from pytest_docker.plugin import get_docker_services
 
-    owner = _owned_elsewhere(directory)
+    owner = owned_elsewhere(directory)
     if owner:  # the containers' names are fixed: one compose stack per engine
         raise StackError(f"the compose stack of {owner} runs on this engine: stop it first "
                          f"(runbook-stack --dir {shlex.quote(owner)} down)")
@@ -358,7 +358,7 @@ def _migrate(state: StackState) -> None:
 def down(directory: Path, root: Path) -> bool:
     """Stops and removes the stack's containers (and their volumes); False when none was there."""
     names = _all_names()
-    if not _inspect(names) or _owned_elsewhere(directory):
+    if not _inspect(names) or owned_elsewhere(directory):
         return False
     result = subprocess.run([*project_command(directory, root), "down", "-v", "--remove-orphans"],
                             capture_output=True, text=True, timeout=300)

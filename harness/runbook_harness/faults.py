@@ -614,6 +614,27 @@ FAULTS: tuple[Fault, ...] = (
                                                   "security_invoker), over public.invoices",
                  "test_app_role_holds_exact_privileges":
                      "platform_app: SELECT on public.recent_invoices, which the declaration does not name"}),
+    # Around row-level security through a function that runs as a role policies do not bind.
+    Fault("platform-definer-lists-invoices", "platform.4",
+          "a SECURITY DEFINER function owned by the superuser returns every invoice",
+          sql("platform", "CREATE FUNCTION all_invoices() RETURNS SETOF invoices LANGUAGE plpgsql "
+                          "SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+                          "AS $$ BEGIN RETURN QUERY SELECT * FROM public.invoices; END $$"),
+          sql("platform", "DROP FUNCTION all_invoices()"),
+          fails={"test_no_definer_function_reads_around_rls":
+                     "public.all_invoices() runs as postgres (a superuser) and reads public.invoices "
+                     "(named in its body)"}),
+    Fault("platform-definer-counts-comments", "platform.4",
+          "a SECURITY DEFINER function of a BYPASSRLS reporting role counts any tenant's comments",
+          sql("platform", "CREATE ROLE platform_reports NOLOGIN BYPASSRLS",
+              "CREATE FUNCTION comment_count(tenant uuid) RETURNS bigint LANGUAGE sql SECURITY DEFINER "
+              "SET search_path = pg_catalog, pg_temp "
+              "BEGIN ATOMIC SELECT count(*) FROM public.comments WHERE tenant_id = tenant; END",
+              "ALTER FUNCTION comment_count(uuid) OWNER TO platform_reports"),
+          sql("platform", "DROP FUNCTION comment_count(uuid)", "DROP ROLE platform_reports"),
+          fails={"test_no_definer_function_reads_around_rls":
+                     "public.comment_count(tenant uuid) runs as platform_reports (BYPASSRLS) and reads "
+                     "public.comments"}),
     Fault("platform-policies-dropped", "platform.4", "audit_log keeps RLS on but lost its policies",
           sql("platform", _DROP_AUDIT_LOG_POLICIES), sql("platform", _AUDIT_LOG_POLICIES),
           fails={"test_enough_policies": "found     28",
@@ -1724,6 +1745,7 @@ _PLATFORM_DATABASE_READERS = ("test_database_accepts_connections", "test_app_rol
     "test_tenant_tables_have_policies", "test_rls_and_policies_agree", "test_enough_policies",
     "test_no_always_true_write_policy", "test_tenant_helper_pins_search_path",
     "test_app_role_holds_exact_privileges", "test_policies_read_the_tenant", "test_no_view_reads_around_rls",
+    "test_no_definer_function_reads_around_rls",
     "test_pg_stat_statements_installed", "test_no_slow_statement", "test_foreign_keys_indexed",
     "test_filtered_columns_indexed", "test_tables_analyzed_recently",
     "test_connections_mostly_idle", "test_pools_fit_server_limits")

@@ -120,6 +120,11 @@ class TestRlsPolicyViolations:
         tables, role = tenant_tables(targets), EXPECTED["app_role"]
         schema.no_view_reads_around_rls(targets.postgres(DATABASE).views_over(tables, role), tables, role)
 
+    def test_no_definer_function_reads_around_rls(self, targets: Targets) -> None:
+        tables, role = tenant_tables(targets), EXPECTED["app_role"]
+        schema.no_definer_function_reads_around_rls(targets.postgres(DATABASE).definer_reads(tables, role),
+                                                    role, [EXPECTED["tenant_helper"]])
+
     def test_policies_read_the_tenant(self, targets: Targets) -> None:
         schema.policies_read_setting(targets.postgres(DATABASE).catalog(), tenant_tables(targets),
                                      EXPECTED["tenant_column"], EXPECTED["tenant_markers"])

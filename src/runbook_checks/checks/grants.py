@@ -73,9 +73,11 @@ def held(catalog: Catalog, answer: RolePrivileges, item: Grant) -> set[str] | No
 def creators(catalog: Catalog, schema: str) -> set[str]:
     """Whom a grants file's ALTER DEFAULT PRIVILEGES without FOR ROLE speaks for, as the catalog
     shows it: the roles owning tables in `schema` (in any schema, for ""), since they are the ones
-    that create its tables; default privileges of another role reach none of them. An empty set
-    (no table to tell by) leaves any owner's."""
-    return {t.owner for t in catalog.tables.values() if not schema or t.schema == schema}
+    that create its tables; default privileges of another role reach none of them. An extension's
+    tables are left out (CREATE EXTENSION made them, not a migration). An empty set (no table to
+    tell by) leaves any owner's."""
+    return {t.owner for t in catalog.tables.values()
+            if (not schema or t.schema == schema) and not t.extension}
 
 
 def _held_beyond(answers: Mapping[str, RolePrivileges],

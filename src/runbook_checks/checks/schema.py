@@ -9,7 +9,7 @@ from runbook_checks.errors import CheckFailed
 from runbook_checks.facts.names import qualify
 
 if TYPE_CHECKING:
-    from runbook_checks.facts.catalog import Catalog, Function, Index, RolePrivileges, ViewRead
+    from runbook_checks.facts.catalog import Catalog, DefinerRead, Function, Index, RolePrivileges, ViewRead
 
 
 def role_is(catalog: Catalog, role: str, login: bool = True, superuser: bool = False,
@@ -266,6 +266,22 @@ def no_view_reads_around_rls(reads: list[ViewRead], tables: list[str], role: str
                           f"ALTER VIEW ... SET (security_invoker = true) down the chain, or REVOKE SELECT "
                           f"ON the view FROM {role}; a materialized view holds every tenant's rows: "
                           f"keep it from {role}")
+
+
+def no_definer_function_reads_around_rls(reads: list[DefinerRead], role: str, helpers: list[str]) -> None:
+    """No SECURITY DEFINER function `role` may execute reads a tenant table as an owner that row-level
+    security does not bind: called by the app, it hands back every tenant's rows (or sums of them).
+    The declared tenant helpers, which the policies themselves call, are left to their own checks."""
+    spared = {qualify(h) for h in helpers}
+    leaks = [f"{r.function} runs as {r.owner} ({r.bypass}) and reads {r.table}"
+             f"{'' if r.recorded else ' (named in its body)'}"
+             for r in reads if r.executable and r.bypass and qualify(r.name) not in spared]
+    if leaks:
+        raise CheckFailed(f"no SECURITY DEFINER function {role} may execute reads tenant rows past "
+                          "row-level security", "\n".join(leaks),
+                          f"ALTER FUNCTION ... SECURITY INVOKER, or REVOKE EXECUTE ON FUNCTION ... "
+                          f"FROM {role}, PUBLIC; or give it an owner that policies bind (not superuser nor "
+                          "BYPASSRLS) and ALTER TABLE ... FORCE ROW LEVEL SECURITY")
 
 
 def _bypass(read: ViewRead) -> str:

@@ -56,6 +56,7 @@ class Table:
     rls: bool
     rls_forced: bool
     acl: tuple[Grant, ...]
+    extension: bool = False  # created by CREATE EXTENSION, not by the schema's migrations
 
     @property
     def qualified(self) -> str:
@@ -233,6 +234,27 @@ class ViewRead:
         return cls(r["view"], r["kind"], bool(r["invoker"]), bool(r["readable"]), r["source"])
 
 
+@dataclass(frozen=True)
+class DefinerRead:
+    """A SECURITY DEFINER function reading a tenant `table`, as its recorded dependencies (a SQL
+    body) or its source text show: the owner it runs as, why that owner gets past row-level security
+    there (superuser, BYPASSRLS, the table's owner with RLS not forced; "" when it does not) and
+    whether the role asked about may execute it."""
+
+    function: str
+    name: str
+    owner: str
+    bypass: str
+    executable: bool
+    table: str
+    recorded: bool
+
+    @classmethod
+    def from_json(cls, r: dict[str, Any]) -> DefinerRead:
+        return cls(r["function"], r["name"], r["owner"], r["bypass"] or "", bool(r["executable"]), r["table"],
+                   bool(r["recorded"]))
+
+
 T = TypeVar("T", Policy, Index)
 
 
@@ -379,7 +401,7 @@ class Catalog:
         tables = {}
         for t in data.get("tables", []):
             table = Table(t["schema"], t["name"], t["kind"], t["owner"], t["rls"], t["rls_forced"],
-                          _grants(t["acl"]))
+                          _grants(t["acl"]), bool(t.get("extension")))
             tables[table.qualified] = table
         policies = tuple(
             Policy(p["schema"], p["table"], p["name"], p["command"], tuple(p["roles"]),

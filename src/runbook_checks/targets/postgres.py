@@ -13,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
 from runbook_checks.errors import CheckFailed, PermissionMissing, TargetUnreachable
-from runbook_checks.facts.catalog import Catalog, HbaRule, RolePrivileges, Statement, ViewRead
+from runbook_checks.facts.catalog import Catalog, DefinerRead, HbaRule, RolePrivileges, Statement, ViewRead
 from runbook_checks.facts.names import qualify
 from runbook_checks.facts.scope import FULL, CatalogScope
 from runbook_checks.targets.base import Lazy, address_of
@@ -44,6 +44,8 @@ _SECTION_SQL = {
       'schema', n.nspname, 'name', c.relname, 'kind', c.relkind,
       'owner', pg_get_userbyid(c.relowner),
       'rls', c.relrowsecurity, 'rls_forced', c.relforcerowsecurity,
+      'extension', EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
+                           AND e.objid = c.oid AND e.deptype = 'e'),
       'acl', (SELECT coalesce(json_agg(json_build_object(
                   'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
                   'privilege', a.privilege_type)), '[]') FROM aclexplode(c.relacl) a))), '[]')
@@ -258,6 +260,36 @@ JOIN pg_class s ON s.oid = e.source JOIN pg_namespace sn ON sn.oid = s.relnamesp
 WHERE v.relkind IN ('v', 'm')
 """
 
+# SECURITY DEFINER functions reading the given tables: where a SQL body records them as
+# dependencies, or where any other body names one (PL/pgSQL and string bodies keep no dependencies;
+# a name next to a letter, digit, _ or $ is part of another word). With why the owner gets past
+# row-level security there, as the server rules: a superuser or BYPASSRLS role always, the table's
+# owner (or a role with its rights) unless the table is FORCEd. Trigger functions (never called by
+# name) and extensions' own are left out.
+_DEFINER_READS_SQL = """
+SELECT coalesce(json_agg(json_build_object(
+  'function', fn.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+  'name', fn.nspname || '.' || p.proname, 'owner', o.rolname,
+  'bypass', CASE WHEN o.rolsuper THEN 'a superuser' WHEN o.rolbypassrls THEN 'BYPASSRLS'
+                 WHEN pg_has_role(o.oid, c.relowner, 'USAGE') AND NOT c.relforcerowsecurity
+                 THEN 'the table''s owner, RLS not forced' END,
+  'executable', has_function_privilege(%(role)s, p.oid, 'EXECUTE'),
+  'table', tn.nspname || '.' || c.relname, 'recorded', d.recorded)
+  ORDER BY fn.nspname, p.proname, tn.nspname, c.relname), '[]')
+FROM pg_proc p JOIN pg_namespace fn ON fn.oid = p.pronamespace JOIN pg_roles o ON o.oid = p.proowner
+CROSS JOIN pg_class c JOIN pg_namespace tn ON tn.oid = c.relnamespace
+CROSS JOIN LATERAL (SELECT EXISTS (
+  SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid
+   AND x.refclassid = 'pg_class'::regclass AND x.refobjid = c.oid) AS recorded) d
+WHERE p.prosecdef AND tn.nspname || '.' || c.relname = ANY(%(tables)s::text[])
+  AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
+                  AND e.deptype = 'e')
+  AND (d.recorded OR (p.prosqlbody IS NULL
+       AND p.prosrc ~* ('(^|[^[:alnum:]_$])' || regexp_replace(c.relname, '([^[:alnum:]_])', '\\\\\\1', 'g')
+                        || '($|[^[:alnum:]_$])')))
+"""
+
 _HBA_SQL = """
 SELECT coalesce(json_agg(json_build_object(
   'line', line_number, 'type', type, 'databases', database, 'users', user_name,
@@ -451,6 +483,12 @@ class PostgresTarget:
         other views, edge by edge, with whether `role` may read each."""
         answer = self.fetch_one(_VIEWS_OVER_SQL, {"tables": [qualify(t) for t in tables], "role": role})[0]
         return [ViewRead.from_json(r) for r in answer]
+
+    def definer_reads(self, tables: list[str], role: str) -> list[DefinerRead]:
+        """The SECURITY DEFINER functions that read `tables` (schema.name), a row per function and
+        table, with the bypass their owner has there and whether `role` may execute them."""
+        answer = self.fetch_one(_DEFINER_READS_SQL, {"tables": [qualify(t) for t in tables], "role": role})[0]
+        return [DefinerRead.from_json(r) for r in answer]
 
     def regex_matches(self, value: str, pattern: str) -> bool:
         """Whether the server's regular expression engine (the one pg_hba uses) finds `pattern` in

@@ -1,0 +1,99 @@
+"""SECURITY DEFINER functions that read tenant tables, as a real server answers: which functions
+count (a SQL body's dependencies, any other body's words), whom each runs as and why that owner gets
+past row-level security, and whether the app may call it; then the check over that answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from runbook_checks.checks import schema
+from runbook_checks.environment import Timeouts
+from runbook_checks.facts.catalog import DefinerRead
+from runbook_checks.targets.postgres import PostgresTarget
+from tests.failures import failure
+from tests.throwaway_postgres import dsn_of, throwaway_database
+
+SCHEMA_SQL = """
+CREATE ROLE app LOGIN;
+CREATE ROLE keeper NOLOGIN;
+CREATE ROLE deputy NOLOGIN IN ROLE keeper;
+CREATE ROLE bypasser NOLOGIN BYPASSRLS;
+CREATE TABLE invoices (id int, tenant_id int);
+CREATE TABLE invoices_archive (id int, tenant_id int);
+CREATE TABLE notes (id int, tenant_id int);
+CREATE TABLE ledger (id int, tenant_id int);
+ALTER TABLE notes OWNER TO keeper;
+ALTER TABLE ledger OWNER TO keeper;
+ALTER TABLE ledger FORCE ROW LEVEL SECURITY;
+CREATE FUNCTION all_invoices() RETURNS SETOF invoices LANGUAGE plpgsql SECURITY DEFINER
+  AS $$ BEGIN RETURN QUERY SELECT * FROM public.INVOICES; END $$;
+CREATE FUNCTION archived() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  AS 'SELECT count(*) FROM invoices_archive';
+ALTER FUNCTION archived() OWNER TO bypasser;
+CREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  BEGIN ATOMIC SELECT count(*) FROM notes; END;
+ALTER FUNCTION note_count() OWNER TO keeper;
+CREATE FUNCTION deputy_notes() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM "notes"';
+ALTER FUNCTION deputy_notes() OWNER TO deputy;
+CREATE FUNCTION ledger_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  BEGIN ATOMIC SELECT count(*) FROM ledger; END;
+ALTER FUNCTION ledger_count() OWNER TO keeper;
+CREATE FUNCTION hidden() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM invoices';
+REVOKE EXECUTE ON FUNCTION hidden() FROM PUBLIC;
+CREATE FUNCTION as_caller() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM invoices';
+CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  AS $$ BEGIN PERFORM 1 FROM invoices; RETURN NEW; END $$;
+CREATE FUNCTION notes_on_invoices() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT ''invoices2''';
+"""
+
+TENANT_TABLES = ["invoices", "invoices_archive", "notes", "ledger"]
+
+
+@pytest.fixture(scope="module")
+def reads() -> Iterator[list[DefinerRead]]:
+    with throwaway_database("definers", SCHEMA_SQL) as server:
+        target = PostgresTarget("definers", dsn_of(server, "definers"), Timeouts())
+        try:
+            yield target.definer_reads(TENANT_TABLES, "app")
+        finally:
+            target.close()
+
+
+def row(function: str, owner: str, bypass: str, table: str, recorded: bool,
+        executable: bool = True) -> DefinerRead:
+    return DefinerRead(f"public.{function}()", f"public.{function}", owner, bypass, executable,
+                       f"public.{table}", recorded)
+
+
+def test_the_server_names_each_definer_read_and_its_bypass(reads: list[DefinerRead]) -> None:
+    """Invoker and trigger functions are left out; a name inside a longer word or string is not the
+    table (invoices_archive, 'invoices2'); quoting and case do not hide one."""
+    owner = "the table's owner, RLS not forced"
+    assert reads == [
+        row("all_invoices", "postgres", "a superuser", "invoices", False),
+        row("archived", "bypasser", "BYPASSRLS", "invoices_archive", False),
+        row("deputy_notes", "deputy", owner, "notes", False),
+        row("hidden", "postgres", "a superuser", "invoices", False, executable=False),
+        row("ledger_count", "keeper", "", "ledger", True),
+        row("note_count", "keeper", owner, "notes", True),
+    ]
+
+
+def test_the_check_names_what_the_app_may_call(reads: list[DefinerRead]) -> None:
+    found = failure(schema.no_definer_function_reads_around_rls, reads, "app", ["deputy_notes"])[1]
+    assert found.splitlines() == [
+        "public.all_invoices() runs as postgres (a superuser) and reads public.invoices (named in its body)",
+        "public.archived() runs as bypasser (BYPASSRLS) and reads public.invoices_archive "
+        "(named in its body)",
+        "public.note_count() runs as keeper (the table's owner, RLS not forced) and reads public.notes"]
+
+
+def test_what_the_app_cannot_call_or_policies_still_bind_passes(reads: list[DefinerRead]) -> None:
+    spared: list[Any] = [r for r in reads if not r.executable or not r.bypass]
+    assert {r.function for r in spared} == {"public.hidden()", "public.ledger_count()"}
+    schema.no_definer_function_reads_around_rls(spared, "app", [])
+    every = ["all_invoices", "public.archived", "note_count", "deputy_notes"]
+    schema.no_definer_function_reads_around_rls(reads, "app", every)
