@@ -19,9 +19,10 @@ import requests
 from runbook_checks.checks import metrics, monitoring
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed, TargetUnreachable
-from runbook_checks.facts.metrics import Family, Sample, parse
+from runbook_checks.facts.metrics import Family, Sample, Series, in_window, increase_since, parse
 from runbook_checks.targets.grafana import Datasources
 from runbook_checks.targets.http import HttpTarget, Response
+from runbook_checks.targets.prometheus import raw_series
 from runbook_harness.processes import free_port, spawn, stop, wait_port
 from tests.dead_ends import silent
 from tests.failures import failure
@@ -236,6 +237,113 @@ def test_an_answer_that_is_not_prometheus_fails_closed() -> None:
     assert "status 200" in _fails(monitoring.active_targets, reply).found
 
 
+def _window(server: HttpTarget, family: Family, sample: str, seconds: float, by: str,
+            wanted: float) -> Family:
+    """The family over the last `seconds` as the real Prometheus holds it, once its samples sum to
+    `wanted` at least (the scrape after the requests came)."""
+    deadline = time.monotonic() + 15
+    while True:
+        series, at = raw_series(server, f'{sample}{{job="ghostworks-api"}}', seconds)
+        windowed = in_window(family, sample, series, at - seconds, by)
+        if sum(s.value for s in windowed.samples) >= wanted or time.monotonic() > deadline:
+            return windowed
+        time.sleep(0.3)
+
+
+def test_a_recent_burst_that_lifetime_counters_dilute_fails_over_the_window(tmp_path: Path) -> None:
+    """40 good answers, then (past the window) 2 failing ones: 4.8 % since the app started passes
+    a 5 % limit; over the window the failing answers are nearly all there is. The 500s' series is
+    born inside the window and counts from zero, which PromQL's increase() would not."""
+    with ghostworks_api(tmp_path) as url, \
+            prometheus_server(tmp_path, {"ghostworks-api": url.removeprefix("http://")}) as server:
+        for _ in range(40):
+            requests.get(url + "/api/v1/health", timeout=5)
+        page = metrics.exposition("ghostworks-api", "/metrics", requests_page(url))
+        counter = page["http_requests_total"]
+        _window(server, counter, "http_requests_total", 60, "status", 40)
+        time.sleep(4)
+        for _ in range(2):
+            requests.get(url + "/api/v1/reports/legacy", timeout=5)
+        page = metrics.exposition("ghostworks-api", "/metrics", requests_page(url))
+        metrics.error_ratio_under("ghostworks-api", page, "http_requests_total", "status", 5.0)
+        windowed = _window(server, page["http_requests_total"], "http_requests_total", 3, "status", 2)
+        judged = metrics.over_window(page, "http_requests_total", windowed, "ghostworks-api", 3)
+        assert judged is not None
+        families, span = judged
+        failed = _fails(metrics.error_ratio_under, "ghostworks-api", families, "http_requests_total",
+                        "status", 5.0, span)
+        assert failed.expected == ("ghostworks-api: 5xx answers under 5% of requests over the last 3 s "
+                                   "(Prometheus, job ghostworks-api)")
+        assert "500 x2" in failed.found
+        active = monitoring.active_targets(server.get("/api/v1/targets?state=active"))
+        monitoring.job_scraped("ghostworks-api", "ghostworks-api", active)
+        assert failure(monitoring.job_scraped, "billing", "billing", active)[1] == (
+            "no active target of job billing: Prometheus does not scrape it")
+        histogram = page["http_request_duration_seconds"]
+        buckets = _window(server, histogram, "http_request_duration_seconds_bucket", 3, "le", 2)
+        assert metrics.buckets("ghostworks-api", buckets)[-1][1] >= 2  # every bucket summed by le
+
+
+def requests_page(url: str) -> Response:
+    return HttpTarget("ghostworks-api", url, TIMEOUTS, False).get("/metrics")
+
+
+def test_the_window_counts_from_each_series_value_before_it_and_through_restarts() -> None:
+    before = Series({"status": "200"}, ((90.0, 5.0), (100.0, 7.0), (101.0, 9.0), (102.0, 2.0), (103.0, 4.0)))
+    assert increase_since(before, 100.0) == 2 + 2 + 2 + 2  # from 5; a restart's 2 counts whole
+    assert increase_since(before, 100.5) == 2 + 2 + 2
+    assert increase_since(before, 104.0) == 0
+    born = Series({"status": "500"}, ((101.0, 3.0), (102.0, 3.0)))
+    assert increase_since(born, 100.0) == 3  # first seen inside the window: from zero
+    family = Family("r", "counter", ())
+    other = Series({"status": "200"}, ((99.0, 1.0), (100.0, 4.0)))
+    summed = in_window(family, "r_total", [before, born, other, Series({}, ((100.0, 1.0),))], 100.0, "status")
+    assert summed == Family("r", "counter", (Sample("r_total", {"status": "200"}, 11.0),
+                                             Sample("r_total", {"status": "500"}, 3.0),
+                                             Sample("r_total", {}, 1.0)))
+
+
+def test_a_window_without_requests_judges_nothing() -> None:
+    page = {"r_total": Family("r", "counter", (Sample("r_total", {"status": "500"}, 9.0),))}
+    quiet = Family("r", "counter", (Sample("r_total", {"status": "500"}, 0.0),))
+    assert metrics.over_window(page, "r_total", quiet, "api", 300) is None
+    assert metrics.over_window(page, "r_total", Family("r", "counter", ()), "api", 300) is None
+    busy = Family("r", "counter", (Sample("r_total", {"status": "200"}, 0.5),))
+    assert metrics.over_window(page, "r_total", busy, "api", 300) == (
+        {"r_total": busy}, "over the last 300 s (Prometheus, job api)")
+
+
+def test_the_window_needs_the_job_scraped_and_up() -> None:
+    up = {"labels": {"job": "api", "instance": "a:1"}, "scrapeUrl": "http://a:1/metrics", "health": "up"}
+    monitoring.job_scraped("platform-api", "api", [up, {**up, "labels": {"job": "other"}, "health": "down"}])
+    assert failure(monitoring.job_scraped, "platform-api", "api", [{**up, "labels": {"job": "other"}}]) == (
+        "Prometheus scrapes platform-api as job api, its last scrape up",
+        "no active target of job api: Prometheus does not scrape it",
+        "add platform-api to Prometheus' scrape jobs as api, or name its job in prometheus.jobs")
+    down = {**up, "scrapeUrl": "http://b:1/metrics", "health": "down", "lastError": "connection refused"}
+    unknown = {**up, "health": "unknown"}
+    assert failure(monitoring.job_scraped, "platform-api", "api", [up, down, unknown])[1:] == (
+        "last scrape not up: http://b:1/metrics: down (connection refused); http://a:1/metrics: unknown",
+        "see why on Prometheus' targets page (job api) and make platform-api answer its scrapes")
+
+
+@pytest.mark.parametrize("answer", [
+    {"status": "success", "data": {"resultType": "vector", "result": []}},
+    {"status": "error", "error": "parse error"},
+    {"status": "success",
+     "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[1, "NaN"]]}]}},
+    {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": [], "values": []}]}},
+    {"status": "success", "data": {"resultType": "matrix", "result": [{"values": []}]}},
+])
+def test_an_answer_that_is_not_a_matrix_fails_closed(answer: dict[str, object]) -> None:
+    with serving(lambda method, path: (200, answer)) as url:
+        server = HttpTarget("prometheus", url, TIMEOUTS, False)
+        failed = _fails(raw_series, server, 'r_total{job="api"}', 59.5)  # the span rounded up
+    assert failed.expected == ('Prometheus answers GET /api/v1/query?query=r_total{job="api"}[360s] '
+                               'with a matrix')
+    assert failed.found.startswith("status 200: ")
+
+
 # --- the Grafana stand-in, its health checks real --------------------------------------------------
 
 TOKEN = "glsa_" + "Qz7-stand-in-token-9Kp2"
@@ -342,7 +450,8 @@ def test_error_ratio_messages_whole_and_its_boundaries() -> None:
     at = _counter('r_total{route="/a",status="500"} 1\nr_total{route="/a",status="200"} 10\n'
                   'r_total{route="/b",status="200"} 9\nr_total{route="/b",status="404"} 0')
     assert failure(metrics.error_ratio_under, "api", at, "r_total", "status", 5.0) == (
-        "api: 5xx answers under 5% of requests", "5.0% (1 of 20): 200 x19, 500 x1", RATIO_FIX)
+        "api: 5xx answers under 5% of requests since the app started", "5.0% (1 of 20): 200 x19, 500 x1",
+        RATIO_FIX)
     metrics.error_ratio_under("api", at, "r_total", "status", 5.04)  # 5.0 % is under 5.04 %
     summed = _counter('r_total{route="/a",status="500"} 3\nr_total{route="/b",status="500"} 2\n'
                       'r_total{route="/a",status="503"} 1\nr_total{route="/a",status="200"} 4')
@@ -351,7 +460,8 @@ def test_error_ratio_messages_whole_and_its_boundaries() -> None:
     metrics.error_ratio_under("api", _counter('r_total{status="200"} 1'), "r_total", "status", 5.0)
     assert failure(metrics.error_ratio_under, "api", _counter('r_total{status="200"} 0'), "r_total", "status",
                    5.0) == (
-        "api: 5xx answers under 5% of requests", "r_total counts no request: the ratio cannot be read",
+        "api: 5xx answers under 5% of requests since the app started",
+        "r_total counts no request: the ratio cannot be read",
         "send the app traffic (the gate's own requests count) and check that the counter is incremented on "
         "every answer")
     unlabelled = _counter('r_total{status="200"} 3\nr_total{code="500"} 1')
@@ -394,7 +504,7 @@ def test_quantile_edges() -> None:
     assert metrics.quantile(0.5, [(-1.0, 10.0), (0.0, 20.0), (1.0, 30.0), (INF, 30.0)]) == pytest.approx(-0.5)
 
 
-P95_EXPECTED = "api: p95 of request durations under 1 s"
+P95_EXPECTED = "api: p95 of request durations under 1 s since the app started"
 SLOW_FIX = ("find the slow route (by the histogram's route label) and what it waits for: the database, an "
             "upstream, the event loop")
 
@@ -403,7 +513,7 @@ def test_percentile_messages_whole_and_its_boundaries() -> None:
     three = _histogram('d_bucket{le="0.1"} 10\nd_bucket{le="0.5"} 50\nd_bucket{le="1"} 100\n'
                        'd_bucket{le="+Inf"} 100')
     assert failure(metrics.percentile_under, "api", three, "d", 0.95, 0.9) == (
-        "api: p95 of request durations under 0.9 s",
+        "api: p95 of request durations under 0.9 s since the app started",
         "p95 0.950 s over 100 requests (histogram_quantile's estimate)", SLOW_FIX)
     metrics.percentile_under("api", three, "d", 0.95, 0.96)
     assert failure(metrics.percentile_under, "api", _histogram('d_bucket{le="+Inf"} 5'), "d", 0.95, 1.0) == (

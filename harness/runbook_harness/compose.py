@@ -130,7 +130,7 @@ def _backing(name: str, port: int, published: int) -> dict[str, Any]:
         return _service(name, port, published, [
             "prometheus", f"--config.file={prometheus.IN_CONTAINER}/prometheus.yml",
             "--storage.tsdb.path=/tmp/prometheus", "--storage.tsdb.retention.time=1d",
-            f"--web.listen-address=0.0.0.0:{port}"],
+            f"--web.listen-address=0.0.0.0:{port}", prometheus.ADMIN_API],
             volumes=[f"${{RC_STACK_DIR}}/{prometheus.DIRECTORY}:{prometheus.IN_CONTAINER}:ro"])
     if name == "grafana":
         return _service(name, port, published, [

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from runbook_harness import compose, engine, native, node_build
+from runbook_harness import compose, engine, native, node_build, prometheus
 from runbook_harness.processes import StackError, alive, spawn
 from runbook_harness.state import StackState
 
@@ -69,6 +69,14 @@ def restart_now(state: StackState, name: str) -> None:
         engine.restart(state, name)
     else:
         native.restart_process(state, name)
+    _forget_scraped(state, [name])
+
+
+def _forget_scraped(state: StackState, names: list[str]) -> None:
+    """Of the restarted `names`, the apps Prometheus scrapes start a fresh window there too."""
+    for name in names:
+        if name in prometheus.SCRAPED:
+            prometheus.forget(state, name)
 
 
 @contextmanager
@@ -91,6 +99,7 @@ def restarts_together(current: Callable[[], StackState]) -> Iterator[None]:
     else:
         for name in names:
             native.restart_process(state, name)
+    _forget_scraped(state, names)
 
 
 def start_without_env_file(state: StackState, name: str) -> None:

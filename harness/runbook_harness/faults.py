@@ -444,6 +444,11 @@ def restart_service(name: str) -> Callable[[StackState], None]:
     return lambda state: drivers.restart(state, name)
 
 
+def restart_service_now(name: str) -> Callable[[StackState], None]:
+    """A restart the next step relies on: done at once, even where a group's restarts are put off."""
+    return lambda state: drivers.restart_now(state, name)
+
+
 def serve_certificate(which: str) -> Callable[[StackState], None]:
     """nginx serves one of nginx.CERTIFICATES from its next start (now)."""
     return steps(lambda state: nginx.serve(state, which), restart_service("nginx"))
@@ -2470,7 +2475,8 @@ def fault(name: str) -> Fault:
 
 def send_requests(app_name: str, path: str, count: int) -> Callable[[StackState], None]:
     """Sends `count` real GETs of `path` to the app, eight at a time, as its users would: whatever
-    they answer (a 500, slowly), the app's own metrics count them."""
+    they answer (a 500, slowly), the app's own metrics count them, and Prometheus, where it
+    scrapes the app, has scraped them before this returns."""
 
     def run(state: StackState) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -2480,9 +2486,19 @@ def send_requests(app_name: str, path: str, count: int) -> Callable[[StackState]
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda _: requests.get(state.url(app_name) + path, timeout=30).status_code,
                           range(count)))
+        if app_name in prometheus.SCRAPED:
+            prometheus.settle(state, app_name)
 
     return run
 
+
+def pause(seconds: float) -> Callable[[StackState], None]:
+    """Waits `seconds`: what came before falls out of a window that short."""
+    return lambda state: time.sleep(seconds)
+
+
+# The alert window a fault gives the gate, to show what falls out of it within a test's time.
+_SHORT_WINDOW_SECONDS = 20
 
 # What the checks of an app's metrics say when its duration histogram is not there, or not one.
 _DURATION_OFF = {"api_request_duration_seconds": "not exposed: api_request_duration_seconds",
@@ -2506,9 +2522,20 @@ FAULTS += (
           fails={"test_error_ratio_under_limit": "500 x40"}),
     Fault("platform-api-few-errors-strict-limit", "platform.9",
           "two failing calls on a freshly started API, over an error limit of 1 %",
-          steps(restart_service("platform-api"), send_requests("platform-api", "/trpc/report.legacy", 2)),
+          steps(restart_service_now("platform-api"), send_requests("platform-api", "/trpc/report.legacy", 2)),
           restart_service("platform-api"), gate_env={"RC_ERROR_RATIO_PERCENT": "1"},
           fails={"test_error_ratio_under_limit": "500 x2"}),
+    # 1,000 good calls, then (past the alert window the gate is given) 40 failing ones: 3.8 % since
+    # the API started passes the 5 % limit; over the window, Prometheus shows nearly all failing.
+    Fault("platform-api-errors-after-long-uptime", "platform.9",
+          "a procedure breaks after a long healthy uptime: its burst of 500s is diluted in the lifetime "
+          "counters, not in the alert window",
+          steps(restart_service_now("platform-api"),
+                send_requests("platform-api", "/trpc/project.list", 1000),
+                pause(_SHORT_WINDOW_SECONDS + 1), send_requests("platform-api", "/trpc/report.legacy", 40)),
+          restart_service("platform-api"), gate_env={"RC_ALERT_WINDOW_SECONDS": str(_SHORT_WINDOW_SECONDS)},
+          fails={"test_error_ratio_under_limit": f"over the last {_SHORT_WINDOW_SECONDS} s (Prometheus, job "
+                                                 "platform-api)"}),
     Fault("platform-api-slow-requests", "platform.9",
           "every API answer takes 1.2 s, and its users keep calling",
           steps(set_config("platform-api", RESPONSE_DELAY_MS="1200"),
@@ -2542,6 +2569,8 @@ FAULTS += (
 )
 
 
+# The platform API's checks judged over the alert window, as Prometheus holds its job.
+_PLATFORM_WINDOWED = ("test_error_ratio_under_limit", "test_p95_latency_under_limit")
 # What a job or datasource at port 1 of the server's own loopback says, natively and in a container.
 _DEAD_SCRAPE = {"test_prometheus_targets_up": "billing-worker http://127.0.0.1:1/metrics: down"}
 _DEAD_DATASOURCE = {"test_grafana_datasources_healthy": 'prometheus: status 400: ERROR: Post "http://127.0.0.1:1/'}
@@ -2575,7 +2604,15 @@ FAULTS += (
           stop_service("prometheus"), steps(start_service("prometheus"), scrape()),
           compose_fails=_stopped("prometheus"),
           fails={"test_prometheus_targets_up": "unreachable: connection refused",
-                 "test_grafana_datasources_healthy": "prometheus: status 400: ERROR: Post"}),
+                 "test_grafana_datasources_healthy": "prometheus: status 400: ERROR: Post",
+                 **dict.fromkeys(_PLATFORM_WINDOWED, "unreachable: connection refused")},
+          also=("platform.9",)),
+    # the alert window of the platform API cannot be read: Prometheus holds nothing current of it
+    Fault("prometheus-platform-job-missing", "platform.9",
+          "Prometheus' configuration lost the platform API's job",
+          scrape(left_out=("platform-api",)), scrape(),
+          fails=dict.fromkeys(_PLATFORM_WINDOWED,
+                              "no active target of job platform-api: Prometheus does not scrape it")),
     Fault("grafana-datasource-url-wrong", "ghostworks.11",
           "Grafana's Prometheus datasource names a port nothing listens on",
           steps(lambda state: grafana_datasources.write_datasources(state, "http://127.0.0.1:1"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ DIRECTORY = "prometheus"
 IN_CONTAINER = "/etc/runbook-prometheus"  # where the compose service sees prometheus/
 SCRAPED = ("platform-api", "ghostworks-api")  # the apps with a /metrics page, each its own job
 INTERVAL = "1s"  # the apps' state shows in their targets' health within a second or two
+ADMIN_API = "--web.enable-admin-api"  # the stack forgets a restarted app's series (forget)
 
 
 def folder(state: StackState) -> Path:
@@ -50,7 +53,7 @@ def argv(state: StackState, host: str) -> list[str]:
     """The native server's command line: loopback only, its TSDB beside its configuration."""
     return ["prometheus", f"--config.file={folder(state) / 'prometheus.yml'}",
             f"--storage.tsdb.path={folder(state) / 'data'}", "--storage.tsdb.retention.time=1d",
-            f"--web.listen-address={host}:{state.ports['prometheus']}"]
+            f"--web.listen-address={host}:{state.ports['prometheus']}", ADMIN_API]
 
 
 def targets(state: StackState) -> list[dict[str, object]]:
@@ -77,6 +80,24 @@ def settle(state: StackState, job: str, seconds: float = 15.0) -> None:
                 return
         time.sleep(0.2)
     raise StackError(f"Prometheus did not scrape {job} within {seconds:g} s")
+
+
+def forget(state: StackState, job: str) -> None:
+    """Deletes what Prometheus holds of `job` (where it runs), then waits for its next scrape: an
+    app restarted by the stack starts an episode of its own, in its alert window as in its
+    counters, whatever an earlier fault made it answer."""
+    base = f"http://{state.host}:{state.ports['prometheus']}"
+    query = urllib.parse.urlencode({"match[]": f'{{job="{job}"}}'})
+    request = urllib.request.Request(f"{base}/api/v1/admin/tsdb/delete_series?{query}", method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=5).close()
+    except ConnectionRefusedError:
+        return  # not running (a fault stopped it): it holds nothing to judge by
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, ConnectionRefusedError):
+            return
+        raise
+    settle(state, job)
 
 
 def _after(timestamp: str, since: float) -> bool:

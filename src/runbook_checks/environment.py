@@ -502,9 +502,14 @@ class MailSink(_Strict):
 
 
 class PrometheusSpec(_Strict):
-    """The Prometheus server that scrapes the apps: its base URL, whose HTTP API lists its targets."""
+    """The Prometheus server that scrapes the apps: its base URL, whose HTTP API lists its targets.
+    With `jobs` (app -> the job its metrics are scraped under), an app's error ratio and p95 are
+    judged over the last `window_seconds` as Prometheus holds them (the window alerts judge),
+    rather than over the app's lifetime counters, which dilute a recent burst."""
 
     url: str
+    jobs: dict[str, str] = {}
+    window_seconds: Number = Field(300.0, ge=10, le=86_400)
 
     @field_validator("url")
     @classmethod

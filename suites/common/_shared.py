@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
-from runbook_checks.checks import config, hosts, metrics
+from runbook_checks.checks import config, hosts, metrics, monitoring
+from runbook_checks.facts.metrics import in_window
+from runbook_checks.targets.prometheus import raw_series
 
 if TYPE_CHECKING:
     from runbook_checks.environment import Environment
@@ -76,3 +79,26 @@ def assertion_ids(assertions: list[dict[str, Any]]) -> list[str]:
 def app_metrics(targets: Targets, spec: dict[str, Any]) -> dict[str, Family]:
     """The families of an app's metrics page ({app, path}), which must answer in Prometheus' format."""
     return metrics.exposition(spec["app"], spec["path"], targets.app(spec["app"]).get(spec["path"]))
+
+
+def judged_metrics(targets: Targets, environment: Environment, spec: dict[str, Any], name: str,
+                   by: str) -> list[tuple[dict[str, Family], str]]:
+    """The app's families to judge the counter or histogram `name` by (its samples summed by the
+    label `by`), each with the span it covers: the alert window as Prometheus holds the app's job,
+    where the environment names one (prometheus.jobs) and the window holds a request; then the
+    page's counts since the app started, always (it must answer, and what Prometheus has not
+    scraped yet is there)."""
+    page = app_metrics(targets, spec)
+    judged = [(page, metrics.LIFETIME)]
+    prometheus, family = environment.prometheus, page.get(name)
+    job = prometheus.jobs.get(spec["app"]) if prometheus is not None else None
+    if prometheus is None or job is None or family is None or family.type not in ("counter", "histogram"):
+        return judged  # the check judges the page, and what is wrong with it
+    sample = f"{family.name}_{'total' if family.type == 'counter' else 'bucket'}"
+    seconds, matcher = prometheus.window_seconds, f"{{job={json.dumps(job)}}}"
+    active = monitoring.active_targets(targets.prometheus().get("/api/v1/targets?state=active"))
+    monitoring.job_scraped(spec["app"], job, active)
+    series, at = raw_series(targets.prometheus(), f"{sample}{matcher}", seconds)
+    windowed = in_window(family, sample, series, at - seconds, by)
+    window = metrics.over_window(page, name, windowed, job, seconds)
+    return [window, *judged] if window else judged

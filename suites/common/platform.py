@@ -12,7 +12,7 @@ from runbook_checks.assertions import api_latency, app_role, hba_lets_in, health
 from runbook_checks.checks import connections, grants, http, metrics, pgbouncer, schema
 from runbook_checks.errors import CheckFailed
 from runbook_checks.expected import expected_state
-from suites.common._shared import ProcessMemory, RequiredConfiguration, app_metrics
+from suites.common._shared import ProcessMemory, RequiredConfiguration, app_metrics, judged_metrics
 
 if TYPE_CHECKING:
     from runbook_checks.environment import Environment
@@ -227,10 +227,13 @@ class TestMonitoringAndAlerts:
 
     def test_error_ratio_under_limit(self, targets: Targets, environment: Environment) -> None:
         spec = self.metrics
-        metrics.error_ratio_under(spec["app"], app_metrics(targets, spec), spec["requests"],
-                                  spec["status_label"], environment.thresholds.error_ratio_percent)
+        label = spec["status_label"]
+        for families, span in judged_metrics(targets, environment, spec, spec["requests"], label):
+            metrics.error_ratio_under(spec["app"], families, spec["requests"], label,
+                                      environment.thresholds.error_ratio_percent, span)
 
     def test_p95_latency_under_limit(self, targets: Targets, environment: Environment) -> None:
         spec = self.metrics
-        metrics.percentile_under(spec["app"], app_metrics(targets, spec), spec["duration"], 0.95,
-                                 environment.thresholds.p95_latency_seconds)
+        for families, span in judged_metrics(targets, environment, spec, spec["duration"], "le"):
+            metrics.percentile_under(spec["app"], families, spec["duration"], 0.95,
+                                     environment.thresholds.p95_latency_seconds, span)

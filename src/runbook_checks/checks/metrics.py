@@ -2,9 +2,11 @@
 exposes the declared series with their types, and that its request counter and duration histogram
 show an error ratio and a 95th percentile under the environment's limits.
 
-The counters and histograms count since the app started, as the page exposes them: the ratio and
-the percentile are those of every request it answered so far (the gate's own included). A page
-that shows no request at all cannot show either one under its limit: the checks fail, saying so."""
+The page's counters and histograms count since the app started: the ratio and the percentile of
+every request it answered so far (the gate's own included), which a long uptime dilutes. Where
+Prometheus scrapes the app, they are judged over the alert window too, from the samples Prometheus
+holds (over_window): a burst that the lifetime counts hide fails there. A page that shows no
+request at all cannot show either one under its limit: the checks fail, saying so."""
 
 from __future__ import annotations
 
@@ -58,9 +60,22 @@ def _family(app: str, families: dict[str, Family], name: str, kind: str, what: s
     return family
 
 
+LIFETIME = "since the app started"
+
+
+def over_window(page: dict[str, Family], name: str, windowed: Family, job: str,
+                seconds: float) -> tuple[dict[str, Family], str] | None:
+    """The families to judge `name` by over the window, and the span they cover; None where the
+    window holds no request (nothing an alert could fire on: the page is still judged)."""
+    if any(sample.value > 0 for sample in windowed.samples):
+        return {**page, name: windowed}, f"over the last {seconds:g} s (Prometheus, job {job})"
+    return None
+
+
 def error_ratio_under(app: str, families: dict[str, Family], counter: str, status_label: str,
-                      percent: float) -> None:
-    """Answers with a 5xx status are under `percent` of all answers the request counter counts."""
+                      percent: float, span: str = LIFETIME) -> None:
+    """Answers with a 5xx status are under `percent` of all answers the request counter counts
+    over `span`."""
     family = _family(app, families, counter, "counter", "requests by status")
     samples = [s for s in family.samples if s.name.endswith("_total")]
     total = sum(s.value for s in samples)
@@ -69,7 +84,7 @@ def error_ratio_under(app: str, families: dict[str, Family], counter: str, statu
                           f"samples without {status_label}: the errors cannot be told apart",
                           f"label {counter} with the answer's status as {status_label}")
     if total <= 0:
-        raise CheckFailed(f"{app}: 5xx answers under {percent:g}% of requests",
+        raise CheckFailed(f"{app}: 5xx answers under {percent:g}% of requests {span}",
                           f"{counter} counts no request: the ratio cannot be read",
                           "send the app traffic (the gate's own requests count) and check that the counter "
                           "is incremented on every answer")
@@ -77,7 +92,7 @@ def error_ratio_under(app: str, families: dict[str, Family], counter: str, statu
     ratio = 100 * errors / total
     if ratio >= percent:
         by_status = _by_status(samples, status_label)
-        raise CheckFailed(f"{app}: 5xx answers under {percent:g}% of requests",
+        raise CheckFailed(f"{app}: 5xx answers under {percent:g}% of requests {span}",
                           f"{ratio:.1f}% ({errors:g} of {total:g}): {by_status}",
                           "find the failing route in the app's log (the counter's route label names it) "
                           "and fix it or roll the deploy back")
@@ -133,14 +148,15 @@ def quantile(q: float, ordered: list[tuple[float, float]]) -> float:
     return lower + (upper - lower) * (rank - below) / (count - below)
 
 
-def percentile_under(app: str, families: dict[str, Family], histogram: str, q: float, seconds: float) -> None:
+def percentile_under(app: str, families: dict[str, Family], histogram: str, q: float, seconds: float,
+                     span: str = LIFETIME) -> None:
     """The q-quantile (0.95) of the duration histogram is under `seconds`. Where the rank falls in
     the +Inf bucket, the estimate (the largest finite bound) is only a floor: it passes only when
     that floor is already over the limit, which then fails. No observation fails: nothing shows
     the app answers in time."""
     ordered = buckets(app, _family(app, families, histogram, "histogram", "request durations"))
     label = f"p{q * 100:g}"
-    expected = f"{app}: {label} of request durations under {seconds:g} s"
+    expected = f"{app}: {label} of request durations under {seconds:g} s {span}"
     total = ordered[-1][1]
     if total <= 0:
         raise CheckFailed(expected, f"{histogram} holds no observation: the {label} cannot be read",

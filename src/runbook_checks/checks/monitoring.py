@@ -41,9 +41,7 @@ def targets_up(targets: list[dict[str, Any]], jobs: list[str]) -> None:
                           "no active target: nothing is scraped",
                           "load a configuration with the apps' scrape jobs (check prometheus.yml "
                           "and its reload)")
-    down = [f"{_job(t)} {t.get('scrapeUrl', '?')}: {t.get('health', '?')}"
-            + (f" ({str(t['lastError'])[:160]})" if t.get("lastError") else "")
-            for t in targets if t.get("health") != "up"]
+    down = [f"{_job(t)} {_state(t)}" for t in targets if t.get("health") != "up"]
     missing = sorted(set(jobs) - {_job(t) for t in targets})
     if down or missing:
         found = down + ([f"not among Prometheus' targets: {', '.join(missing)}"] if missing else [])
@@ -51,6 +49,29 @@ def targets_up(targets: list[dict[str, Any]], jobs: list[str]) -> None:
                           f"{', '.join(jobs)}", "\n".join(found),
                           "start what is down, or correct its address in prometheus.yml; add the "
                           "missing jobs")
+
+
+def _state(target: dict[str, Any]) -> str:
+    """A target's address and health, with its last scrape's error."""
+    return f"{target.get('scrapeUrl', '?')}: {target.get('health', '?')}" \
+        + (f" ({str(target['lastError'])[:160]})" if target.get("lastError") else "")
+
+
+def job_scraped(app: str, job: str, targets: list[dict[str, Any]]) -> None:
+    """Prometheus scrapes the app now as `job` (among its active targets), and its last scrape of
+    every instance succeeded: else the window it holds is not the app's, or stops short (a series
+    outlives its target's removal by minutes), and nothing can be judged over it."""
+    expected = f"Prometheus scrapes {app} as job {job}, its last scrape up"
+    mine = [t for t in targets if _job(t) == job]
+    if not mine:
+        raise CheckFailed(expected, f"no active target of job {job}: Prometheus does not scrape it",
+                          f"add {app} to Prometheus' scrape jobs as {job}, or name its job in "
+                          "prometheus.jobs")
+    down = [_state(t) for t in mine if t.get("health") != "up"]
+    if down:
+        raise CheckFailed(expected, "last scrape not up: " + "; ".join(down),
+                          f"see why on Prometheus' targets page (job {job}) and make {app} answer "
+                          "its scrapes")
 
 
 def _message(reply: Response) -> str:

@@ -47,3 +47,39 @@ def parse(text: str) -> dict[str, Family]:
         if counted and any(math.isnan(sample.value) for sample in family.samples):
             raise MalformedExposition(f"{family.name} has a sample that is not a number")
     return families
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series as Prometheus holds it: its labels and its raw samples (time, value), oldest first."""
+
+    labels: dict[str, str]
+    points: tuple[tuple[float, float], ...]
+
+
+def increase_since(series: Series, start: float) -> float:
+    """How much a counter series rose from `start` on, as the app counted it: from its last sample
+    before `start`, or from 0 where Prometheus first saw it later (born inside the window, or not
+    watched before: counting it whole can only count more); after a reset (a restart) its new
+    count is added whole. Unlike PromQL's increase(), nothing is extrapolated and a series born
+    inside the window counts from its birth."""
+    before = [value for at, value in series.points if at < start]
+    previous = before[-1] if before else 0.0
+    risen = 0.0
+    for at, value in series.points:
+        if at >= start:
+            risen += value - previous if value >= previous else value
+            previous = value
+    return risen
+
+
+def in_window(family: Family, sample: str, series: list[Series], start: float, by: str) -> Family:
+    """The family as a window shows it: each series' increase since `start`, summed by the label
+    `by` (status, le) into samples named `sample`; series without that label sum into one sample
+    without it, which the checks then refuse to guess about."""
+    sums: dict[str | None, float] = {}
+    for one in series:
+        key = one.labels.get(by)
+        sums[key] = sums.get(key, 0.0) + increase_since(one, start)
+    samples = tuple(Sample(sample, {} if key is None else {by: key}, value) for key, value in sums.items())
+    return Family(family.name, family.type, samples)
