@@ -1,6 +1,7 @@
-"""SECURITY DEFINER functions that read tenant tables, as a real server answers: which functions
-count (a SQL body's dependencies, any other body's words), whom each runs as and why that owner gets
-past row-level security, and whether the app may call it; then the check over that answer."""
+"""What reads tenant tables as a role row-level security does not bind, as a real server answers:
+SECURITY DEFINER functions (which count: a SQL body's dependencies, any other body's words; whom
+each runs as and why that owner gets past the policies; whether the app may call it) and views run
+as their owners; then the checks over those answers."""
 
 from __future__ import annotations
 
@@ -47,19 +48,45 @@ CREATE FUNCTION as_caller() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM
 CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
   AS $$ BEGIN PERFORM 1 FROM invoices; RETURN NEW; END $$;
 CREATE FUNCTION notes_on_invoices() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT ''invoices2''';
+CREATE VIEW ledger_view AS SELECT * FROM ledger;
+ALTER VIEW ledger_view OWNER TO keeper;
+CREATE VIEW notes_view AS SELECT * FROM notes;
+ALTER VIEW notes_view OWNER TO keeper;
+CREATE VIEW both_view AS SELECT id FROM ledger UNION ALL SELECT id FROM invoices;
+ALTER VIEW both_view OWNER TO deputy;
+GRANT SELECT ON ledger_view, notes_view, both_view TO app;
 """
 
 TENANT_TABLES = ["invoices", "invoices_archive", "notes", "ledger"]
 
 
 @pytest.fixture(scope="module")
-def reads() -> Iterator[list[DefinerRead]]:
+def target() -> Iterator[PostgresTarget]:
     with throwaway_database("definers", SCHEMA_SQL) as server:
         target = PostgresTarget("definers", dsn_of(server, "definers"), Timeouts())
         try:
-            yield target.definer_reads(TENANT_TABLES, "app")
+            yield target
         finally:
             target.close()
+
+
+@pytest.fixture(scope="module")
+def reads(target: PostgresTarget) -> list[DefinerRead]:
+    return target.definer_reads(TENANT_TABLES, "app")
+
+
+def test_a_view_reads_as_its_owner_past_what_that_owner_gets_past(target: PostgresTarget) -> None:
+    """keeper owns notes (not FORCEd) and ledger (FORCEd): a view of keeper's reads notes past the
+    policies, not ledger; deputy has keeper's rights, and invoices' owner is the superuser."""
+    views = target.views_over(TENANT_TABLES, "app")
+    assert {(v.view, v.source): v.bypasses for v in views} == {
+        ("public.both_view", "public.invoices"): {"public.notes"},
+        ("public.both_view", "public.ledger"): {"public.notes"},
+        ("public.ledger_view", "public.ledger"): {"public.notes"},
+        ("public.notes_view", "public.notes"): {"public.notes"},
+    }
+    assert failure(schema.no_view_reads_around_rls, views, TENANT_TABLES, "app")[1] == (
+        "public.notes_view: a view run as its owner (no security_invoker), over public.notes")
 
 
 def row(function: str, owner: str, bypass: str, table: str, recorded: bool,

@@ -236,20 +236,23 @@ def policies_read_setting(catalog: Catalog, tables: list[str], column: str, mark
 def no_view_reads_around_rls(reads: list[ViewRead], tables: list[str], role: str) -> None:
     """No view or materialized view `role` may read shows it tenant rows past row-level security: a
     materialized view holds every tenant's rows (policies do not apply to it), and a view reads its
-    tables as its owner unless it is security_invoker; so one the role may SELECT from that reads a
-    tenant table, itself or through other views, must be security_invoker views all the way down."""
+    tables as its owner unless it is security_invoker, so past the policies where that owner gets
+    past them (a superuser, BYPASSRLS, the table's owner where it is not FORCEd); a security_invoker
+    view reads as whoever reads it. One the role may SELECT from that reads a tenant table, itself or
+    through other views, must read it as a role the policies bind."""
     tenant = {qualify(t) for t in tables}
     sources: dict[str, list[ViewRead]] = {}
     for read in reads:
         sources.setdefault(read.view, []).append(read)
 
-    def around(view: str, bypassed: bool, path: tuple[str, ...]) -> set[str]:
-        """The tenant tables `view` reads with row-level security bypassed on the way (a
-        materialized view is never security_invoker: it bypasses it too)."""
+    def around(view: str, bypassing: frozenset[str] | None, path: tuple[str, ...]) -> set[str]:
+        """The tenant tables `view` reads past row-level security, `bypassing` being the tables
+        the role it reads as gets past (None: every one, as a materialized view's rows are)."""
         found: set[str] = set()
         for read in sources[view]:
-            past = bypassed or not read.invoker
-            if read.source in tenant and past:
+            past = None if read.kind == "m" or bypassing is None else \
+                bypassing if read.invoker else read.bypasses
+            if read.source in tenant and (past is None or read.source in past):
                 found.add(read.source)
             elif read.source in sources and read.source not in path:
                 found |= around(read.source, past, (*path, read.source))
@@ -257,7 +260,7 @@ def no_view_reads_around_rls(reads: list[ViewRead], tables: list[str], role: str
 
     leaks = []
     for view, edges in sorted(sources.items()):
-        reached = around(view, False, (view,))
+        reached = around(view, frozenset(), (view,))
         if edges[0].readable and reached:
             leaks.append(f"{view}: {_bypass(edges[0])}, over {', '.join(sorted(reached))}")
     if leaks:

@@ -220,18 +220,21 @@ class DefaultAcl:
 @dataclass(frozen=True)
 class ViewRead:
     """A view or materialized view (`kind` v or m) reading `source` (a table or another view), as
-    pg_depend records its query: whether it runs as its caller (security_invoker) and whether the
-    role asked about may SELECT from it."""
+    pg_depend records its query: whether it runs as its caller (security_invoker), whether the
+    role asked about may SELECT from it, and the tables asked about on which its owner gets past
+    row-level security."""
 
     view: str
     kind: str
     invoker: bool
     readable: bool
     source: str
+    bypasses: frozenset[str] = frozenset()
 
     @classmethod
     def from_json(cls, r: dict[str, Any]) -> ViewRead:
-        return cls(r["view"], r["kind"], bool(r["invoker"]), bool(r["readable"]), r["source"])
+        return cls(r["view"], r["kind"], bool(r["invoker"]), bool(r["readable"]), r["source"],
+                   frozenset(r.get("bypasses") or ()))
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,9 @@ WHERE a.attname = %s AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('
 
 # Views and materialized views reading the given tables, directly or through other views: each
 # edge of that closure, with the reading relation's kind, security_invoker (cast by the server, as
-# it reads the option) and whether the role may SELECT from it.
+# it reads the option), whether the role may SELECT from it, and the given tables on which its
+# owner gets past row-level security (superuser, BYPASSRLS, or the table's owner where the table is
+# not FORCEd): a view that is not security_invoker reads as its owner.
 _VIEWS_OVER_SQL = """
 WITH RECURSIVE edges AS (
   SELECT DISTINCT r.ev_class AS reader, d.refobjid AS source
@@ -253,7 +255,13 @@ SELECT coalesce(json_agg(json_build_object(
   'invoker', coalesce((SELECT option_value::bool FROM pg_options_to_table(v.reloptions)
                        WHERE option_name = 'security_invoker'), false),
   'readable', has_any_column_privilege(%(role)s, v.oid, 'SELECT'),  -- a column grant reads it too
-  'source', sn.nspname || '.' || s.relname) ORDER BY vn.nspname, v.relname, sn.nspname, s.relname), '[]')
+  'source', sn.nspname || '.' || s.relname,
+  'bypasses', (SELECT coalesce(json_agg(tn.nspname || '.' || t.relname), '[]')
+               FROM pg_class t JOIN pg_namespace tn ON tn.oid = t.relnamespace, pg_roles o
+               WHERE o.oid = v.relowner AND tn.nspname || '.' || t.relname = ANY(%(tables)s::text[])
+                 AND (o.rolsuper OR o.rolbypassrls
+                      OR (pg_has_role(o.oid, t.relowner, 'USAGE') AND NOT t.relforcerowsecurity))))
+  ORDER BY vn.nspname, v.relname, sn.nspname, s.relname), '[]')
 FROM edges e JOIN reached ON reached.oid = e.source
 JOIN pg_class v ON v.oid = e.reader JOIN pg_namespace vn ON vn.oid = v.relnamespace
 JOIN pg_class s ON s.oid = e.source JOIN pg_namespace sn ON sn.oid = s.relnamespace
