@@ -264,6 +264,10 @@ def test_session_limits_at_their_edges() -> None:
     connections.active_share_at_most(facts([{"state": "active"}] * 5, database="other"), 0)
 
 
+def unread() -> list[Statement]:
+    raise AssertionError("the statements were read before pg_stat_statements was known to record them")
+
+
 def test_slow_statements_cannot_pass_unseen() -> None:
     """No statement recorded is no slow statement only where pg_stat_statements records them: not
     installed, its library not loaded, or track = none here, the check fails saying so."""
@@ -272,14 +276,14 @@ def test_slow_statements_cannot_pass_unseen() -> None:
                           "shared_preload_libraries = auto_explain"),
                          (facts(settings={"pg_stat_statements.track": "none"}),
                           "pg_stat_statements.track = none")):
-        assert found in failure(connections.statements_mean_under, blind, [], 100)[1]
-    connections.statements_mean_under(facts(), [], 100)
+        assert found in failure(connections.statements_mean_under, blind, unread, 100)[1]
+    connections.statements_mean_under(facts(), list, 100)
     off, on = ["pg_stat_statements.track=none"], ["pg_stat_statements.track=all"]
     hidden = facts(role_settings=[{"database": "app", "role": "app_user", "config": off},
                                   {"database": None, "role": "worker", "config": off},
                                   {"database": "other", "role": "batch", "config": off},
                                   {"database": None, "role": "web", "config": on}])
-    assert failure(connections.statements_mean_under, hidden, [], 100) == (
+    assert failure(connections.statements_mean_under, hidden, unread, 100) == (
         "pg_stat_statements recording every role's statements",
         "pg_stat_statements.track = none stored by ALTER ROLE app_user IN DATABASE app, ALTER ROLE worker: "
         "those sessions' statements are not recorded, so slow ones cannot show",
@@ -289,9 +293,9 @@ def test_slow_statements_cannot_pass_unseen() -> None:
 def test_slow_statements_and_redis_whole_failures() -> None:
     statements = [Statement("SELECT " + "x" * 100, 7, 250.4, "app"), Statement("SELECT 2", 1, 250.0, "app"),
                   Statement("SELECT 4", 3, 251.0, None)]
-    connections.statements_mean_under(facts(), statements[1:2], 250)  # the limit itself passes
+    connections.statements_mean_under(facts(), lambda: statements[1:2], 250)  # the limit itself passes
     many = statements + [Statement(f"SELECT {n}", 1, 300.0, "app") for n in range(12)]
-    assert failure(connections.statements_mean_under, facts(), many, 250) == (
+    assert failure(connections.statements_mean_under, facts(), lambda: many, 250) == (
         "every statement on app under 250 ms on average",
         f"250 ms x 7: {('SELECT ' + 'x' * 100)[:80]!r}\n251 ms x 3: 'SELECT 4'\n"
         + "\n".join(f"300 ms x 1: 'SELECT {n}'" for n in range(8)),

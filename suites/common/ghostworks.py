@@ -271,7 +271,7 @@ class TestRedisMemory:
 class TestApiSlowResponseTimes:
     def test_no_slow_statement(self, targets: Targets, environment: Environment) -> None:
         postgres = targets.postgres(DATABASE)
-        connections.statements_mean_under(postgres.catalog(), postgres.statements(),
+        connections.statements_mean_under(postgres.catalog(), postgres.statements,
                                           environment.thresholds.statement_mean_ms)
 
     def test_active_connections_within_limits(self, targets: Targets, environment: Environment) -> None:

@@ -155,7 +155,7 @@ class TestPerformanceDegradation:
 
     def test_no_slow_statement(self, targets: Targets, environment: Environment) -> None:
         postgres = targets.postgres(DATABASE)
-        connections.statements_mean_under(postgres.catalog(), postgres.statements(),
+        connections.statements_mean_under(postgres.catalog(), postgres.statements,
                                           environment.thresholds.statement_mean_ms)
 
     def test_foreign_keys_indexed(self, targets: Targets) -> None:
