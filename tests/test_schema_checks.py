@@ -248,6 +248,10 @@ SEARCH_PATH_FIX = ("ALTER FUNCTION <name>(<args>) SET search_path = pg_catalog, 
                    "last), naming only schemas no other role may create in")
 
 
+UNNAMED_TEMP = ("pg_temp is not named, so it is searched first for tables: a caller's temporary table comes "
+                "before pg_catalog's, read with the owner's rights")
+
+
 def test_a_fixed_search_path_is_safe_only_as_postgresql_resolves_names() -> None:
     """Unlisted, pg_temp is searched first for tables, so a function naming a schema of its own
     needs pg_temp last; a schema other roles may create in lets them in whatever the order."""
@@ -262,8 +266,11 @@ def test_a_fixed_search_path_is_safe_only_as_postgresql_resolves_names() -> None
                    {"name": "shared", "owner": "owner",
                     "acl": [{"grantee": "writer", "privilege": "CREATE"},
                             {"grantee": "PUBLIC", "privilege": "CREATE"}]}]
-    for path in ('""', "pg_catalog", "app, pg_temp", "pg_catalog, app, pg_temp", "pg_temp"):
+    for path in ("pg_catalog, pg_temp", "app, pg_temp", "pg_catalog, app, pg_temp", "pg_temp"):
         schema.functions_pin_search_path(facts(functions=[definer(path)], schemas=open_public), [])
+    for path in ('""', "pg_catalog"):  # the caller's own temporary objects only: no rights gained
+        invoking = {**definer(path), "security_definer": False}
+        schema.functions_pin_search_path(facts(functions=[invoking], schemas=open_public), ["f"])
     cases = {"app": "search_path app: pg_temp is not last, so a caller's temporary table comes before app's",
              "pg_temp, app": "search_path pg_temp, app: pg_temp is not last, so a caller's temporary table "
                              "comes before app's",
@@ -274,7 +281,9 @@ def test_a_fixed_search_path_is_safe_only_as_postgresql_resolves_names() -> None
              "pg_temp, pg_catalog": "search_path pg_temp, pg_catalog: pg_temp is not last, so a caller's "
                                     "temporary table comes before pg_catalog's",
              "later, pg_temp": "search_path later, pg_temp: there is no schema later, so whoever may create "
-                               "schemas can make it"}
+                               "schemas can make it",
+             '""': f"search_path empty: {UNNAMED_TEMP}",
+             "pg_catalog": f"search_path pg_catalog: {UNNAMED_TEMP}"}
     invoker = {**definer('"$user", pg_temp'), "security_definer": False}
     assert failure(schema.functions_pin_search_path, facts(functions=[invoker], schemas=open_public),
                    ["f"])[1] == ("public.f(): search_path $user, pg_temp: $user is each caller's own schema "

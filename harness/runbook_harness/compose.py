@@ -268,10 +268,13 @@ def _containers(names: list[str]) -> list[dict[str, Any]]:
 
 
 def owned_elsewhere(directory: Path) -> str | None:
-    """The stack directory of running containers of this project that another directory started."""
+    """The stack directory of running containers of this project that another directory started.
+    Stopped ones, or those of a directory that is gone, were left by a run that ended (a killed
+    one, an engine restarted under it): this project's next `up` replaces them."""
     for item in _containers(_all_names()):
         owner = (item.get("Config", {}).get("Labels") or {}).get(STACK_LABEL)
-        if owner and Path(owner) != directory.resolve():
+        running = (item.get("State") or {}).get("Running")
+        if owner and running and Path(owner) != directory.resolve() and Path(owner).is_dir():
             return str(owner)
     return None
 

@@ -441,11 +441,13 @@ def _search_path_problem(catalog: Catalog, function: Function) -> str | None:
     caller's path; `$user` where it is the caller (SECURITY INVOKER); a schema other roles may
     create in, or one not there yet (whoever may create schemas can make it); pg_temp anywhere
     but last, or unlisted where a schema of its own is named (unlisted, pg_temp comes first, so a
-    caller's temporary table shadows its tables)."""
+    caller's temporary table shadows its tables); and for a SECURITY DEFINER function, pg_temp
+    unlisted at all (an empty path or pg_catalog alone still searches it first for tables, ahead
+    of pg_catalog's own, in a function that runs with its owner's rights)."""
     path = function.search_path
     if path is None:
         return "mutable search_path (the caller's)"
-    shown = f"search_path {', '.join(path)}"
+    shown = f"search_path {', '.join(path)}" if path else "search_path empty"
     if "$user" in path and not function.security_definer:
         return f"{shown}: $user is each caller's own schema (the function runs as its caller)"
     schemas = [function.owner if name == "$user" else name for name in path]
@@ -462,6 +464,9 @@ def _search_path_problem(catalog: Catalog, function: Function) -> str | None:
     if "pg_temp" in schemas[:-1] or (own and schemas[-1] != "pg_temp"):
         shadowed = own[0] if own else next(name for name in schemas if name != "pg_temp")
         return f"{shown}: pg_temp is not last, so a caller's temporary table comes before {shadowed}'s"
+    if function.security_definer and "pg_temp" not in schemas:
+        return (f"{shown}: pg_temp is not named, so it is searched first for "
+                "tables: a caller's temporary table comes before pg_catalog's, read with the owner's rights")
     return None
 
 
