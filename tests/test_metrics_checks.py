@@ -4,7 +4,6 @@ quantile rule over hand-made buckets, edge by edge. Each failure fails closed wi
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -12,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -19,10 +19,19 @@ import requests
 from runbook_checks.checks import metrics, monitoring
 from runbook_checks.environment import Timeouts
 from runbook_checks.errors import CheckFailed, TargetUnreachable
-from runbook_checks.facts.metrics import Family, Sample, Series, in_window, increase_since, parse
-from runbook_checks.targets.grafana import Datasources
+from runbook_checks.facts.metrics import (
+    Family,
+    Sample,
+    Series,
+    Window,
+    WindowUnreadable,
+    in_window,
+    increase,
+    label_key,
+    parse,
+)
 from runbook_checks.targets.http import HttpTarget, Response
-from runbook_checks.targets.prometheus import raw_series
+from runbook_checks.targets.prometheus import read_window
 from runbook_harness.processes import free_port, spawn, stop, wait_port
 from tests.dead_ends import silent
 from tests.failures import failure
@@ -59,7 +68,6 @@ def test_quantile_of_nothing_is_nan() -> None:
 
 
 def _histogram(lines: str) -> dict[str, metrics.Family]:
-    from runbook_checks.facts.metrics import parse
 
     return parse("# TYPE d histogram\n" + lines + "\n")
 
@@ -97,7 +105,6 @@ def test_broken_histograms_fail_closed(lines: str, phrase: str) -> None:
 # --- the error ratio ------------------------------------------------------------------------------
 
 def _counter(lines: str) -> dict[str, metrics.Family]:
-    from runbook_checks.facts.metrics import parse
 
     return parse("# TYPE r_total counter\n" + lines + "\n")
 
@@ -237,80 +244,114 @@ def test_an_answer_that_is_not_prometheus_fails_closed() -> None:
     assert "status 200" in _fails(monitoring.active_targets, reply).found
 
 
-def _window(server: HttpTarget, family: Family, sample: str, seconds: float, by: str,
-            wanted: float) -> Family:
-    """The family over the last `seconds` as the real Prometheus holds it, once its samples sum to
-    `wanted` at least (the scrape after the requests came)."""
+def _judged(server: HttpTarget, page: dict[str, Family], name: str, sample: str, seconds: float, by: str,
+            wanted: float) -> tuple[dict[str, Family], str]:
+    """The page's `name` over the last `seconds` as the real Prometheus holds it, once the window's
+    samples sum to `wanted` at least (the scrape after the requests came)."""
     deadline = time.monotonic() + 15
     while True:
-        series, at = raw_series(server, f'{sample}{{job="ghostworks-api"}}', seconds)
-        windowed = in_window(family, sample, series, at - seconds, by)
-        if sum(s.value for s in windowed.samples) >= wanted or time.monotonic() > deadline:
-            return windowed
+        window = read_window(server, sample, "ghostworks-api", seconds)
+        judged = metrics.over_window(page, name, page[name], sample, window, by, "ghostworks-api")
+        total = sum(s.value for s in judged[0][name].samples) if judged else 0
+        if judged and total >= wanted or time.monotonic() > deadline:
+            assert judged is not None
+            return judged
         time.sleep(0.3)
 
 
 def test_a_recent_burst_that_lifetime_counters_dilute_fails_over_the_window(tmp_path: Path) -> None:
     """40 good answers, then (past the window) 2 failing ones: 4.8 % since the app started passes
     a 5 % limit; over the window the failing answers are nearly all there is. The 500s' series is
-    born inside the window and counts from zero, which PromQL's increase() would not."""
+    born inside the window and counts from zero, which PromQL's increase() would not; the 200s'
+    counts from its value before the window."""
     with ghostworks_api(tmp_path) as url, \
             prometheus_server(tmp_path, {"ghostworks-api": url.removeprefix("http://")}) as server:
+        _scraped(server, 1)  # the app exposes no process start: a scrape before the requests tells
+        # that their series were born after it
         for _ in range(40):
             requests.get(url + "/api/v1/health", timeout=5)
         page = metrics.exposition("ghostworks-api", "/metrics", requests_page(url))
-        counter = page["http_requests_total"]
-        _window(server, counter, "http_requests_total", 60, "status", 40)
+        _judged(server, page, "http_requests_total", "http_requests_total", 60, "status", 40)
         time.sleep(4)
         for _ in range(2):
             requests.get(url + "/api/v1/reports/legacy", timeout=5)
         page = metrics.exposition("ghostworks-api", "/metrics", requests_page(url))
         metrics.error_ratio_under("ghostworks-api", page, "http_requests_total", "status", 5.0)
-        windowed = _window(server, page["http_requests_total"], "http_requests_total", 3, "status", 2)
-        judged = metrics.over_window(page, "http_requests_total", windowed, "ghostworks-api", 3)
-        assert judged is not None
-        families, span = judged
+        families, span = _judged(server, page, "http_requests_total", "http_requests_total", 3, "status", 2)
         failed = _fails(metrics.error_ratio_under, "ghostworks-api", families, "http_requests_total",
                         "status", 5.0, span)
         assert failed.expected == ("ghostworks-api: 5xx answers under 5% of requests over the last 3 s "
                                    "(Prometheus, job ghostworks-api)")
-        assert "500 x2" in failed.found
+        assert "500 x2" in failed.found and "200 x40" not in failed.found
         active = monitoring.active_targets(server.get("/api/v1/targets?state=active"))
         monitoring.job_scraped("ghostworks-api", "ghostworks-api", active)
         assert failure(monitoring.job_scraped, "billing", "billing", active)[1] == (
             "no active target of job billing: Prometheus does not scrape it")
-        histogram = page["http_request_duration_seconds"]
-        buckets = _window(server, histogram, "http_request_duration_seconds_bucket", 3, "le", 2)
-        assert metrics.buckets("ghostworks-api", buckets)[-1][1] >= 2  # every bucket summed by le
+        histogram, _ = _judged(server, page, "http_request_duration_seconds",
+                               "http_request_duration_seconds_bucket", 3, "le", 2)
+        buckets = metrics.buckets("ghostworks-api", histogram["http_request_duration_seconds"])
+        assert buckets[-1][1] >= 2  # every bucket summed by le
 
 
 def requests_page(url: str) -> Response:
     return HttpTarget("ghostworks-api", url, TIMEOUTS, False).get("/metrics")
 
 
+def window(*series: Series, before: dict[str, float] | None = None, started: float = 50.0) -> Window:
+    """A window [100, 110] of instance a's series (scraped at 100.5 and 101.5, its process started
+    at `started`), with the values before it by status."""
+    held = {label_key({"status": status, "instance": "a"}): value for status, value in (before or {}).items()}
+    return Window(100.0, 110.0, series, held, {"a": (100.5, 101.5)}, {"a": started})
+
+
+def counted(status: str, *points: tuple[float, float], instance: str = "a") -> Series:
+    return Series({"__name__": "r_total", "status": status, "instance": instance}, points)
+
+
 def test_the_window_counts_from_each_series_value_before_it_and_through_restarts() -> None:
-    before = Series({"status": "200"}, ((90.0, 5.0), (100.0, 7.0), (101.0, 9.0), (102.0, 2.0), (103.0, 4.0)))
-    assert increase_since(before, 100.0) == 2 + 2 + 2 + 2  # from 5; a restart's 2 counts whole
-    assert increase_since(before, 100.5) == 2 + 2 + 2
-    assert increase_since(before, 104.0) == 0
-    born = Series({"status": "500"}, ((101.0, 3.0), (102.0, 3.0)))
-    assert increase_since(born, 100.0) == 3  # first seen inside the window: from zero
+    ok = counted("200", (101.0, 7.0), (102.0, 9.0), (103.0, 2.0), (104.0, 4.0))
+    assert increase(ok, window(ok, before={"200": 5.0})) == 2 + 2 + 2 + 2  # a restart's 2 counts whole
+    born = counted("500", (102.0, 3.0), (103.0, 3.0))
+    assert increase(born, window(born)) == 3  # scraped at 100.5 without it: born since, from zero
+    early = counted("500", (100.2, 3.0), (101.0, 4.0))
+    unreadable = (r"^\{instance=a, status=500\}: first held 10 s ago, with no value before the window and no "
+                  r"earlier scrape without it$")
+    with pytest.raises(WindowUnreadable, match=unreadable):
+        increase(early, window(early))  # nothing tells what it counted before 100.2
+    elsewhere = counted("500", (102.0, 3.0), instance="b")
+    with pytest.raises(WindowUnreadable):
+        increase(elsewhere, window(elsewhere))  # instance a's scrapes say nothing of b
+    restarted = counted("200", (105.0, 11.0), (106.0, 12.0))  # a new process, past its old count
+    assert increase(restarted, window(restarted, before={"200": 9.0}, started=104.0)) == 12  # all of it new
+    assert increase(restarted, window(restarted, before={"200": 9.0}, started=100.0)) == 12
+    assert increase(restarted, window(restarted, before={"200": 9.0}, started=99.0)) == 3
     family = Family("r", "counter", ())
-    other = Series({"status": "200"}, ((99.0, 1.0), (100.0, 4.0)))
-    summed = in_window(family, "r_total", [before, born, other, Series({}, ((100.0, 1.0),))], 100.0, "status")
-    assert summed == Family("r", "counter", (Sample("r_total", {"status": "200"}, 11.0),
+    unlabelled = Series({"instance": "a"}, ((102.0, 1.0),))
+    summed = in_window(family, "r_total", window(ok, born, unlabelled, before={"200": 5.0}), "status")
+    assert summed == Family("r", "counter", (Sample("r_total", {"status": "200"}, 8.0),
                                              Sample("r_total", {"status": "500"}, 3.0),
                                              Sample("r_total", {}, 1.0)))
 
 
-def test_a_window_without_requests_judges_nothing() -> None:
-    page = {"r_total": Family("r", "counter", (Sample("r_total", {"status": "500"}, 9.0),))}
-    quiet = Family("r", "counter", (Sample("r_total", {"status": "500"}, 0.0),))
-    assert metrics.over_window(page, "r_total", quiet, "api", 300) is None
-    assert metrics.over_window(page, "r_total", Family("r", "counter", ()), "api", 300) is None
-    busy = Family("r", "counter", (Sample("r_total", {"status": "200"}, 0.5),))
-    assert metrics.over_window(page, "r_total", busy, "api", 300) == (
-        {"r_total": busy}, "over the last 300 s (Prometheus, job api)")
+def test_a_window_without_requests_judges_nothing_and_one_it_cannot_read_fails() -> None:
+    family = Family("r", "counter", (Sample("r_total", {"status": "500"}, 9.0),))
+    page = {"r_total": family}
+    quiet = counted("500", (101.0, 4.0), (102.0, 4.0))
+    held = window(quiet, before={"500": 4.0})
+    assert metrics.over_window(page, "r_total", family, "r_total", held, "status", "api") is None
+    assert metrics.over_window(page, "r_total", family, "r_total", window(), "status", "api") is None
+    busy = counted("200", (101.0, 1.0))
+    assert metrics.over_window(page, "r_total", family, "r_total", window(busy), "status", "api") == (
+        {"r_total": Family("r", "counter", (Sample("r_total", {"status": "200"}, 1.0),))},
+        "over the last 10 s (Prometheus, job api)")
+    early = counted("500", (100.2, 3.0))
+    unread = window(early)
+    assert failure(metrics.over_window, page, "r_total", family, "r_total", unread, "status", "api") == (
+        "Prometheus holds the last 10 s of r_total (job api)",
+        "{instance=a, status=500}: first held 10 s ago, with no value before the window and no earlier "
+        "scrape without it",
+        "wait until Prometheus has watched the job for a whole window (a new job, a Prometheus started "
+        "afresh), then run the gate again")
 
 
 def test_the_window_needs_the_job_scraped_and_up() -> None:
@@ -327,310 +368,39 @@ def test_the_window_needs_the_job_scraped_and_up() -> None:
         "see why on Prometheus' targets page (job api) and make platform-api answer its scrapes")
 
 
-@pytest.mark.parametrize("answer", [
-    {"status": "success", "data": {"resultType": "vector", "result": []}},
-    {"status": "error", "error": "parse error"},
-    {"status": "success",
-     "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[1, "NaN"]]}]}},
-    {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": [], "values": []}]}},
-    {"status": "success", "data": {"resultType": "matrix", "result": [{"values": []}]}},
+SCALAR = {"status": "success", "data": {"resultType": "scalar", "result": [1000.0, "1000"]}}
+MATRIX = {"status": "success", "data": {"resultType": "matrix", "result": []}}
+VECTOR = {"status": "success", "data": {"resultType": "vector", "result": []}}
+
+
+@pytest.mark.parametrize(("query", "kind", "answer"), [
+    ("time()", "scalar", {"status": "success", "data": {"resultType": "scalar", "result": [1, "NaN"]}}),
+    ("time()", "scalar", VECTOR),
+    ('r_total{job="api"}[60s]', "matrix", VECTOR),
+    ('r_total{job="api"}[60s]', "matrix", {"status": "error", "error": "parse error"}),
+    ('r_total{job="api"}[60s]', "matrix",
+     {"status": "success",
+      "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[1, "NaN"]]}]}}),
+    ('r_total{job="api"}[60s]', "matrix",
+     {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": [], "values": []}]}}),
+    ('r_total{job="api"}[60s]', "matrix",
+     {"status": "success", "data": {"resultType": "matrix", "result": [{"values": []}]}}),
+    ('last_over_time(r_total{job="api"}[1d])', "vector", MATRIX),
+    ('up{job="api"}[60s]', "matrix", VECTOR),
+    ('process_start_time_seconds{job="api"}', "vector",
+     {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "x"]}]}}),
 ])
-def test_an_answer_that_is_not_a_matrix_fails_closed(answer: dict[str, object]) -> None:
-    with serving(lambda method, path: (200, answer)) as url:
-        server = HttpTarget("prometheus", url, TIMEOUTS, False)
-        failed = _fails(raw_series, server, 'r_total{job="api"}', 59.5)  # the span rounded up
-    assert failed.expected == ('Prometheus answers GET /api/v1/query?query=r_total{job="api"}[360s] '
-                               'with a matrix')
+def test_an_answer_that_is_not_the_apis_fails_closed(query: str, kind: str,
+                                                     answer: dict[str, object]) -> None:
+    """Each of the window's queries answered otherwise than the API answers it fails the check."""
+    def reply(method: str, path: str) -> tuple[int, object]:
+        asked = parse_qs(urlsplit(path).query)["query"][0]
+        if asked == query:
+            return 200, answer
+        return 200, {"time()": SCALAR}.get(asked) or (VECTOR if "[" not in asked or "last_over" in asked
+                                                       else MATRIX)
+
+    with serving(reply) as url:
+        failed = _fails(read_window, HttpTarget("prometheus", url, TIMEOUTS, False), "r_total", "api", 59.5)
+    assert failed.expected == f"Prometheus answers GET /api/v1/query?query={query} with a {kind}"
     assert failed.found.startswith("status 200: ")
-
-
-# --- the Grafana stand-in, its health checks real --------------------------------------------------
-
-TOKEN = "glsa_" + "Qz7-stand-in-token-9Kp2"
-
-
-@contextmanager
-def grafana_server(tmp_path: Path, datasources: list[dict[str, object]]) -> Iterator[str]:
-    import json
-
-    (tmp_path / "datasources.json").write_text(json.dumps(datasources))
-    port, log = free_port(), tmp_path / "grafana.log"
-    pid = spawn([sys.executable, "-m", "runbook_harness.grafana", "--port", str(port),
-                 "--datasources", str(tmp_path / "datasources.json")], log,
-                env={**os.environ, "RC_SECRET_GRAFANA_TOKEN": TOKEN})
-    try:
-        wait_port("grafana", "127.0.0.1", port, pid, log, 20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(pid)
-
-
-def _source(uid: str, url: str) -> dict[str, object]:
-    return {"id": 1, "uid": uid, "name": uid, "type": "prometheus", "url": url}
-
-
-def test_grafana_datasources_judged_by_their_real_health(tmp_path: Path) -> None:
-    from runbook_checks.targets.grafana import Grafana
-
-    with prometheus_server(tmp_path, {}) as prometheus, \
-            grafana_server(tmp_path, [_source("live", prometheus.base_url),
-                                      _source("dead", "http://127.0.0.1:1")]) as url:
-        found = Grafana(HttpTarget("grafana", url, TIMEOUTS, False), TOKEN).datasources()
-        failure = _fails(monitoring.datasources_healthy, found)
-        assert failure.found.startswith('dead: status 400: ERROR: Post "http://127.0.0.1:1/api/v1/query"')
-        assert "live:" not in failure.found and TOKEN not in str(failure.__dict__)
-        refused = Grafana(HttpTarget("grafana", url, TIMEOUTS, False), "wrong-token-123").datasources()
-    failure = _fails(monitoring.datasources_healthy, refused)
-    assert failure.found == "status 401: Unauthorized" and "service account token" in failure.fix
-
-
-def test_grafana_without_datasources_fails(tmp_path: Path) -> None:
-    from runbook_checks.targets.grafana import Grafana
-
-    with grafana_server(tmp_path, []) as url:
-        found = Grafana(HttpTarget("grafana", url, TIMEOUTS, False), TOKEN).datasources()
-    assert "none: every dashboard is empty" in _fails(monitoring.datasources_healthy, found).found
-
-
-# --- every message whole, every boundary, on hand-built pages and API answers ----------------------
-
-def _reply(status: int, body: object) -> Response:
-    return Response(status, {}, body if isinstance(body, str) else json.dumps(body), 0.0)
-
-
-FORMAT_EXPECTED = "api answers GET /metrics with 200 and metrics in Prometheus' text format"
-
-
-def test_exposition_refused_and_malformed_messages_whole() -> None:
-    long_body = "  " + "x" * 130
-    assert failure(metrics.exposition, "api", "/metrics", _reply(404, long_body)) == (
-        FORMAT_EXPECTED, "status 404: " + "x" * 118,
-        "expose the metrics at /metrics (a Prometheus client's handler) and deploy it")
-    expected, found, fix = failure(metrics.exposition, "api", "/metrics", _reply(200, "x{le= 1\n"))
-    assert (expected, fix) == (FORMAT_EXPECTED, "serve the client library's own exposition at /metrics, "
-                                                "not a page of the app's")
-    assert found.startswith("a page that is not the format (text/plain; version=0.0.4): ")
-    page = "# TYPE r_total counter\nr_total 3\n"
-    assert metrics.exposition("api", "/metrics", _reply(200, page))["r_total"].samples[0].value == 3
-
-
-SERIES_FIX = ("instrument the app with these series and types (its Prometheus client), and keep their names: "
-              "alerts and dashboards query them")
-
-
-def test_series_exposed_names_the_missing_and_the_mistyped_whole() -> None:
-    families = parse("# TYPE r_total counter\nr_total 1\n# TYPE d summary\nd_sum 1\nd_count 1\n"
-                     "# TYPE g gauge\ng 1\n")
-    declared = {"r_total": "counter", "d": "histogram", "x": "gauge", "g": "counter", "y": "counter"}
-    assert failure(metrics.series_exposed, "api", families, declared) == (
-        "api exposes r_total (counter), d (histogram), x (gauge), g (counter), y (counter)",
-        "not exposed: x, y\nd is a summary, not a histogram\ng is a gauge, not a counter", SERIES_FIX)
-    assert failure(metrics.series_exposed, "api", families, {"x": "gauge"}) == (
-        "api exposes x (gauge)", "not exposed: x", SERIES_FIX)
-    assert failure(metrics.series_exposed, "api", families, {"d": "histogram", "r_total": "counter"}) == (
-        "api exposes d (histogram), r_total (counter)", "d is a summary, not a histogram", SERIES_FIX)
-    metrics.series_exposed("api", families, {"r_total": "counter", "d": "summary", "g": "gauge"})
-
-
-def test_a_missing_or_mistyped_family_fails_whole() -> None:
-    gauge = parse("# TYPE r_total gauge\nr_total 1\n")
-    assert failure(metrics.error_ratio_under, "api", gauge, "r_total", "status", 5.0) == (
-        "api exposes r_total as a counter (requests by status)", "r_total: a gauge",
-        "instrument the app's requests with a counter named r_total")
-    assert failure(metrics.percentile_under, "api", gauge, "d", 0.95, 1.0) == (
-        "api exposes d as a histogram (request durations)", "d: not exposed",
-        "instrument the app's requests with a histogram named d")
-
-
-RATIO_FIX = ("find the failing route in the app's log (the counter's route label names it) and fix it or "
-             "roll the deploy back")
-
-
-def test_error_ratio_messages_whole_and_its_boundaries() -> None:
-    at = _counter('r_total{route="/a",status="500"} 1\nr_total{route="/a",status="200"} 10\n'
-                  'r_total{route="/b",status="200"} 9\nr_total{route="/b",status="404"} 0')
-    assert failure(metrics.error_ratio_under, "api", at, "r_total", "status", 5.0) == (
-        "api: 5xx answers under 5% of requests since the app started", "5.0% (1 of 20): 200 x19, 500 x1",
-        RATIO_FIX)
-    metrics.error_ratio_under("api", at, "r_total", "status", 5.04)  # 5.0 % is under 5.04 %
-    summed = _counter('r_total{route="/a",status="500"} 3\nr_total{route="/b",status="500"} 2\n'
-                      'r_total{route="/a",status="503"} 1\nr_total{route="/a",status="200"} 4')
-    assert failure(metrics.error_ratio_under, "api", summed, "r_total", "status", 50.0)[1] == \
-        "60.0% (6 of 10): 200 x4, 500 x5, 503 x1"
-    metrics.error_ratio_under("api", _counter('r_total{status="200"} 1'), "r_total", "status", 5.0)
-    assert failure(metrics.error_ratio_under, "api", _counter('r_total{status="200"} 0'), "r_total", "status",
-                   5.0) == (
-        "api: 5xx answers under 5% of requests since the app started",
-        "r_total counts no request: the ratio cannot be read",
-        "send the app traffic (the gate's own requests count) and check that the counter is incremented on "
-        "every answer")
-    unlabelled = _counter('r_total{status="200"} 3\nr_total{code="500"} 1')
-    assert failure(metrics.error_ratio_under, "api", unlabelled, "r_total", "status", 5.0) == (
-        "every sample of r_total labelled with its status",
-        "samples without status: the errors cannot be told apart",
-        "label r_total with the answer's status as status")
-
-
-def _hand_histogram(*samples: Sample) -> dict[str, Family]:
-    return {"d": Family("d", "histogram", samples)}
-
-
-def test_broken_histograms_fail_whole() -> None:
-    for labels in ({"route": "/a"}, {"le": "abc"}):
-        assert failure(metrics.percentile_under, "api", _hand_histogram(Sample("d_bucket", labels, 1.0)), "d",
-                       0.95, 1.0) == (
-            "d's buckets labelled le=<upper bound>", f"a bucket labelled {labels}",
-            "fix the app's instrumentation")
-    assert failure(metrics.percentile_under, "api", _histogram('d_bucket{le="1"} 3'), "d", 0.95, 1.0) == (
-        "api: d with a +Inf bucket", "no +Inf bucket: the total is unknown",
-        "expose the histogram with its client library, which always writes +Inf")
-    assert failure(metrics.percentile_under, "api", _hand_histogram(), "d", 0.95, 1.0)[1] == \
-        "no +Inf bucket: the total is unknown"
-    falling = _histogram('d_bucket{le="1"} 5\nd_bucket{le="2"} 3\nd_bucket{le="+Inf"} 5')
-    assert failure(metrics.percentile_under, "api", falling, "d", 0.95, 1.0) == (
-        "api: d's bucket counts cumulative (never falling)", "counts that fall as the upper bound rises",
-        "fix the app's instrumentation")
-
-
-def test_quantile_edges() -> None:
-    assert math.isnan(metrics.quantile(0.95, []))
-    assert metrics.quantile(0.5, [(0.1, 1.0), (INF, 1.0)]) == pytest.approx(0.05)  # one observation
-    # a rank equal to a bucket's count is in that bucket, not in the next one that grows
-    assert metrics.quantile(0.5, [(0.1, 50.0), (0.5, 50.0), (1.0, 100.0), (INF, 100.0)]) == pytest.approx(0.1)
-    # the second bucket interpolates from the first one's bound and count
-    assert metrics.quantile(0.7, [(0.1, 50.0), (0.5, 90.0), (1.0, 100.0), (INF, 100.0)]) == pytest.approx(0.3)
-    # negative bounds: the first bucket gives its bound, a later one interpolates up to 0
-    assert metrics.quantile(0.25, [(-1.0, 10.0), (1.0, 20.0), (INF, 20.0)]) == -1.0
-    assert metrics.quantile(0.5, [(-1.0, 10.0), (0.0, 20.0), (1.0, 30.0), (INF, 30.0)]) == pytest.approx(-0.5)
-
-
-P95_EXPECTED = "api: p95 of request durations under 1 s since the app started"
-SLOW_FIX = ("find the slow route (by the histogram's route label) and what it waits for: the database, an "
-            "upstream, the event loop")
-
-
-def test_percentile_messages_whole_and_its_boundaries() -> None:
-    three = _histogram('d_bucket{le="0.1"} 10\nd_bucket{le="0.5"} 50\nd_bucket{le="1"} 100\n'
-                       'd_bucket{le="+Inf"} 100')
-    assert failure(metrics.percentile_under, "api", three, "d", 0.95, 0.9) == (
-        "api: p95 of request durations under 0.9 s since the app started",
-        "p95 0.950 s over 100 requests (histogram_quantile's estimate)", SLOW_FIX)
-    metrics.percentile_under("api", three, "d", 0.95, 0.96)
-    assert failure(metrics.percentile_under, "api", _histogram('d_bucket{le="+Inf"} 5'), "d", 0.95, 1.0) == (
-        P95_EXPECTED, "p95 no finite bucket over 5 requests (histogram_quantile's estimate)", SLOW_FIX)
-    assert failure(metrics.percentile_under, "api", _histogram('d_bucket{le="1"} 0\nd_bucket{le="+Inf"} 0'),
-                   "d", 0.95, 1.0) == (
-        P95_EXPECTED, "d holds no observation: the p95 cannot be read",
-        "send the app traffic (the gate's own requests count) and check that every answer is observed")
-    metrics.percentile_under("api", _histogram('d_bucket{le="1"} 1\nd_bucket{le="+Inf"} 1'), "d", 0.95, 1.0)
-    # the rank exactly at the largest finite bucket's count is inside it: 0.5 s, under the limit
-    metrics.percentile_under("api", _histogram('d_bucket{le="0.5"} 95\nd_bucket{le="+Inf"} 100'), "d",
-                             0.95, 1.0)
-    past = _histogram('d_bucket{le="0.5"} 94\nd_bucket{le="+Inf"} 100')
-    assert failure(metrics.percentile_under, "api", past, "d", 0.95, 1.0) == (
-        P95_EXPECTED, "p95 above the largest finite bucket (0.5 s): 6 of 100 requests took longer",
-        "find the slow route; give d buckets past 1 s to see how slow")
-
-
-API_FIX = "point prometheus.url at the Prometheus server itself (its HTTP API), not a proxy's page"
-API_EXPECTED = "GET /api/v1/targets answered with status success and data.activeTargets"
-
-
-def test_active_targets_read_only_a_successful_answer() -> None:
-    listed = [{"labels": {"job": "api"}, "health": "up"}]
-    assert monitoring.active_targets(_reply(200, {"status": "success", "data": {"activeTargets": listed}})) \
-        == listed
-    assert monitoring.active_targets(_reply(200, {"status": "success", "data": {"activeTargets": []}})) == []
-    for status, body in [(200, {"status": "error", "data": {"activeTargets": listed}}),
-                         (503, {"status": "success", "data": {"activeTargets": listed}}),
-                         (200, {"status": "success", "data": {"activeTargets": ["api"]}}),
-                         (200, {"status": "success", "data": {"targets": listed}}),
-                         (200, {"status": "success", "data": listed}),
-                         (200, listed), (200, "<html>targets</html>")]:
-        reply = _reply(status, body)
-        assert failure(monitoring.active_targets, reply) == (
-            API_EXPECTED, f"status {status}: {reply.body[:120].strip()}", API_FIX)
-    assert failure(monitoring.active_targets, _reply(502, " " + "y" * 130)) == (
-        API_EXPECTED, "status 502: " + "y" * 119, API_FIX)
-
-
-def test_targets_up_names_each_down_target_and_missing_job_whole() -> None:
-    up = {"labels": {"job": "api"}, "scrapeUrl": "http://api/metrics", "health": "up", "lastError": ""}
-    down = {"labels": {"job": "billing"}, "scrapeUrl": "http://127.0.0.1:1/metrics", "health": "down",
-            "lastError": "e" * 200}
-    bare = {"labels": {"instance": "w"}}
-    odd = {"labels": "job=x", "health": "unknown", "lastError": ""}
-    expected, found, fix = failure(monitoring.targets_up, [up, down, bare, odd], ["zeta", "api", "alpha"])
-    assert expected == "every Prometheus target up (4 active), among them zeta, api, alpha"
-    assert found == ("billing http://127.0.0.1:1/metrics: down (" + "e" * 160 + ")\n? ?: ?\n? ?: unknown\n"
-                     "not among Prometheus' targets: alpha, zeta")
-    assert fix == "start what is down, or correct its address in prometheus.yml; add the missing jobs"
-    assert failure(monitoring.targets_up, [up, down], ["api"])[1] == \
-        "billing http://127.0.0.1:1/metrics: down (" + "e" * 160 + ")"
-    assert failure(monitoring.targets_up, [up], ["api", "worker"])[1] == \
-        "not among Prometheus' targets: worker"
-    monitoring.targets_up([up], ["api"])
-    monitoring.targets_up([up, {**up, "labels": {"job": "other"}}], [])
-
-
-def test_targets_up_without_any_target_whole() -> None:
-    fix = "load a configuration with the apps' scrape jobs (check prometheus.yml and its reload)"
-    assert failure(monitoring.targets_up, [], ["api", "worker"]) == (
-        "Prometheus scrapes api, worker", "no active target: nothing is scraped", fix)
-    assert failure(monitoring.targets_up, [], []) == (
-        "Prometheus scrapes its targets", "no active target: nothing is scraped", fix)
-
-
-HEALTHY = _reply(200, {"database": "ok", "version": "11"})
-GRAFANA_FIX = "correct the datasource's URL (as Grafana's server reaches it), or start what it queries"
-
-
-def _grafana(listed: Response, checked: dict[str, Response], health: Response = HEALTHY) -> Datasources:
-    return Datasources(health, listed, checked)
-
-
-def test_grafana_health_and_listing_fail_whole() -> None:
-    ok = _reply(200, [{"uid": "p"}])
-    checked = {"p": _reply(200, {"status": "OK"})}
-    health_fix = "start Grafana, or repair its database (its log says what it could not open)"
-    for health in (_reply(503, {"database": "ok"}), _reply(200, {"database": "failing"}),
-                   _reply(500, "\t" + "z" * 130)):
-        assert failure(monitoring.datasources_healthy, _grafana(ok, checked, health)) == (
-            "Grafana's GET /api/health answered 200 with database ok",
-            f"status {health.status}: {health.body[:120].strip()}", health_fix)
-    assert failure(monitoring.datasources_healthy, _grafana(ok, checked, _reply(500, "\t" + "z" * 130)))[1] \
-        == "status 500: " + "z" * 119
-    listing = "Grafana lists its datasources (GET /api/datasources)"
-    token_fix = "give the gate a service account token (Viewer) as grafana.token"
-    url_fix = "point grafana.url at Grafana itself"
-    for listed, shown, fix in [(_reply(401, {"message": "Unauthorized"}), "status 401: Unauthorized",
-                                token_fix),
-                               (_reply(403, {"message": " Forbidden "}), "status 403: Forbidden", token_fix),
-                               (_reply(404, {"message": "Not found"}), "status 404: Not found", url_fix),
-                               (_reply(500, []), "status 500: []", url_fix),
-                               (_reply(200, "<html>"), "status 200: <html>", url_fix),
-                               (_reply(200, {"message": "no list"}), "status 200: no list", url_fix),
-                               (_reply(502, " " + "q" * 130), "status 502: " + "q" * 119, url_fix)]:
-        assert failure(monitoring.datasources_healthy, _grafana(listed, {})) == (listing, shown, fix)
-    assert failure(monitoring.datasources_healthy, _grafana(_reply(200, []), {})) == (
-        "at least one Grafana datasource", "none: every dashboard is empty",
-        "provision the Prometheus datasource (its URL as Grafana's server reaches it)")
-
-
-def test_grafana_datasource_health_fails_whole() -> None:
-    listed = _reply(200, [{"uid": "a"}, {"uid": "b"}, {"uid": "c"}, {"uid": "d"}, {"name": "no-uid"}])
-    checked = {"a": _reply(200, {"status": "OK"}),
-               "b": _reply(200, {"status": "ERROR", "message": "refused"}),
-               "c": _reply(500, {"status": "OK", "message": "internal"}),
-               "d": _reply(502, {"message": "gone"})}
-    assert failure(monitoring.datasources_healthy, _grafana(listed, checked)) == (
-        "each of Grafana's 5 datasource(s) passes its health check",
-        "b: status 200: ERROR: refused\nc: status 500: OK: internal\nd: status 502: ?: gone\n"
-        "1 datasource(s) without a uid: their health cannot be asked", GRAFANA_FIX)
-    healthy = {"a": checked["a"]}
-    two_without_uid = _grafana(_reply(200, [{"uid": "a"}, {}, {}]), healthy)
-    assert failure(monitoring.datasources_healthy, two_without_uid) == (
-        "each of Grafana's 3 datasource(s) passes its health check",
-        "2 datasource(s) without a uid: their health cannot be asked", GRAFANA_FIX)
-    monitoring.datasources_healthy(_grafana(_reply(200, [{"uid": "a"}, {"uid": "e"}]),
-                                            {**healthy, "e": _reply(200, {"status": "OK"})}))

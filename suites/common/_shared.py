@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
 from runbook_checks.checks import config, hosts, metrics, monitoring
-from runbook_checks.facts.metrics import in_window
-from runbook_checks.targets.prometheus import raw_series
+from runbook_checks.targets.prometheus import read_window
 
 if TYPE_CHECKING:
     from runbook_checks.environment import Environment
@@ -95,10 +93,8 @@ def judged_metrics(targets: Targets, environment: Environment, spec: dict[str, A
     if prometheus is None or job is None or family is None or family.type not in ("counter", "histogram"):
         return judged  # the check judges the page, and what is wrong with it
     sample = f"{family.name}_{'total' if family.type == 'counter' else 'bucket'}"
-    seconds, matcher = prometheus.window_seconds, f"{{job={json.dumps(job)}}}"
     active = monitoring.active_targets(targets.prometheus().get("/api/v1/targets?state=active"))
     monitoring.job_scraped(spec["app"], job, active)
-    series, at = raw_series(targets.prometheus(), f"{sample}{matcher}", seconds)
-    windowed = in_window(family, sample, series, at - seconds, by)
-    window = metrics.over_window(page, name, windowed, job, seconds)
-    return [window, *judged] if window else judged
+    window = read_window(targets.prometheus(), sample, job, prometheus.window_seconds)
+    judged_window = metrics.over_window(page, name, family, sample, window, by, job)
+    return [judged_window, *judged] if judged_window else judged

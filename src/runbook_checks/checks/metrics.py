@@ -14,10 +14,10 @@ import math
 from typing import TYPE_CHECKING
 
 from runbook_checks.errors import CheckFailed
-from runbook_checks.facts.metrics import MalformedExposition, parse
+from runbook_checks.facts.metrics import MalformedExposition, WindowUnreadable, in_window, parse
 
 if TYPE_CHECKING:
-    from runbook_checks.facts.metrics import Family, Sample
+    from runbook_checks.facts.metrics import Family, Sample, Window
     from runbook_checks.targets.http import Response
 
 _FORMAT = "text/plain; version=0.0.4"
@@ -63,11 +63,20 @@ def _family(app: str, families: dict[str, Family], name: str, kind: str, what: s
 LIFETIME = "since the app started"
 
 
-def over_window(page: dict[str, Family], name: str, windowed: Family, job: str,
-                seconds: float) -> tuple[dict[str, Family], str] | None:
-    """The families to judge `name` by over the window, and the span they cover; None where the
-    window holds no request (nothing an alert could fire on: the page is still judged)."""
-    if any(sample.value > 0 for sample in windowed.samples):
+def over_window(page: dict[str, Family], name: str, family: Family, sample: str, window: Window, by: str,
+                job: str) -> tuple[dict[str, Family], str] | None:
+    """The families to judge `name` by over the window (its `sample` series summed by `by`), and
+    the span they cover; None where the window holds no request (nothing an alert could fire on:
+    the page is still judged). A series whose start in the window Prometheus does not hold fails:
+    its count there cannot be told."""
+    seconds = window.end - window.start
+    try:
+        windowed = in_window(family, sample, window, by)
+    except WindowUnreadable as error:
+        raise CheckFailed(f"Prometheus holds the last {seconds:g} s of {sample} (job {job})", str(error),
+                          "wait until Prometheus has watched the job for a whole window (a new job, a "
+                          "Prometheus started afresh), then run the gate again") from None
+    if any(s.value > 0 for s in windowed.samples):
         return {**page, name: windowed}, f"over the last {seconds:g} s (Prometheus, job {job})"
     return None
 
