@@ -89,10 +89,10 @@ def test_a_view_reads_as_its_owner_past_what_that_owner_gets_past(target: Postgr
         "public.notes_view: a view run as its owner (no security_invoker), over public.notes")
 
 
-def row(function: str, owner: str, bypass: str, table: str, recorded: bool,
+def row(function: str, owner: str, bypass: str, table: str, named: bool,
         executable: bool = True) -> DefinerRead:
-    return DefinerRead(f"public.{function}()", f"public.{function}", owner, bypass, executable,
-                       f"public.{table}", recorded)
+    return DefinerRead(f"public.{function}()", f"public.{function}", "", owner, owner, bypass, executable,
+                       f"public.{table}", (), named)
 
 
 def test_the_server_names_each_definer_read_and_its_bypass(reads: list[DefinerRead]) -> None:
@@ -100,22 +100,80 @@ def test_the_server_names_each_definer_read_and_its_bypass(reads: list[DefinerRe
     table (invoices_archive, 'invoices2'); quoting and case do not hide one."""
     owner = "the table's owner, RLS not forced"
     assert reads == [
-        row("all_invoices", "postgres", "a superuser", "invoices", False),
-        row("archived", "bypasser", "BYPASSRLS", "invoices_archive", False),
-        row("deputy_notes", "deputy", owner, "notes", False),
-        row("hidden", "postgres", "a superuser", "invoices", False, executable=False),
-        row("ledger_count", "keeper", "", "ledger", True),
-        row("note_count", "keeper", owner, "notes", True),
+        row("all_invoices", "postgres", "a superuser", "invoices", True),
+        row("archived", "bypasser", "BYPASSRLS", "invoices_archive", True),
+        row("deputy_notes", "deputy", owner, "notes", True),
+        row("hidden", "postgres", "a superuser", "invoices", True, executable=False),
+        row("ledger_count", "keeper", "", "ledger", False),
+        row("note_count", "keeper", owner, "notes", False),
     ]
 
 
 def test_the_check_names_what_the_app_may_call(reads: list[DefinerRead]) -> None:
     found = failure(schema.no_definer_function_reads_around_rls, reads, "app", ["deputy_notes"])[1]
     assert found.splitlines() == [
-        "public.all_invoices() runs as postgres (a superuser) and reads public.invoices (named in its body)",
-        "public.archived() runs as bypasser (BYPASSRLS) and reads public.invoices_archive "
-        "(named in its body)",
-        "public.note_count() runs as keeper (the table's owner, RLS not forced) and reads public.notes"]
+        "public.all_invoices() reads public.invoices (named in its body) as postgres (a superuser)",
+        "public.archived() reads public.invoices_archive (named in its body) as bypasser (BYPASSRLS)",
+        "public.note_count() reads public.notes as keeper (the table's owner, RLS not forced)"]
+
+
+INDIRECT_SQL = """
+CREATE ROLE app LOGIN;
+CREATE ROLE keeper NOLOGIN;
+CREATE TABLE invoices (id int, tenant_id int);
+CREATE TABLE ledger (id int, tenant_id int);
+ALTER TABLE ledger OWNER TO keeper;
+ALTER TABLE ledger FORCE ROW LEVEL SECURITY;
+CREATE FUNCTION helper() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM invoices';
+CREATE FUNCTION via_helper() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+  AS $$ BEGIN RETURN helper(); END $$;
+CREATE VIEW mine WITH (security_invoker = true) AS SELECT * FROM invoices;
+CREATE FUNCTION via_view() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  BEGIN ATOMIC SELECT count(*) FROM mine; END;
+CREATE FUNCTION dynamic(t text) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+  AS $$ DECLARE n bigint; BEGIN EXECUTE format('SELECT count(*) FROM %I', t) INTO n; RETURN n; END $$;
+CREATE VIEW ledger_as_postgres AS SELECT * FROM ledger;
+CREATE FUNCTION via_owner_run_view() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  BEGIN ATOMIC SELECT count(*) FROM ledger_as_postgres; END;
+ALTER FUNCTION via_owner_run_view() OWNER TO keeper;
+CREATE FUNCTION ledger_bound() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  BEGIN ATOMIC SELECT count(*) FROM ledger; END;
+ALTER FUNCTION ledger_bound() OWNER TO keeper;
+CREATE MATERIALIZED VIEW ledger_cache AS SELECT * FROM ledger;
+CREATE FUNCTION via_cache() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  BEGIN ATOMIC SELECT count(*) FROM ledger_cache; END;
+ALTER FUNCTION via_cache() OWNER TO keeper;
+CREATE FUNCTION counted(bigint, int) RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  AS 'SELECT $1 + (SELECT count(*) FROM invoices)';
+REVOKE EXECUTE ON FUNCTION counted(bigint, int) FROM PUBLIC;
+CREATE AGGREGATE every_invoice(int) (sfunc = counted, stype = bigint, initcond = '0');
+"""
+
+
+def test_reads_through_functions_views_dynamic_sql_and_aggregates_are_followed() -> None:
+    """An invoker helper runs as the definer that calls it; a security_invoker view reads as the
+    definer; an owner-run view reads as its owner; a materialized view holds every row; EXECUTE may
+    read any table; an aggregate runs its SECURITY DEFINER transition function for whoever may
+    call the aggregate, though the function itself is kept from them."""
+    with throwaway_database("indirect", INDIRECT_SQL) as server:
+        target = PostgresTarget("indirect", dsn_of(server, "indirect"), Timeouts())
+        try:
+            reads = target.definer_reads(["invoices", "ledger"], "app")
+        finally:
+            target.close()
+    found = failure(schema.no_definer_function_reads_around_rls, reads, "app", [])[1]
+    assert found.splitlines() == [
+        "public.counted(bigint, integer) reads public.invoices (named in its body) as postgres (a superuser)",
+        "public.dynamic(t text) reads public.invoices through dynamic SQL as postgres (a superuser)",
+        "public.dynamic(t text) reads public.ledger through dynamic SQL as postgres (a superuser)",
+        "public.via_cache() reads public.ledger through public.ledger_cache (a materialized view holds every "
+        "tenant's rows)",
+        "public.via_helper() reads public.invoices through public.helper() (named in its body) as postgres "
+        "(a superuser)",
+        "public.via_owner_run_view() reads public.ledger through public.ledger_as_postgres as postgres (a "
+        "superuser)",
+        "public.via_view() reads public.invoices through public.mine as postgres (a superuser)"]
+    assert [r.bypass for r in reads if r.function == "public.ledger_bound()"] == [""]
 
 
 def test_what_the_app_cannot_call_or_policies_still_bind_passes(reads: list[DefinerRead]) -> None:

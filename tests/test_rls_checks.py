@@ -190,26 +190,35 @@ def test_a_bypass_carries_down_a_chain_and_every_table_reached_is_named() -> Non
 
 
 def definer(function: str, table: str, bypass: str = "a superuser", executable: bool = True,
-            recorded: bool = True) -> DefinerRead:
-    return DefinerRead(f"public.{function}(t uuid)", f"public.{function}", "postgres", bypass, executable,
-                       f"public.{table}", recorded)
+            named: bool = False, arguments: str = "t uuid", through: tuple[str, ...] = ()) -> DefinerRead:
+    reader = "" if "materialized" in bypass else "postgres"
+    return DefinerRead(f"public.{function}({arguments})", f"public.{function}", arguments, "postgres", reader,
+                       bypass, executable, f"public.{table}", through, named)
 
 
 def test_definer_functions_that_read_tenant_rows_past_rls() -> None:
-    """A function the app may call, running as an owner policies do not bind, fails; one it may not
-    call, one whose owner policies bind, and the declared helper (named with or without its
-    schema) pass."""
+    """A function the app may call, reading as a role policies do not bind, fails, however it gets
+    to the table; one it may not call, one read as a role policies bind, and the declared helper
+    (named with or without its schema: its no-argument function, not its overloads) pass."""
     spared = [definer("hidden", "invoices", executable=False), definer("bound", "invoices", bypass=""),
-              definer("tenant_id", "memberships")]
+              definer("tenant_id", "memberships", arguments="")]
     schema.no_definer_function_reads_around_rls(spared, "app", ["tenant_id"])
     schema.no_definer_function_reads_around_rls(spared, "app", ["public.tenant_id"])
     assert failure(schema.no_definer_function_reads_around_rls,
-                   [*spared, definer("totals", "invoices", recorded=False),
-                    definer("notes", "notes", bypass="BYPASSRLS")], "app", ["other"]) == (
+                   [*spared, definer("totals", "invoices", named=True),
+                    definer("notes", "notes", bypass="BYPASSRLS"), definer("tenant_id", "invoices"),
+                    definer("nested", "notes", through=("public.inner_v", "public.helper()"), named=True),
+                    definer("cached", "notes", bypass="a materialized view holds every tenant's rows",
+                            through=("public.cache",))],
+                   "app", ["other", "tenant_id"]) == (
         "no SECURITY DEFINER function app may execute reads tenant rows past row-level security",
-        "public.tenant_id(t uuid) runs as postgres (a superuser) and reads public.memberships\n"
-        "public.totals(t uuid) runs as postgres (a superuser) and reads public.invoices (named in its body)\n"
-        "public.notes(t uuid) runs as postgres (BYPASSRLS) and reads public.notes",
+        "public.totals(t uuid) reads public.invoices (named in its body) as postgres (a superuser)\n"
+        "public.notes(t uuid) reads public.notes as postgres (BYPASSRLS)\n"
+        "public.tenant_id(t uuid) reads public.invoices as postgres (a superuser)\n"
+        "public.nested(t uuid) reads public.notes through public.helper(), public.inner_v (named in its "
+        "body) as postgres (a superuser)\n"
+        "public.cached(t uuid) reads public.notes through public.cache (a materialized view holds every "
+        "tenant's rows)",
         "ALTER FUNCTION ... SECURITY INVOKER, or REVOKE EXECUTE ON FUNCTION ... FROM app, PUBLIC; or give "
         "it an owner that policies bind (not superuser nor BYPASSRLS) and ALTER TABLE ... FORCE ROW LEVEL "
         "SECURITY")

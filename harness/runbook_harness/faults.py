@@ -627,8 +627,8 @@ FAULTS: tuple[Fault, ...] = (
                           "AS $$ BEGIN RETURN QUERY SELECT * FROM public.invoices; END $$"),
           sql("platform", "DROP FUNCTION all_invoices()"),
           fails={"test_no_definer_function_reads_around_rls":
-                     "public.all_invoices() runs as postgres (a superuser) and reads public.invoices "
-                     "(named in its body)"}),
+                     "public.all_invoices() reads public.invoices (named in its body) as postgres (a "
+                     "superuser)"}),
     Fault("platform-definer-counts-comments", "platform.4",
           "a SECURITY DEFINER function of a BYPASSRLS reporting role counts any tenant's comments",
           sql("platform", "CREATE ROLE platform_reports NOLOGIN BYPASSRLS",
@@ -638,8 +638,8 @@ FAULTS: tuple[Fault, ...] = (
               "ALTER FUNCTION comment_count(uuid) OWNER TO platform_reports"),
           sql("platform", "DROP FUNCTION comment_count(uuid)", "DROP ROLE platform_reports"),
           fails={"test_no_definer_function_reads_around_rls":
-                     "public.comment_count(tenant uuid) runs as platform_reports (BYPASSRLS) and reads "
-                     "public.comments"}),
+                     "public.comment_count(tenant uuid) reads public.comments as platform_reports "
+                     "(BYPASSRLS)"}),
     Fault("platform-policies-dropped", "platform.4", "audit_log keeps RLS on but lost its policies",
           sql("platform", _DROP_AUDIT_LOG_POLICIES), sql("platform", _AUDIT_LOG_POLICIES),
           fails={"test_enough_policies": "found     28",

@@ -272,19 +272,28 @@ def no_view_reads_around_rls(reads: list[ViewRead], tables: list[str], role: str
 
 
 def no_definer_function_reads_around_rls(reads: list[DefinerRead], role: str, helpers: list[str]) -> None:
-    """No SECURITY DEFINER function `role` may execute reads a tenant table as an owner that row-level
-    security does not bind: called by the app, it hands back every tenant's rows (or sums of them).
-    The declared tenant helpers, which the policies themselves call, are left to their own checks."""
+    """No SECURITY DEFINER function `role` may execute reads a tenant table, itself or through views
+    and other functions, as a role that row-level security does not bind: called by the app, it
+    hands back every tenant's rows (or sums of them). The declared tenant helpers, which the
+    policies themselves call, are left to their own checks: a helper named without arguments is
+    its no-argument function, not every overload of the name."""
     spared = {qualify(h) for h in helpers}
-    leaks = [f"{r.function} runs as {r.owner} ({r.bypass}) and reads {r.table}"
-             f"{'' if r.recorded else ' (named in its body)'}"
-             for r in reads if r.executable and r.bypass and qualify(r.name) not in spared]
+    leaks = [_definer_leak(r) for r in reads if r.executable and r.bypass
+             and not (qualify(r.function) in spared or (qualify(r.name) in spared and not r.arguments))]
     if leaks:
         raise CheckFailed(f"no SECURITY DEFINER function {role} may execute reads tenant rows past "
                           "row-level security", "\n".join(leaks),
                           f"ALTER FUNCTION ... SECURITY INVOKER, or REVOKE EXECUTE ON FUNCTION ... "
                           f"FROM {role}, PUBLIC; or give it an owner that policies bind (not superuser nor "
                           "BYPASSRLS) and ALTER TABLE ... FORCE ROW LEVEL SECURITY")
+
+
+def _definer_leak(read: DefinerRead) -> str:
+    """How a SECURITY DEFINER function gets to a tenant table's rows, and as whom."""
+    through = f" through {', '.join(reversed(read.through))}" if read.through else ""
+    named = " (named in its body)" if read.named else ""
+    reader = f" as {read.reader}" if read.reader else ""
+    return f"{read.function} reads {read.table}{through}{named}{reader} ({read.bypass})"
 
 
 def _bypass(read: ViewRead) -> str:

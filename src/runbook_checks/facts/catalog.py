@@ -239,23 +239,28 @@ class ViewRead:
 
 @dataclass(frozen=True)
 class DefinerRead:
-    """A SECURITY DEFINER function reading a tenant `table`, as its recorded dependencies (a SQL
-    body) or its source text show: the owner it runs as, why that owner gets past row-level security
-    there (superuser, BYPASSRLS, the table's owner with RLS not forced; "" when it does not) and
-    whether the role asked about may execute it."""
+    """A SECURITY DEFINER function reading a tenant `table`, itself or `through` views and other
+    functions (the innermost first; "dynamic SQL" for EXECUTE), the last step `named` in a body's
+    text rather than recorded: the role the table is read as (`reader`; "" for a materialized
+    view's rows), why that role gets past row-level security there (superuser, BYPASSRLS, the
+    table's owner with RLS not forced, a materialized view; "" when it does not) and whether the
+    role asked about may execute it."""
 
     function: str
     name: str
+    arguments: str
     owner: str
+    reader: str
     bypass: str
     executable: bool
     table: str
-    recorded: bool
+    through: tuple[str, ...]
+    named: bool
 
     @classmethod
     def from_json(cls, r: dict[str, Any]) -> DefinerRead:
-        return cls(r["function"], r["name"], r["owner"], r["bypass"] or "", bool(r["executable"]), r["table"],
-                   bool(r["recorded"]))
+        return cls(r["function"], r["name"], r["arguments"], r["owner"], r["reader"] or "", r["bypass"] or "",
+                   bool(r["executable"]), r["table"], tuple(r["through"] or ()), bool(r["named"]))
 
 
 T = TypeVar("T", Policy, Index)

@@ -268,34 +268,85 @@ JOIN pg_class s ON s.oid = e.source JOIN pg_namespace sn ON sn.oid = s.relnamesp
 WHERE v.relkind IN ('v', 'm')
 """
 
-# SECURITY DEFINER functions reading the given tables: where a SQL body records them as
-# dependencies, or where any other body names one (PL/pgSQL and string bodies keep no dependencies;
-# a name next to a letter, digit, _ or $ is part of another word). With why the owner gets past
-# row-level security there, as the server rules: a superuser or BYPASSRLS role always, the table's
-# owner (or a role with its rights) unless the table is FORCEd. Trigger functions (never called by
-# name) and extensions' own are left out.
-_DEFINER_READS_SQL = """
+# SECURITY DEFINER functions reading the given tables, directly or through views and other
+# functions (at most four steps): a SQL body's recorded dependencies, any other body's text naming
+# the table, view or function (a name next to a letter, digit, _ or $ is part of another word), and
+# PL/pgSQL's EXECUTE (dynamic SQL: any table). Each read is made as the innermost role on the way
+# that reads as itself (a view that is not security_invoker, a SECURITY DEFINER function), and is
+# judged as the server rules: a superuser or BYPASSRLS role gets past row-level security, the
+# table's owner (or a role with its rights) unless the table is FORCEd; a materialized view holds
+# every row. A function is executable where the role may run it or an aggregate it serves. Trigger
+# functions (never called by name) and extensions' own are left out.
+_DEFINER_READS_SQL = r"""
+WITH RECURSIVE
+procs AS (
+  SELECT p.oid, fn.nspname || '.' || p.proname AS name, p.proname, p.prosrc,
+         p.prosqlbody IS NOT NULL AS atomic, p.prosecdef, p.proowner,
+         l.lanname = 'plpgsql' AND p.prosrc ~* '\mEXECUTE\M' AS dynamic
+  FROM pg_proc p JOIN pg_namespace fn ON fn.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+  WHERE fn.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
+    AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
+                    AND e.deptype = 'e')),
+tenant AS (
+  SELECT c.oid, tn.nspname || '.' || c.relname AS name
+  FROM pg_class c JOIN pg_namespace tn ON tn.oid = c.relnamespace
+  WHERE tn.nspname || '.' || c.relname = ANY(%(tables)s::text[])),
+reaches(cls, oid, word, label, tbl, reader, path, named) AS (
+  SELECT 'pg_class'::regclass, t.oid, c.relname::text COLLATE "C", NULL::text COLLATE "C", t.oid, NULL::oid,
+         ARRAY[]::text[] COLLATE "C", false
+  FROM tenant t JOIN pg_class c ON c.oid = t.oid
+  UNION ALL
+  SELECT 'pg_proc'::regclass, p.oid, p.proname::text COLLATE "C", p.name || '()', t.oid,
+         CASE WHEN p.prosecdef THEN p.proowner END, ARRAY['dynamic SQL' COLLATE "C"], false
+  FROM procs p CROSS JOIN tenant t WHERE p.dynamic
+  UNION ALL
+  SELECT e.cls, e.oid, e.word, e.label, r.tbl, coalesce(r.reader, e.switches),
+         CASE WHEN r.label IS NULL THEN r.path ELSE r.path || r.label END, e.named
+  FROM reaches r CROSS JOIN LATERAL (
+    SELECT 'pg_class'::regclass AS cls, v.oid, v.relname::text AS word,
+           vn.nspname || '.' || v.relname AS label,
+           CASE WHEN v.relkind = 'm' THEN 0::oid
+                WHEN NOT coalesce((SELECT option_value::bool FROM pg_options_to_table(v.reloptions)
+                                   WHERE option_name = 'security_invoker'), false)
+                THEN v.relowner END AS switches,
+           false AS named
+    FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid JOIN pg_class v ON v.oid = w.ev_class
+    JOIN pg_namespace vn ON vn.oid = v.relnamespace
+    WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = r.cls AND d.refobjid = r.oid
+      AND v.oid <> r.oid AND v.relkind IN ('v', 'm')
+    UNION
+    SELECT 'pg_proc'::regclass, p.oid, p.proname::text, p.name || '()',
+           CASE WHEN p.prosecdef THEN p.proowner END, NOT x.recorded
+    FROM procs p CROSS JOIN LATERAL (SELECT EXISTS (
+      SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+       AND d.refclassid = r.cls AND d.refobjid = r.oid) AS recorded) x
+    WHERE p.oid <> r.oid AND (x.recorded OR (NOT p.atomic AND p.prosrc ~* ('(^|[^[:alnum:]_$])'
+      || regexp_replace(r.word, '([^[:alnum:]_])', '\\\1', 'g') || '($|[^[:alnum:]_$])')))
+  ) e
+  WHERE cardinality(r.path) < 4),
+judged AS (
+  SELECT DISTINCT ON (r.oid, r.tbl) r.oid, r.tbl, r.reader, r.path, r.named,
+    CASE WHEN r.reader = 0 THEN 'a materialized view holds every tenant''s rows'
+         WHEN o.rolsuper THEN 'a superuser' WHEN o.rolbypassrls THEN 'BYPASSRLS'
+         WHEN pg_has_role(o.oid, c.relowner, 'USAGE') AND NOT c.relforcerowsecurity
+         THEN 'the table''s owner, RLS not forced' END AS bypass
+  FROM reaches r JOIN procs p ON p.oid = r.oid JOIN pg_class c ON c.oid = r.tbl
+  LEFT JOIN pg_roles o ON o.oid = r.reader
+  WHERE r.cls = 'pg_proc'::regclass AND p.prosecdef
+  ORDER BY r.oid, r.tbl, 6 NULLS LAST, cardinality(r.path))
 SELECT coalesce(json_agg(json_build_object(
-  'function', fn.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-  'name', fn.nspname || '.' || p.proname, 'owner', o.rolname,
-  'bypass', CASE WHEN o.rolsuper THEN 'a superuser' WHEN o.rolbypassrls THEN 'BYPASSRLS'
-                 WHEN pg_has_role(o.oid, c.relowner, 'USAGE') AND NOT c.relforcerowsecurity
-                 THEN 'the table''s owner, RLS not forced' END,
-  'executable', has_function_privilege(%(role)s, p.oid, 'EXECUTE'),
-  'table', tn.nspname || '.' || c.relname, 'recorded', d.recorded)
-  ORDER BY fn.nspname, p.proname, tn.nspname, c.relname), '[]')
-FROM pg_proc p JOIN pg_namespace fn ON fn.oid = p.pronamespace JOIN pg_roles o ON o.oid = p.proowner
-CROSS JOIN pg_class c JOIN pg_namespace tn ON tn.oid = c.relnamespace
-CROSS JOIN LATERAL (SELECT EXISTS (
-  SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid
-   AND x.refclassid = 'pg_class'::regclass AND x.refobjid = c.oid) AS recorded) d
-WHERE p.prosecdef AND tn.nspname || '.' || c.relname = ANY(%(tables)s::text[])
-  AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
-  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
-                  AND e.deptype = 'e')
-  AND (d.recorded OR (p.prosqlbody IS NULL
-       AND p.prosrc ~* ('(^|[^[:alnum:]_$])' || regexp_replace(c.relname, '([^[:alnum:]_])', '\\\\\\1', 'g')
-                        || '($|[^[:alnum:]_$])')))
+  'function', p.name || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+  'name', p.name, 'arguments', pg_get_function_identity_arguments(p.oid),
+  'owner', pg_get_userbyid(p.proowner),
+  'reader', CASE WHEN j.reader <> 0 THEN pg_get_userbyid(j.reader) END, 'bypass', j.bypass,
+  'executable', has_function_privilege(%(role)s, p.oid, 'EXECUTE')
+                OR EXISTS (SELECT 1 FROM pg_aggregate a
+                           WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+                                           a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)
+                             AND has_function_privilege(%(role)s, a.aggfnoid, 'EXECUTE')),
+  'table', t.name, 'through', j.path, 'named', j.named) ORDER BY p.name, t.name), '[]')
+FROM judged j JOIN procs p ON p.oid = j.oid JOIN tenant t ON t.oid = j.tbl
 """
 
 _HBA_SQL = """
@@ -319,12 +370,14 @@ LEFT JOIN pg_database d ON d.oid = s.dbid
 
 
 def session_options(timeouts: Timeouts) -> str:
-    """Server options that make a session read-only and bounded."""
+    """Server options that make a session read-only and bounded. JIT is off: the catalog queries
+    are small, but the planner's estimates for the recursive ones are not, and compiling them
+    would take a second each."""
     statement_ms = int(timeouts.statement_seconds * 1000)
     lock_ms = min(statement_ms, 2000)
     return (
         f"-c default_transaction_read_only=on -c statement_timeout={statement_ms}"
-        f" -c lock_timeout={lock_ms} -c idle_in_transaction_session_timeout={statement_ms}"
+        f" -c lock_timeout={lock_ms} -c idle_in_transaction_session_timeout={statement_ms} -c jit=off"
     )
 
 
