@@ -259,7 +259,7 @@ def _judged(server: HttpTarget, page: dict[str, Family], name: str, sample: str,
         time.sleep(0.3)
 
 
-def test_a_recent_burst_that_lifetime_counters_dilute_fails_over_the_window(tmp_path: Path) -> None:
+def test_real_prometheus_window_fails_a_burst_that_lifetime_counters_dilute(tmp_path: Path) -> None:
     """40 good answers, then (past the window) 2 failing ones: 4.8 % since the app started passes
     a 5 % limit; over the window the failing answers are nearly all there is. The 500s' series is
     born inside the window and counts from zero, which PromQL's increase() would not; the 200s'
